@@ -1,0 +1,244 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { Transporter } from 'nodemailer';
+import type { Twilio } from 'twilio';
+import type { Business, BusinessRegistry, Channel } from '../domain/business';
+import {
+  clarifyText,
+  confirmationText,
+  helpText,
+  optinEmail,
+  optinRequestText,
+  optoutConfirmationText,
+  pickLocale,
+  reminderText,
+  whatsappTemplateVariables,
+} from '../domain/messages';
+import { ivrWebhookUrls, optinCallTwiml } from '../domain/twiml';
+import { createPageToken } from '../lib/tokens';
+import type { Store } from '../store/models';
+import { claimOutbox, finishOutbox, recordRefusedSend } from '../store/queries';
+import { FailureType } from '../workflows/failures';
+
+export interface ChannelDeps {
+  store: Store;
+  twilio: Twilio;
+  mailer: Transporter;
+  businesses: BusinessRegistry;
+  publicBaseUrl: string;
+  pageTokenSecret: string;
+}
+
+export type SendPurpose = 'request' | 'reminder' | 'clarify' | 'confirmation' | 'optout_confirmation' | 'help';
+
+export interface SendInput {
+  idempotencyKey: string;
+  purpose: SendPurpose;
+  channel: Channel;
+  businessId: string;
+  contactId: string;
+  phone: string;
+  email?: string;
+  locale?: string;
+  categories: string[];
+  journeyId?: string;
+  workflowId?: string;
+  runId?: string;
+  step?: number;
+  /** Until when links in this message stay valid (epoch ms). */
+  linksValidUntil?: number;
+}
+
+export interface SendResult {
+  outcome: 'sent' | 'failed' | 'refused' | 'ambiguous';
+  providerId?: string;
+  errorCode?: number;
+  reason?: string;
+  /** Exactly what the contact was shown (text, rendered template or TwiML). */
+  shown?: string;
+  mode?: 'template' | 'session';
+  at: string;
+}
+
+/** Twilio errors after which this channel cannot reach the contact; the journey moves on at once. */
+export const UNREACHABLE_CODES = new Set([21211, 21214, 21610, 21612, 21614, 30003, 30005, 30006, 63003, 63016, 63024]);
+const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
+
+type ProviderError = { kind: 'retry'; detail: string } | { kind: 'ambiguous'; detail: string } | { kind: 'rejected'; code?: number; detail: string };
+
+/** Decides what a provider error means for delivery: safe to retry, maybe delivered, or refused. */
+export function classifyProviderError(err: unknown): ProviderError {
+  const e = err as { status?: number; code?: number | string; responseCode?: number; message?: string; errno?: string };
+  const detail = e?.message ?? String(err);
+  const netCode = typeof e?.code === 'string' ? e.code : e?.errno;
+  if (netCode === 'ECONNREFUSED' || netCode === 'ENOTFOUND' || netCode === 'EAI_AGAIN' || /ECONNREFUSED/.test(detail)) return { kind: 'retry', detail };
+  if (netCode === 'ECONNECTION' && /ECONNREFUSED|connect/i.test(detail)) return { kind: 'retry', detail };
+  if (typeof e?.status === 'number') {
+    if (e.status === 429) return { kind: 'retry', detail };
+    if (e.status >= 500) return { kind: 'ambiguous', detail };
+    if (e.status >= 400) return { kind: 'rejected', code: typeof e.code === 'number' ? e.code : undefined, detail };
+  }
+  if (typeof e?.responseCode === 'number') {
+    if (e.responseCode >= 500) return { kind: 'rejected', code: e.responseCode, detail };
+    if (e.responseCode >= 400) return { kind: 'retry', detail };
+  }
+  return { kind: 'ambiguous', detail };
+}
+
+export function createChannelActivities(deps: ChannelDeps) {
+  const { store, twilio, mailer, businesses, publicBaseUrl, pageTokenSecret } = deps;
+
+  function businessOf(id: string): Business {
+    const b = businesses.get(id);
+    if (!b) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${id}"`, nonRetryable: true });
+    return b;
+  }
+
+  function webhookUrl(path: string, params: Record<string, string | number | undefined>): string {
+    const url = new URL(path, publicBaseUrl);
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url.toString();
+  }
+
+  function statusCallback(input: SendInput): string {
+    return webhookUrl('/webhooks/twilio/status', { wf: input.workflowId, run: input.runId, step: input.step, b: input.businessId, c: input.contactId });
+  }
+
+  function links(input: SendInput, business: Business) {
+    const exp = Math.floor((input.linksValidUntil ?? Date.now() + 30 * 86_400_000) / 1000);
+    const unsubscribe = createPageToken(pageTokenSecret, { p: 'unsubscribe', b: business.id, c: input.contactId, exp: Math.floor(Date.now() / 1000) + 365 * 86_400 });
+    const confirm = input.journeyId
+      ? createPageToken(pageTokenSecret, { p: 'confirm', b: business.id, c: input.contactId, j: input.journeyId, cats: input.categories, exp })
+      : undefined;
+    return {
+      confirmUrl: confirm ? webhookUrl(`/c/${confirm}`, {}) : '',
+      unsubscribeUrl: webhookUrl(`/u/${unsubscribe}`, {}),
+    };
+  }
+
+  async function deliver(input: SendInput, business: Business): Promise<{ providerId: string; shown: string; mode?: 'template' | 'session' }> {
+    const locale = pickLocale(input.locale, business);
+    const textInput = { business, categories: input.categories, locale };
+    switch (input.channel) {
+      case 'sms': {
+        const body = smsBody(input, textInput);
+        const msg = await twilio.messages.create({ to: input.phone, from: business.senders.sms, body, statusCallback: statusCallback(input) });
+        return { providerId: msg.sid, shown: body };
+      }
+      case 'whatsapp': {
+        const to = `whatsapp:${input.phone}`;
+        const from = `whatsapp:${business.senders.whatsapp}`;
+        if (input.purpose === 'confirmation' || input.purpose === 'optout_confirmation') {
+          const contentSid = input.purpose === 'confirmation' ? business.whatsappTemplates.confirmation : business.whatsappTemplates.optoutConfirmation;
+          const shown = input.purpose === 'confirmation' ? confirmationText(textInput) : optoutConfirmationText(textInput);
+          const msg = await twilio.messages.create({ to, from, contentSid, contentVariables: JSON.stringify(whatsappTemplateVariables(textInput)), statusCallback: statusCallback(input) });
+          return { providerId: msg.sid, shown, mode: 'template' };
+        }
+        if (input.purpose === 'clarify' || input.purpose === 'help') {
+          const body = input.purpose === 'clarify' ? clarifyText(textInput) : helpText(textInput);
+          const msg = await twilio.messages.create({ to, from, body, statusCallback: statusCallback(input) });
+          return { providerId: msg.sid, shown: body, mode: 'session' };
+        }
+        const contact = await store.contacts.findById(input.contactId).lean();
+        const inWindow = !!contact?.lastWhatsappInboundAt && Date.now() - new Date(contact.lastWhatsappInboundAt).getTime() < WHATSAPP_WINDOW_MS;
+        const shown = input.purpose === 'reminder' ? reminderText(textInput, 'whatsapp') : optinRequestText(textInput, 'whatsapp');
+        const contentSid = inWindow ? business.whatsappQuickReplyContent : business.whatsappTemplates.optinRequest;
+        const variables = inWindow ? { '1': shown } : whatsappTemplateVariables(textInput);
+        const msg = await twilio.messages.create({ to, from, contentSid, contentVariables: JSON.stringify(variables), statusCallback: statusCallback(input) });
+        return { providerId: msg.sid, shown, mode: inWindow ? 'session' : 'template' };
+      }
+      case 'ivr': {
+        const urls = ivrWebhookUrls(publicBaseUrl, { wf: input.workflowId ?? '', run: input.runId ?? '', step: input.step ?? 0, b: business.id, cats: input.categories });
+        const call = await twilio.calls.create({ to: input.phone, from: business.senders.voice, url: urls.start(1), statusCallback: urls.status });
+        return { providerId: call.sid, shown: optinCallTwiml(business, input.categories, 1, { gatherAction: urls.gatherAction, retry: urls.start(2), noAnswer: urls.noAnswer }) };
+      }
+      case 'email': {
+        if (!input.email) throw ApplicationFailure.create({ type: FailureType.MissingEmail, message: 'the contact has no e-mail address', nonRetryable: true });
+        const { confirmUrl, unsubscribeUrl } = links(input, business);
+        const content = optinEmail({ ...textInput, confirmUrl, unsubscribeUrl, reminder: input.purpose === 'reminder' });
+        const info = await mailer.sendMail({
+          from: { name: business.name, address: business.senders.email },
+          to: input.email,
+          subject: content.subject,
+          text: content.text,
+          html: content.html,
+          headers: { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Optinflow-Key': input.idempotencyKey },
+        });
+        return { providerId: info.messageId, shown: content.text };
+      }
+    }
+  }
+
+  function smsBody(input: SendInput, textInput: Parameters<typeof optinRequestText>[0]): string {
+    switch (input.purpose) {
+      case 'reminder':
+        return reminderText(textInput, 'sms');
+      case 'clarify':
+        return clarifyText(textInput);
+      case 'confirmation':
+        return confirmationText(textInput);
+      case 'optout_confirmation':
+        return optoutConfirmationText(textInput);
+      case 'help':
+        return helpText(textInput);
+      default:
+        return optinRequestText(textInput, 'sms');
+    }
+  }
+
+  /**
+   * The one way anything reaches a contact. The send gate re-reads consent right before the provider
+   * call; the outbox row claimed first makes a retried activity send at most once.
+   */
+  async function send(input: SendInput): Promise<SendResult> {
+    const business = businessOf(input.businessId);
+    const to = input.channel === 'email' ? (input.email ?? '') : input.phone;
+    const row = { _id: input.idempotencyKey, businessId: input.businessId, contactId: input.contactId, journeyId: input.journeyId, channel: input.channel, purpose: input.purpose, to };
+
+    if (input.purpose !== 'optout_confirmation') {
+      const contact = await store.contacts.findById(input.contactId).lean();
+      if (contact?.messaging === 'opted_out') {
+        const reason = 'contact opted out: only the opt-out confirmation may be sent';
+        await recordRefusedSend(store, { ...row, reason });
+        log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });
+        return { outcome: 'refused', reason, at: new Date().toISOString() };
+      }
+    }
+
+    const claim = await claimOutbox(store, row);
+    if (claim.kind === 'finished') {
+      const r = claim.row;
+      return { outcome: r.status as SendResult['outcome'], providerId: r.providerId ?? undefined, errorCode: r.errorCode ?? undefined, reason: r.reason ?? undefined, shown: r.shown ?? undefined, at: new Date(r.sentAt ?? r.updatedAt ?? Date.now()).toISOString() };
+    }
+    if (claim.kind === 'ambiguous') {
+      log.warn('not resending: an earlier attempt may have reached the provider', { key: input.idempotencyKey });
+      return { outcome: 'ambiguous', reason: claim.row.reason ?? 'earlier attempt did not report back', at: new Date().toISOString() };
+    }
+
+    try {
+      const delivered = await deliver(input, business);
+      await finishOutbox(store, input.idempotencyKey, { status: 'sent', providerId: delivered.providerId, shown: delivered.shown });
+      return { outcome: 'sent', providerId: delivered.providerId, shown: delivered.shown, mode: delivered.mode, at: new Date().toISOString() };
+    } catch (err) {
+      if (err instanceof ApplicationFailure) {
+        await finishOutbox(store, input.idempotencyKey, { status: 'failed', reason: err.message });
+        throw err;
+      }
+      const verdict = classifyProviderError(err);
+      if (verdict.kind === 'retry') {
+        await finishOutbox(store, input.idempotencyKey, { status: 'released', reason: verdict.detail });
+        throw ApplicationFailure.create({ type: 'ProviderUnavailable', message: `provider unavailable, will retry: ${verdict.detail}` });
+      }
+      if (verdict.kind === 'ambiguous') {
+        await finishOutbox(store, input.idempotencyKey, { status: 'ambiguous', reason: verdict.detail });
+        log.warn('provider outcome unknown; not resending', { key: input.idempotencyKey, detail: verdict.detail });
+        return { outcome: 'ambiguous', reason: verdict.detail, at: new Date().toISOString() };
+      }
+      await finishOutbox(store, input.idempotencyKey, { status: 'failed', errorCode: verdict.code, reason: verdict.detail });
+      return { outcome: 'failed', errorCode: verdict.code, reason: verdict.detail, at: new Date().toISOString() };
+    }
+  }
+
+  return { send };
+}
+
+export type ChannelActivities = ReturnType<typeof createChannelActivities>;

@@ -1,0 +1,172 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { BusinessRegistry } from '../domain/business';
+import { categoryLabels } from '../domain/business';
+import type { Store } from '../store/models';
+import { appendConsentEvent, setCurrentConsent, upsertContact } from '../store/queries';
+import { FailureType } from '../workflows/failures';
+import type { ContactAnswer, JourneyInput, JourneyState } from '../workflows/journey/contract';
+
+export interface ConsentDeps {
+  store: Store;
+  businesses: BusinessRegistry;
+}
+
+export interface RequestProof {
+  channel: string;
+  shown?: string;
+  providerId?: string;
+  mode?: string;
+  requestedAt: string;
+}
+
+export interface RecordAnswerInput {
+  journeyId: string;
+  workflowId: string;
+  runId: string;
+  businessId: string;
+  contactId: string;
+  phone: string;
+  categories: string[];
+  answer: ContactAnswer;
+  request: RequestProof;
+}
+
+export function createConsentActivities({ store, businesses }: ConsentDeps) {
+  function businessName(id: string): string {
+    const b = businesses.get(id);
+    if (!b) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${id}"`, nonRetryable: true });
+    return b.name;
+  }
+
+  async function beginJourney(input: JourneyInput & { journeyId: string; workflowId: string; runId: string }): Promise<void> {
+    await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact });
+    await store.contacts.updateOne({ _id: input.contactId }, { $set: { lastRequestAt: new Date() } });
+    await store.journeys.updateOne(
+      { _id: input.journeyId },
+      {
+        $setOnInsert: {
+          workflowId: input.workflowId,
+          runId: input.runId,
+          businessId: input.businessId,
+          contactId: input.contactId,
+          campaignId: input.campaignId,
+          categories: input.categories,
+          plan: input.plan,
+          source: input.source,
+          status: 'active',
+          startedAt: new Date(input.requestedAt),
+        },
+      },
+      { upsert: true },
+    );
+  }
+
+  /** Writes one opted_in ledger event and the current consent per confirmed category. */
+  async function recordConsent(input: RecordAnswerInput): Promise<{ eventIds: string[]; categories: string[] }> {
+    const business = businesses.get(input.businessId);
+    const name = businessName(input.businessId);
+    const confirmed = (input.answer.categories ?? input.categories).filter((c) => input.categories.includes(c));
+    const recordedAt = new Date();
+    const eventIds: string[] = [];
+    for (const category of confirmed) {
+      const eventId = `${input.journeyId}:${category}:opted_in`;
+      eventIds.push(eventId);
+      await appendConsentEvent(store, {
+        _id: eventId,
+        businessId: input.businessId,
+        contactId: input.contactId,
+        phone: input.phone,
+        category,
+        type: 'opted_in',
+        at: new Date(input.answer.receivedAt),
+        proof: {
+          method: input.answer.method,
+          channel: input.answer.channel,
+          requestChannel: input.request.channel,
+          shown: input.request.shown,
+          requestMode: input.request.mode,
+          businessName: name,
+          categoryLabels: business ? categoryLabels(business, input.categories) : input.categories,
+          confirmedCategories: confirmed,
+          requestedAt: input.request.requestedAt,
+          answeredAt: input.answer.receivedAt,
+          recordedAt: recordedAt.toISOString(),
+          requestProviderId: input.request.providerId,
+          answerProviderId: input.answer.providerId,
+          answerText: input.answer.text,
+          inbound: input.answer.payload,
+          journeyId: input.journeyId,
+          workflowId: input.workflowId,
+          runId: input.runId,
+        },
+      });
+      await setCurrentConsent(store, {
+        businessId: input.businessId,
+        contactId: input.contactId,
+        phone: input.phone,
+        category,
+        status: 'opted_in',
+        since: new Date(input.answer.receivedAt),
+        eventId,
+        journeyId: input.journeyId,
+      });
+    }
+    return { eventIds, categories: confirmed };
+  }
+
+  async function recordDecline(input: RecordAnswerInput): Promise<void> {
+    const name = businessName(input.businessId);
+    await appendConsentEvent(store, {
+      _id: `${input.journeyId}:declined`,
+      businessId: input.businessId,
+      contactId: input.contactId,
+      phone: input.phone,
+      category: input.categories.join(','),
+      type: 'declined',
+      at: new Date(input.answer.receivedAt),
+      proof: {
+        method: input.answer.method,
+        channel: input.answer.channel,
+        shown: input.request.shown,
+        businessName: name,
+        categories: input.categories,
+        requestedAt: input.request.requestedAt,
+        answeredAt: input.answer.receivedAt,
+        recordedAt: new Date().toISOString(),
+        requestProviderId: input.request.providerId,
+        answerProviderId: input.answer.providerId,
+        answerText: input.answer.text,
+        inbound: input.answer.payload,
+        journeyId: input.journeyId,
+        runId: input.runId,
+      },
+    });
+  }
+
+  /** The confirmation's message id joins the proof: a ledger event of its own, and on the current consent. */
+  async function recordConfirmationSent(input: { journeyId: string; businessId: string; contactId: string; phone: string; categories: string[]; providerId?: string; outcome: string; shown?: string; at: string }): Promise<void> {
+    for (const category of input.categories) {
+      await appendConsentEvent(store, {
+        _id: `${input.journeyId}:${category}:confirmation_sent`,
+        businessId: input.businessId,
+        contactId: input.contactId,
+        phone: input.phone,
+        category,
+        type: 'confirmation_sent',
+        at: new Date(input.at),
+        proof: { channel: 'whatsapp', providerId: input.providerId, outcome: input.outcome, shown: input.shown, journeyId: input.journeyId, optedInEventId: `${input.journeyId}:${category}:opted_in` },
+      });
+      if (input.providerId) {
+        await store.consents.updateOne({ _id: `${input.contactId}:${category}`, journeyId: input.journeyId }, { $set: { confirmationMessageId: input.providerId } });
+      }
+    }
+  }
+
+  async function finishJourney(state: JourneyState): Promise<void> {
+    await store.journeys.updateOne({ _id: state.journeyId }, { $set: { status: state.status, state, endedAt: new Date() } });
+  }
+
+  return { beginJourney, recordConsent, recordDecline, recordConfirmationSent, finishJourney };
+}
+
+export type ConsentActivities = ReturnType<typeof createConsentActivities>;

@@ -1,0 +1,87 @@
+import formbody from '@fastify/formbody';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import type { BusinessRegistry } from '../domain/business';
+import type { Store } from '../store/models';
+import { HttpError, installErrorHandler } from './errors';
+import { registerConsentRoutes } from './routes/consents';
+import { registerJourneyRoutes } from './routes/journeys';
+import { registerPageRoutes } from './routes/pages';
+import { registerWebhookRoutes } from './routes/webhooks';
+
+export interface ApiDeps {
+  client: Client;
+  store: Store;
+  businesses: BusinessRegistry;
+  taskQueue: string;
+  apiKeys: string[];
+  twilioAuthToken: string;
+  publicBaseUrl: string;
+  pageTokenSecret: string;
+  logger?: FastifyServerOptions['loggerInstance'];
+}
+
+function keyMatches(given: string, keys: string[]): boolean {
+  const g = Buffer.from(given);
+  return keys.some((k) => {
+    const b = Buffer.from(k);
+    return b.length === g.length && timingSafeEqual(b, g);
+  });
+}
+
+async function checkHealth(deps: ApiDeps) {
+  const timed = async <T>(f: () => Promise<T>): Promise<{ ok: boolean; detail?: string; value?: T }> => {
+    try {
+      const value = await Promise.race([f(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timed out after 2s')), 2000).unref())]);
+      return { ok: true, value };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  };
+  const [temporal, mongodb, pollers] = await Promise.all([
+    timed(() => deps.client.workflowService.getSystemInfo({})),
+    timed(() => deps.store.connection.db!.admin().ping()),
+    timed(async () => {
+      const r = await deps.client.workflowService.describeTaskQueue({ namespace: deps.client.options.namespace, taskQueue: { name: deps.taskQueue }, taskQueueType: 1 });
+      return r.pollers?.length ?? 0;
+    }),
+  ]);
+  const worker = pollers.ok && (pollers.value ?? 0) > 0 ? { ok: true, pollers: pollers.value } : { ok: false, detail: pollers.detail ?? `no worker polls task queue "${deps.taskQueue}"` };
+  return {
+    status: temporal.ok && mongodb.ok && worker.ok ? 'ok' : 'degraded',
+    temporal: { ok: temporal.ok, detail: temporal.detail },
+    mongodb: { ok: mongodb.ok, detail: mongodb.detail },
+    worker,
+  };
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: 12 * 1024 * 1024,
+    trustProxy: true,
+  });
+  installErrorHandler(app);
+  await app.register(formbody);
+
+  app.get('/healthz', async (_req, reply) => {
+    const health = await checkHealth(deps);
+    return reply.status(health.status === 'ok' ? 200 : 503).send(health);
+  });
+
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', async (request) => {
+      const header = request.headers.authorization;
+      const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+      if (!m) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <api key>"');
+      if (!keyMatches(m[1], deps.apiKeys)) throw new HttpError(401, 'unauthorized', 'the API key is not valid');
+    });
+    registerJourneyRoutes(v1, deps);
+    registerConsentRoutes(v1, deps);
+  }, { prefix: '/v1' });
+
+  registerWebhookRoutes(app, deps);
+  registerPageRoutes(app, deps);
+  return app;
+}

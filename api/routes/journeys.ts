@@ -1,0 +1,136 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { contactIdOf } from '../../store/models';
+import { OptinBusiness, OptinCampaign, OptinChannel, OptinContact, OptinStatus } from '../../workflows/search-attributes';
+import {
+  cancelJourneyUpdate,
+  JOURNEY_WORKFLOW_TYPE,
+  journeyIdOf,
+  journeyStateQuery,
+  journeyWorkflowId,
+  parseJourneyId,
+  type JourneyInput,
+  type JourneyState,
+} from '../../workflows/journey/contract';
+import type { ApiDeps } from '../app';
+import { HttpError, parseOr400 } from '../errors';
+import { checkCategories, defaultPlan, startJourneyBodySchema } from '../schemas';
+
+const journeyIdParams = z.object({ journeyId: z.string().min(1).max(200) });
+const cancelBody = z.object({ reason: z.string().max(500).optional() }).default({});
+
+export interface StartedJourney {
+  journeyId: string;
+  status: string;
+  existing: boolean;
+  statusUrl: string;
+}
+
+/** Validates a journey request against the business and the contact's consent, then starts it. */
+export async function startJourney(deps: ApiDeps, raw: unknown, campaignId?: string): Promise<StartedJourney> {
+  const body = parseOr400(startJourneyBodySchema, raw, 'body');
+  const business = deps.businesses.get(body.businessId);
+  if (!business) throw new HttpError(400, 'invalid_request', `body is invalid: businessId: unknown business "${body.businessId}"`, [{ field: 'businessId', rule: 'must be a configured business', value: body.businessId }]);
+  const unknown = checkCategories(business, body.categories);
+  if (unknown.length) throw new HttpError(400, 'invalid_request', `body is invalid: ${unknown.map((u) => `${u.field}: ${u.rule}`).join('; ')}`, unknown);
+
+  const contactId = contactIdOf(business.id, body.contact.phone);
+  const contact = await deps.store.contacts.findById(contactId).lean();
+  if (contact?.messaging === 'opted_out') {
+    throw new HttpError(409, 'contact_opted_out', 'the contact opted out; only their own act (START, the web form, an in-chat request) can opt them back in');
+  }
+
+  const plan = body.plan?.map((s) => ({ channel: s.channel, waitForMs: s.waitFor, remindAfterMs: s.remindAfter ?? [] })) ?? defaultPlan(!!body.contact.email);
+  const input: JourneyInput = {
+    businessId: business.id,
+    contactId,
+    contact: body.contact,
+    categories: body.categories,
+    plan,
+    source: body.source,
+    campaignId,
+    requestedAt: new Date().toISOString(),
+  };
+  const workflowId = journeyWorkflowId(business.id, contactId);
+  const searchAttributes = [
+    { key: OptinBusiness, value: business.id },
+    { key: OptinContact, value: contactId },
+    { key: OptinStatus, value: 'active' },
+    { key: OptinChannel, value: plan[0].channel },
+    ...(campaignId ? [{ key: OptinCampaign, value: campaignId }] : []),
+  ];
+  try {
+    const handle = await deps.client.workflow.start(JOURNEY_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: deps.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: new TypedSearchAttributes(searchAttributes),
+    });
+    const journeyId = journeyIdOf(workflowId, handle.firstExecutionRunId);
+    return { journeyId, status: 'active', existing: false, statusUrl: `/v1/journeys/${journeyId}` };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const described = await deps.client.workflow.getHandle(workflowId).describe();
+    const journeyId = journeyIdOf(workflowId, described.raw.workflowExecutionInfo?.firstRunId ?? described.runId);
+    return { journeyId, status: 'active', existing: true, statusUrl: `/v1/journeys/${journeyId}` };
+  }
+}
+
+/** A running journey answers from its query; an ended one from the store. */
+export async function readJourney(deps: ApiDeps, journeyId: string): Promise<JourneyState & { source: 'workflow' | 'store' }> {
+  const ids = parseJourneyId(journeyId);
+  if (!ids) throw new HttpError(400, 'invalid_request', 'params is invalid: journeyId: must be a journey id as returned by POST /v1/journeys');
+  const handle = deps.client.workflow.getHandle(ids.workflowId, ids.runId);
+  let running = false;
+  try {
+    running = (await handle.describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  if (running) {
+    try {
+      return { ...(await handle.query(journeyStateQuery)), source: 'workflow' };
+    } catch {
+      // No worker answered the query: the store still has what the journey last recorded.
+    }
+  }
+  const doc = await deps.store.journeys.findById(journeyId).lean();
+  if (doc?.state) return { ...(doc.state as JourneyState), source: 'store' };
+  if (doc) {
+    return { journeyId, businessId: doc.businessId, contactId: doc.contactId, categories: doc.categories ?? [], status: doc.status as JourneyState['status'], stepIndex: 0, channel: '', attempts: 0, events: [], source: 'store' };
+  }
+  throw new HttpError(404, 'not_found', `journey ${journeyId} not found`);
+}
+
+export function registerJourneyRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post('/journeys', async (request, reply) => {
+    const started = await startJourney(deps, request.body);
+    return reply.status(started.existing ? 200 : 202).send(started);
+  });
+
+  app.get('/journeys/:journeyId', async (request) => {
+    const { journeyId } = parseOr400(journeyIdParams, request.params, 'params');
+    return readJourney(deps, journeyId);
+  });
+
+  app.post('/journeys/:journeyId/cancel', async (request) => {
+    const { journeyId } = parseOr400(journeyIdParams, request.params, 'params');
+    const { reason } = parseOr400(cancelBody, request.body ?? {}, 'body');
+    const ids = parseJourneyId(journeyId);
+    if (!ids) throw new HttpError(400, 'invalid_request', 'params is invalid: journeyId: must be a journey id as returned by POST /v1/journeys');
+    try {
+      const state = await deps.client.workflow.getHandle(ids.workflowId, ids.runId).executeUpdate(cancelJourneyUpdate, { args: [{ reason }] });
+      return state;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', `journey ${journeyId} not found`);
+      if (err instanceof WorkflowUpdateFailedError) throw new HttpError(409, 'journey_ended', `journey cannot be cancelled: ${err.cause?.message ?? err.message}`);
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) throw new HttpError(503, 'unavailable', 'the journey did not answer in time; try again');
+      if (/already completed|workflow execution already completed/i.test((err as Error).message)) throw new HttpError(409, 'journey_ended', 'journey already ended');
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { channelSchema, type Business } from '../domain/business';
+import { parseDuration } from '../domain/duration';
+import { normalizePhone } from '../domain/phone';
+import { OPTOUT_CHANNELS } from '../workflows/optout/contract';
+
+const MAX_WAIT_MS = 30 * 86_400_000;
+
+const duration = z.string().transform((s, ctx) => {
+  const ms = parseDuration(s);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration such as "90s", "15m", "24h" or "3d" (got "${s}")` });
+    return z.NEVER;
+  }
+  if (ms < 1000 || ms > MAX_WAIT_MS) {
+    ctx.addIssue({ code: 'custom', message: 'must be between 1s and 30d' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const phoneField = z.string().transform((s, ctx) => {
+  const r = normalizePhone(s);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.rule });
+    return z.NEVER;
+  }
+  return r.e164;
+});
+
+const timezone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as "Europe/Paris"');
+
+export const contactSchema = z.object({
+  phone: phoneField,
+  email: z.email('must be an e-mail address').max(254).optional(),
+  locale: z.string().regex(/^[a-z]{2}([-_][A-Za-z]{2})?$/, 'must be a locale such as "en" or "pt-BR"').optional(),
+  timezone: timezone.optional(),
+  name: z.string().min(1).max(120).optional(),
+});
+
+export const planStepSchema = z
+  .object({
+    channel: channelSchema,
+    waitFor: duration,
+    remindAfter: z.array(duration).max(5, 'at most 5 reminders per step').optional(),
+  })
+  .superRefine((s, ctx) => {
+    (s.remindAfter ?? []).forEach((r, i) => {
+      if (r >= s.waitFor) ctx.addIssue({ code: 'custom', path: ['remindAfter', i], message: 'must be shorter than waitFor' });
+    });
+  });
+
+export const categoriesField = z
+  .array(z.string().min(1))
+  .min(1, 'must name at least one category')
+  .max(20)
+  .refine((a) => new Set(a).size === a.length, 'must not repeat a category');
+
+export const startJourneyBodySchema = z
+  .object({
+    businessId: z.string().min(1),
+    contact: contactSchema,
+    categories: categoriesField,
+    plan: z.array(planStepSchema).min(1).max(6).optional(),
+    source: z.object({ kind: z.string().min(1).max(40), reference: z.string().max(200).optional() }).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.plan?.some((s) => s.channel === 'email') && !b.contact.email) {
+      ctx.addIssue({ code: 'custom', path: ['contact', 'email'], message: 'is required when the plan uses the email channel' });
+    }
+  });
+export type StartJourneyBody = z.infer<typeof startJourneyBodySchema>;
+
+/** Categories must be ones the business declared. */
+export function checkCategories(business: Business, categories: string[], field = 'categories'): { field: string; rule: string; value: string }[] {
+  const known = new Set(business.categories.map((c) => c.id));
+  return categories.flatMap((c, i) => (known.has(c) ? [] : [{ field: `${field}.${i}`, rule: `unknown category for business "${business.id}" (known: ${[...known].join(', ')})`, value: c }]));
+}
+
+/** Without a plan: SMS with a reminder, then e-mail when we have an address; 72 hours in all. */
+export function defaultPlan(hasEmail: boolean) {
+  const h = 3_600_000;
+  return hasEmail
+    ? [
+        { channel: 'sms' as const, waitForMs: 48 * h, remindAfterMs: [24 * h] },
+        { channel: 'email' as const, waitForMs: 24 * h, remindAfterMs: [] },
+      ]
+    : [{ channel: 'sms' as const, waitForMs: 72 * h, remindAfterMs: [24 * h, 48 * h] }];
+}
+
+export const consentQuerySchema = z.object({ businessId: z.string().min(1), phone: phoneField });
+
+export const optOutBodySchema = z.object({
+  businessId: z.string().min(1),
+  phone: phoneField,
+  categories: categoriesField.optional(),
+  reason: z.string().min(1).max(500),
+  source: z.object({ kind: z.enum(OPTOUT_CHANNELS), reference: z.string().max(200).optional() }),
+  requestId: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be 1-100 letters, digits, _ . : or -').optional(),
+});
+
+export const inboundMessageSchema = z.object({
+  MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'must be a Twilio message SID'),
+  AccountSid: z.string().min(1),
+  From: z.string().min(1),
+  To: z.string().min(1),
+  Body: z.string().max(2000).optional(),
+  ButtonPayload: z.string().max(256).optional(),
+  ButtonText: z.string().max(256).optional(),
+  ProfileName: z.string().optional(),
+  WaId: z.string().optional(),
+  MessageType: z.string().optional(),
+  NumMedia: z.string().optional(),
+});
+
+export const statusCallbackSchema = z.object({
+  MessageSid: z.string().optional(),
+  SmsSid: z.string().optional(),
+  MessageStatus: z.string().min(1),
+  ErrorCode: z.string().regex(/^\d*$/).optional(),
+  To: z.string().optional(),
+  From: z.string().optional(),
+});
+
+export const voiceParamsSchema = z.object({
+  wf: z.string().min(1),
+  run: z.string().min(1),
+  step: z.coerce.number().int().min(0),
+  b: z.string().min(1),
+  cats: z.string().min(1).transform((s) => s.split(',')),
+  attempt: z.coerce.number().int().min(1).max(2).optional(),
+});

@@ -1,0 +1,54 @@
+import { Client, Connection } from '@temporalio/client';
+import { ConfigError, loadConfig } from '../config/config';
+import { loadBusinesses } from '../lib/businesses';
+import { createLogger } from '../lib/logger';
+import { temporalConnectionOptions } from '../lib/temporal';
+import { connectStore } from '../store/models';
+import { buildApp } from './app';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger('api', config.LOG_LEVEL);
+  const businesses = loadBusinesses(config.BUSINESSES_FILE);
+  const store = await connectStore(config.MONGODB_URI);
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = await buildApp({
+    client,
+    store,
+    businesses,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    apiKeys: config.API_KEYS,
+    twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    pageTokenSecret: config.PAGE_TOKEN_SECRET,
+    logger,
+  });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    await app.close();
+    await connection.close();
+    await store.connection.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`API_PORT ${config.API_PORT} is already in use on ${config.API_HOST}: stop what uses it or set API_PORT`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : `api failed: ${(err as Error).message}`);
+  process.exit(1);
+});

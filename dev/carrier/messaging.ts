@@ -1,0 +1,338 @@
+import { CarrierUsageError, TwilioApiError, twilioErrorMessage } from './errors';
+import {
+  API_VERSION,
+  CarrierRuntime,
+  FormParams,
+  first,
+  formatAddress,
+  isE164,
+  parseAddress,
+  rfc2822,
+  twilioSid,
+} from './runtime';
+import { parseTwiml, textOf } from './twiml';
+import type { CarrierMessage, InboundInput, InboundResult, MessageFilter, MessageStatus, QuickReply } from './types';
+
+const WHATSAPP_WINDOW_MS = 24 * 60 * 60 * 1000;
+const MAX_BODY_CHARS = 1600;
+const DEFAULT_BUTTONS: QuickReply[] = [
+  { payload: 'yes', text: 'Yes' },
+  { payload: 'no', text: 'No' },
+];
+
+const gsm7 = /^[@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&'()*+,\-./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà^{}\\[~\]|€]*$/;
+
+function segmentsOf(body: string): number {
+  if (body.length === 0) return 1;
+  const [single, multi] = gsm7.test(body) ? [160, 153] : [70, 67];
+  return body.length <= single ? 1 : Math.ceil(body.length / multi);
+}
+
+function parseContentVariables(raw: string | undefined): Record<string, string> | null {
+  if (raw === undefined || raw === '') return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new TwilioApiError(400, 21656);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TwilioApiError(400, 21656);
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+}
+
+function windowKey(contact: string, sender: string): string {
+  return `${contact}|${sender}`;
+}
+
+function matches(message: CarrierMessage, filter: MessageFilter): boolean {
+  return (
+    (filter.to === undefined || message.to === filter.to) &&
+    (filter.from === undefined || message.from === filter.from) &&
+    (filter.contact === undefined || message.contact === parseAddress(filter.contact).number) &&
+    (filter.channel === undefined || message.channel === filter.channel) &&
+    (filter.direction === undefined || message.direction === filter.direction)
+  );
+}
+
+interface DeliveryPlan {
+  final: MessageStatus;
+  errorCode: number | null;
+}
+
+/** Twilio's Programmable Messaging as our API sees it: the Messages resource, status callbacks, inbound webhooks. */
+export class Messaging {
+  private readonly store = new Map<string, CarrierMessage>();
+  private readonly lastInbound = new Map<string, number>();
+
+  constructor(private readonly runtime: CarrierRuntime) {}
+
+  list(filter: MessageFilter = {}): CarrierMessage[] {
+    return [...this.store.values()].filter((m) => matches(m, filter)).map((m) => structuredClone(m));
+  }
+
+  get(sid: string): CarrierMessage | undefined {
+    return this.store.get(sid);
+  }
+
+  reset(): void {
+    this.store.clear();
+    this.lastInbound.clear();
+  }
+
+  create(params: FormParams): CarrierMessage {
+    const rawTo = first(params, 'To');
+    const rawFrom = first(params, 'From');
+    if (!rawTo) throw new TwilioApiError(400, 21604);
+    if (!rawFrom) throw new TwilioApiError(400, 21603);
+    const to = parseAddress(rawTo);
+    const from = parseAddress(rawFrom);
+    if (!isE164(to.number)) throw new TwilioApiError(400, 21211, `The 'To' number ${rawTo} is not a valid phone number.`);
+    if (!isE164(from.number)) throw new TwilioApiError(400, 21212, `The 'From' number ${rawFrom} is not a valid phone number, shortcode, or alphanumeric sender ID.`);
+    if (to.channel !== from.channel) throw new TwilioApiError(400, 21910);
+
+    const body = first(params, 'Body') ?? '';
+    const contentSid = first(params, 'ContentSid') || null;
+    if (!body && !contentSid) throw new TwilioApiError(400, 21602);
+    if (body.length > MAX_BODY_CHARS) throw new TwilioApiError(400, 21617);
+    const contentVariables = parseContentVariables(first(params, 'ContentVariables'));
+
+    const behaviour = this.runtime.behaviourFor(to.number);
+    if (behaviour.unsubscribed) throw new TwilioApiError(400, 21610);
+    if (behaviour.failWith !== undefined && behaviour.failWith < 30000) throw new TwilioApiError(400, behaviour.failWith);
+
+    const template = contentSid ? this.runtime.options.contentTemplates[contentSid] : undefined;
+    const renderedText = contentSid ? this.renderContent(contentSid, contentVariables) : body;
+    const now = new Date().toISOString();
+    const message: CarrierMessage = {
+      sid: twilioSid('SM'),
+      accountSid: this.runtime.options.accountSid,
+      direction: 'outbound-api',
+      channel: to.channel,
+      from: formatAddress(from.channel, from.number),
+      to: formatAddress(to.channel, to.number),
+      contact: to.number,
+      sender: from.number,
+      body: contentSid ? renderedText : body,
+      contentSid,
+      contentVariables,
+      renderedText,
+      buttons: template?.buttons ?? (contentSid && to.channel === 'whatsapp' ? DEFAULT_BUTTONS : []),
+      buttonPayload: null,
+      buttonText: null,
+      numSegments: segmentsOf(contentSid ? renderedText : body),
+      status: 'queued',
+      errorCode: null,
+      errorMessage: null,
+      statusCallback: first(params, 'StatusCallback') || null,
+      statusHistory: [{ status: 'queued', at: now, errorCode: null }],
+      callbacks: [],
+      webhook: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.store.set(message.sid, message);
+    void this.progress(message, this.planDelivery(message));
+    return message;
+  }
+
+  private renderContent(contentSid: string, variables: Record<string, string> | null): string {
+    const template = this.runtime.options.contentTemplates[contentSid];
+    if (template) return template.text.replace(/\{\{\s*([^}\s]+)\s*\}\}/g, (whole, key: string) => variables?.[key] ?? whole);
+    const filled = Object.entries(variables ?? {}).map(([key, value]) => `{{${key}}} = ${value}`);
+    return filled.length ? `Template ${contentSid} with ${filled.join(', ')}` : `Template ${contentSid}`;
+  }
+
+  private isTemplate(contentSid: string | null): boolean {
+    if (!contentSid) return false;
+    const templates = this.runtime.options.templateContentSids;
+    return templates === null || templates.has(contentSid);
+  }
+
+  private insideWindow(contact: string, sender: string): boolean {
+    const last = this.lastInbound.get(windowKey(contact, sender));
+    return last !== undefined && Date.now() - last < WHATSAPP_WINDOW_MS;
+  }
+
+  private planDelivery(message: CarrierMessage): DeliveryPlan {
+    if (message.channel === 'whatsapp' && !this.isTemplate(message.contentSid) && !this.insideWindow(message.contact, message.sender)) {
+      return { final: 'failed', errorCode: 63016 };
+    }
+    const behaviour = this.runtime.behaviourFor(message.contact);
+    if (behaviour.failWith !== undefined || behaviour.deliveryStatus !== undefined) {
+      const code = behaviour.failWith;
+      const final = behaviour.deliveryStatus ?? (code !== undefined && code >= 60000 ? 'failed' : 'undelivered');
+      return { final, errorCode: code ?? (final === 'failed' ? 30008 : 30003) };
+    }
+    return { final: 'delivered', errorCode: null };
+  }
+
+  private async progress(message: CarrierMessage, plan: DeliveryPlan): Promise<void> {
+    const steps: Array<{ status: MessageStatus; errorCode: number | null }> = [{ status: 'queued', errorCode: null }];
+    if (plan.final !== 'failed') steps.push({ status: 'sent', errorCode: null });
+    steps.push({ status: plan.final, errorCode: plan.errorCode });
+    for (const step of steps) {
+      await this.runtime.sleep(this.runtime.options.statusCallbackDelayMs);
+      if (this.runtime.closed || this.store.get(message.sid) !== message) return;
+      const at = new Date().toISOString();
+      message.status = step.status;
+      message.updatedAt = at;
+      if (step.errorCode !== null) {
+        message.errorCode = step.errorCode;
+        message.errorMessage = twilioErrorMessage(step.errorCode);
+      }
+      if (step.status !== 'queued') {
+        message.statusHistory.push({ status: step.status, at, errorCode: step.errorCode });
+      }
+      if (message.statusCallback) {
+        const { delivery } = await this.runtime.post('POST', message.statusCallback, this.statusParams(message));
+        message.callbacks.push(delivery);
+      }
+    }
+  }
+
+  private statusParams(message: CarrierMessage): Record<string, string> {
+    const params: Record<string, string> = {
+      AccountSid: message.accountSid,
+      ApiVersion: API_VERSION,
+      From: message.from,
+      To: message.to,
+      MessageSid: message.sid,
+      SmsSid: message.sid,
+      MessageStatus: message.status,
+      SmsStatus: message.status,
+    };
+    if (message.channel === 'whatsapp') {
+      params.ChannelPrefix = 'whatsapp';
+      params.ChannelToAddress = message.contact;
+    }
+    if (message.errorCode !== null) params.ErrorCode = String(message.errorCode);
+    return params;
+  }
+
+  async inbound(input: InboundInput): Promise<InboundResult> {
+    const from = parseAddress(input.from ?? '');
+    const to = parseAddress(input.to ?? '');
+    if (!isE164(from.number)) throw new CarrierUsageError(400, `from must be an E.164 number, got ${JSON.stringify(input.from)}`);
+    if (!isE164(to.number)) throw new CarrierUsageError(400, `to must be an E.164 number, got ${JSON.stringify(input.to)}`);
+    const channel = input.channel ?? (from.channel === 'whatsapp' || to.channel === 'whatsapp' ? 'whatsapp' : 'sms');
+    const url = this.runtime.requireInboundUrl();
+    const isButton = channel === 'whatsapp' && Boolean(input.buttonPayload || input.buttonText);
+    const body = input.body ?? (isButton ? (input.buttonText ?? input.buttonPayload ?? '') : '');
+    const now = new Date().toISOString();
+    const message: CarrierMessage = {
+      sid: twilioSid('SM'),
+      accountSid: this.runtime.options.accountSid,
+      direction: 'inbound',
+      channel,
+      from: formatAddress(channel, from.number),
+      to: formatAddress(channel, to.number),
+      contact: from.number,
+      sender: to.number,
+      body,
+      contentSid: null,
+      contentVariables: null,
+      renderedText: body,
+      buttons: [],
+      buttonPayload: isButton ? (input.buttonPayload ?? input.buttonText ?? null) : null,
+      buttonText: isButton ? (input.buttonText ?? input.buttonPayload ?? null) : null,
+      numSegments: segmentsOf(body),
+      status: 'received',
+      errorCode: null,
+      errorMessage: null,
+      statusCallback: null,
+      statusHistory: [{ status: 'received', at: now, errorCode: null }],
+      callbacks: [],
+      webhook: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.store.set(message.sid, message);
+    if (channel === 'whatsapp') this.lastInbound.set(windowKey(from.number, to.number), Date.now());
+
+    const params: Record<string, string> = {
+      MessageSid: message.sid,
+      SmsMessageSid: message.sid,
+      SmsSid: message.sid,
+      AccountSid: message.accountSid,
+      From: message.from,
+      To: message.to,
+      Body: body,
+      NumMedia: '0',
+      NumSegments: String(message.numSegments),
+      SmsStatus: 'received',
+      ApiVersion: API_VERSION,
+    };
+    if (channel === 'whatsapp') {
+      params.ProfileName = input.profileName ?? 'Dev Contact';
+      params.WaId = from.number.slice(1);
+      params.MessageType = isButton ? 'button' : 'text';
+      if (isButton) {
+        params.ButtonPayload = message.buttonPayload ?? '';
+        params.ButtonText = message.buttonText ?? '';
+      }
+    }
+    const { response, delivery } = await this.runtime.post('POST', url, params);
+    message.webhook = delivery;
+    if (response.status >= 200 && response.status < 300) this.recordTwimlReplies(message, response.body);
+    return { messageSid: message.sid, status: response.status, responseBody: response.body };
+  }
+
+  /** Twilio sends the `<Message>` verbs of a webhook's TwiML answer back to the contact. */
+  private recordTwimlReplies(inbound: CarrierMessage, responseBody: string): void {
+    if (!responseBody.trimStart().startsWith('<')) return;
+    let verbs;
+    try {
+      verbs = parseTwiml(responseBody);
+    } catch {
+      return;
+    }
+    for (const verb of verbs.filter((v) => v.name === 'Message')) {
+      const now = new Date().toISOString();
+      const text = textOf(verb);
+      const reply: CarrierMessage = {
+        ...structuredClone(inbound),
+        sid: twilioSid('SM'),
+        direction: 'outbound-reply',
+        from: inbound.to,
+        to: inbound.from,
+        body: text,
+        renderedText: text,
+        buttonPayload: null,
+        buttonText: null,
+        numSegments: segmentsOf(text),
+        status: 'delivered',
+        statusHistory: [{ status: 'delivered', at: now, errorCode: null }],
+        webhook: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.store.set(reply.sid, reply);
+    }
+  }
+
+  toResource(message: CarrierMessage): Record<string, unknown> {
+    const uri = `/${API_VERSION}/Accounts/${message.accountSid}/Messages/${message.sid}.json`;
+    return {
+      account_sid: message.accountSid,
+      api_version: API_VERSION,
+      body: message.body,
+      date_created: rfc2822(message.createdAt),
+      date_sent: message.status === 'queued' ? null : rfc2822(message.updatedAt),
+      date_updated: rfc2822(message.updatedAt),
+      direction: message.direction,
+      error_code: message.errorCode,
+      error_message: message.errorMessage,
+      from: message.from,
+      messaging_service_sid: null,
+      num_media: '0',
+      num_segments: String(message.numSegments),
+      price: null,
+      price_unit: 'USD',
+      sid: message.sid,
+      status: message.status,
+      subresource_uris: { media: uri.replace(/\.json$/, '/Media.json') },
+      to: message.to,
+      uri,
+    };
+  }
+}

@@ -1,0 +1,221 @@
+/** Public shapes of the local carrier: what tests and the dev page read and drive. */
+
+export type Channel = 'sms' | 'whatsapp';
+
+/** Anything with pino's `(fields, message)` call shape. */
+export interface CarrierLogger {
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+}
+
+export interface QuickReply {
+  payload: string;
+  text: string;
+}
+
+/** What a Content API template looks like to the contact, so the page can show real text. */
+export interface ContentTemplate {
+  /** Text with `{{1}}`, `{{name}}` placeholders filled from ContentVariables. */
+  text: string;
+  buttons?: QuickReply[];
+}
+
+export interface CarrierOptions {
+  host?: string;
+  httpPort?: number;
+  smtpPort?: number;
+  accountSid: string;
+  authToken: string;
+  /** Our API's messaging webhook; inbound messages are POSTed here. */
+  inboundMessageUrl?: string;
+  /** Status callback for calls created without their own StatusCallback. */
+  voiceStatusUrl?: string;
+  /** Pause between status steps (queued, sent, delivered; call answered). Default 50 ms. */
+  statusCallbackDelayMs?: number;
+  /** ContentSids that are approved WhatsApp templates; undefined means every ContentSid is one. */
+  templateContentSids?: string[];
+  contentTemplates?: Record<string, ContentTemplate>;
+  logger?: CarrierLogger;
+}
+
+export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'received';
+export type MessageDirection = 'outbound-api' | 'outbound-reply' | 'inbound';
+
+export interface WebhookDelivery {
+  url: string;
+  /** HTTP status of the receiver, 0 when it could not be reached. */
+  httpStatus: number;
+  at: string;
+  params: Record<string, string>;
+  error?: string;
+}
+
+export interface CarrierMessage {
+  sid: string;
+  accountSid: string;
+  direction: MessageDirection;
+  channel: Channel;
+  /** Exactly as Twilio shows it, `whatsapp:` prefix included. */
+  from: string;
+  to: string;
+  /** The contact's E.164 number (the far end, without channel prefix). */
+  contact: string;
+  /** Our number (the near end, without channel prefix). */
+  sender: string;
+  body: string;
+  contentSid: string | null;
+  contentVariables: Record<string, string> | null;
+  /** What the contact reads: the body, or the template rendered with its variables. */
+  renderedText: string;
+  /** Quick replies the page offers for this message. */
+  buttons: QuickReply[];
+  buttonPayload: string | null;
+  buttonText: string | null;
+  numSegments: number;
+  status: MessageStatus;
+  errorCode: number | null;
+  errorMessage: string | null;
+  statusCallback: string | null;
+  statusHistory: Array<{ status: MessageStatus; at: string; errorCode: number | null }>;
+  callbacks: WebhookDelivery[];
+  /** For inbound messages: what our webhook answered. */
+  webhook: WebhookDelivery | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type CallStatus = 'queued' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'no-answer' | 'failed' | 'canceled';
+
+export type TranscriptKind = 'say' | 'play' | 'pause' | 'gather' | 'keys' | 'timeout' | 'redirect' | 'hangup' | 'error' | 'unsupported';
+
+export interface TranscriptEntry {
+  at: string;
+  kind: TranscriptKind;
+  text: string;
+}
+
+export interface GatherPrompt {
+  action: string;
+  method: 'GET' | 'POST';
+  numDigits: number | null;
+  timeoutSeconds: number;
+  finishOnKey: string;
+  actionOnEmptyResult: boolean;
+}
+
+export interface CarrierCall {
+  sid: string;
+  accountSid: string;
+  from: string;
+  to: string;
+  url: string | null;
+  twiml: string | null;
+  statusCallback: string | null;
+  statusCallbackEvents: string[];
+  status: CallStatus;
+  /** Set while the call waits at a `<Gather>` for the contact's keys. */
+  gather: GatherPrompt | null;
+  transcript: TranscriptEntry[];
+  digits: string[];
+  /** Every TwiML request and status callback the carrier made for this call. */
+  webhooks: WebhookDelivery[];
+  errorCode: number | null;
+  createdAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  durationSeconds: number | null;
+}
+
+export interface CarrierEmail {
+  id: string;
+  messageId: string | null;
+  /** Envelope sender. */
+  from: string;
+  /** Envelope recipients, lower-cased. */
+  to: string[];
+  subject: string;
+  text: string;
+  html: string | null;
+  /** Header lines keyed by lower-cased name, e.g. `list-unsubscribe`, `list-unsubscribe-post`. */
+  headers: Record<string, string>;
+  links: string[];
+  receivedAt: string;
+}
+
+export interface RecipientBehaviour {
+  /**
+   * Twilio error code. Codes below 30000 (21211, 21610, 21614, ...) reject the API request with
+   * HTTP 400; others (30003, 30007, 63016, ...) are accepted and fail later in a status callback.
+   */
+  failWith?: number;
+  deliveryStatus?: 'undelivered' | 'failed';
+  /** The contact has texted STOP to Twilio: sends are rejected with 21610. */
+  unsubscribed?: boolean;
+  /** How calls to this contact end before the TwiML runs. */
+  callOutcome?: 'busy' | 'no-answer' | 'failed';
+}
+
+export interface Fault {
+  target: 'messages' | 'calls' | 'any';
+  status?: 429 | 500 | 503;
+  /** Delay before answering. Without `status` the request is processed first, then answered late. */
+  delayMs?: number;
+  /** How many matching requests it applies to. Default 1. */
+  times?: number;
+}
+
+export interface InboundInput {
+  from: string;
+  to: string;
+  body?: string;
+  buttonPayload?: string;
+  buttonText?: string;
+  /** Defaults to whatsapp when either address has the `whatsapp:` prefix, else sms. */
+  channel?: Channel;
+  profileName?: string;
+}
+
+export interface InboundResult {
+  messageSid: string;
+  /** HTTP status our webhook answered, 0 when it could not be reached. */
+  status: number;
+  responseBody: string;
+}
+
+export interface WebhookResult {
+  status: number;
+  responseBody: string;
+}
+
+export interface MessageFilter {
+  to?: string;
+  from?: string;
+  contact?: string;
+  channel?: Channel;
+  direction?: MessageDirection;
+}
+
+export interface CallFilter {
+  to?: string;
+  from?: string;
+}
+
+export interface Carrier {
+  httpUrl: string;
+  smtpPort: number;
+  close(): Promise<void>;
+  messages(filter?: MessageFilter): CarrierMessage[];
+  calls(filter?: CallFilter): CarrierCall[];
+  emails(filter?: { to?: string }): CarrierEmail[];
+  reset(): void;
+  setInboundMessageUrl(url: string): void;
+  sendInbound(input: InboundInput): Promise<InboundResult>;
+  pressKeys(callSid: string, digits: string): Promise<CarrierCall>;
+  letGatherTimeOut(callSid: string): Promise<CarrierCall>;
+  hangUp(callSid: string): Promise<CarrierCall>;
+  /** What a mail client does for RFC 8058 one-click unsubscribe: POST `List-Unsubscribe=One-Click`. */
+  oneClickUnsubscribe(emailId: string): Promise<WebhookResult>;
+  setRecipientBehaviour(phone: string, behaviour: RecipientBehaviour): void;
+  injectFault(fault: Fault): void;
+  waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+}

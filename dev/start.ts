@@ -1,0 +1,228 @@
+/**
+ * `npm start`: the whole stack on one machine, supervised. Starts the Temporal dev server and
+ * FerretDB (unless TEMPORAL_ADDRESS / MONGODB_URI point elsewhere), the local carrier, the
+ * worker and the API; waits until the API reports healthy; prints where everything is. If any
+ * component dies, everything stops with exit code 1; Ctrl-C stops everything cleanly.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { searchAttributeDefinitions } from '../workflows/search-attributes';
+import { DEV_API_KEY, devEnvironment } from './dev-env';
+import { readStackSettings, StackSettingsError, type StackSettings } from './ports';
+import {
+  assertPortFree,
+  canConnect,
+  describeExit,
+  httpOk,
+  startFerretDb,
+  startNodeProcess,
+  startTemporalDevServer,
+  waitUntil,
+  type ManagedProcess,
+} from './processes';
+
+const repoRoot = path.resolve(__dirname, '..');
+const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
+const complain = (line: string) => process.stderr.write(`[start] ${line}\n`);
+
+const API_READY_TIMEOUT_MS = 180_000;
+
+class Stack {
+  private readonly running: ManagedProcess[] = [];
+  private stopping: Promise<void> | undefined;
+
+  /** Registers a component so a crash anywhere, at any time, brings the stack down. */
+  watch(component: ManagedProcess): ManagedProcess {
+    this.running.push(component);
+    if (this.stopping) void component.stop();
+    void component.exited.then((exit) => {
+      if (component.stopping || this.stopping) return;
+      complain(`${component.name} ${describeExit(exit)} — stopping the stack.`);
+      this.showTail(component);
+      void this.shutdown(1);
+    });
+    return component;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  showTail(component: ManagedProcess): void {
+    const tail = component.tail(20);
+    if (tail.length === 0) return;
+    complain(`last ${tail.length} lines of ${component.name}${component.logFile ? ` (${displayPath(component.logFile)})` : ''}:`);
+    for (const line of tail) process.stderr.write(`    ${line}\n`);
+  }
+
+  /** Stops components in reverse start order (API first, Temporal last), then exits. */
+  shutdown(exitCode: number): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const component of [...this.running].reverse()) {
+        await component.stop().catch((err: Error) => complain(`stopping ${component.name}: ${err.message}`));
+      }
+      process.exit(exitCode);
+    })();
+    return this.stopping;
+  }
+}
+
+/** Paths inside the repository are shown relative to it, others in full. */
+function displayPath(file: string): string {
+  const relative = path.relative(repoRoot, file);
+  return relative.startsWith('..') ? file : relative;
+}
+
+function logFile(settings: StackSettings, name: string): string {
+  return path.join(settings.dataDir, 'logs', `${name}.log`);
+}
+
+function entryFile(relative: string): string | undefined {
+  const file = path.join(repoRoot, relative);
+  return existsSync(file) ? file : undefined;
+}
+
+function requireExecutable(file: string, what: string, overrideHint: string): void {
+  if (!existsSync(file)) throw new StackSettingsError(`${what} not found at ${file}: run 'npm run tools', or ${overrideHint}`);
+}
+
+async function checkPorts(settings: StackSettings): Promise<void> {
+  const checks: Array<[number, string, string]> = [
+    [settings.carrierPort, 'carrier HTTP', 'CARRIER_PORT'],
+    [settings.carrierSmtpPort, 'carrier SMTP', 'CARRIER_SMTP_PORT'],
+    [settings.apiPort, 'API', 'API_PORT'],
+  ];
+  if (!settings.externalTemporalAddress) {
+    checks.push([settings.temporalPort, 'Temporal', 'TEMPORAL_PORT'], [settings.temporalUiPort, 'Temporal UI', 'TEMPORAL_UI_PORT']);
+  }
+  if (!settings.externalMongoUri) checks.push([settings.ferretDbPort, 'FerretDB', 'FERRETDB_PORT']);
+  for (const [port, name, envVar] of checks) await assertPortFree(port, name, envVar, settings.host);
+}
+
+const stack = new Stack();
+
+async function main(): Promise<void> {
+  const settings = readStackSettings(process.env, repoRoot);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      say(`${signal} received: stopping the stack…`);
+      void stack.shutdown(0);
+    });
+  }
+
+  if (!settings.externalTemporalAddress) requireExecutable(settings.temporalCliPath, 'Temporal CLI', 'set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS');
+  if (!settings.externalMongoUri) requireExecutable(settings.ferretDbPath, 'FerretDB', 'set FERRETDB_PATH or MONGODB_URI');
+  await checkPorts(settings);
+
+  const temporal = settings.externalTemporalAddress
+    ? undefined
+    : startTemporalDevServer({
+        bin: settings.temporalCliPath,
+        host: settings.host,
+        port: settings.temporalPort,
+        uiPort: settings.temporalUiPort,
+        dbFile: path.join(settings.dataDir, 'temporal.db'),
+        searchAttributes: searchAttributeDefinitions,
+        logFile: logFile(settings, 'temporal'),
+      });
+  const ferret = settings.externalMongoUri
+    ? undefined
+    : startFerretDb({
+        bin: settings.ferretDbPath,
+        host: settings.host,
+        port: settings.ferretDbPort,
+        dataDir: path.join(settings.dataDir, 'ferretdb'),
+        logFile: logFile(settings, 'ferretdb'),
+      });
+  say(
+    `starting ${[temporal && `Temporal (:${settings.temporalPort})`, ferret && `FerretDB (:${settings.ferretDbPort})`].filter(Boolean).join(' and ') || 'against external Temporal and MongoDB'}…`,
+  );
+  // Both are awaited to the end, so one that came up is stopped when the other failed.
+  const [temporalStart, ferretStart] = await Promise.allSettled([temporal, ferret]);
+  const temporalServer = temporalStart.status === 'fulfilled' ? temporalStart.value : undefined;
+  const ferretServer = ferretStart.status === 'fulfilled' ? ferretStart.value : undefined;
+  if (temporalServer) stack.watch(temporalServer.process);
+  if (ferretServer) stack.watch(ferretServer.process);
+  for (const outcome of [temporalStart, ferretStart]) if (outcome.status === 'rejected') throw outcome.reason;
+
+  const temporalAddress = temporalServer?.address ?? settings.externalTemporalAddress!;
+  const mongoUri = ferretServer ? `${ferretServer.uri}optinflow` : settings.externalMongoUri!;
+  const carrierUrl = `http://${settings.host}:${settings.carrierPort}`;
+  const { env: stackEnv, devCredentials } = devEnvironment(process.env, {
+    temporalAddress,
+    mongoUri,
+    carrierUrl,
+    carrierSmtpUrl: `smtp://${settings.host}:${settings.carrierSmtpPort}`,
+    apiHost: settings.host,
+    apiPort: settings.apiPort,
+  });
+  const apiUrl = `http://${settings.host}:${settings.apiPort}`;
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...stackEnv,
+    CARRIER_HOST: settings.host,
+    CARRIER_PORT: String(settings.carrierPort),
+    CARRIER_SMTP_PORT: String(settings.carrierSmtpPort),
+    // The carrier's own default assumes API_PORT 3000.
+    CARRIER_INBOUND_URL: process.env.CARRIER_INBOUND_URL || `${apiUrl}/webhooks/twilio/messaging`,
+  };
+  if (devCredentials.length > 0) {
+    complain(`WARNING: dev credentials in use for ${devCredentials.join(', ')} (public values from dev/dev-env.ts: local use only)`);
+  }
+
+  const started: string[] = [];
+  const carrierEntry = entryFile('dev/carrier/main.ts');
+  if (carrierEntry) {
+    say('starting the carrier…');
+    const carrier = stack.watch(startNodeProcess({ name: 'carrier', entry: carrierEntry, env: childEnv, cwd: repoRoot, logFile: logFile(settings, 'carrier') }));
+    await waitUntil(async () => (await canConnect(settings.carrierPort, settings.host)) && (await canConnect(settings.carrierSmtpPort, settings.host)), {
+      timeoutMs: 60_000,
+      what: `the carrier to listen on ${settings.carrierPort} and ${settings.carrierSmtpPort}`,
+      process: carrier,
+    });
+    started.push('carrier');
+  } else {
+    complain('WARNING: dev/carrier/main.ts not found: running without the carrier');
+  }
+
+  const workerEntry = entryFile('workers/main.ts');
+  if (workerEntry) {
+    say('starting the worker…');
+    stack.watch(startNodeProcess({ name: 'worker', entry: workerEntry, env: childEnv, cwd: repoRoot, logFile: logFile(settings, 'worker') }));
+    started.push('worker');
+  } else {
+    complain('WARNING: workers/main.ts not found: running without the worker');
+  }
+
+  const apiEntry = entryFile('api/server.ts');
+  if (apiEntry) {
+    say('starting the API and waiting for /healthz…');
+    const api = stack.watch(startNodeProcess({ name: 'api', entry: apiEntry, env: childEnv, cwd: repoRoot, logFile: logFile(settings, 'api') }));
+    await waitUntil(() => httpOk(`${apiUrl}/healthz`), { timeoutMs: API_READY_TIMEOUT_MS, intervalMs: 500, what: `${apiUrl}/healthz to answer 200`, process: api });
+    started.push('api');
+  } else {
+    complain('WARNING: api/server.ts not found: running without the API');
+  }
+
+  const rows: Array<[string, string]> = [
+    ['API', started.includes('api') ? apiUrl : '(not running)'],
+    ['API health', started.includes('api') ? `${apiUrl}/healthz` : '(not running)'],
+    ['Carrier page', started.includes('carrier') ? `${carrierUrl}/` : '(not running)'],
+    ['Temporal UI', temporalServer?.uiUrl ?? '(external server: see its own UI)'],
+    ['Temporal gRPC', temporalAddress],
+    ['MongoDB URI', mongoUri],
+    ['Dev API key', stackEnv.API_KEYS === DEV_API_KEY ? DEV_API_KEY : '(from API_KEYS)'],
+    ['Logs', displayPath(path.join(settings.dataDir, 'logs'))],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const table = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+  process.stdout.write(`\nOptinflow is running:\n${table}\n\nPress Ctrl-C to stop.\n`);
+}
+
+main().catch((err: unknown) => {
+  // A component that died while awaited has already been reported by Stack.watch.
+  if (!stack.isStopping) {
+    complain(err instanceof Error ? err.message : String(err));
+  }
+  void stack.shutdown(1);
+});

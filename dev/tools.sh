@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Installs the pinned tools of the local stack into .tools/bin (git-ignored).
+# Idempotent: a tool whose stamp file matches its pinned version is skipped, so the
+# first run builds (a few minutes) and later runs return at once.
+#
+#   dev/tools.sh            Temporal CLI and FerretDB
+#   dev/tools.sh --browser  also Debian's chromium, for the browser tests
+#
+# Skips: TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH (Temporal), MONGODB_URI or FERRETDB_PATH
+# (FerretDB), CHROMIUM_PATH or an installed chromium (browser).
+set -euo pipefail
+
+TEMPORAL_CLI_VERSION=v1.5.1
+FERRETDB_VERSION=v1.24.2
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="$ROOT/.tools/bin"
+
+# Module-cache checkouts carry no VCS metadata; stamping it would fail outside a git tree.
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+export CGO_ENABLED=0
+
+log() { echo "[tools] $*"; }
+fail() {
+  echo "[tools] FAILED: $*" >&2
+  exit 1
+}
+
+ferretdb_src=""
+cleanup() { if [[ -n "$ferretdb_src" ]]; then rm -rf "$ferretdb_src"; fi; }
+trap cleanup EXIT
+
+want_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=1 ;;
+    -h | --help)
+      sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) fail "unknown argument '$arg' (expected --browser)" ;;
+  esac
+done
+
+mkdir -p "$BIN"
+
+stamp_matches() { # tool version
+  [[ -x "$BIN/$1" && -f "$BIN/.$1.version" && "$(cat "$BIN/.$1.version")" == "$2" ]]
+}
+
+# An overridden path must be usable: silently falling back to a build would hide a typo.
+override_is_usable() { # variable-name
+  local path="${!1}"
+  [[ -x "$path" && ! -d "$path" ]] || fail "$1=$path is not an executable file: fix the path or unset $1"
+}
+
+require_go() { # what-for, override-hint
+  command -v go >/dev/null 2>&1 || fail "go not found (needed to build $1): install Go >= 1.25, or set $2"
+  local version
+  version=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+  local major=${version%%.*} rest=${version#*.}
+  local minor=${rest%%.*}
+  if ! [[ "$major" =~ ^[0-9]+$ && "$minor" =~ ^[0-9]+$ ]] || ((major < 1 || (major == 1 && minor < 25))); then
+    fail "go $version is too old to build $1: install Go >= 1.25, or set $2"
+  fi
+}
+
+elapsed_since() { echo "$(($(date +%s) - $1))s"; }
+
+install_temporal() {
+  if [[ -n "${TEMPORAL_ADDRESS:-}" ]]; then
+    log "TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS is set: using that server, not installing the Temporal CLI"
+    return
+  fi
+  if [[ -n "${TEMPORAL_CLI_PATH:-}" ]]; then
+    override_is_usable TEMPORAL_CLI_PATH
+    log "using TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH"
+    return
+  fi
+  if stamp_matches temporal "$TEMPORAL_CLI_VERSION"; then
+    log "temporal $TEMPORAL_CLI_VERSION already installed"
+    return
+  fi
+  require_go "the Temporal CLI" "TEMPORAL_CLI_PATH / TEMPORAL_ADDRESS"
+  log "building Temporal CLI $TEMPORAL_CLI_VERSION (first time takes ~3 min)…"
+  local started
+  started=$(date +%s)
+  rm -f "$BIN/.temporal.version"
+  GOBIN="$BIN" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" ||
+    fail "building the Temporal CLI failed (see the go output above): check that the Go module proxy is reachable, or set TEMPORAL_CLI_PATH / TEMPORAL_ADDRESS"
+  # The CLI reports itself as 0.0.0-DEV when built with go install, so the stamp is the only record of its version.
+  "$BIN/temporal" --version >/dev/null || fail "the built $BIN/temporal does not run"
+  echo "$TEMPORAL_CLI_VERSION" >"$BIN/.temporal.version"
+  log "temporal $TEMPORAL_CLI_VERSION installed in $(elapsed_since "$started")"
+}
+
+install_ferretdb() {
+  if [[ -n "${MONGODB_URI:-}" ]]; then
+    log "MONGODB_URI is set: using that server, not installing FerretDB"
+    return
+  fi
+  if [[ -n "${FERRETDB_PATH:-}" ]]; then
+    override_is_usable FERRETDB_PATH
+    log "using FERRETDB_PATH=$FERRETDB_PATH"
+    return
+  fi
+  if stamp_matches ferretdb "$FERRETDB_VERSION"; then
+    log "ferretdb $FERRETDB_VERSION already installed"
+    return
+  fi
+  require_go "FerretDB" "FERRETDB_PATH / MONGODB_URI"
+  log "building FerretDB $FERRETDB_VERSION (first time takes ~1 min)…"
+  local started
+  started=$(date +%s)
+  rm -f "$BIN/.ferretdb.version"
+
+  # `go install …/cmd/ferretdb@version` cannot be used: the module proxy refuses the module's
+  # version list, which go install reads to look for deprecations. Downloading the exact
+  # version does not need that list.
+  local download dir
+  download=$(cd "$BIN" && go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION") ||
+    fail "downloading the FerretDB $FERRETDB_VERSION module failed: check that the Go module proxy is reachable, or set FERRETDB_PATH / MONGODB_URI"
+  dir=$(printf '%s\n' "$download" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [[ -n "$dir" && -d "$dir" ]] || fail "go mod download gave no source directory for FerretDB: $download"
+
+  # A FerretDB binary built as the main module panics at start unless build/version/version.txt
+  # exists (its release process writes it), so build from a writable copy that has it.
+  ferretdb_src=$(mktemp -d "${TMPDIR:-/tmp}/ferretdb-src.XXXXXX")
+  local src=$ferretdb_src
+  cp -R "$dir/." "$src/"
+  chmod -R u+w "$src"
+  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  (cd "$src" && go build -trimpath -o "$BIN/ferretdb" ./cmd/ferretdb) ||
+    fail "building FerretDB failed (see the go output above): set FERRETDB_PATH / MONGODB_URI to use another MongoDB-compatible server"
+  "$BIN/ferretdb" --version | grep -q "version: $FERRETDB_VERSION" ||
+    fail "the built $BIN/ferretdb does not report version $FERRETDB_VERSION"
+  echo "$FERRETDB_VERSION" >"$BIN/.ferretdb.version"
+  log "ferretdb $FERRETDB_VERSION installed in $(elapsed_since "$started")"
+}
+
+install_chromium() {
+  if [[ -n "${CHROMIUM_PATH:-}" ]]; then
+    override_is_usable CHROMIUM_PATH
+    log "using CHROMIUM_PATH=$CHROMIUM_PATH"
+    return
+  fi
+  if [[ -x /usr/bin/chromium ]]; then
+    log "chromium already installed ($(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium))"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    fail "chromium is missing and apt-get is not available: install chromium yourself and set CHROMIUM_PATH"
+  [[ "$(id -u)" == 0 ]] ||
+    fail "chromium is missing and installing it needs root: run 'sudo apt-get install -y chromium', or set CHROMIUM_PATH"
+  log "installing Debian's chromium for the browser tests…"
+  local started
+  started=$(date +%s)
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+    fail "apt-get update failed: check the Debian package sources, or set CHROMIUM_PATH"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
+    fail "apt-get install chromium failed: install it yourself and set CHROMIUM_PATH"
+  log "chromium installed in $(elapsed_since "$started")"
+}
+
+install_temporal
+install_ferretdb
+if ((want_browser)); then install_chromium; fi

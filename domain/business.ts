@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+export const channelSchema = z.enum(['sms', 'email', 'ivr', 'whatsapp']);
+export type Channel = z.infer<typeof channelSchema>;
+
+const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550100');
+const idPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export const categorySchema = z.object({
+  id: z.string().regex(idPattern, 'must be lower-case letters, digits, _ or -'),
+  label: z.string().min(1).max(80),
+});
+export type Category = z.infer<typeof categorySchema>;
+
+export const businessSchema = z
+  .object({
+    id: z.string().regex(idPattern, 'must be lower-case letters, digits, _ or -'),
+    name: z.string().min(1).max(120),
+    defaultLocale: z.string().min(2).max(10).default('en'),
+    senders: z.object({
+      sms: e164,
+      whatsapp: e164,
+      voice: e164,
+      email: z.email(),
+    }),
+    categories: z.array(categorySchema).min(1),
+    whatsappTemplates: z.object({
+      optinRequest: z.string().min(1),
+      confirmation: z.string().min(1),
+      optoutConfirmation: z.string().min(1),
+    }),
+    /** Content id of the session (non-template) quick-reply message used inside the 24-hour window. */
+    whatsappQuickReplyContent: z.string().min(1),
+    keywords: z
+      .object({
+        optOut: z.array(z.string()).optional(),
+        optIn: z.array(z.string()).optional(),
+        help: z.array(z.string()).optional(),
+        yes: z.array(z.string()).optional(),
+        no: z.array(z.string()).optional(),
+      })
+      .default({}),
+    frequencyCapDays: z.number().int().min(0).default(30),
+  })
+  .superRefine((b, ctx) => {
+    const seen = new Set<string>();
+    b.categories.forEach((c, i) => {
+      if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['categories', i, 'id'], message: `duplicate category id "${c.id}"` });
+      seen.add(c.id);
+    });
+  });
+export type Business = z.infer<typeof businessSchema>;
+
+export const businessesFileSchema = z
+  .object({ businesses: z.array(businessSchema).min(1) })
+  .superRefine((f, ctx) => {
+    const seen = new Set<string>();
+    f.businesses.forEach((b, i) => {
+      if (seen.has(b.id)) ctx.addIssue({ code: 'custom', path: ['businesses', i, 'id'], message: `duplicate business id "${b.id}"` });
+      seen.add(b.id);
+    });
+  });
+
+export class BusinessRegistry {
+  private readonly byId = new Map<string, Business>();
+  private readonly bySender = new Map<string, Business>();
+
+  constructor(businesses: Business[]) {
+    for (const b of businesses) {
+      this.byId.set(b.id, b);
+      for (const n of [b.senders.sms, b.senders.whatsapp, b.senders.voice]) this.bySender.set(n, b);
+    }
+  }
+
+  get(id: string): Business | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The business that owns a sender number (with or without the whatsapp: prefix). */
+  bySenderNumber(address: string): Business | undefined {
+    return this.bySender.get(address.replace(/^whatsapp:/, ''));
+  }
+
+  all(): Business[] {
+    return [...this.byId.values()];
+  }
+}
+
+export function parseBusinesses(raw: unknown): Business[] {
+  const parsed = businessesFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`Invalid businesses file:\n${lines.join('\n')}`);
+  }
+  return parsed.data.businesses;
+}
+
+export function categoryLabels(business: Business, categoryIds: readonly string[]): string[] {
+  return categoryIds.map((id) => business.categories.find((c) => c.id === id)?.label ?? id);
+}

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import mongoose, { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+
+/**
+ * Collections. Keys that must be unique are the documents' `_id`s, derived from business keys, so
+ * uniqueness holds on FerretDB 1.24 too (it does not enforce unique indexes on missing fields, has no
+ * transactions and no projection in findOneAndUpdate). Consent events are append-only.
+ */
+
+export function contactIdOf(businessId: string, phoneE164: string): string {
+  return `c_${createHash('sha256').update(`${businessId}\n${phoneE164}`).digest('hex').slice(0, 24)}`;
+}
+
+const contactSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    businessId: { type: String, required: true },
+    phone: { type: String, required: true },
+    email: String,
+    locale: String,
+    timezone: String,
+    name: String,
+    /** 'opted_out' after STOP and the like: nothing but the one confirmation may be sent. */
+    messaging: { type: String, enum: ['allowed', 'opted_out'], default: 'allowed' },
+    optedOutAt: Date,
+    lastWhatsappInboundAt: Date,
+    lastRequestAt: Date,
+  },
+  { timestamps: true, versionKey: false },
+);
+contactSchema.index({ businessId: 1, phone: 1 }, { unique: true });
+
+const consentSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    businessId: { type: String, required: true },
+    contactId: { type: String, required: true },
+    phone: { type: String, required: true },
+    category: { type: String, required: true },
+    status: { type: String, enum: ['opted_in', 'opted_out'], required: true },
+    since: { type: Date, required: true },
+    lastEventId: { type: String, required: true },
+    journeyId: String,
+    confirmationMessageId: String,
+  },
+  { timestamps: true, versionKey: false },
+);
+consentSchema.index({ businessId: 1, contactId: 1, category: 1 }, { unique: true });
+
+const consentEventSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    businessId: { type: String, required: true },
+    contactId: { type: String, required: true },
+    phone: { type: String, required: true },
+    category: { type: String, required: true },
+    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent'], required: true },
+    at: { type: Date, required: true },
+    proof: { type: Schema.Types.Mixed, required: true },
+  },
+  { versionKey: false },
+);
+consentEventSchema.index({ businessId: 1, contactId: 1, at: 1 });
+
+const journeySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    workflowId: { type: String, required: true },
+    runId: { type: String, required: true },
+    businessId: { type: String, required: true },
+    contactId: { type: String, required: true },
+    campaignId: String,
+    categories: [String],
+    plan: Schema.Types.Mixed,
+    source: Schema.Types.Mixed,
+    status: { type: String, required: true },
+    state: Schema.Types.Mixed,
+    startedAt: Date,
+    endedAt: Date,
+  },
+  { timestamps: true, versionKey: false },
+);
+journeySchema.index({ businessId: 1, contactId: 1 });
+
+const outboxSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    businessId: String,
+    contactId: String,
+    journeyId: String,
+    channel: { type: String, required: true },
+    purpose: { type: String, required: true },
+    to: { type: String, required: true },
+    /** claimed → sent | failed | refused | ambiguous; released when a retry may safely send again. */
+    status: { type: String, required: true },
+    providerId: String,
+    errorCode: Number,
+    reason: String,
+    attempts: { type: Number, default: 0 },
+    claimedAt: Date,
+    sentAt: Date,
+    shown: String,
+  },
+  { timestamps: true, versionKey: false },
+);
+outboxSchema.index({ businessId: 1, contactId: 1, createdAt: 1 });
+
+const inboundSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    businessId: String,
+    contactId: String,
+    channel: { type: String, required: true },
+    from: { type: String, required: true },
+    to: String,
+    intent: String,
+    routedTo: String,
+    receivedAt: { type: Date, required: true },
+    payload: Schema.Types.Mixed,
+  },
+  { timestamps: true, versionKey: false },
+);
+inboundSchema.index({ businessId: 1, contactId: 1, receivedAt: 1 });
+
+export type ContactDoc = InferSchemaType<typeof contactSchema>;
+export type ConsentDoc = InferSchemaType<typeof consentSchema>;
+export type ConsentEventDoc = InferSchemaType<typeof consentEventSchema>;
+export type JourneyDoc = InferSchemaType<typeof journeySchema>;
+export type OutboxDoc = InferSchemaType<typeof outboxSchema>;
+export type InboundDoc = InferSchemaType<typeof inboundSchema>;
+
+export interface Store {
+  connection: Connection;
+  contacts: Model<ContactDoc>;
+  consents: Model<ConsentDoc>;
+  consentEvents: Model<ConsentEventDoc>;
+  journeys: Model<JourneyDoc>;
+  outbox: Model<OutboxDoc>;
+  inbound: Model<InboundDoc>;
+}
+
+export function createStore(connection: Connection): Store {
+  return {
+    connection,
+    contacts: connection.model<ContactDoc>('Contact', contactSchema, 'contacts'),
+    consents: connection.model<ConsentDoc>('Consent', consentSchema, 'consents'),
+    consentEvents: connection.model<ConsentEventDoc>('ConsentEvent', consentEventSchema, 'consent_events'),
+    journeys: connection.model<JourneyDoc>('Journey', journeySchema, 'journeys'),
+    outbox: connection.model<OutboxDoc>('Outbox', outboxSchema, 'outbox'),
+    inbound: connection.model<InboundDoc>('Inbound', inboundSchema, 'inbound_messages'),
+  };
+}
+
+export async function connectStore(uri: string): Promise<Store> {
+  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000, autoIndex: true });
+  await connection.asPromise();
+  const store = createStore(connection);
+  await Promise.all([store.contacts, store.consents, store.consentEvents, store.journeys, store.outbox, store.inbound].map((m) => m.init()));
+  return store;
+}
+
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
+}

@@ -1,0 +1,86 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { findFreePort, startFerretDb, startTemporalDevServer, type FerretDbServer, type TemporalDevServer } from '../../dev/processes';
+import { searchAttributeDefinitions } from '../../workflows/search-attributes';
+import { withDatabase } from './servers';
+
+/**
+ * Starts the real servers the integration tests run against, once per jest run: a headless,
+ * in-memory Temporal dev server and FerretDB in a temporary directory, both on free ports. When
+ * TEMPORAL_ADDRESS or MONGODB_URI is set, that server is used instead. Test files find them
+ * through the OPTINFLOW_TEST_* variables (jest workers inherit this process's environment).
+ */
+
+export interface HarnessState {
+  workDir: string;
+  temporal: TemporalDevServer | undefined;
+  ferret: FerretDbServer | undefined;
+}
+
+declare global {
+  var __optinflowHarness: HarnessState | undefined;
+}
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+function tool(envVar: string, name: string): string {
+  const bin = process.env[envVar] || path.join(repoRoot, '.tools', 'bin', name);
+  if (!existsSync(bin)) throw new Error(`${bin} not found: run 'npm run tools' first, or set ${envVar}`);
+  return bin;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'optinflow-test-'));
+  const state: HarnessState = { workDir, temporal: undefined, ferret: undefined };
+  globalThis.__optinflowHarness = state;
+
+  const temporalStart = process.env.TEMPORAL_ADDRESS
+    ? undefined
+    : findFreePort().then((port) =>
+        startTemporalDevServer({
+          bin: tool('TEMPORAL_CLI_PATH', 'temporal'),
+          port,
+          uiPort: 'headless',
+          searchAttributes: searchAttributeDefinitions,
+          logFile: path.join(workDir, 'temporal.log'),
+        }),
+      );
+  const ferretStart = process.env.MONGODB_URI
+    ? undefined
+    : findFreePort().then((port) =>
+        startFerretDb({ bin: tool('FERRETDB_PATH', 'ferretdb'), port, dataDir: path.join(workDir, 'ferretdb'), logFile: path.join(workDir, 'ferretdb.log') }),
+      );
+  const [temporal, ferret] = await Promise.allSettled([temporalStart, ferretStart]);
+  if (temporal.status === 'fulfilled') state.temporal = temporal.value;
+  if (ferret.status === 'fulfilled') state.ferret = ferret.value;
+  for (const outcome of [temporal, ferret]) {
+    if (outcome.status === 'rejected') {
+      await stopHarness(state);
+      throw outcome.reason;
+    }
+  }
+
+  process.env.OPTINFLOW_TEST_TEMPORAL_ADDRESS = state.temporal?.address ?? process.env.TEMPORAL_ADDRESS;
+  process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACE = state.temporal?.namespace ?? (process.env.TEMPORAL_NAMESPACE || 'default');
+  process.env.OPTINFLOW_TEST_MONGODB_URI = state.ferret?.uri ?? withDatabase(process.env.MONGODB_URI!, '');
+
+  if (existsSync(path.join(repoRoot, 'workflows', 'index.ts'))) {
+    try {
+      const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+      const bundlePath = path.join(workDir, 'workflow-bundle.js');
+      writeFileSync(bundlePath, bundle.code);
+      process.env.OPTINFLOW_TEST_WORKFLOW_BUNDLE = bundlePath;
+    } catch (err) {
+      await stopHarness(state);
+      throw err;
+    }
+  }
+}
+
+async function stopHarness(state: HarnessState): Promise<void> {
+  await Promise.all([state.temporal?.stop(), state.ferret?.stop()]);
+  state.temporal = undefined;
+  state.ferret = undefined;
+}

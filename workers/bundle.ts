@@ -1,0 +1,15 @@
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { writeFileSync } from 'node:fs';
+
+/** Writes the production workflow bundle; point WORKFLOW_BUNDLE_PATH at the file. */
+async function main(): Promise<void> {
+  const out = process.argv[2] ?? 'dist/workflow-bundle.js';
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  writeFileSync(out, code);
+  console.log(`workflow bundle written to ${out} (${Math.round(code.length / 1024)} KiB)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+import { NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { createMailer } from '../activities/providers/mailer';
+import { createTwilioClient } from '../activities/providers/twilio';
+import { ConfigError, loadConfig } from '../config/config';
+import { loadBusinesses } from '../lib/businesses';
+import { createLogger } from '../lib/logger';
+import { temporalConnectionOptions } from '../lib/temporal';
+import { connectStore } from '../store/models';
+import { createOptinflowWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger('worker', config.LOG_LEVEL);
+  const toPino = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level] ?? 'info';
+    logger[method](meta ?? {}, message);
+  };
+  Runtime.install({
+    logger: {
+      log: toPino,
+      trace: (m, meta) => toPino('TRACE', m, meta),
+      debug: (m, meta) => toPino('DEBUG', m, meta),
+      info: (m, meta) => toPino('INFO', m, meta),
+      warn: (m, meta) => toPino('WARN', m, meta),
+      error: (m, meta) => toPino('ERROR', m, meta),
+    },
+  });
+
+  const businesses = loadBusinesses(config.BUSINESSES_FILE);
+  const store = await connectStore(config.MONGODB_URI);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const worker = await createOptinflowWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    deps: {
+      store,
+      businesses,
+      twilio: createTwilioClient({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, apiBaseUrl: config.TWILIO_API_BASE_URL }),
+      mailer: createMailer({ smtpUrl: config.SMTP_URL }),
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      pageTokenSecret: config.PAGE_TOKEN_SECRET,
+    },
+  });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    await store.connection.close();
+  }
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+  } else {
+    console.error('worker failed:', err);
+  }
+  process.exit(1);
+});

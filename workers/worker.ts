@@ -1,0 +1,46 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Transporter } from 'nodemailer';
+import type { Twilio } from 'twilio';
+import { createChannelActivities } from '../activities/channel';
+import { createConsentActivities } from '../activities/consent';
+import { createOptOutActivities } from '../activities/optout';
+import type { BusinessRegistry } from '../domain/business';
+import type { Store } from '../store/models';
+
+export interface ActivityDeps {
+  store: Store;
+  twilio: Twilio;
+  mailer: Transporter;
+  businesses: BusinessRegistry;
+  publicBaseUrl: string;
+  pageTokenSecret: string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createChannelActivities(deps),
+    ...createConsentActivities(deps),
+    ...createOptOutActivities(deps),
+  };
+}
+
+export interface OptinflowWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A prebuilt bundle (production); without it the worker bundles workflows/ at start. */
+  workflowBundlePath?: string;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities(opts.deps),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
+  });
+}

@@ -1,0 +1,3 @@
+export { journeyWorkflow } from './journey/workflow';
+export { optOutWorkflow } from './optout/workflow';
+export { inboundMessageWorkflow } from './inbound/workflow';

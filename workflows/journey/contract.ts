@@ -1,0 +1,122 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import { channelSchema } from '../../domain/business';
+
+/** The journey's public surface: what the API and other workflows may import. */
+
+export const journeyStepSchema = z.object({
+  channel: channelSchema,
+  waitForMs: z.number().int().positive(),
+  remindAfterMs: z.array(z.number().int().positive()).default([]),
+});
+export type JourneyStep = z.infer<typeof journeyStepSchema>;
+
+export const journeyContactSchema = z.object({
+  phone: z.string(),
+  email: z.string().optional(),
+  locale: z.string().optional(),
+  timezone: z.string().optional(),
+  name: z.string().optional(),
+});
+export type JourneyContact = z.infer<typeof journeyContactSchema>;
+
+export const journeyInputSchema = z.object({
+  businessId: z.string(),
+  contactId: z.string(),
+  contact: journeyContactSchema,
+  categories: z.array(z.string()).min(1),
+  plan: z.array(journeyStepSchema).min(1),
+  source: z.object({ kind: z.string(), reference: z.string().optional() }).optional(),
+  campaignId: z.string().optional(),
+  requestedAt: z.string(),
+});
+export type JourneyInput = z.infer<typeof journeyInputSchema>;
+
+export const JOURNEY_STATUSES = ['active', 'confirmed', 'declined', 'expired', 'opted_out', 'cancelled'] as const;
+export type JourneyStatus = (typeof JOURNEY_STATUSES)[number];
+
+export type AnswerDecision = 'confirm' | 'decline' | 'opt_out' | 'other';
+
+/** What the contact did, as delivered by a webhook or the hosted page. */
+export interface ContactAnswer {
+  decision: AnswerDecision;
+  channel: 'sms' | 'whatsapp' | 'email' | 'ivr';
+  method: 'sms_reply' | 'whatsapp_reply' | 'whatsapp_button' | 'email_form' | 'ivr_keypress';
+  receivedAt: string;
+  text?: string;
+  providerId?: string;
+  /** Categories the contact kept (e-mail form); absent means all requested. */
+  categories?: string[];
+  /** Raw inbound payload or form post, stored as proof. */
+  payload: Record<string, unknown>;
+}
+
+export interface ProviderStatusEvent {
+  providerId: string;
+  status: string;
+  errorCode?: number;
+  receivedAt: string;
+}
+
+export interface JourneyEvent {
+  at: string;
+  direction: 'sent' | 'received' | 'note';
+  kind: string;
+  channel?: string;
+  step?: number;
+  providerId?: string;
+  detail?: string;
+}
+
+export interface JourneyState {
+  journeyId: string;
+  businessId: string;
+  contactId: string;
+  campaignId?: string;
+  categories: string[];
+  status: JourneyStatus;
+  stepIndex: number;
+  channel: string;
+  attempts: number;
+  nextDeadline?: string;
+  outcome?: { status: JourneyStatus; reason?: string; categories?: string[]; at: string };
+  events: JourneyEvent[];
+}
+
+export interface FormSubmission {
+  tokenId: string;
+  decision: 'confirm' | 'decline';
+  categories: string[];
+  shownText: string;
+  ip: string;
+  userAgent: string;
+  submittedAt: string;
+}
+
+export type FormSubmissionResult = { accepted: true; status: JourneyStatus } | { accepted: false; reason: string };
+
+export const contactAnsweredSignal = defineSignal<[ContactAnswer]>('contactAnswered');
+export const providerStatusSignal = defineSignal<[ProviderStatusEvent]>('providerStatus');
+export const ivrNoAnswerSignal = defineSignal<[{ callSid: string; at: string }]>('ivrNoAnswer');
+export const optedOutSignal = defineSignal<[{ optOutId: string; at: string }]>('optedOut');
+export const journeyStateQuery = defineQuery<JourneyState>('journeyState');
+export const cancelJourneyUpdate = defineUpdate<JourneyState, [{ reason?: string }]>('cancelJourney');
+export const submitFormUpdate = defineUpdate<FormSubmissionResult, [FormSubmission]>('submitForm');
+
+export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflow';
+
+/** One running journey per business + contact: the workflow id is that business key. */
+export function journeyWorkflowId(businessId: string, contactId: string): string {
+  return `journey.${businessId}.${contactId}`;
+}
+
+/** A journey id names one run: the business key plus the first run's id. */
+export function journeyIdOf(workflowId: string, runId: string): string {
+  return `${workflowId.replace(/^journey\./, '')}.${runId}`;
+}
+
+export function parseJourneyId(journeyId: string): { workflowId: string; runId: string } | undefined {
+  const m = /^([a-z0-9][a-z0-9_-]{0,62})\.(c_[0-9a-f]{24})\.([0-9a-f-]{36})$/.exec(journeyId);
+  if (!m) return undefined;
+  return { workflowId: journeyWorkflowId(m[1], m[2]), runId: m[3] };
+}

@@ -1,0 +1,36 @@
+import { defineQuery } from '@temporalio/workflow';
+
+export const OPTOUT_CHANNELS = ['sms', 'whatsapp', 'ivr', 'email', 'web', 'api', 'agent', 'provider'] as const;
+export type OptOutChannel = (typeof OPTOUT_CHANNELS)[number];
+
+export interface OptOutInput {
+  /** The origin's own id (inbound MessageSid, CallSid, request id): the workflow id derives from it. */
+  origin: string;
+  businessId: string;
+  contactId: string;
+  phone: string;
+  channel: OptOutChannel;
+  /** Absent means every category of the business. */
+  categories?: string[];
+  reason: string;
+  source: { kind: string; reference?: string };
+  receivedAt: string;
+  text?: string;
+  payload: Record<string, unknown>;
+  /** Where the single confirmation goes; none when the channel confirms by itself (voice, web page). */
+  confirmOn?: 'sms' | 'whatsapp';
+}
+
+export interface OptOutResult {
+  categories: string[];
+  allCategories: boolean;
+  journeyEnded: boolean;
+  confirmation?: { outcome: string; providerId?: string };
+}
+
+export const optOutResultQuery = defineQuery<OptOutResult | undefined>('optOutResult');
+export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflow';
+
+export function optOutWorkflowId(origin: string): string {
+  return `optout.${origin}`;
+}
