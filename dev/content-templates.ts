@@ -1,0 +1,25 @@
+import { BUTTON_PAYLOADS } from '../domain/keywords';
+import type { Business } from '../domain/business';
+import type { ContentTemplate } from './carrier/types';
+
+/**
+ * What the local carrier shows for each WhatsApp content id of the configured businesses, standing in
+ * for the templates a business gets approved in Twilio's Content API.
+ */
+export function carrierContentFor(businesses: Business[]): { contentTemplates: Record<string, ContentTemplate>; templateContentSids: string[] } {
+  const contentTemplates: Record<string, ContentTemplate> = {};
+  const templateContentSids: string[] = [];
+  const yesNo = [
+    { payload: BUTTON_PAYLOADS.yes, text: 'Yes' },
+    { payload: BUTTON_PAYLOADS.no, text: 'No' },
+  ];
+  for (const b of businesses) {
+    const t = b.whatsappTemplates;
+    contentTemplates[t.optinRequest] = { text: '{{1}}: may we send you {{2}} on WhatsApp? Tap Yes to agree or No to decline. Reply STOP at any time to opt out.', buttons: [...yesNo, { payload: BUTTON_PAYLOADS.stop, text: 'Stop' }] };
+    contentTemplates[t.confirmation] = { text: "You're subscribed to {{2}} from {{1}} on WhatsApp. Reply STOP to opt out." };
+    contentTemplates[t.optoutConfirmation] = { text: '{{1}}: you are unsubscribed and will receive no more messages. Reply START to opt back in.' };
+    contentTemplates[b.whatsappQuickReplyContent] = { text: '{{1}}', buttons: yesNo };
+    templateContentSids.push(t.optinRequest, t.confirmation, t.optoutConfirmation);
+  }
+  return { contentTemplates, templateContentSids };
+}

@@ -1,0 +1,147 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import path from 'node:path';
+import { buildApp, type ApiDeps } from '../../api/app';
+import { createMailer } from '../../activities/providers/mailer';
+import { createTwilioClient } from '../../activities/providers/twilio';
+import { startCarrier, type Carrier } from '../../dev/carrier/carrier';
+import { carrierContentFor } from '../../dev/content-templates';
+import type { BusinessRegistry } from '../../domain/business';
+import { loadBusinesses } from '../../lib/businesses';
+import { connectStore, type Store } from '../../store/models';
+import { createActivities, type ActivityDeps } from '../../workers/worker';
+import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName } from './servers';
+
+export const TEST_ACCOUNT_SID = 'AC' + 'ab'.repeat(16);
+export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789';
+export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
+export const TEST_PAGE_SECRET = 'test-page-token-secret-0123456789abcdef';
+
+let runtimeInstalled = false;
+
+export interface TestStack {
+  taskQueue: string;
+  dbName: string;
+  store: Store;
+  client: Client;
+  carrier: Carrier;
+  businesses: BusinessRegistry;
+  api: FastifyInstance;
+  apiUrl: string;
+  apiKey: string;
+  activityDeps: ActivityDeps;
+  /** Starts (another) worker with the real activities on this stack's task queue. */
+  startWorker(): Promise<RunningWorker>;
+  worker?: RunningWorker;
+  /** Calls the API over HTTP with the API key. */
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/**
+ * One line for a test file: real Temporal (own task queue), real FerretDB (own database), the local
+ * carrier on free ports, a worker with the real activities and the API listening on loopback.
+ */
+export async function startTestStack(opts: { worker?: boolean; prefix?: string } = {}): Promise<TestStack> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const taskQueue = uniqueName(opts.prefix ?? 'tq');
+  const dbName = uniqueName('db');
+  const businesses = loadBusinesses(path.join(__dirname, '..', '..', 'config', 'businesses.demo.json'));
+  const store = await connectStore(testMongoUri(dbName));
+  const connection = await Connection.connect({ address: testTemporalAddress() });
+  const client = new Client({ connection, namespace: testTemporalNamespace() });
+  const content = carrierContentFor(businesses.all());
+  const carrier = await startCarrier({ httpPort: 0, smtpPort: 0, accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, statusCallbackDelayMs: 20, ...content });
+
+  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET };
+  // The public URL is only known after listening; build once to learn the port, then for real.
+  const probe = await buildApp({ ...apiDeps, publicBaseUrl: 'http://127.0.0.1' });
+  await probe.listen({ host: '127.0.0.1', port: 0 });
+  const port = (probe.server.address() as { port: number }).port;
+  await probe.close();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const api = await buildApp({ ...apiDeps, publicBaseUrl: apiUrl });
+  await api.listen({ host: '127.0.0.1', port });
+  carrier.setInboundMessageUrl(`${apiUrl}/webhooks/twilio/messaging`);
+
+  const activityDeps: ActivityDeps = {
+    store,
+    businesses,
+    twilio: createTwilioClient({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: carrier.httpUrl }),
+    mailer: createMailer({ smtpUrl: `smtp://127.0.0.1:${carrier.smtpPort}` }),
+    publicBaseUrl: apiUrl,
+    pageTokenSecret: TEST_PAGE_SECRET,
+  };
+
+  const workers: RunningWorker[] = [];
+  const startWorker = async (): Promise<RunningWorker> => {
+    const nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
+    const { Worker } = await import('@temporalio/worker');
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      namespace: testTemporalNamespace(),
+      taskQueue,
+      workflowBundle: testWorkflowBundle(),
+      activities: createActivities(activityDeps),
+    });
+    const running = worker.run();
+    const handle: RunningWorker = {
+      worker,
+      stop: async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await nativeConnection.close();
+      },
+    };
+    workers.push(handle);
+    return handle;
+  };
+
+  const stack: TestStack = {
+    taskQueue,
+    dbName,
+    store,
+    client,
+    carrier,
+    businesses,
+    api,
+    apiUrl,
+    apiKey: TEST_API_KEY,
+    activityDeps,
+    startWorker,
+    async request(method, p, body) {
+      const res = await fetch(`${apiUrl}${p}`, {
+        method,
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // Not JSON (an HTML page or TwiML): the raw text is the body.
+      }
+      return { status: res.status, body: parsed };
+    },
+    async close() {
+      for (const w of workers) await w.stop();
+      await api.close();
+      await carrier.close();
+      await store.connection.dropDatabase().catch(() => undefined);
+      await store.connection.close();
+      await connection.close();
+    },
+  };
+  if (opts.worker !== false) stack.worker = await startWorker();
+  return stack;
+}
