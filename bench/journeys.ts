@@ -1,0 +1,73 @@
+import { argValue, mapLimit, percentile, startBenchStack } from './stack';
+
+/**
+ * npm run bench:journeys -- [--count 1000] [--concurrency 32]
+ * Starts N SMS journeys through the API, answers YES to each through the carrier's signed webhook,
+ * and prints throughput, latencies and the worker's peak memory. Not a test: it asserts nothing.
+ */
+async function main(): Promise<void> {
+  const count = argValue('count', 1000);
+  const concurrency = argValue('concurrency', 32);
+  const stack = await startBenchStack();
+  const phones = Array.from({ length: count }, (_, i) => `+1415555${String(i).padStart(4, '0')}`);
+  try {
+    console.log(`bench:journeys: ${count} journeys, ${concurrency} concurrent API calls`);
+    const startedAt = new Map<string, number>();
+    const t0 = Date.now();
+    await mapLimit(phones, concurrency, async (phone) => {
+      startedAt.set(phone, Date.now());
+      const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '10m' }] });
+      if (r.status !== 202) throw new Error(`start ${phone}: ${r.status} ${JSON.stringify(r.body)}`);
+    });
+    const acceptedMs = Date.now() - t0;
+
+    const requestAt = new Map<string, number>();
+    await stack.carrier.waitFor(() => {
+      for (const m of stack.carrier.messages({ channel: 'sms' })) if (!requestAt.has(m.contact)) requestAt.set(m.contact, Date.parse(m.createdAt));
+      return requestAt.size >= count;
+    }, 600_000);
+    const allSentMs = Math.max(...requestAt.values()) - t0;
+
+    const repliedAt = new Map<string, string>();
+    const consentAt = new Map<string, number>();
+    let polling = true;
+    const poller = (async () => {
+      let since = new Date(0);
+      while (polling) {
+        const rows = await stack.store.consents.find({ updatedAt: { $gte: since } }).lean();
+        const now = Date.now();
+        for (const r of rows) if (!consentAt.has(r.phone)) consentAt.set(r.phone, now);
+        since = new Date(now - 1000);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    const tReply = Date.now();
+    await mapLimit(phones, concurrency, async (phone) => {
+      repliedAt.set(phone, new Date().toISOString());
+      const r = await stack.carrier.sendInbound({ from: phone, to: '+15005550006', body: 'YES' });
+      if (r.status !== 200) throw new Error(`reply ${phone}: webhook answered ${r.status}`);
+    });
+    await stack.carrier.waitFor(() => consentAt.size >= count, 600_000);
+    polling = false;
+    await poller;
+    const confirmedMs = Date.now() - tReply;
+
+    const toRequest = phones.map((p) => (requestAt.get(p) ?? NaN) - (startedAt.get(p) ?? NaN));
+    const toConsent = phones.map((p) => (consentAt.get(p) ?? NaN) - Date.parse(repliedAt.get(p) ?? ''));
+    const rss = stack.peakRssMiB();
+    console.log('');
+    console.log(`journeys started (API accepted)   ${count} in ${(acceptedMs / 1000).toFixed(1)} s = ${(count / (acceptedMs / 1000)).toFixed(1)} journeys/s`);
+    console.log(`opt-in requests at the carrier    ${count} in ${(allSentMs / 1000).toFixed(1)} s = ${(count / (allSentMs / 1000)).toFixed(1)} journeys/s`);
+    console.log(`start -> request sent             p50 ${percentile(toRequest, 50)} ms   p99 ${percentile(toRequest, 99)} ms`);
+    console.log(`reply -> consent recorded         p50 ${percentile(toConsent, 50)} ms   p99 ${percentile(toConsent, 99)} ms   (store polled every 50 ms)`);
+    console.log(`all ${count} confirmed ${(confirmedMs / 1000).toFixed(1)} s after the first reply`);
+    console.log(`peak RSS MiB                      worker ${rss.worker}   api ${rss.api}   temporal ${rss.temporal ?? 'external'}   bench+carrier ${rss.bench}`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

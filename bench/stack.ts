@@ -1,0 +1,172 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startCarrier, type Carrier } from '../dev/carrier/carrier';
+import { carrierContentFor } from '../dev/content-templates';
+import { findFreePort, httpOk, startFerretDb, startNodeProcess, startTemporalDevServer, waitUntil, type ManagedProcess } from '../dev/processes';
+import { loadBusinesses } from '../lib/businesses';
+import { connectStore, type Store } from '../store/models';
+import { searchAttributeDefinitions } from '../workflows/search-attributes';
+
+/**
+ * The whole product for a benchmark: Temporal dev server and FerretDB (unless TEMPORAL_ADDRESS /
+ * MONGODB_URI name running ones), the carrier in this process, and the worker and the API as child
+ * processes so each one's memory can be read on its own.
+ */
+
+const repoRoot = path.resolve(__dirname, '..');
+const ACCOUNT_SID = 'AC' + 'be'.repeat(16);
+const AUTH_TOKEN = 'bench-auth-token-0123456789';
+export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef';
+
+export interface BenchStack {
+  apiUrl: string;
+  apiKey: string;
+  carrier: Carrier;
+  store: Store;
+  pids: { worker: number; api: number; temporal?: number };
+  request(method: string, p: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
+  peakRssMiB(): { worker: number; api: number; temporal?: number; bench: number };
+  stop(): Promise<void>;
+}
+
+/** Peak resident memory of a process, from the kernel's high-water mark. */
+export function peakRssMiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export async function startBenchStack(opts: { businessesFile?: string; workerEnv?: Record<string, string> } = {}): Promise<BenchStack> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'optinflow-bench-'));
+  const stops: Array<() => Promise<void>> = [];
+  const businessesFile = opts.businessesFile ?? path.join(repoRoot, 'config', 'businesses.demo.json');
+  try {
+    let temporalAddress = process.env.TEMPORAL_ADDRESS;
+    let temporalPid: number | undefined;
+    if (!temporalAddress) {
+      const temporal = await startTemporalDevServer({
+        bin: process.env.TEMPORAL_CLI_PATH || path.join(repoRoot, '.tools', 'bin', 'temporal'),
+        port: await findFreePort(),
+        uiPort: 'headless',
+        searchAttributes: searchAttributeDefinitions,
+        logFile: path.join(work, 'temporal.log'),
+      });
+      stops.push(() => temporal.stop());
+      temporalAddress = temporal.address;
+      temporalPid = temporal.child.pid;
+    }
+    let mongoBase = process.env.MONGODB_URI?.replace(/\/[^/]*$/, '/');
+    if (!mongoBase) {
+      const ferret = await startFerretDb({ bin: process.env.FERRETDB_PATH || path.join(repoRoot, '.tools', 'bin', 'ferretdb'), port: await findFreePort(), dataDir: path.join(work, 'ferretdb'), logFile: path.join(work, 'ferretdb.log') });
+      stops.push(() => ferret.stop());
+      mongoBase = ferret.uri;
+    }
+    const mongoUri = `${mongoBase}bench_${Date.now().toString(36)}`;
+    const store = await connectStore(mongoUri);
+    stops.push(() => store.connection.close());
+
+    const apiPort = await findFreePort();
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const businesses = loadBusinesses(businessesFile);
+    const carrier = await startCarrier({
+      httpPort: 0,
+      smtpPort: 0,
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      inboundMessageUrl: `${apiUrl}/webhooks/twilio/messaging`,
+      statusCallbackDelayMs: 20,
+      ...carrierContentFor(businesses.all()),
+    });
+    stops.push(() => carrier.close());
+
+    const env = {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_TASK_QUEUE: `bench-${Date.now().toString(36)}`,
+      MONGODB_URI: mongoUri,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_API_BASE_URL: carrier.httpUrl,
+      SMTP_URL: `smtp://127.0.0.1:${carrier.smtpPort}`,
+      PUBLIC_BASE_URL: apiUrl,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(apiPort),
+      API_KEYS: BENCH_API_KEY,
+      PAGE_TOKEN_SECRET: 'bench-page-token-secret-0123456789abcdef',
+      BUSINESSES_FILE: businessesFile,
+      ...opts.workerEnv,
+    };
+    const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env, cwd: repoRoot, logFile: path.join(work, 'worker.log') });
+    stops.push(() => worker.stop());
+    const api: ManagedProcess = startNodeProcess({ name: 'api', entry: path.join(repoRoot, 'api', 'server.ts'), env, cwd: repoRoot, logFile: path.join(work, 'api.log') });
+    stops.push(() => api.stop());
+    await waitUntil(() => httpOk(`${apiUrl}/healthz`).catch(() => false), { timeoutMs: 120_000, intervalMs: 500, what: 'the API and the worker to be healthy', process: worker });
+
+    const pids = { worker: worker.child.pid!, api: api.child.pid!, temporal: temporalPid };
+    return {
+      apiUrl,
+      apiKey: BENCH_API_KEY,
+      carrier,
+      store,
+      pids,
+      async request(method, p, body, contentType = 'application/json') {
+        const res = await fetch(`${apiUrl}${p}`, {
+          method,
+          headers: { authorization: `Bearer ${BENCH_API_KEY}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+          body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        });
+        const text = await res.text();
+        try {
+          return { status: res.status, body: JSON.parse(text) };
+        } catch {
+          return { status: res.status, body: text };
+        }
+      },
+      peakRssMiB: () => ({
+        worker: peakRssMiB(pids.worker),
+        api: peakRssMiB(pids.api),
+        temporal: pids.temporal ? peakRssMiB(pids.temporal) : undefined,
+        bench: Math.round(process.memoryUsage().rss / 1048576),
+      }),
+      async stop() {
+        for (const s of stops.reverse()) await s().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await task(items[i], i);
+      }
+    }),
+  );
+  return results;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function argValue(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
+  return v;
+}
