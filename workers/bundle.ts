@@ -1,10 +1,12 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 /** Writes the production workflow bundle; point WORKFLOW_BUNDLE_PATH at the file. */
 async function main(): Promise<void> {
   const out = process.argv[2] ?? 'dist/workflow-bundle.js';
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, code);
   console.log(`workflow bundle written to ${out} (${Math.round(code.length / 1024)} KiB)`);
 }
