@@ -266,6 +266,8 @@ export interface TemporalDevServerOptions {
   logFile?: string;
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Called as soon as the process exists, before it is ready, so a supervisor can stop it on an early Ctrl-C. */
+  onSpawn?: (process: ManagedProcess) => void;
 }
 
 export interface TemporalDevServer {
@@ -293,6 +295,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   for (const attribute of searchAttributes) args.push('--search-attribute', `${attribute.name}=${attribute.type}`);
 
   const server = spawnManaged({ name: 'Temporal', command: options.bin, args, logFile: options.logFile, env: options.env });
+  options.onSpawn?.(server);
   const address = `${host}:${options.port}`;
   try {
     await waitUntil(() => canConnect(options.port, host), { timeoutMs: options.readyTimeoutMs ?? 60_000, what: `Temporal to accept connections on ${address}`, process: server });
@@ -337,6 +340,8 @@ export interface FerretDbOptions {
   logFile?: string;
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Called as soon as the process exists, before it is ready, so a supervisor can stop it on an early Ctrl-C. */
+  onSpawn?: (process: ManagedProcess) => void;
 }
 
 export interface FerretDbServer {
@@ -362,6 +367,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbS
     '--log-level=warn',
   ];
   const server = spawnManaged({ name: 'FerretDB', command: options.bin, args, logFile: options.logFile, env: options.env });
+  options.onSpawn?.(server);
   const uri = `mongodb://${host}:${options.port}/`;
   try {
     await waitUntil(() => canConnect(options.port, host), { timeoutMs: options.readyTimeoutMs ?? 30_000, what: `FerretDB to accept connections on ${host}:${options.port}`, process: server });

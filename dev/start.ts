@@ -82,8 +82,10 @@ function entryFile(relative: string): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-function requireExecutable(file: string, what: string, overrideHint: string): void {
-  if (!existsSync(file)) throw new StackSettingsError(`${what} not found at ${file}: run 'npm run tools', or ${overrideHint}`);
+function requireExecutable(file: string, what: string, pathVar: string, addressVar: string): void {
+  if (existsSync(file)) return;
+  if (process.env[pathVar]) throw new StackSettingsError(`${pathVar}=${file} does not exist: fix it, or unset it to use the one 'npm run tools' installs`);
+  throw new StackSettingsError(`${what} not found at ${file}: run 'npm run tools', or set ${pathVar} or ${addressVar}`);
 }
 
 async function checkPorts(settings: StackSettings): Promise<void> {
@@ -105,13 +107,15 @@ async function main(): Promise<void> {
   const settings = readStackSettings(process.env, repoRoot);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
+      // A terminal's Ctrl-C reaches us twice: directly and relayed by the tsx CLI.
+      if (stack.isStopping) return;
       say(`${signal} received: stopping the stack…`);
       void stack.shutdown(0);
     });
   }
 
-  if (!settings.externalTemporalAddress) requireExecutable(settings.temporalCliPath, 'Temporal CLI', 'set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS');
-  if (!settings.externalMongoUri) requireExecutable(settings.ferretDbPath, 'FerretDB', 'set FERRETDB_PATH or MONGODB_URI');
+  if (!settings.externalTemporalAddress) requireExecutable(settings.temporalCliPath, 'Temporal CLI', 'TEMPORAL_CLI_PATH', 'TEMPORAL_ADDRESS');
+  if (!settings.externalMongoUri) requireExecutable(settings.ferretDbPath, 'FerretDB', 'FERRETDB_PATH', 'MONGODB_URI');
   await checkPorts(settings);
 
   const temporal = settings.externalTemporalAddress
@@ -124,6 +128,7 @@ async function main(): Promise<void> {
         dbFile: path.join(settings.dataDir, 'temporal.db'),
         searchAttributes: searchAttributeDefinitions,
         logFile: logFile(settings, 'temporal'),
+        onSpawn: (server) => stack.watch(server),
       });
   const ferret = settings.externalMongoUri
     ? undefined
@@ -133,17 +138,12 @@ async function main(): Promise<void> {
         port: settings.ferretDbPort,
         dataDir: path.join(settings.dataDir, 'ferretdb'),
         logFile: logFile(settings, 'ferretdb'),
+        onSpawn: (server) => stack.watch(server),
       });
   say(
     `starting ${[temporal && `Temporal (:${settings.temporalPort})`, ferret && `FerretDB (:${settings.ferretDbPort})`].filter(Boolean).join(' and ') || 'against external Temporal and MongoDB'}…`,
   );
-  // Both are awaited to the end, so one that came up is stopped when the other failed.
-  const [temporalStart, ferretStart] = await Promise.allSettled([temporal, ferret]);
-  const temporalServer = temporalStart.status === 'fulfilled' ? temporalStart.value : undefined;
-  const ferretServer = ferretStart.status === 'fulfilled' ? ferretStart.value : undefined;
-  if (temporalServer) stack.watch(temporalServer.process);
-  if (ferretServer) stack.watch(ferretServer.process);
-  for (const outcome of [temporalStart, ferretStart]) if (outcome.status === 'rejected') throw outcome.reason;
+  const [temporalServer, ferretServer] = await Promise.all([temporal, ferret]);
 
   const temporalAddress = temporalServer?.address ?? settings.externalTemporalAddress!;
   const mongoUri = ferretServer ? `${ferretServer.uri}optinflow` : settings.externalMongoUri!;
