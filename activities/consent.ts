@@ -67,6 +67,8 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     const name = businessName(input.businessId);
     const confirmed = (input.answer.categories ?? input.categories).filter((c) => input.categories.includes(c));
     const recordedAt = new Date();
+    // Who asked (campaign, agent and ticket, web form) is part of the proof; beginJourney stored it.
+    const journey = await store.journeys.findById(input.journeyId).lean();
     const eventIds: string[] = [];
     for (const category of confirmed) {
       const eventId = `${input.journeyId}:${category}:opted_in`;
@@ -96,6 +98,8 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           answerText: input.answer.text,
           inbound: input.answer.payload,
           journeyId: input.journeyId,
+          source: journey?.source,
+          campaignId: journey?.campaignId,
           workflowId: input.workflowId,
           runId: input.runId,
         },

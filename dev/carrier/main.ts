@@ -1,5 +1,7 @@
 import pino from 'pino';
 import { z } from 'zod';
+import { loadBusinesses } from '../../lib/businesses';
+import { carrierContentFor } from '../content-templates';
 import { startCarrier } from './carrier';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -12,6 +14,7 @@ const envSchema = z.object({
   TWILIO_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   CARRIER_INBOUND_URL: z.url().default('http://127.0.0.1:3000/webhooks/twilio/messaging'),
   CARRIER_VOICE_STATUS_URL: z.url().optional(),
+  BUSINESSES_FILE: z.string().min(1).default('config/businesses.demo.json'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -37,7 +40,10 @@ async function main(): Promise<void> {
   const log = pino({ level: env.LOG_LEVEL, base: { service: 'carrier' } });
   let carrier;
   try {
+    // The businesses' WhatsApp content ids, so the page shows real texts and buttons and enforces the 24-hour window.
+    const content = carrierContentFor(loadBusinesses(env.BUSINESSES_FILE).all());
     carrier = await startCarrier({
+      ...content,
       host: env.CARRIER_HOST,
       httpPort: env.CARRIER_PORT,
       smtpPort: env.CARRIER_SMTP_PORT,

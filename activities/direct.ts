@@ -1,0 +1,125 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { categoryLabels, type BusinessRegistry } from '../domain/business';
+import type { Store } from '../store/models';
+import { appendConsentEvent, setCurrentConsent, upsertContact } from '../store/queries';
+import type { DirectConsentInput } from '../workflows/direct/contract';
+import { FailureType } from '../workflows/failures';
+
+export interface DirectConsentDeps {
+  store: Store;
+  businesses: BusinessRegistry;
+}
+
+export interface MessagingChange {
+  before: 'allowed' | 'opted_out';
+  reallowed: boolean;
+  optedOutAt?: string;
+  note?: string;
+}
+
+export function createDirectConsentActivities({ store, businesses }: DirectConsentDeps) {
+  function businessOf(id: string) {
+    const b = businesses.get(id);
+    if (!b) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${id}"`, nonRetryable: true });
+    return b;
+  }
+
+  const optedInEventId = (directConsentId: string, category: string) => `${directConsentId}:${category}:opted_in`;
+
+  /**
+   * A contact who opted out of everything and now consents by their own act may be messaged again,
+   * but only when the act came after the opt-out: a paper form signed before a STOP does not undo it.
+   */
+  function messagingChange(contact: { messaging?: string | null; optedOutAt?: Date | null } | null, consentedAt: Date, label: string): MessagingChange {
+    if (contact?.messaging !== 'opted_out') return { before: 'allowed', reallowed: false };
+    const optedOutAt = contact.optedOutAt ? new Date(contact.optedOutAt) : undefined;
+    if (optedOutAt && optedOutAt.getTime() > consentedAt.getTime()) {
+      return { before: 'opted_out', reallowed: false, optedOutAt: optedOutAt.toISOString(), note: `the contact opted out after this ${label}; the later opt-out stands` };
+    }
+    return { before: 'opted_out', reallowed: true, optedOutAt: optedOutAt?.toISOString(), note: `the contact had opted out of all messages; this ${label} is their own act, so messaging is allowed again` };
+  }
+
+  /**
+   * Writes one opted_in ledger event per category with the act's proof, moves the current consent
+   * forward where this act is the newest word, and lifts a global opt-out the act supersedes.
+   * Event ids derive from the direct consent id, so a retry writes nothing twice and keeps the
+   * decision the first attempt recorded.
+   */
+  async function recordDirectConsent(input: DirectConsentInput & { directConsentId: string }): Promise<{ categories: string[]; superseded: string[]; reallowed: boolean }> {
+    const business = businessOf(input.businessId);
+    const known = new Set(business.categories.map((c) => c.id));
+    const categories = input.categories.filter((c) => known.has(c));
+    if (categories.length === 0) throw ApplicationFailure.create({ type: FailureType.BadInput, message: 'none of the categories belongs to the business', nonRetryable: true });
+    const consentedAt = new Date(input.consentedAt);
+    const label = input.method === 'offline_document' ? 'signed document' : 'key press in the business’s phone menu';
+
+    await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
+    const firstEvent = await store.consentEvents.findById(optedInEventId(input.directConsentId, categories[0])).lean();
+    const messaging: MessagingChange =
+      ((firstEvent?.proof as { messaging?: MessagingChange } | undefined)?.messaging) ?? messagingChange(await store.contacts.findById(input.contactId).lean(), consentedAt, label);
+
+    for (const category of categories) {
+      const eventId = optedInEventId(input.directConsentId, category);
+      await appendConsentEvent(store, {
+        _id: eventId,
+        businessId: input.businessId,
+        contactId: input.contactId,
+        phone: input.phone,
+        category,
+        type: 'opted_in',
+        at: consentedAt,
+        proof: {
+          method: input.method,
+          channel: input.channel,
+          shown: input.shown,
+          businessName: business.name,
+          categoryLabels: categoryLabels(business, categories),
+          confirmedCategories: categories,
+          consentedAt: input.consentedAt,
+          receivedAt: input.receivedAt,
+          recordedAt: new Date().toISOString(),
+          evidence: input.evidence,
+          source: input.source,
+          messaging,
+          directConsentId: input.directConsentId,
+        },
+      });
+      await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: consentedAt, eventId });
+    }
+    if (messaging.reallowed) {
+      // An opt-out that arrives between attempts is newer than the act and must stand.
+      await store.contacts.updateOne(
+        { _id: input.contactId, messaging: 'opted_out', $or: [{ optedOutAt: { $lte: consentedAt } }, { optedOutAt: { $exists: false } }] },
+        { $set: { messaging: 'allowed' } },
+      );
+    }
+
+    const current = await store.consents.find({ businessId: input.businessId, contactId: input.contactId, category: { $in: categories } }).lean();
+    const inEffect = new Set(current.filter((c) => c.lastEventId === optedInEventId(input.directConsentId, c.category)).map((c) => c.category));
+    return { categories: categories.filter((c) => inEffect.has(c)), superseded: categories.filter((c) => !inEffect.has(c)), reallowed: messaging.reallowed };
+  }
+
+  /** The confirmation's message id joins the proof: a ledger event of its own, and on the current consent. */
+  async function recordDirectConfirmation(input: { directConsentId: string; businessId: string; contactId: string; phone: string; categories: string[]; providerId?: string; outcome: string; shown?: string; at: string }): Promise<void> {
+    for (const category of input.categories) {
+      const optedIn = optedInEventId(input.directConsentId, category);
+      await appendConsentEvent(store, {
+        _id: `${input.directConsentId}:${category}:confirmation_sent`,
+        businessId: input.businessId,
+        contactId: input.contactId,
+        phone: input.phone,
+        category,
+        type: 'confirmation_sent',
+        at: new Date(input.at),
+        proof: { channel: 'whatsapp', providerId: input.providerId, outcome: input.outcome, shown: input.shown, directConsentId: input.directConsentId, optedInEventId: optedIn },
+      });
+      if (input.providerId) {
+        await store.consents.updateOne({ _id: `${input.contactId}:${category}`, lastEventId: optedIn }, { $set: { confirmationMessageId: input.providerId } });
+      }
+    }
+  }
+
+  return { recordDirectConsent, recordDirectConfirmation };
+}
+
+export type DirectConsentActivities = ReturnType<typeof createDirectConsentActivities>;
