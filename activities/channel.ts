@@ -18,6 +18,7 @@ import { createPageToken } from '../lib/tokens';
 import type { Store } from '../store/models';
 import { claimOutbox, finishOutbox, recordRefusedSend } from '../store/queries';
 import { FailureType } from '../workflows/failures';
+import { CARRIER_UNSUBSCRIBED_CODES, messagingResumedText, preferencesLinkText, startCarrierOptOut } from './optout';
 
 export interface ChannelDeps {
   store: Store;
@@ -28,7 +29,7 @@ export interface ChannelDeps {
   pageTokenSecret: string;
 }
 
-export type SendPurpose = 'request' | 'reminder' | 'clarify' | 'confirmation' | 'optout_confirmation' | 'help';
+export type SendPurpose = 'request' | 'reminder' | 'clarify' | 'confirmation' | 'optout_confirmation' | 'help' | 'resume_confirmation';
 
 export interface SendInput {
   idempotencyKey: string;
@@ -61,6 +62,7 @@ export interface SendResult {
 
 /** Twilio errors after which this channel cannot reach the contact; the journey moves on at once. */
 export const UNREACHABLE_CODES = new Set([21211, 21214, 21610, 21612, 21614, 30003, 30005, 30006, 63003, 63016, 63024]);
+const OPTED_OUT_REASON = 'contact opted out: only the opt-out confirmation may be sent';
 const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
 
 type ProviderError = { kind: 'retry'; detail: string } | { kind: 'ambiguous'; detail: string } | { kind: 'rejected'; code?: number; detail: string };
@@ -115,6 +117,12 @@ export function createChannelActivities(deps: ChannelDeps) {
     };
   }
 
+  /** The contact's preference page (api/routes/preferences.ts serves /p/:token). */
+  function preferencesUrl(input: SendInput): string {
+    const token = createPageToken(pageTokenSecret, { p: 'preferences', b: input.businessId, c: input.contactId, exp: Math.floor(Date.now() / 1000) + 180 * 86_400 });
+    return webhookUrl(`/p/${token}`, {});
+  }
+
   async function deliver(input: SendInput, business: Business): Promise<{ providerId: string; shown: string; mode?: 'template' | 'session' }> {
     const locale = pickLocale(input.locale, business);
     const textInput = { business, categories: input.categories, locale };
@@ -133,8 +141,8 @@ export function createChannelActivities(deps: ChannelDeps) {
           const msg = await twilio.messages.create({ to, from, contentSid, contentVariables: JSON.stringify(whatsappTemplateVariables(textInput)), statusCallback: statusCallback(input) });
           return { providerId: msg.sid, shown, mode: 'template' };
         }
-        if (input.purpose === 'clarify' || input.purpose === 'help') {
-          const body = input.purpose === 'clarify' ? clarifyText(textInput) : helpText(textInput);
+        if (input.purpose === 'clarify' || input.purpose === 'help' || input.purpose === 'resume_confirmation') {
+          const body = input.purpose === 'clarify' ? clarifyText(textInput) : smsBody(input, textInput);
           const msg = await twilio.messages.create({ to, from, body, statusCallback: statusCallback(input) });
           return { providerId: msg.sid, shown: body, mode: 'session' };
         }
@@ -179,7 +187,9 @@ export function createChannelActivities(deps: ChannelDeps) {
       case 'optout_confirmation':
         return optoutConfirmationText(textInput);
       case 'help':
-        return helpText(textInput);
+        return `${helpText(textInput)} ${preferencesLinkText(textInput.locale, preferencesUrl(input))}`;
+      case 'resume_confirmation':
+        return messagingResumedText(textInput);
       default:
         return optinRequestText(textInput, 'sms');
     }
@@ -197,21 +207,32 @@ export function createChannelActivities(deps: ChannelDeps) {
     if (input.purpose !== 'optout_confirmation') {
       const contact = await store.contacts.findById(input.contactId).lean();
       if (contact?.messaging === 'opted_out') {
-        const reason = 'contact opted out: only the opt-out confirmation may be sent';
-        await recordRefusedSend(store, { ...row, reason });
+        await recordRefusedSend(store, { ...row, reason: OPTED_OUT_REASON });
         log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });
-        return { outcome: 'refused', reason, at: new Date().toISOString() };
+        return { outcome: 'refused', reason: OPTED_OUT_REASON, at: new Date().toISOString() };
       }
     }
 
     const claim = await claimOutbox(store, row);
     if (claim.kind === 'finished') {
       const r = claim.row;
+      if (r.status === 'failed' && r.errorCode != null && CARRIER_UNSUBSCRIBED_CODES.has(r.errorCode)) await startCarrierOptOut(input, r.errorCode, r.reason ?? '');
       return { outcome: r.status as SendResult['outcome'], providerId: r.providerId ?? undefined, errorCode: r.errorCode ?? undefined, reason: r.reason ?? undefined, shown: r.shown ?? undefined, at: new Date(r.sentAt ?? r.updatedAt ?? Date.now()).toISOString() };
     }
     if (claim.kind === 'ambiguous') {
       log.warn('not resending: an earlier attempt may have reached the provider', { key: input.idempotencyKey });
       return { outcome: 'ambiguous', reason: claim.row.reason ?? 'earlier attempt did not report back', at: new Date().toISOString() };
+    }
+
+    // Read again after claiming: an opt-out blocks the contact before it looks for claims, so either
+    // this read sees the block or the opt-out sees this claim and waits for the send to finish.
+    if (input.purpose !== 'optout_confirmation') {
+      const contact = await store.contacts.findById(input.contactId).lean();
+      if (contact?.messaging === 'opted_out') {
+        await finishOutbox(store, input.idempotencyKey, { status: 'refused', reason: OPTED_OUT_REASON });
+        log.info('send refused by the send gate after claiming', { key: input.idempotencyKey, purpose: input.purpose });
+        return { outcome: 'refused', reason: OPTED_OUT_REASON, at: new Date().toISOString() };
+      }
     }
 
     try {
@@ -234,6 +255,7 @@ export function createChannelActivities(deps: ChannelDeps) {
         return { outcome: 'ambiguous', reason: verdict.detail, at: new Date().toISOString() };
       }
       await finishOutbox(store, input.idempotencyKey, { status: 'failed', errorCode: verdict.code, reason: verdict.detail });
+      if (verdict.code !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(verdict.code)) await startCarrierOptOut(input, verdict.code, verdict.detail);
       return { outcome: 'failed', errorCode: verdict.code, reason: verdict.detail, at: new Date().toISOString() };
     }
   }

@@ -5,10 +5,15 @@ import { timingSafeEqual } from 'node:crypto';
 import type { BusinessRegistry } from '../domain/business';
 import type { Store } from '../store/models';
 import { HttpError, installErrorHandler } from './errors';
+import { registerAgentRoutes } from './routes/agent';
+import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
 import { registerJourneyRoutes } from './routes/journeys';
+import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
+import { registerVoiceInboundRoutes } from './routes/voice-inbound';
 import { registerWebhookRoutes } from './routes/webhooks';
+import { registerWebformRoutes } from './routes/webform';
 
 export interface ApiDeps {
   client: Client;
@@ -19,6 +24,7 @@ export interface ApiDeps {
   twilioAuthToken: string;
   publicBaseUrl: string;
   pageTokenSecret: string;
+  trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
 }
 
@@ -60,7 +66,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: 12 * 1024 * 1024,
-    trustProxy: true,
+    trustProxy: deps.trustProxy ?? false,
+    // Signed page tokens in /c/:token and /u/:token run to a few hundred characters; the default (100) answers 414.
+    routerOptions: { maxParamLength: 4096 },
   });
   installErrorHandler(app);
   await app.register(formbody);
@@ -79,9 +87,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     });
     registerJourneyRoutes(v1, deps);
     registerConsentRoutes(v1, deps);
+    registerCampaignRoutes(v1, deps);
+    registerAgentRoutes(v1, deps);
+    registerOfflineConsentRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);
+  registerVoiceInboundRoutes(app, deps);
   registerPageRoutes(app, deps);
+  registerWebformRoutes(app, deps);
   return app;
 }

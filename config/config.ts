@@ -34,6 +34,8 @@ export const configShape = {
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:3000'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
+  /** Only behind a reverse proxy: then client IPs (proof, rate limits) come from X-Forwarded-For. */
+  TRUST_PROXY: bool.default(false),
   API_KEYS: z
     .string()
     .min(1)

@@ -41,6 +41,24 @@ export const businessSchema = z
       })
       .default({}),
     frequencyCapDays: z.number().int().min(0).default(30),
+    /** Campaign pacing: provider sending rates and WhatsApp's daily limit of new contacts (the number's tier). */
+    sending: z
+      .object({
+        smsPerSecond: z.number().positive().default(1),
+        whatsappPerSecond: z.number().positive().default(80),
+        whatsappTier: z.number().int().positive().default(250),
+        emailPerSecond: z.number().positive().default(10),
+        callsPerSecond: z.number().positive().default(1),
+      })
+      .default({ smsPerSecond: 1, whatsappPerSecond: 80, whatsappTier: 250, emailPerSecond: 10, callsPerSecond: 1 }),
+    /** No opt-in requests in the contact's local night; defaultTimezone when neither row nor phone tells. */
+    quietHours: z
+      .object({
+        start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)').default('21:00'),
+        end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)').default('08:00'),
+        defaultTimezone: z.string().default('UTC'),
+      })
+      .default({ start: '21:00', end: '08:00', defaultTimezone: 'UTC' }),
   })
   .superRefine((b, ctx) => {
     const seen = new Set<string>();

@@ -1,8 +1,10 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Transporter } from 'nodemailer';
 import type { Twilio } from 'twilio';
+import { createCampaignActivities } from '../activities/campaign';
 import { createChannelActivities } from '../activities/channel';
 import { createConsentActivities } from '../activities/consent';
+import { createDirectConsentActivities } from '../activities/direct';
 import { createOptOutActivities } from '../activities/optout';
 import type { BusinessRegistry } from '../domain/business';
 import type { Store } from '../store/models';
@@ -21,6 +23,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createChannelActivities(deps),
     ...createConsentActivities(deps),
     ...createOptOutActivities(deps),
+    ...createCampaignActivities(deps),
+    ...createDirectConsentActivities(deps),
   };
 }
 

@@ -2,11 +2,50 @@ import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { contactIdOf } from '../../store/models';
 import { consentOverview } from '../../store/queries';
-import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
+import { contactBlockedUpdate, OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
 import type { ApiDeps } from '../app';
 import { HttpError, parseOr400 } from '../errors';
 import { checkCategories, consentQuerySchema, optOutBodySchema } from '../schemas';
 import { startOnce } from '../temporal';
+
+/** How long a webhook or API call waits for the opt-out to block the contact before answering anyway. */
+export const OPTOUT_BLOCK_WAIT_MS = 5_000;
+
+/**
+ * 'blocked': the send gate refuses the contact and no send that passed it is still at the provider.
+ * 'recorded': a subset opt-out, written before the answer. 'already_done': a repeated request whose
+ * opt-out had finished. 'pending': the worker did not get to it within the wait; it is durable anyway.
+ */
+export type OptOutProgress = 'blocked' | 'recorded' | 'already_done' | 'pending';
+
+/**
+ * Starts one opt-out, keyed by its origin (a repeated delivery is a no-op), then waits for its first
+ * activity to block the contact. Answering only after that makes "nothing after the acknowledgement"
+ * true; the start alone is already durable, which is what the answer falls back to when no worker runs.
+ */
+export async function requestOptOut(
+  deps: Pick<ApiDeps, 'client' | 'taskQueue'>,
+  input: OptOutInput,
+  waitMs = OPTOUT_BLOCK_WAIT_MS,
+): Promise<{ optOutId: string; started: boolean; progress: OptOutProgress }> {
+  const optOutId = optOutWorkflowId(input.origin);
+  const start = await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId: optOutId, taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+  const handle = deps.client.workflow.getHandle(optOutId);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'pending'>((resolve) => {
+    timer = setTimeout(() => resolve('pending'), waitMs);
+  });
+  try {
+    const progress = await Promise.race([handle.executeUpdate(contactBlockedUpdate).then((b): OptOutProgress => (b.blocked ? 'blocked' : 'recorded')), timedOut]);
+    return { optOutId, started: start.started, progress };
+  } catch (err) {
+    const status = await handle.describe().then((d) => d.status.name, () => 'UNKNOWN');
+    if (status === 'COMPLETED') return { optOutId, started: start.started, progress: 'already_done' };
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function registerConsentRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/consents', async (request) => {
@@ -51,8 +90,10 @@ export function registerConsentRoutes(app: FastifyInstance, deps: ApiDeps): void
       source: { kind: body.source.kind, reference: body.source.reference },
       receivedAt: new Date().toISOString(),
       payload: { reason: body.reason, source: body.source, categories: body.categories ?? 'all' },
+      // An agent relaying what the contact said in a chat confirms there; other sources have no thread to answer in.
+      confirmOn: body.source.kind === 'sms' || body.source.kind === 'whatsapp' ? body.source.kind : undefined,
     };
-    const r = await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId: optOutWorkflowId(origin), taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
-    return reply.status(r.started ? 202 : 200).send({ optOutId: optOutWorkflowId(origin), existing: !r.started, categories: body.categories ?? 'all' });
+    const r = await requestOptOut(deps, input);
+    return reply.status(r.started ? 202 : 200).send({ optOutId: r.optOutId, existing: !r.started, categories: body.categories ?? 'all', progress: r.progress });
   });
 }

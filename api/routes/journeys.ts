@@ -28,8 +28,15 @@ export interface StartedJourney {
   statusUrl: string;
 }
 
+export interface StartJourneyOptions {
+  campaignId?: string;
+  /** What the contact did to ask (a form post with IP and user agent): kept in the journey's source, and so in the proof. */
+  evidence?: Record<string, unknown>;
+}
+
 /** Validates a journey request against the business and the contact's consent, then starts it. */
-export async function startJourney(deps: ApiDeps, raw: unknown, campaignId?: string): Promise<StartedJourney> {
+export async function startJourney(deps: ApiDeps, raw: unknown, options: StartJourneyOptions = {}): Promise<StartedJourney> {
+  const { campaignId } = options;
   const body = parseOr400(startJourneyBodySchema, raw, 'body');
   const business = deps.businesses.get(body.businessId);
   if (!business) throw new HttpError(400, 'invalid_request', `body is invalid: businessId: unknown business "${body.businessId}"`, [{ field: 'businessId', rule: 'must be a configured business', value: body.businessId }]);
@@ -49,7 +56,7 @@ export async function startJourney(deps: ApiDeps, raw: unknown, campaignId?: str
     contact: body.contact,
     categories: body.categories,
     plan,
-    source: body.source,
+    source: body.source || options.evidence ? { kind: body.source?.kind ?? 'api', reference: body.source?.reference, ...(options.evidence ? { evidence: options.evidence } : {}) } : undefined,
     campaignId,
     requestedAt: new Date().toISOString(),
   };

@@ -5,11 +5,12 @@ import { ivrWebhookUrls, optinCallTwiml, sayAndHangUpTwiml } from '../../domain/
 import { contactIdOf } from '../../store/models';
 import { INBOUND_WORKFLOW_TYPE, inboundWorkflowId, type InboundMessageInput } from '../../workflows/inbound/contract';
 import { contactAnsweredSignal, ivrNoAnswerSignal, providerStatusSignal, type ContactAnswer } from '../../workflows/journey/contract';
-import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
+import type { OptOutInput } from '../../workflows/optout/contract';
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
 import { inboundMessageSchema, statusCallbackSchema, voiceParamsSchema } from '../schemas';
 import { signalIfRunning, startOnce } from '../temporal';
+import { requestOptOut } from './consents';
 import { twilioSignatureGuard } from '../twilio-signature';
 
 /** Twilio error codes that mean the recipient unsubscribed at the carrier. */
@@ -23,7 +24,8 @@ const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 /**
  * Every webhook answers only after Temporal durably holds the event (a workflow started or signalled),
- * so nothing the contact said is lost while MongoDB or every worker is down.
+ * so nothing the contact said is lost while MongoDB or every worker is down. An opt-out answers once
+ * the contact is blocked as well (requestOptOut), or after a short wait when no worker takes it.
  */
 export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const guard = twilioSignatureGuard(deps.twilioAuthToken, deps.publicBaseUrl);
@@ -60,7 +62,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
         payload,
         confirmOn: channel,
       };
-      await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId: optOutWorkflowId(origin), taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+      await requestOptOut(deps, input);
     } else {
       const input: InboundMessageInput = {
         messageSid: msg.MessageSid,
@@ -104,7 +106,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
           receivedAt,
           payload: { ...(request.body as Record<string, unknown>) },
         };
-        await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId: optOutWorkflowId(origin), taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+        await requestOptOut(deps, input);
       }
     }
     return reply.status(204).send();
@@ -142,7 +144,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
           receivedAt,
           payload: { ...body },
         };
-        await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId: optOutWorkflowId(origin), taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+        await requestOptOut(deps, input);
       }
       return twiml(reply, sayAndHangUpTwiml(`You will receive no more messages from ${business.name}. To opt back in, reply START to any of our messages. Goodbye.`));
     }

@@ -48,21 +48,22 @@ export interface RunningWorker {
  * One line for a test file: real Temporal (own task queue), real FerretDB (own database), the local
  * carrier on free ports, a worker with the real activities and the API listening on loopback.
  */
-export async function startTestStack(opts: { worker?: boolean; prefix?: string } = {}): Promise<TestStack> {
+export async function startTestStack(opts: { worker?: boolean; prefix?: string; businessesFile?: string } = {}): Promise<TestStack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
   const taskQueue = uniqueName(opts.prefix ?? 'tq');
   const dbName = uniqueName('db');
-  const businesses = loadBusinesses(path.join(__dirname, '..', '..', 'config', 'businesses.demo.json'));
+  const businesses = loadBusinesses(opts.businessesFile ?? path.join(__dirname, '..', '..', 'config', 'businesses.demo.json'));
   const store = await connectStore(testMongoUri(dbName));
   const connection = await Connection.connect({ address: testTemporalAddress() });
   const client = new Client({ connection, namespace: testTemporalNamespace() });
   const content = carrierContentFor(businesses.all());
   const carrier = await startCarrier({ httpPort: 0, smtpPort: 0, accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, statusCallbackDelayMs: 20, ...content });
 
-  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET };
+  // Tests play clients behind a proxy (X-Forwarded-For) to exercise per-IP limits.
+  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, trustProxy: true };
   // The public URL is only known after listening; build once to learn the port, then for real.
   const probe = await buildApp({ ...apiDeps, publicBaseUrl: 'http://127.0.0.1' });
   await probe.listen({ host: '127.0.0.1', port: 0 });

@@ -25,6 +25,23 @@ function decisionOf(intent: InboundMessageInput['intent']): AnswerDecision {
  * Keyed by MessageSid, so a repeated webhook delivery starts nothing new.
  */
 export async function inboundMessageWorkflow(input: InboundMessageInput): Promise<{ routedTo: string }> {
+  // An opted-out contact has no running journey to answer; their START lifts the block instead.
+  if (input.intent === 'opt_in') {
+    const resumed = await store.resumeMessaging(input);
+    if (resumed.resumed) {
+      await store.recordInbound({ ...input, routedTo: 'resumed_messaging' });
+      const r = await send({
+        idempotencyKey: `inbound.${input.messageSid}/resumed`,
+        purpose: 'resume_confirmation',
+        channel: input.channel,
+        businessId: input.businessId,
+        contactId: input.contactId,
+        phone: input.phone,
+        categories: resumed.categories,
+      });
+      return { routedTo: `resumed_messaging:${r.outcome}` };
+    }
+  }
   let routedTo = 'none';
   if (input.intent !== 'help') {
     try {

@@ -26,7 +26,7 @@ export const journeyInputSchema = z.object({
   contact: journeyContactSchema,
   categories: z.array(z.string()).min(1),
   plan: z.array(journeyStepSchema).min(1),
-  source: z.object({ kind: z.string(), reference: z.string().optional() }).optional(),
+  source: z.object({ kind: z.string(), reference: z.string().optional(), evidence: z.record(z.string(), z.unknown()).optional() }).optional(),
   campaignId: z.string().optional(),
   requestedAt: z.string(),
 });

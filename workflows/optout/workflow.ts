@@ -1,37 +1,50 @@
-import { getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import { journeyWorkflowId, optedOutSignal } from '../journey/contract';
-import { optOutResultQuery, type OptOutInput, type OptOutResult } from './contract';
+import { contactBlockedUpdate, optOutResultQuery, type ContactBlocked, type OptOutInput, type OptOutResult } from './contract';
 
+// Store writes retry without limit: MongoDB being down must delay an opt-out, never lose it.
 const store = proxyActivities<OptOutActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
 });
+// Ten attempts capped at 20 s apart keep the confirmation within the five minutes we promise.
 const { send } = proxyActivities<ChannelActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 10 },
 });
 
-/** One opt-out request: record it, end the contact's journey, confirm once on the channel it came from. */
+/**
+ * One opt-out request, keyed by its origin: block the contact first (the send gate reads that, and
+ * webhooks wait for it before acknowledging), then end the journey, record the ledger, confirm once.
+ */
 export async function optOutWorkflow(input: OptOutInput): Promise<OptOutResult> {
+  const optOutId = workflowInfo().workflowId;
   let result: OptOutResult | undefined = undefined;
+  let blocked: ContactBlocked | undefined = undefined;
   setHandler(optOutResultQuery, () => result);
+  setHandler(contactBlockedUpdate, async () => {
+    await condition(() => blocked !== undefined);
+    return blocked as ContactBlocked;
+  });
+
+  blocked = await store.blockContact({ ...input, optOutId });
 
   let journeyEnded = false;
   try {
-    await getExternalWorkflowHandle(journeyWorkflowId(input.businessId, input.contactId)).signal(optedOutSignal, { optOutId: workflowInfo().workflowId, at: input.receivedAt });
+    await getExternalWorkflowHandle(journeyWorkflowId(input.businessId, input.contactId)).signal(optedOutSignal, { optOutId, at: input.receivedAt });
     journeyEnded = true;
   } catch {
     // No running journey for this contact: nothing to end.
   }
 
-  const recorded = await store.recordOptOut({ ...input, optOutId: workflowInfo().workflowId });
+  const recorded = await store.recordOptOut({ ...input, optOutId });
 
   let confirmation: OptOutResult['confirmation'];
   if (input.confirmOn) {
     const r = await send({
-      idempotencyKey: `${workflowInfo().workflowId}/confirmation`,
+      idempotencyKey: `${optOutId}/confirmation`,
       purpose: 'optout_confirmation',
       channel: input.confirmOn,
       businessId: input.businessId,
@@ -43,5 +56,6 @@ export async function optOutWorkflow(input: OptOutInput): Promise<OptOutResult> 
   }
   result = { categories: recorded.categories, allCategories: recorded.allCategories, journeyEnded, confirmation };
   log.info('opt-out honoured', { categories: recorded.categories.length, journeyEnded });
+  await condition(allHandlersFinished);
   return result;
 }

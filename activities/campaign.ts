@@ -1,0 +1,220 @@
+import { activityInfo, ApplicationFailure, getClient, heartbeat, log } from '@temporalio/activity';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { BusinessRegistry, Channel } from '../domain/business';
+import { isFinalCampaignStatus, pacingLimitsFor, quietEndsAt, quietStartsAt, rowPageSize, isQuiet, type PacingLimits, type QuietHours, type SkipReason } from '../domain/campaign';
+import { campaignStore, readChunk, ROWS_PER_CHUNK, writeChunkRows, type CampaignRow } from '../store/campaigns';
+import type { Store } from '../store/models';
+import type { CampaignProgress } from '../workflows/campaign/contract';
+import { FailureType } from '../workflows/failures';
+import { cancelJourneyUpdate, parseJourneyId, type JourneyContact, type JourneyStep } from '../workflows/journey/contract';
+
+export interface CampaignDeps {
+  store: Store;
+  businesses: BusinessRegistry;
+  /** Used to cancel a campaign's journeys; without it, the worker's own client (activity context). */
+  client?: Client;
+}
+
+export interface CampaignSettings {
+  campaignId: string;
+  businessId: string;
+  categories: string[];
+  plan: JourneyStep[];
+  rowCount: number;
+  limits: PacingLimits;
+  quietHours: QuietHours;
+  pageSize: number;
+}
+
+export interface StartableRow {
+  index: number;
+  contactId: string;
+  contact: JourneyContact;
+}
+
+export interface RowPage {
+  rows: StartableRow[];
+  /** Where the next page of this pass begins. */
+  next: number;
+  /** The page must not be used after this instant: some row's quiet hours begin. */
+  validUntil?: number;
+  /** Pending rows of this page held back by quiet hours. */
+  deferred?: { from: number; to: number; wakeAt: number; count: number };
+}
+
+export interface RowStartResult {
+  index: number;
+  journeyId?: string;
+  reason?: SkipReason;
+  detail?: string;
+  at: number;
+}
+
+const MAX_CHUNKS_PER_PAGE = 50;
+const CANCEL_CONCURRENCY = 10;
+
+export function createCampaignActivities({ store, businesses, client }: CampaignDeps) {
+  const { campaigns } = campaignStore(store);
+
+  async function loadCampaignSettings(campaignId: string): Promise<CampaignSettings> {
+    const c = await campaigns.findById(campaignId).lean();
+    if (!c) throw ApplicationFailure.create({ type: FailureType.BadInput, message: `campaign ${campaignId} not found`, nonRetryable: true });
+    const business = businesses.get(c.businessId);
+    if (!business) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${c.businessId}"`, nonRetryable: true });
+    const plan = c.plan as JourneyStep[];
+    const limits = pacingLimitsFor(business, plan.map((s) => s.channel as Channel));
+    return {
+      campaignId,
+      businessId: c.businessId,
+      categories: c.categories,
+      plan,
+      rowCount: c.rowCount,
+      limits,
+      quietHours: { start: business.quietHours.start, end: business.quietHours.end },
+      pageSize: rowPageSize(limits),
+    };
+  }
+
+  /**
+   * The next pending rows in [from, to) that may be asked now. Rows in their quiet hours stay
+   * pending and are reported as deferred, with the instant the earliest of them may be asked.
+   */
+  async function nextCampaignRows(input: { campaignId: string; from: number; to: number; limit: number; quietHours: QuietHours }): Promise<RowPage> {
+    const now = Date.now();
+    const rows: StartableRow[] = [];
+    let validUntil: number | undefined;
+    let deferred: RowPage['deferred'];
+    let next = input.from;
+    let chunk = Math.floor(input.from / ROWS_PER_CHUNK);
+    for (let read = 0; read < MAX_CHUNKS_PER_PAGE && next < input.to && rows.length < input.limit; read++, chunk++) {
+      const doc = await readChunk(store, input.campaignId, chunk);
+      if (!doc) {
+        next = Math.min(input.to, (chunk + 1) * ROWS_PER_CHUNK);
+        continue;
+      }
+      for (const row of doc.rows) {
+        if (row.i < next || row.i >= input.to) continue;
+        if (rows.length >= input.limit) break;
+        next = row.i + 1;
+        if (row.state !== 'pending' || !row.contactId || !row.phone) continue;
+        const zones = row.zones?.length ? row.zones : ['UTC'];
+        if (isQuiet(now, zones, input.quietHours)) {
+          const wakeAt = quietEndsAt(now, zones, input.quietHours) ?? now + 3_600_000;
+          deferred = deferred
+            ? { from: Math.min(deferred.from, row.i), to: Math.max(deferred.to, row.i + 1), wakeAt: Math.min(deferred.wakeAt, wakeAt), count: deferred.count + 1 }
+            : { from: row.i, to: row.i + 1, wakeAt, count: 1 };
+          continue;
+        }
+        const quietFrom = quietStartsAt(now, zones, input.quietHours);
+        if (quietFrom !== undefined) validUntil = Math.min(validUntil ?? quietFrom, quietFrom);
+        rows.push({
+          index: row.i,
+          contactId: row.contactId,
+          contact: { phone: row.phone, email: row.email ?? undefined, locale: row.locale ?? undefined, timezone: row.timezone ?? undefined, name: row.name ?? undefined },
+        });
+      }
+      if (rows.length < input.limit) next = Math.max(next, Math.min(input.to, (chunk + 1) * ROWS_PER_CHUNK));
+    }
+    return { rows, next, validUntil, deferred };
+  }
+
+  function progressFields(p: CampaignProgress) {
+    return {
+      status: p.status,
+      progress: {
+        started: p.started,
+        skippedAtStart: p.skippedAtStart,
+        firstStartedAt: p.firstStartedAt ? new Date(p.firstStartedAt) : undefined,
+        lastStartedAt: p.lastStartedAt ? new Date(p.lastStartedAt) : undefined,
+        deferred: p.deferred?.count ?? 0,
+      },
+      ...(p.cancel ? { cancel: { ...p.cancel, at: new Date() } } : {}),
+      ...(isFinalCampaignStatus(p.status) ? { finishedAt: new Date() } : {}),
+    };
+  }
+
+  /** Writes what happened to started rows and the campaign's counters; repeating it changes nothing. */
+  async function recordCampaignStarts(input: { campaignId: string; results: RowStartResult[]; progress: CampaignProgress }): Promise<void> {
+    const byChunk = new Map<number, RowStartResult[]>();
+    for (const r of input.results) {
+      const c = Math.floor(r.index / ROWS_PER_CHUNK);
+      byChunk.set(c, [...(byChunk.get(c) ?? []), r]);
+    }
+    for (const [chunk, results] of byChunk) {
+      const doc = await readChunk(store, input.campaignId, chunk);
+      if (!doc) continue;
+      const byIndex = new Map(results.map((r) => [r.index, r]));
+      const rows: CampaignRow[] = doc.rows.map((row) => {
+        const r = byIndex.get(row.i);
+        if (!r) return row;
+        return r.journeyId
+          ? { ...row, state: 'started', journeyId: r.journeyId, startedAt: new Date(r.at) }
+          : { ...row, state: 'skipped', reason: r.reason, detail: r.detail };
+      });
+      await writeChunkRows(store, input.campaignId, chunk, rows);
+    }
+    await campaigns.updateOne({ _id: input.campaignId }, { $set: progressFields(input.progress) });
+  }
+
+  /** Marks every row still pending as skipped (a cancelled campaign); returns how many. */
+  async function skipPendingRows(input: { campaignId: string; reason: SkipReason; detail: string }): Promise<number> {
+    const c = await campaigns.findById(input.campaignId).lean();
+    if (!c) return 0;
+    let skipped = 0;
+    for (let chunk = 0; chunk < c.chunkCount; chunk++) {
+      heartbeat({ chunk });
+      const doc = await readChunk(store, input.campaignId, chunk);
+      if (!doc || !doc.rows.some((r) => r.state === 'pending')) continue;
+      const rows = doc.rows.map((r) => {
+        if (r.state !== 'pending') return r;
+        skipped++;
+        return { ...r, state: 'skipped' as const, reason: input.reason, detail: input.detail };
+      });
+      await writeChunkRows(store, input.campaignId, chunk, rows);
+    }
+    return skipped;
+  }
+
+  /**
+   * Cancels every journey the campaign started that is still running, through the journey's own
+   * cancel update so each records its outcome. Resumes after a retry from the last chunk it reported.
+   */
+  async function cancelCampaignJourneys(input: { campaignId: string; reason?: string }): Promise<{ cancelled: number; alreadyEnded: number }> {
+    const temporal = client ?? getClient();
+    const c = await campaigns.findById(input.campaignId).lean();
+    if (!c) return { cancelled: 0, alreadyEnded: 0 };
+    const resumeFrom = (activityInfo().heartbeatDetails as { chunk?: number } | undefined)?.chunk ?? 0;
+    let cancelled = 0;
+    let alreadyEnded = 0;
+    for (let chunk = resumeFrom; chunk < c.chunkCount; chunk++) {
+      heartbeat({ chunk });
+      const doc = await readChunk(store, input.campaignId, chunk);
+      const journeyIds = (doc?.rows ?? []).filter((r) => r.state === 'started' && r.journeyId).map((r) => r.journeyId!);
+      for (let k = 0; k < journeyIds.length; k += CANCEL_CONCURRENCY) {
+        await Promise.all(
+          journeyIds.slice(k, k + CANCEL_CONCURRENCY).map(async (journeyId) => {
+            const ids = parseJourneyId(journeyId);
+            if (!ids) return;
+            try {
+              await temporal.workflow.getHandle(ids.workflowId, ids.runId).executeUpdate(cancelJourneyUpdate, { args: [{ reason: input.reason ?? `campaign ${input.campaignId} cancelled` }] });
+              cancelled++;
+            } catch (err) {
+              if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError || /already completed|not found/i.test((err as Error).message)) {
+                alreadyEnded++;
+                return;
+              }
+              throw err;
+            }
+          }),
+        );
+        heartbeat({ chunk });
+      }
+    }
+    log.info('campaign journeys cancelled', { campaignId: input.campaignId, cancelled, alreadyEnded });
+    return { cancelled, alreadyEnded };
+  }
+
+  return { loadCampaignSettings, nextCampaignRows, recordCampaignStarts, skipPendingRows, cancelCampaignJourneys };
+}
+
+export type CampaignActivities = ReturnType<typeof createCampaignActivities>;

@@ -1,0 +1,138 @@
+import path from 'node:path';
+import { startTestStack, type TestStack } from '../harness/stack';
+
+/**
+ * Pacing, pause/resume and cancel, measured where it matters: at the carrier. The 'paced' business
+ * sends 4 SMS a second; rates are asserted with generous tolerance (a functional limit, not a benchmark).
+ */
+
+const fastBusinesses = path.join(__dirname, '..', 'fixtures', 'businesses.fast.json');
+const RATE = 4;
+let stack: TestStack;
+jest.setTimeout(60_000);
+
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'cmpctl', businessesFile: fastBusinesses });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+function phones(block: number, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `+1415555${block}${String(i).padStart(2, '0')}`);
+}
+
+async function startCampaign(contacts: string[], waitFor = '30s') {
+  const r = await stack.request('POST', '/v1/campaigns', {
+    businessId: 'paced',
+    name: 'control',
+    categories: ['offers'],
+    plan: [{ channel: 'sms', waitFor }],
+    contacts: contacts.map((phone) => ({ phone })),
+  });
+  expect(r.status).toBe(202);
+  expect(r.body.rows.accepted).toBe(contacts.length);
+  return r.body.campaignId as string;
+}
+
+async function campaign(campaignId: string) {
+  const r = await stack.request('GET', `/v1/campaigns/${campaignId}`);
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+async function waitForCampaign(campaignId: string, until: (body: any) => boolean, timeoutMs = 40_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = await campaign(campaignId);
+    if (until(body)) return body;
+    if (Date.now() > deadline) throw new Error(`campaign ${campaignId} never reached the expected state: ${JSON.stringify(body)}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+const requestsTo = (list: string[]) => list.flatMap((phone) => stack.carrier.messages({ to: phone }));
+
+test('journeys start no faster than the business rate', async () => {
+  const list = phones(60, 16);
+  const campaignId = await startCampaign(list);
+  await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 30_000);
+  const times = requestsTo(list).map((m) => Date.parse(m.createdAt)).sort((a, b) => a - b);
+  // 16 at 4/s: four windows of four, so at least three seconds from the first to the last.
+  expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(2_500);
+  const busiestSecond = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+  expect(busiestSecond).toBeLessThanOrEqual(2 * RATE);
+  const done = await waitForCampaign(campaignId, (b) => b.status === 'completed');
+  expect(done.started).toBe(16);
+  expect(done.startedPerSecond).toBeGreaterThan(0);
+  expect(done.startedPerSecond).toBeLessThanOrEqual(RATE * 1.5);
+});
+
+test('pause stops starting journeys; resume continues where it stopped', async () => {
+  const list = phones(61, 24);
+  const campaignId = await startCampaign(list);
+  await stack.carrier.waitFor(() => requestsTo(list).length >= 5, 20_000);
+
+  const paused = await stack.request('POST', `/v1/campaigns/${campaignId}/pause`);
+  expect(paused.status).toBe(200);
+  expect(paused.body.status).toBe('paused');
+  const startedAtPause = paused.body.started;
+  expect(startedAtPause).toBeLessThan(list.length);
+
+  await new Promise((res) => setTimeout(res, 2_500));
+  expect(requestsTo(list).length).toBe(startedAtPause);
+  expect((await campaign(campaignId)).started).toBe(startedAtPause);
+  expect((await stack.request('POST', `/v1/campaigns/${campaignId}/pause`)).status).toBe(200);
+
+  const resumed = await stack.request('POST', `/v1/campaigns/${campaignId}/resume`);
+  expect(resumed.status).toBe(200);
+  expect(resumed.body.status).toBe('running');
+  const done = await waitForCampaign(campaignId, (b) => b.status === 'completed');
+  expect(done.started).toBe(list.length);
+  await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 10_000);
+  for (const phone of list) expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
+});
+
+test('cancel with journeys=cancel: no new journeys, running ones end as cancelled, the rest is skipped', async () => {
+  const list = phones(62, 24);
+  const campaignId = await startCampaign(list, '60s');
+  await stack.carrier.waitFor(() => requestsTo(list).length >= 4, 20_000);
+
+  const cancel = await stack.request('POST', `/v1/campaigns/${campaignId}/cancel`, { journeys: 'cancel', reason: 'wrong list' });
+  expect(cancel.status).toBe(202);
+  const done = await waitForCampaign(campaignId, (b) => b.status === 'cancelled' && b.counts.cancelled === b.started && b.counts.active === 0);
+  expect(done.started).toBeLessThan(list.length);
+  expect(done.counts.skipped.campaign_cancelled).toBe(list.length - done.started);
+  expect(done.counts.pending).toBe(0);
+  expect(done.finished).toBe(true);
+  await new Promise((res) => setTimeout(res, 1_000));
+  expect(requestsTo(list).length).toBe(done.started);
+
+  const again = await stack.request('POST', `/v1/campaigns/${campaignId}/resume`);
+  expect(again.status).toBe(409);
+  const rows = await stack.request('GET', `/v1/campaigns/${campaignId}/rows?reason=campaign_cancelled&limit=1000`);
+  expect(rows.body.rows).toHaveLength(list.length - done.started);
+});
+
+test('cancel with journeys=finish: no new journeys, running ones carry on', async () => {
+  const list = phones(63, 24);
+  const campaignId = await startCampaign(list, '60s');
+  await stack.carrier.waitFor(() => requestsTo(list).length >= 4, 20_000);
+  const cancel = await stack.request('POST', `/v1/campaigns/${campaignId}/cancel`, { journeys: 'finish' });
+  expect(cancel.status).toBe(202);
+  const done = await waitForCampaign(campaignId, (b) => b.status === 'cancelled');
+  expect(done.counts.cancelled).toBe(0);
+  expect(done.counts.active).toBe(done.started);
+  expect(done.finished).toBe(false);
+
+  const first = list.find((p) => stack.carrier.messages({ to: p }).length === 1)!;
+  await stack.carrier.sendInbound({ from: first, to: '+1500555106', body: 'YES' });
+  await waitForCampaign(campaignId, (b) => b.counts.confirmed === 1);
+});
+
+test('unknown campaign is 404; a malformed id is 400', async () => {
+  expect((await stack.request('GET', '/v1/campaigns/cmp_0000000000000000')).status).toBe(404);
+  const bad = await stack.request('GET', '/v1/campaigns/nope');
+  expect(bad.status).toBe(400);
+  expect(bad.body.message).toContain('campaignId');
+});

@@ -1,0 +1,116 @@
+import path from 'node:path';
+import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
+import { campaignStore, insertCampaignRows, readChunk, type CampaignRow } from '../../store/campaigns';
+import { contactIdOf } from '../../store/models';
+import { CAMPAIGN_WORKFLOW_TYPE, campaignWorkflowId, type CampaignProgress, type CampaignWorkflowInput } from '../../workflows/campaign/contract';
+import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_API_KEY, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+
+/**
+ * The production worker (workers/main.ts, its own process) is killed with SIGKILL in the middle of
+ * a campaign that continues as new every five starts. A new worker finishes the campaign: every
+ * accepted row has exactly one journey, and no contact gets more than one request.
+ */
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const fastBusinesses = path.join(repoRoot, 'test', 'fixtures', 'businesses.fast.json');
+const ROWS = 30;
+
+let stack: TestStack;
+let worker: ManagedProcess | undefined;
+jest.setTimeout(90_000);
+
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'cmpcrash', businessesFile: fastBusinesses, worker: false });
+});
+afterAll(async () => {
+  await worker?.stop(1_000);
+  await stack?.close();
+});
+
+/** A campaign written straight to the store, so the test can choose how often the workflow continues as new. */
+async function seedCampaign(campaignId: string, list: string[]): Promise<void> {
+  const rows: CampaignRow[] = list.map((phone, i) => ({ i, input: phone, phone, contactId: contactIdOf('paced', phone), zones: ['UTC'], outcome: 'accepted', state: 'pending' }));
+  await campaignStore(stack.store).campaigns.create({
+    _id: campaignId,
+    businessId: 'paced',
+    name: 'crash',
+    categories: ['offers'],
+    plan: [{ channel: 'sms', waitForMs: 60_000, remindAfterMs: [] }],
+    status: 'running',
+    rowCount: rows.length,
+    chunkCount: Math.ceil(rows.length / 100),
+    accepted: rows.length,
+    skippedAtUpload: {},
+    progress: { started: 0, skippedAtStart: {} },
+  });
+  await insertCampaignRows(stack.store, campaignId, rows);
+}
+
+test('a worker killed mid-campaign: every accepted row gets exactly one journey', async () => {
+  worker = startNodeProcess({
+    name: 'campaign-worker',
+    entry: path.join(repoRoot, 'workers', 'main.ts'),
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      TEMPORAL_ADDRESS: testTemporalAddress(),
+      TEMPORAL_NAMESPACE: testTemporalNamespace(),
+      TEMPORAL_TASK_QUEUE: stack.taskQueue,
+      WORKFLOW_BUNDLE_PATH: testWorkflowBundle().codePath,
+      MONGODB_URI: testMongoUri(stack.dbName),
+      TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
+      TWILIO_API_BASE_URL: stack.carrier.httpUrl,
+      SMTP_URL: `smtp://127.0.0.1:${stack.carrier.smtpPort}`,
+      PUBLIC_BASE_URL: stack.apiUrl,
+      API_KEYS: TEST_API_KEY,
+      PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
+      BUSINESSES_FILE: fastBusinesses,
+    },
+  });
+  const child = worker;
+  await waitUntil(() => child.tail(50).some((l) => l.includes('worker started')), { timeoutMs: 60_000, what: 'the worker process to start', process: child });
+
+  const list = Array.from({ length: ROWS }, (_, i) => `+1415555${String(7000 + i)}`);
+  const campaignId = 'cmp_00000000c0a5e001';
+  await seedCampaign(campaignId, list);
+  const input: CampaignWorkflowInput = { campaignId, maxStartsPerRun: 5 };
+  const handle = await stack.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { workflowId: campaignWorkflowId(campaignId), taskQueue: stack.taskQueue, args: [input] });
+
+  const requests = () => list.flatMap((phone) => stack.carrier.messages({ to: phone }));
+  await stack.carrier.waitFor(() => requests().length >= 10, 30_000);
+  process.kill(-child.child.pid!, 'SIGKILL');
+  expect(await child.exited).toMatchObject({ signal: 'SIGKILL' });
+  const sentBeforeKill = requests().length;
+  expect(sentBeforeKill).toBeLessThan(ROWS);
+
+  await stack.startWorker();
+  const result = (await handle.result()) as CampaignProgress;
+  expect(result.status).toBe('completed');
+  expect(result.started).toBe(ROWS);
+  expect(result.runs).toBeGreaterThanOrEqual(ROWS / 5);
+
+  const chunk = await readChunk(stack.store, campaignId, 0);
+  expect(chunk!.rows.map((r) => r.state)).toEqual(list.map(() => 'started'));
+
+  // Each journey records itself when its first activity runs; the new worker runs the rest.
+  await waitUntil(async () => (await stack.store.journeys.countDocuments({ campaignId })) >= ROWS, { timeoutMs: 30_000, what: 'every journey to be recorded' });
+  const journeys = await stack.store.journeys.find({ campaignId }).lean();
+  const perContact = new Map<string, number>();
+  for (const j of journeys) perContact.set(j.contactId, (perContact.get(j.contactId) ?? 0) + 1);
+  expect(perContact.size).toBe(ROWS);
+  expect([...perContact.values()].every((n) => n === 1)).toBe(true);
+  expect(new Set(chunk!.rows.map((r) => r.journeyId)).size).toBe(ROWS);
+  expect(journeys.map((j) => j._id).sort()).toEqual(chunk!.rows.map((r) => r.journeyId).sort());
+
+  // A send the killed worker had claimed but not finished is 'ambiguous' and, by design, not repeated.
+  await waitUntil(async () => {
+    const settled = await stack.store.outbox.countDocuments({ journeyId: { $in: journeys.map((j) => j._id) }, status: { $in: ['sent', 'ambiguous'] } });
+    return settled >= ROWS;
+  }, { timeoutMs: 45_000, what: 'every request to be sent or marked ambiguous' });
+  const ambiguous = await stack.store.outbox.countDocuments({ journeyId: { $in: journeys.map((j) => j._id) }, status: 'ambiguous' });
+  for (const phone of list) expect(stack.carrier.messages({ to: phone }).length).toBeLessThanOrEqual(1);
+  expect(requests().length).toBe(ROWS - ambiguous);
+});

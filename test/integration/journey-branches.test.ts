@@ -1,0 +1,249 @@
+import { startTestStack, type TestStack } from '../harness/stack';
+
+/**
+ * Every way a journey can go besides a plain yes: decline, expiry with reminders, escalation to the
+ * next channel (by timeout, by a provider error at once, by a failed delivery report), unknown
+ * replies, STOP in the middle, cancel, and a duplicate start. Assertions are on what reached the
+ * carrier, what the store holds and what the API answers.
+ */
+
+const ACME_SMS = '+15005550006';
+
+jest.setTimeout(60_000);
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'jbr' });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+async function startJourney(body: Record<string, unknown>): Promise<string> {
+  const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', ...body });
+  expect(r.status).toBe(202);
+  return r.body.journeyId;
+}
+
+async function waitForJourney(journeyId: string, until: (j: any) => boolean, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
+    if (r.status === 200 && until(r.body)) return r.body;
+    if (Date.now() > deadline) throw new Error(`journey ${journeyId} never reached ${what}: ${JSON.stringify(r.body)}`);
+    await sleep(100);
+  }
+}
+
+const waitForStatus = (journeyId: string, status: string, timeoutMs?: number) => waitForJourney(journeyId, (j) => j.status === status, status, timeoutMs);
+
+async function consentsOf(phone: string) {
+  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
+  expect(r.status).toBe(200);
+  return { ...r.body, byCategory: Object.fromEntries(r.body.categories.map((c: any) => [c.category, c.status])) as Record<string, string> };
+}
+
+/** Everything the carrier accepted for this contact on any channel, oldest first. */
+function outboundTo(phone: string) {
+  return stack.carrier.messages({ contact: phone }).filter((m) => m.direction === 'outbound-api');
+}
+
+test('decline: NO writes a declined ledger event, no consent and sends nothing more', async () => {
+  const phone = '+14155550301';
+  const journeyId = await startJourney({ contact: { phone }, categories: ['offers', 'recommendations'], plan: [{ channel: 'sms', waitFor: '30s', remindAfter: ['2s'] }] });
+  const request = await stack.carrier.waitFor(() => outboundTo(phone)[0], 10_000);
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'No' });
+  const done = await waitForStatus(journeyId, 'declined');
+  expect(done.outcome.categories).toBeUndefined();
+
+  const consents = await consentsOf(phone);
+  expect(consents.byCategory).toEqual({ order_updates: 'none', offers: 'none', recommendations: 'none' });
+  expect(consents.events).toHaveLength(1);
+  expect(consents.events[0]).toMatchObject({ type: 'declined', proof: { method: 'sms_reply', answerText: 'No', requestProviderId: request.sid, categories: ['offers', 'recommendations'] } });
+  // Past the reminder that would have gone out had the journey still waited.
+  await sleep(2_500);
+  expect(outboundTo(phone).map((m) => m.sid)).toEqual([request.sid]);
+});
+
+test('expire: reminders go out on time, then the journey ends expired with nothing written', async () => {
+  const phone = '+14155550302';
+  const journeyId = await startJourney({ contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '4s', remindAfter: ['2s', '1s'] }] });
+  const done = await waitForStatus(journeyId, 'expired');
+  const sent = outboundTo(phone);
+  expect(sent).toHaveLength(3);
+  expect(sent[0].body.startsWith('Reminder')).toBe(false);
+  expect(sent[1].body).toMatch(/^Reminder - Acme Outdoor Supplies: may we send you Order updates on WhatsApp\?/);
+  expect(sent[2].body).toMatch(/^Reminder - /);
+  const t = sent.map((m) => Date.parse(m.createdAt));
+  expect(t[1] - t[0]).toBeGreaterThanOrEqual(900);
+  expect(t[1] - t[0]).toBeLessThan(1_900);
+  expect(t[2] - t[0]).toBeGreaterThanOrEqual(1_900);
+  expect(t[2] - t[0]).toBeLessThan(2_900);
+  expect(Date.parse(done.outcome.at) - t[0]).toBeGreaterThanOrEqual(3_900);
+  expect(done.attempts).toBe(3);
+
+  expect((await consentsOf(phone)).events).toHaveLength(0);
+  expect(await stack.store.consents.countDocuments({ phone })).toBe(0);
+  const stored = await stack.store.journeys.findById(journeyId).lean();
+  expect(stored).toMatchObject({ status: 'expired' });
+  expect(stored?.endedAt).toBeInstanceOf(Date);
+});
+
+test('escalation: no answer by SMS moves to e-mail after waitFor; the e-mail confirms', async () => {
+  const phone = '+14155550303';
+  const email = 'escalate@example.org';
+  const journeyId = await startJourney({ contact: { phone, email }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '2s' }, { channel: 'email', waitFor: '30s' }] });
+  const sms = await stack.carrier.waitFor(() => outboundTo(phone)[0], 10_000);
+  expect(stack.carrier.emails({ to: email })).toHaveLength(0);
+  const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], 10_000);
+  const gap = Date.parse(mail.receivedAt) - Date.parse(sms.createdAt);
+  expect(gap).toBeGreaterThanOrEqual(1_900);
+  expect(gap).toBeLessThan(6_000);
+  const moving = await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  expect(moving).toMatchObject({ status: 'active', channel: 'email', source: 'workflow' });
+
+  // A late SMS answer after escalation still counts: the contact acted.
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'yes' });
+  const done = await waitForStatus(journeyId, 'confirmed');
+  expect(done.outcome.categories).toEqual(['offers']);
+  const proof = (await consentsOf(phone)).events.find((e: any) => e.type === 'opted_in').proof;
+  expect(proof).toMatchObject({ method: 'sms_reply', requestChannel: 'email' });
+});
+
+test('provider refuses at once (21211): the journey moves to the next step without waiting', async () => {
+  const phone = '+14155550304';
+  const email = 'refused@example.org';
+  stack.carrier.setRecipientBehaviour(phone, { failWith: 21211 });
+  const started = Date.now();
+  const journeyId = await startJourney({ contact: { phone, email }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '30s' }, { channel: 'email', waitFor: '30s' }] });
+  await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], 10_000);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(outboundTo(phone)).toHaveLength(0);
+  const state = await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  expect(state.events.find((e: any) => e.kind === 'request:failed')).toMatchObject({ channel: 'sms', step: 0, detail: 'error 21211' });
+  const outbox = await stack.store.outbox.find({ contactId: state.contactId, purpose: 'request' }).sort({ createdAt: 1 }).lean();
+  expect(outbox.map((r) => [r.channel, r.status, r.errorCode ?? null])).toEqual([
+    ['sms', 'failed', 21211],
+    ['email', 'sent', null],
+  ]);
+  stack.carrier.setRecipientBehaviour(phone, {});
+  await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {});
+});
+
+test('delivery fails later (30003 status callback): the journey moves on at once', async () => {
+  const phone = '+14155550305';
+  stack.carrier.setRecipientBehaviour(phone, { failWith: 30003 });
+  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '30s', remindAfter: ['20s'] }, { channel: 'ivr', waitFor: '30s' }] });
+  const sms = await stack.carrier.waitFor(() => outboundTo(phone)[0], 10_000);
+  const call = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone })[0], 10_000);
+  expect(stack.carrier.messages({ contact: phone })[0]).toMatchObject({ sid: sms.sid, status: 'undelivered', errorCode: 30003 });
+  expect(Date.parse(call.createdAt) - Date.parse(sms.createdAt)).toBeLessThan(5_000);
+  const state = await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  expect(state.events.some((e: any) => e.kind === 'status:undelivered' && e.providerId === sms.sid && e.detail === 'error 30003')).toBe(true);
+  expect(outboundTo(phone)).toHaveLength(1);
+  stack.carrier.setRecipientBehaviour(phone, {});
+  await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {});
+});
+
+test('unknown replies: exactly one "reply YES or NO" per step, then YES still confirms', async () => {
+  const phone = '+14155550306';
+  const journeyId = await startJourney({ contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '4s' }, { channel: 'sms', waitFor: '30s' }] });
+  await stack.carrier.waitFor(() => outboundTo(phone)[0], 10_000);
+  const clarifications = () => outboundTo(phone).filter((m) => m.body.includes('Please reply YES or NO'));
+  const unknownReplies = (j: any) => j.events.filter((e: any) => e.kind === 'sms_reply' && e.detail === 'other').length;
+
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'maybe' });
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'what is this?' });
+  await waitForJourney(journeyId, (j) => unknownReplies(j) === 2, 'two unknown replies');
+  await stack.carrier.waitFor(() => clarifications().length === 1, 5_000);
+
+  await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  await stack.carrier.waitFor(() => outboundTo(phone).length === 3, 5_000);
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'hmm' });
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'hmm?' });
+  await waitForJourney(journeyId, (j) => unknownReplies(j) === 4, 'four unknown replies');
+  await stack.carrier.waitFor(() => clarifications().length === 2, 5_000);
+
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'YES' });
+  await waitForStatus(journeyId, 'confirmed');
+  expect(clarifications()).toHaveLength(2);
+  const smsBodies = outboundTo(phone).filter((m) => m.channel === 'sms').map((m) => m.body.slice(0, 40));
+  expect(smsBodies).toHaveLength(4);
+});
+
+test('STOP mid-journey: opted_out, one opt-out confirmation, nothing after it', async () => {
+  const phone = '+14155550307';
+  const email = 'stopper@example.org';
+  const journeyId = await startJourney({
+    contact: { phone, email },
+    categories: ['order_updates', 'offers'],
+    plan: [
+      { channel: 'sms', waitFor: '2s', remindAfter: ['1s'] },
+      { channel: 'email', waitFor: '2s' },
+    ],
+  });
+  await stack.carrier.waitFor(() => outboundTo(phone)[0], 10_000);
+  const stop = await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'STOP' });
+  expect(stop.status).toBe(200);
+  const done = await waitForStatus(journeyId, 'opted_out');
+  expect(done.outcome.categories).toBeUndefined();
+
+  await sleep(3_000);
+  const sent = outboundTo(phone);
+  expect(sent).toHaveLength(2);
+  expect(sent[1].body).toContain('you are unsubscribed');
+  expect(stack.carrier.emails({ to: email })).toHaveLength(0);
+  const consents = await consentsOf(phone);
+  expect(consents.messaging).toBe('opted_out');
+  expect(consents.byCategory).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
+  expect(consents.events.every((e: any) => e.type === 'opted_out')).toBe(true);
+
+  const again = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['offers'] });
+  expect(again.status).toBe(409);
+});
+
+test('cancel: POST /cancel ends the journey at once; cancelling again answers 409', async () => {
+  const phone = '+14155550308';
+  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s'] }] });
+  await stack.carrier.waitFor(() => outboundTo(phone)[0], 10_000);
+  const cancelled = await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, { reason: 'campaign withdrawn' });
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body).toMatchObject({ journeyId, status: 'cancelled', outcome: { status: 'cancelled', reason: 'campaign withdrawn' } });
+
+  const again = await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {});
+  expect(again.status).toBe(409);
+  expect(again.body.error).toBe('journey_ended');
+
+  const read = await waitForJourney(journeyId, (j) => j.source === 'store', 'the store');
+  expect(read.status).toBe('cancelled');
+  await sleep(1_500);
+  expect(outboundTo(phone)).toHaveLength(1);
+  expect((await consentsOf(phone)).events).toHaveLength(0);
+
+  const unknown = await stack.request('POST', `/v1/journeys/${journeyId.replace(/.{4}$/, '0000')}/cancel`, {});
+  expect(unknown.status).toBe(404);
+});
+
+test('duplicate start: 200 with the running journey and no second request; after the end a new journey starts', async () => {
+  const phone = '+14155550309';
+  const body = { businessId: 'acme', contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '30s' }] };
+  const [a, b] = await Promise.all([stack.request('POST', '/v1/journeys', body), stack.request('POST', '/v1/journeys', body)]);
+  expect([a.status, b.status].sort()).toEqual([200, 202]);
+  expect(a.body.journeyId).toBe(b.body.journeyId);
+  const journeyId = a.body.journeyId;
+  const third = await stack.request('POST', '/v1/journeys', { ...body, categories: ['order_updates'] });
+  expect(third).toMatchObject({ status: 200, body: { journeyId, existing: true, statusUrl: `/v1/journeys/${journeyId}` } });
+  await stack.carrier.waitFor(() => outboundTo(phone)[0], 10_000);
+  await sleep(300);
+  expect(outboundTo(phone)).toHaveLength(1);
+
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'no' });
+  // A decided journey still finishes its bookkeeping; only once it has closed may a new one start.
+  await waitForJourney(journeyId, (j) => j.status === 'declined' && j.source === 'store', 'declined, from the store');
+  const next = await stack.request('POST', '/v1/journeys', body);
+  expect(next.status).toBe(202);
+  expect(next.body.journeyId).not.toBe(journeyId);
+  await stack.request('POST', `/v1/journeys/${next.body.journeyId}/cancel`, {});
+});

@@ -1,0 +1,137 @@
+import path from 'node:path';
+import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
+import { TEST_ACCOUNT_SID, TEST_API_KEY, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, startTestStack, type RunningWorker, type TestStack } from '../harness/stack';
+import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
+
+/**
+ * What survives a dead worker.
+ *
+ * The send activity claims an outbox row before it calls the provider and finishes the row after.
+ * A worker that dies in between leaves the row `claimed`: the provider may or may not have taken
+ * the message. The retried activity sees that row and does not resend; it reports `ambiguous` and
+ * the journey keeps waiting for the contact. We chose at-most-once for every message to a
+ * contact: a duplicate opt-in request is a policy problem, a missing one is covered by the
+ * journey's reminders and later steps.
+ */
+
+const ACME_SMS = '+15005550006';
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+jest.setTimeout(60_000);
+
+let stack: TestStack;
+let killedWorker: ManagedProcess | undefined;
+
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'jdur', worker: false });
+});
+afterAll(async () => {
+  await killedWorker?.stop(1_000);
+  await stack?.close();
+});
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+async function journeyState(journeyId: string) {
+  const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+async function waitForJourney(journeyId: string, until: (j: any) => boolean, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const j = await journeyState(journeyId);
+    if (until(j)) return j;
+    if (Date.now() > deadline) throw new Error(`journey ${journeyId} never reached ${what}: ${JSON.stringify(j)}`);
+    await sleep(100);
+  }
+}
+
+/** The production worker entry point (workers/main.ts) in its own process, configured like a deployment. */
+function startWorkerProcess(): ManagedProcess {
+  return startNodeProcess({
+    name: 'journey-worker',
+    entry: path.join(repoRoot, 'workers', 'main.ts'),
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      TEMPORAL_ADDRESS: testTemporalAddress(),
+      TEMPORAL_NAMESPACE: testTemporalNamespace(),
+      TEMPORAL_TASK_QUEUE: stack.taskQueue,
+      WORKFLOW_BUNDLE_PATH: testWorkflowBundle().codePath,
+      MONGODB_URI: testMongoUri(stack.dbName),
+      TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
+      TWILIO_API_BASE_URL: stack.carrier.httpUrl,
+      SMTP_URL: `smtp://127.0.0.1:${stack.carrier.smtpPort}`,
+      PUBLIC_BASE_URL: stack.apiUrl,
+      API_KEYS: TEST_API_KEY,
+      PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
+      BUSINESSES_FILE: path.join(repoRoot, 'config', 'businesses.demo.json'),
+    },
+  });
+}
+
+test('a worker killed between the provider call and the activity completion: exactly one message reaches the carrier', async () => {
+  const phone = '+14155550401';
+  const worker = startWorkerProcess();
+  killedWorker = worker;
+  await waitUntil(() => worker.tail(50).some((l) => l.includes('worker started')), { timeoutMs: 60_000, what: 'the worker process to start', process: worker });
+
+  // The carrier accepts the message at once but answers 20 s late: the activity is in flight.
+  stack.carrier.injectFault({ target: 'messages', delayMs: 20_000 });
+  const start = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '90s' }] });
+  expect(start.status).toBe(202);
+  const { journeyId } = start.body;
+  const accepted = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 20_000);
+  const key = `journey.acme.${journeyId.split('.')[1]}/${journeyId.split('.')[2]}/step0/request`;
+  expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'claimed', attempts: 1 });
+
+  process.kill(-worker.child.pid!, 'SIGKILL');
+  expect(await worker.exited).toMatchObject({ signal: 'SIGKILL' });
+  killedWorker = undefined;
+  const replacement = await stack.startWorker();
+
+  // The retry runs once the first attempt's start-to-close timeout (30 s) has passed.
+  await waitUntil(async () => (await stack.store.outbox.findById(key).lean())?.status === 'ambiguous', { timeoutMs: 60_000, what: 'the retried send to find the claimed outbox row' });
+  const waiting = await waitForJourney(journeyId, (j) => j.events.some((e: any) => e.kind === 'request:ambiguous'), 'the ambiguous request');
+  expect(waiting.status).toBe('active');
+  expect(stack.carrier.messages({ to: phone }).map((m) => m.sid)).toEqual([accepted.sid]);
+  expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'ambiguous', attempts: 1 });
+
+  // The message did reach the contact, who answers it; the journey completes normally.
+  await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'yes' });
+  const done = await waitForJourney(journeyId, (j) => j.status === 'confirmed', 'confirmed');
+  expect(done.outcome.categories).toEqual(['offers']);
+  expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
+  expect(stack.carrier.messages({ to: `whatsapp:${phone}` })).toHaveLength(1);
+  await replacement.stop();
+});
+
+test('an inbound reply while no worker runs is acknowledged and applied once a worker is back', async () => {
+  const phone = '+14155550402';
+  const running: RunningWorker = await stack.startWorker();
+  const start = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+  expect(start.status).toBe(202);
+  const { journeyId } = start.body;
+  await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
+  await waitForJourney(journeyId, (j) => j.events.some((e: any) => e.kind === 'request:sent'), 'the request sent');
+
+  await running.stop();
+  const inbound = await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'Yes' });
+  expect(inbound.status).toBe(200);
+  const held = await stack.client.workflow.getHandle(`inbound.${inbound.messageSid}`).describe();
+  expect(held.status.name).toBe('RUNNING');
+  await sleep(1_000);
+  const contactId = (await stack.store.journeys.findById(journeyId).lean())?.contactId;
+  expect(await stack.store.consentEvents.countDocuments({ contactId })).toBe(0);
+  expect(await stack.store.journeys.findById(journeyId).lean()).toMatchObject({ status: 'active' });
+
+  await stack.startWorker();
+  const done = await waitForJourney(journeyId, (j) => j.status === 'confirmed', 'confirmed', 30_000);
+  expect(done.outcome.categories).toEqual(['order_updates']);
+  expect(await stack.store.consentEvents.countDocuments({ contactId, type: 'opted_in' })).toBe(1);
+  expect(await stack.store.inbound.findById(inbound.messageSid).lean()).toMatchObject({ routedTo: 'journey' });
+});

@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import twilio from 'twilio';
+import type { CarrierMessage } from '../../dev/carrier/types';
+import { startTestStack, TEST_AUTH_TOKEN, type TestStack } from '../harness/stack';
+
+/** Every way a contact or a system can opt out reaches the one opt-out path and ends the running journey. */
+
+jest.setTimeout(60_000);
+
+const SMS_SENDER = '+15005550006';
+const WA_SENDER = 'whatsapp:+15005550007';
+const BUSINESS_NAME = 'Acme Outdoor Supplies';
+const ALL = ['offers', 'order_updates', 'recommendations'];
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'oosrc' });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+type Plan = { channel: string; waitFor: string; remindAfter?: string[] }[];
+
+async function startJourney(phone: string, plan: Plan, email?: string): Promise<string> {
+  const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone, ...(email ? { email } : {}) }, categories: ['offers'], plan });
+  expect(r.status).toBe(202);
+  return r.body.journeyId;
+}
+
+async function waitForStatus(journeyId: string, status: string, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
+    if (r.body?.status === status) return r.body;
+    if (Date.now() > until) throw new Error(`journey ${journeyId} is ${r.body?.status}, expected ${status}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+async function consents(phone: string) {
+  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+/** Waits until every category is opted out; returns the opt-out events. */
+async function waitForOptOutOfAll(phone: string): Promise<any[]> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const c = await consents(phone);
+    const events = c.events.filter((e: any) => e.type === 'opted_out');
+    if (c.messaging === 'opted_out' && events.length === ALL.length && c.categories.every((x: any) => x.status === 'opted_out')) return events;
+    if (Date.now() > until) throw new Error(`not opted out of everything: ${JSON.stringify(c)}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+const outbound = (phone: string): CarrierMessage[] => stack.carrier.messages({ contact: phone }).filter((m) => m.direction !== 'inbound');
+const confirmations = (phone: string) => outbound(phone).filter((m) => m.renderedText.includes('you are unsubscribed'));
+
+test('SMS STOP with a running journey: journey ended, every category opted out with proof, one SMS confirmation', async () => {
+  const phone = '+14155550201';
+  const journeyId = await startJourney(phone, [{ channel: 'sms', waitFor: '30s' }]);
+  await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
+
+  const inbound = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
+  expect(inbound.status).toBe(200);
+  await waitForStatus(journeyId, 'opted_out');
+  const events = await waitForOptOutOfAll(phone);
+  expect(events.map((e) => e.category).sort()).toEqual(ALL);
+  expect(events[0].proof).toMatchObject({ method: 'keyword', channel: 'sms', text: 'STOP', businessName: BUSINESS_NAME, allCategories: true });
+  expect(events[0].proof.inbound.MessageSid).toBe(inbound.messageSid);
+
+  const confirmation = await stack.carrier.waitFor(() => confirmations(phone)[0], 10_000);
+  expect(confirmation.channel).toBe('sms');
+  expect(confirmation.body).toContain(BUSINESS_NAME);
+  expect(confirmation.body).toContain('START');
+  await new Promise((res) => setTimeout(res, 500));
+  expect(confirmations(phone)).toHaveLength(1);
+});
+
+test('WhatsApp keyword with no journey: opted out, confirmed once on WhatsApp with the approved template', async () => {
+  const phone = '+14155550202';
+  const r = await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, body: 'unsubscribe' });
+  expect(r.status).toBe(200);
+  const events = await waitForOptOutOfAll(phone);
+  expect(events[0].proof).toMatchObject({ channel: 'whatsapp', text: 'unsubscribe' });
+  const confirmation = await stack.carrier.waitFor(() => confirmations(phone)[0], 10_000);
+  expect(confirmation.channel).toBe('whatsapp');
+  expect(confirmation.contentSid).toBeTruthy();
+  expect(confirmation.renderedText).toContain(BUSINESS_NAME);
+});
+
+test('WhatsApp stop button ends a WhatsApp journey', async () => {
+  const phone = '+14155550203';
+  const journeyId = await startJourney(phone, [{ channel: 'whatsapp', waitFor: '30s' }]);
+  await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
+  const r = await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, buttonPayload: 'stop', buttonText: 'Stop' });
+  expect(r.status).toBe(200);
+  await waitForStatus(journeyId, 'opted_out');
+  const events = await waitForOptOutOfAll(phone);
+  expect(events[0].proof).toMatchObject({ method: 'whatsapp_button', channel: 'whatsapp' });
+  await stack.carrier.waitFor(() => confirmations(phone)[0], 10_000);
+});
+
+test.each([
+  ['ARRÊT', 'sms', '+33612345670'],
+  ['BAJA', 'whatsapp', '+34612345671'],
+])('localised keyword %s over %s reaches the opt-out path', async (word, channel, phone) => {
+  const r = channel === 'sms' ? await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: word }) : await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, body: word });
+  expect(r.status).toBe(200);
+  const events = await waitForOptOutOfAll(phone);
+  expect(events[0].proof).toMatchObject({ channel, text: word });
+  await stack.carrier.waitFor(() => confirmations(phone)[0], 10_000);
+});
+
+test('IVR: the call says to press 9; pressing it ends the journey and opts out, confirmed in the call itself', async () => {
+  const phone = '+14155550204';
+  const journeyId = await startJourney(phone, [{ channel: 'ivr', waitFor: '30s' }]);
+  const call = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone }).find((c) => c.gather), 10_000);
+  expect(call.transcript.map((t) => t.text).join(' ')).toContain(`Press 9 to stop all messages from ${BUSINESS_NAME}`);
+
+  const after = await stack.carrier.pressKeys(call.sid, '9');
+  expect(after.transcript.map((t) => t.text).join(' ')).toContain(`You will receive no more messages from ${BUSINESS_NAME}`);
+  await waitForStatus(journeyId, 'opted_out');
+  const events = await waitForOptOutOfAll(phone);
+  expect(events[0].proof).toMatchObject({ method: 'ivr_keypress', channel: 'ivr', reference: call.sid });
+  expect(confirmations(phone)).toHaveLength(0);
+});
+
+test('e-mail: List-Unsubscribe with List-Unsubscribe-Post, and RFC 8058 one-click ends the journey', async () => {
+  const phone = '+14155550205';
+  const email = 'oneclick@example.com';
+  const journeyId = await startJourney(phone, [{ channel: 'email', waitFor: '30s' }], email);
+  const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], 10_000);
+  expect(mail.headers['list-unsubscribe']).toMatch(/^<http:\/\/127\.0\.0\.1:\d+\/u\/[^>]+>$/);
+  expect(mail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+
+  const r = await stack.carrier.oneClickUnsubscribe(mail.id);
+  expect(r.status).toBe(200);
+  await waitForStatus(journeyId, 'opted_out');
+  const events = await waitForOptOutOfAll(phone);
+  expect(events[0].proof).toMatchObject({ channel: 'email' });
+});
+
+test('POST /v1/optouts (an agent) ends the journey and answers once the contact is blocked', async () => {
+  const phone = '+14155550206';
+  const journeyId = await startJourney(phone, [{ channel: 'sms', waitFor: '30s' }]);
+  await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
+  const r = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, reason: 'asked the support agent to stop all messages', source: { kind: 'agent', reference: 'ticket-42' }, requestId: 'ticket-42-optout' });
+  expect(r.status).toBe(202);
+  expect(r.body).toMatchObject({ existing: false, progress: 'blocked', categories: 'all' });
+  const c = await consents(phone);
+  expect(c.messaging).toBe('opted_out');
+  await waitForStatus(journeyId, 'opted_out');
+  const events = await waitForOptOutOfAll(phone);
+  expect(events[0].proof).toMatchObject({ method: 'agent', channel: 'agent', reference: 'ticket-42' });
+  expect(confirmations(phone)).toHaveLength(0);
+});
+
+test('provider: a status callback with error 21610 ends the journey', async () => {
+  const phone = '+14155550207';
+  const journeyId = await startJourney(phone, [{ channel: 'sms', waitFor: '30s' }]);
+  await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
+  const { contactId } = await consents(phone);
+  const url = `${stack.apiUrl}/webhooks/twilio/status?b=acme&c=${contactId}`;
+  const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, MessageStatus: 'undelivered', ErrorCode: '21610', To: phone, From: SMS_SENDER };
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params) },
+    body: new URLSearchParams(params).toString(),
+  });
+  expect(res.status).toBe(204);
+  await waitForStatus(journeyId, 'opted_out');
+  const events = await waitForOptOutOfAll(phone);
+  expect(events[0].proof).toMatchObject({ method: 'provider', channel: 'provider', reference: params.MessageSid });
+});
+
+test('provider: a send refused with 21610 starts the opt-out, and the next step is refused by the gate', async () => {
+  const phone = '+14155550208';
+  stack.carrier.setRecipientBehaviour(phone, { unsubscribed: true });
+  const journeyId = await startJourney(phone, [
+    { channel: 'sms', waitFor: '30s' },
+    { channel: 'whatsapp', waitFor: '30s' },
+  ]);
+  const done = await waitForStatus(journeyId, 'opted_out');
+  expect(done.events.map((e: any) => e.kind)).toEqual(expect.arrayContaining(['request:failed', 'request:refused']));
+  const events = await waitForOptOutOfAll(phone);
+  expect(events[0].proof).toMatchObject({ method: 'provider', channel: 'provider' });
+  expect(events[0].proof.reason).toContain('21610');
+  expect(outbound(phone)).toHaveLength(0);
+  const refused = await stack.store.outbox.find({ contactId: done.contactId, status: 'refused' }).lean();
+  expect(refused.map((r) => r.channel)).toEqual(['whatsapp']);
+});

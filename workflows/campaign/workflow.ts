@@ -1,0 +1,230 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { CampaignActivities, CampaignSettings, RowStartResult, StartableRow } from '../../activities/campaign';
+import { allowance, consume, isFinalCampaignStatus, newPacer, type SkipReason } from '../../domain/campaign';
+import { OptinBusiness, OptinCampaign, OptinChannel, OptinContact, OptinStatus } from '../search-attributes';
+import { JOURNEY_WORKFLOW_TYPE, journeyIdOf, journeyWorkflowId, type JourneyInput } from '../journey/contract';
+import {
+  campaignProgressQuery,
+  cancelCampaignUpdate,
+  pauseCampaignUpdate,
+  resumeCampaignUpdate,
+  type CampaignProgress,
+  type CampaignWorkflowInput,
+  type CancelCampaignRequest,
+} from './contract';
+
+// Store reads and writes retry without limit: MongoDB being down delays the campaign, never loses a row.
+const campaignStore = proxyActivities<CampaignActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+// Walking every row (skipping the rest, cancelling journeys) can take minutes; heartbeats show it is alive.
+const campaignSweep = proxyActivities<CampaignActivities>({
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+const campaign = {
+  loadCampaignSettings: campaignStore.loadCampaignSettings,
+  nextCampaignRows: campaignStore.nextCampaignRows,
+  recordCampaignStarts: campaignStore.recordCampaignStarts,
+  skipPendingRows: campaignSweep.skipPendingRows,
+  cancelCampaignJourneys: campaignSweep.cancelCampaignJourneys,
+};
+
+const DEFAULT_MAX_STARTS_PER_RUN = 2000;
+/** Started rows are written to the store at least this often, so GET /v1/campaigns/:id stays current. */
+const RECORD_EVERY_MS = 2000;
+const RECORD_EVERY_ROWS = 200;
+
+/**
+ * Starts one opt-in journey per accepted row of a campaign, at the business's sending rate and
+ * outside each contact's quiet hours. Rows stay in MongoDB; the workflow only holds a page of them
+ * and the counters, and continues as new every few thousand starts so history stays small.
+ * Journeys are child workflows that outlive the campaign (parent close policy ABANDON); their id is
+ * the contact's journey id, so a contact with a journey already running is skipped, never asked twice.
+ */
+export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignProgress> {
+  const maxStartsPerRun = input.maxStartsPerRun ?? DEFAULT_MAX_STARTS_PER_RUN;
+  const settings = await campaign.loadCampaignSettings(input.campaignId);
+  const p: CampaignProgress = input.carried
+    ? { ...input.carried, runs: input.carried.runs + 1 }
+    : {
+        campaignId: input.campaignId,
+        status: 'running',
+        started: 0,
+        skippedAtStart: {},
+        pass: { number: 1, from: 0, to: settings.rowCount, next: 0 },
+        pacer: newPacer(),
+        runs: 1,
+      };
+
+  if (input.cancelJourneysOnly) {
+    await campaign.cancelCampaignJourneys({ campaignId: input.campaignId, reason: input.cancelJourneysOnly.reason });
+    return p;
+  }
+
+  const ended = () => isFinalCampaignStatus(p.status);
+  const interrupted = () => p.status === 'paused' || p.cancel !== undefined;
+
+  setHandler(campaignProgressQuery, () => p);
+  setHandler(pauseCampaignUpdate, () => {
+    if (p.status === 'running') p.status = 'paused';
+    return p;
+  }, { validator: () => { if (ended() || p.cancel) throw new Error(`campaign is ${p.status}`); } });
+  setHandler(resumeCampaignUpdate, () => {
+    if (p.status === 'paused') p.status = 'running';
+    return p;
+  }, { validator: () => { if (ended() || p.cancel) throw new Error(`campaign is ${p.status}`); } });
+  setHandler(cancelCampaignUpdate, (req: CancelCampaignRequest) => {
+    p.cancel = req;
+    p.status = 'cancelling';
+    return p;
+  }, { validator: (_req: CancelCampaignRequest) => { if (ended() || p.cancel) throw new Error(`campaign is already ${p.status}`); } });
+
+  let unrecorded: RowStartResult[] = [];
+  let lastRecordAt = Date.now();
+  const record = async () => {
+    const results = unrecorded;
+    unrecorded = [];
+    lastRecordAt = Date.now();
+    await campaign.recordCampaignStarts({ campaignId: p.campaignId, results, progress: { ...p } });
+  };
+
+  let page: StartableRow[] = [];
+  let pageValidUntil: number | undefined;
+  let startsThisRun = 0;
+  let statusRecorded = p.status;
+
+  for (;;) {
+    if (p.cancel) break;
+    if (p.status !== statusRecorded) {
+      statusRecorded = p.status;
+      await record();
+    }
+    if (p.status === 'paused') {
+      await condition(() => p.status !== 'paused' || p.cancel !== undefined);
+      continue;
+    }
+    if (startsThisRun >= maxStartsPerRun || workflowInfo().continueAsNewSuggested) {
+      await record();
+      // Rows of the current page not started yet are pending in the store: the next run reads them again.
+      if (page.length) p.pass.next = page[0].index;
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof campaignWorkflow>({ campaignId: p.campaignId, carried: p, maxStartsPerRun });
+    }
+
+    if (page.length === 0 || (pageValidUntil !== undefined && Date.now() >= pageValidUntil)) {
+      if (page.length) p.pass.next = page[0].index;
+      page = [];
+      if (unrecorded.length) await record();
+      if (p.pass.next < p.pass.to) {
+        const got = await campaign.nextCampaignRows({ campaignId: p.campaignId, from: p.pass.next, to: p.pass.to, limit: settings.pageSize, quietHours: settings.quietHours });
+        page = got.rows;
+        pageValidUntil = got.validUntil;
+        p.pass.next = got.next;
+        if (got.deferred) {
+          const d = p.deferred;
+          p.deferred = d
+            ? { from: Math.min(d.from, got.deferred.from), to: Math.max(d.to, got.deferred.to), wakeAt: Math.min(d.wakeAt, got.deferred.wakeAt), count: d.count + got.deferred.count }
+            : got.deferred;
+        }
+        continue;
+      }
+      if (!p.deferred) break;
+      await record();
+      const wait = p.deferred.wakeAt - Date.now();
+      if (wait > 0 && (await condition(interrupted, wait))) continue;
+      log.info('visiting rows deferred by quiet hours', { campaignId: p.campaignId, rows: p.deferred.count });
+      p.pass = { number: p.pass.number + 1, from: p.deferred.from, to: p.deferred.to, next: p.deferred.from };
+      p.deferred = undefined;
+      continue;
+    }
+
+    const slot = allowance(p.pacer, settings.limits, Date.now());
+    if (slot.allowed === 0) {
+      if (unrecorded.length && Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
+      await condition(interrupted, slot.waitMs);
+      continue;
+    }
+    const batch = page.splice(0, Math.min(slot.allowed, maxStartsPerRun - startsThisRun));
+    const at = Date.now();
+    const results = await Promise.all(batch.map((row) => startJourney(settings, p.campaignId, row)));
+    const started = results.filter((r) => r.journeyId).length;
+    p.pacer = consume(p.pacer, settings.limits, at, started);
+    for (const r of results) {
+      if (r.journeyId) {
+        p.started++;
+        p.firstStartedAt ??= r.at;
+        p.lastStartedAt = r.at;
+      } else if (r.reason) {
+        p.skippedAtStart[r.reason] = (p.skippedAtStart[r.reason] ?? 0) + 1;
+      }
+    }
+    startsThisRun += batch.length;
+    unrecorded.push(...results);
+    if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
+  }
+
+  if (p.cancel) {
+    if (page.length) p.pass.next = page[0].index;
+    if (unrecorded.length) await record();
+    const skipped = await campaign.skipPendingRows({ campaignId: p.campaignId, reason: 'campaign_cancelled', detail: p.cancel.reason ?? 'the campaign was cancelled before this row was started' });
+    if (skipped) p.skippedAtStart.campaign_cancelled = (p.skippedAtStart.campaign_cancelled ?? 0) + skipped;
+    if (p.cancel.journeys === 'cancel') await campaign.cancelCampaignJourneys({ campaignId: p.campaignId, reason: p.cancel.reason });
+    p.status = 'cancelled';
+  } else {
+    p.status = 'completed';
+  }
+  p.deferred = undefined;
+  await record();
+  await condition(allHandlersFinished);
+  return p;
+}
+
+async function startJourney(settings: CampaignSettings, campaignId: string, row: StartableRow): Promise<RowStartResult> {
+  const workflowId = journeyWorkflowId(settings.businessId, row.contactId);
+  const input: JourneyInput = {
+    businessId: settings.businessId,
+    contactId: row.contactId,
+    contact: row.contact,
+    categories: settings.categories,
+    plan: settings.plan,
+    source: { kind: 'campaign', reference: campaignId },
+    campaignId,
+    requestedAt: new Date(Date.now()).toISOString(),
+  };
+  try {
+    const child = await startChild(JOURNEY_WORKFLOW_TYPE, {
+      workflowId,
+      args: [input],
+      parentClosePolicy: 'ABANDON',
+      cancellationType: 'ABANDON',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: OptinBusiness, value: settings.businessId },
+        { key: OptinContact, value: row.contactId },
+        { key: OptinStatus, value: 'active' },
+        { key: OptinChannel, value: settings.plan[0].channel },
+        { key: OptinCampaign, value: campaignId },
+      ],
+    });
+    return { index: row.index, journeyId: journeyIdOf(workflowId, child.firstExecutionRunId), at: Date.now() };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const reason: SkipReason = 'journey_already_running';
+      return { index: row.index, reason, detail: 'the contact already has a journey running with this business', at: Date.now() };
+    }
+    throw err;
+  }
+}
