@@ -262,6 +262,8 @@ export interface TemporalDevServerOptions {
   /** SQLite file that keeps workflows across restarts; omitted, the server keeps them in memory. */
   dbFile?: string;
   namespace?: string;
+  /** More namespaces to create at start, each with the same search attributes (tests isolate files this way). */
+  extraNamespaces?: readonly string[];
   searchAttributes?: readonly SearchAttributeDefinition[];
   logFile?: string;
   readyTimeoutMs?: number;
@@ -284,6 +286,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const namespace = options.namespace ?? 'default';
   const searchAttributes = options.searchAttributes ?? [];
   const args = ['server', 'start-dev', '--ip', host, '--port', String(options.port), '--namespace', namespace, '--log-level', 'warn'];
+  for (const extra of options.extraNamespaces ?? []) args.push('--namespace', extra);
   // The CLI would otherwise read TEMPORAL_* variables and ~/.config profiles meant for clients.
   args.push('--disable-config-env', '--disable-config-file');
   if (options.uiPort === 'headless') args.push('--headless');

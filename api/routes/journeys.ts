@@ -18,6 +18,9 @@ import type { ApiDeps } from '../app';
 import { HttpError, parseOr400 } from '../errors';
 import { checkCategories, defaultPlan, startJourneyBodySchema } from '../schemas';
 
+/** Without a deadline a query waits for a worker for as long as the server lets it (30 s with none running). */
+const QUERY_DEADLINE_MS = 3_000;
+
 const journeyIdParams = z.object({ journeyId: z.string().min(1).max(200) });
 const cancelBody = z.object({ reason: z.string().max(500).optional() }).default({});
 
@@ -39,7 +42,7 @@ export async function startJourney(deps: ApiDeps, raw: unknown, options: StartJo
   const { campaignId } = options;
   const body = parseOr400(startJourneyBodySchema, raw, 'body');
   const business = deps.businesses.get(body.businessId);
-  if (!business) throw new HttpError(400, 'invalid_request', `body is invalid: businessId: unknown business "${body.businessId}"`, [{ field: 'businessId', rule: 'must be a configured business', value: body.businessId }]);
+  if (!business) throw new HttpError(400, 'invalid_request', `body is invalid: businessId: must be a configured business (got "${body.businessId}")`, [{ field: 'businessId', rule: 'must be a configured business', value: body.businessId }]);
   const unknown = checkCategories(business, body.categories);
   if (unknown.length) throw new HttpError(400, 'invalid_request', `body is invalid: ${unknown.map((u) => `${u.field}: ${u.rule}`).join('; ')}`, unknown);
 
@@ -100,9 +103,10 @@ export async function readJourney(deps: ApiDeps, journeyId: string): Promise<Jou
   }
   if (running) {
     try {
-      return { ...(await handle.query(journeyStateQuery)), source: 'workflow' };
+      const state = await deps.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(journeyStateQuery));
+      return { ...state, source: 'workflow' };
     } catch {
-      // No worker answered the query: the store still has what the journey last recorded.
+      // No worker answered the query in time: the store still has what the journey last recorded.
     }
   }
   const doc = await deps.store.journeys.findById(journeyId).lean();
@@ -129,11 +133,23 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: ApiDeps): void
     const { reason } = parseOr400(cancelBody, request.body ?? {}, 'body');
     const ids = parseJourneyId(journeyId);
     if (!ids) throw new HttpError(400, 'invalid_request', 'params is invalid: journeyId: must be a journey id as returned by POST /v1/journeys');
+    const handle = deps.client.workflow.getHandle(ids.workflowId, ids.runId);
     try {
-      const state = await deps.client.workflow.getHandle(ids.workflowId, ids.runId).executeUpdate(cancelJourneyUpdate, { args: [{ reason }] });
+      const state = await handle.executeUpdate(cancelJourneyUpdate, { args: [{ reason }] });
       return state;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', `journey ${journeyId} not found`);
+      if (err instanceof WorkflowNotFoundError) {
+        // The server answers "not found" for an update to a run that has closed: tell that apart from no run at all.
+        const ended = await handle.describe().then(
+          (d) => d.status.name,
+          (e: unknown) => {
+            if (e instanceof WorkflowNotFoundError) return undefined;
+            throw e;
+          },
+        );
+        if (ended) throw new HttpError(409, 'journey_ended', `journey already ended (${ended.toLowerCase()})`);
+        throw new HttpError(404, 'not_found', `journey ${journeyId} not found`);
+      }
       if (err instanceof WorkflowUpdateFailedError) throw new HttpError(409, 'journey_ended', `journey cannot be cancelled: ${err.cause?.message ?? err.message}`);
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) throw new HttpError(503, 'unavailable', 'the journey did not answer in time; try again');
       if (/already completed|workflow execution already completed/i.test((err as Error).message)) throw new HttpError(409, 'journey_ended', 'journey already ended');

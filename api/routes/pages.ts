@@ -76,8 +76,9 @@ export function registerPageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const handle = deps.client.workflow.getHandle(ids.workflowId, ids.runId);
       const described = await handle.describe();
       if (described.status.name !== 'RUNNING') return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
-      const state = await handle.query(journeyStateQuery);
-      if (state.status !== 'active') return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
+      // With no worker to answer, a running journey is still waiting: show the form rather than hang.
+      const state = await deps.client.withDeadline(Date.now() + 3_000, () => handle.query(journeyStateQuery)).catch(() => undefined);
+      if (state && state.status !== 'active') return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
       throw err;

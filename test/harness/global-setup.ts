@@ -25,6 +25,12 @@ declare global {
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
+/**
+ * Workflow ids are business keys (a journey's id derives from business + phone), so two test files
+ * using the same number would meet in one namespace. Each file claims a namespace of its own.
+ */
+const TEST_NAMESPACES = Array.from({ length: 64 }, (_, i) => `optinflow-test-${String(i + 1).padStart(2, '0')}`);
+
 function tool(envVar: string, name: string): string {
   const bin = process.env[envVar] || path.join(repoRoot, '.tools', 'bin', name);
   if (!existsSync(bin)) throw new Error(`${bin} not found: run 'npm run tools' first, or set ${envVar}`);
@@ -43,6 +49,7 @@ export default async function globalSetup(): Promise<void> {
           bin: tool('TEMPORAL_CLI_PATH', 'temporal'),
           port,
           uiPort: 'headless',
+          extraNamespaces: TEST_NAMESPACES,
           searchAttributes: searchAttributeDefinitions,
           logFile: path.join(workDir, 'temporal.log'),
         }),
@@ -64,6 +71,10 @@ export default async function globalSetup(): Promise<void> {
 
   process.env.OPTINFLOW_TEST_TEMPORAL_ADDRESS = state.temporal?.address ?? process.env.TEMPORAL_ADDRESS;
   process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACE = state.temporal?.namespace ?? (process.env.TEMPORAL_NAMESPACE || 'default');
+  if (state.temporal) {
+    process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACES = TEST_NAMESPACES.join(',');
+    process.env.OPTINFLOW_TEST_LOCK_DIR = workDir;
+  }
   process.env.OPTINFLOW_TEST_MONGODB_URI = state.ferret?.uri ?? withDatabase(process.env.MONGODB_URI!, '');
 
   if (existsSync(path.join(repoRoot, 'workflows', 'index.ts'))) {

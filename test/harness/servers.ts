@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 
 /**
@@ -19,8 +21,27 @@ export function testTemporalAddress(): string {
   return harnessValue('OPTINFLOW_TEST_TEMPORAL_ADDRESS');
 }
 
+let claimedNamespace: string | undefined;
+
+/**
+ * The namespace of this test file. With the harness's own dev server, each file claims one of the
+ * namespaces created at start (an exclusive lock file per namespace), so workflow ids never collide
+ * across files; against an external server (TEMPORAL_ADDRESS) every file shares its namespace.
+ */
 export function testTemporalNamespace(): string {
-  return process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACE || 'default';
+  if (claimedNamespace) return claimedNamespace;
+  const pool = process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACES;
+  const lockDir = process.env.OPTINFLOW_TEST_LOCK_DIR;
+  if (!pool || !lockDir) return (claimedNamespace = process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACE || 'default');
+  for (const ns of pool.split(',')) {
+    try {
+      closeSync(openSync(path.join(lockDir, `${ns}.lock`), 'wx'));
+      return (claimedNamespace = ns);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error(`all ${pool.split(',').length} test namespaces are taken: add more in test/harness/global-setup.ts`);
 }
 
 const mongoUriParts = /^(mongodb(?:\+srv)?:\/\/[^/?]+)\/?([^?]*)(\?.*)?$/;

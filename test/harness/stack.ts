@@ -95,13 +95,16 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
       activities: createActivities(activityDeps),
     });
     const running = worker.run();
+    let stopped: Promise<void> | undefined;
     const handle: RunningWorker = {
       worker,
-      stop: async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch(() => undefined);
-        await nativeConnection.close();
-      },
+      // Idempotent: a test may stop its worker early and stack.close() stops it again.
+      stop: () =>
+        (stopped ??= (async () => {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running.catch(() => undefined);
+          await nativeConnection.close();
+        })()),
     };
     workers.push(handle);
     return handle;

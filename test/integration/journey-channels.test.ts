@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { BUTTON_PAYLOADS } from '../../domain/keywords';
 import { startTestStack, type TestStack } from '../harness/stack';
 
@@ -5,12 +6,24 @@ import { startTestStack, type TestStack } from '../harness/stack';
  * A contact confirms on each channel: SMS reply, WhatsApp button (template outside the 24-hour
  * window, session quick reply inside it), IVR key 1, and the e-mail page with narrowed categories.
  * Each test follows the journey from POST /v1/journeys through the carrier to GET /v1/consents.
+ *
+ * The tests run concurrently against one stack: each has its own contact, and asserts only on it.
  */
+
+/**
+ * Workflow ids derive from the contact's phone number and every test file shares one Temporal
+ * namespace: this file's numbers use an exchange picked per run, so no other file's journeys collide.
+ */
+const exchange = [...Array(700).keys()].map((i) => 200 + i).filter((e) => e !== 555 && e % 100 !== 11)[randomInt(690)];
+const phoneNo = (n: number) => `+1415${exchange}${String(200 + n).padStart(4, '0')}`;
 
 const ACME = { sms: '+15005550006', whatsapp: '+15005550007', voice: '+15005550008' };
 const TEMPLATE = { optinRequest: 'HXacme0optin0request000000000001', confirmation: 'HXacme0optin0confirmation00000002', quickReply: 'HXacme0session0quick0reply00000004' };
 
 jest.setTimeout(60_000);
+
+/** Generous waits: these files share two cores with the servers and other test files. */
+const SLOW = 30_000;
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -26,7 +39,7 @@ async function startJourney(body: Record<string, unknown>): Promise<string> {
   return r.body.journeyId;
 }
 
-async function waitForStatus(journeyId: string, status: string, timeoutMs = 20_000) {
+async function waitForStatus(journeyId: string, status: string, timeoutMs = SLOW) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
@@ -43,13 +56,13 @@ async function consentsOf(phone: string) {
 }
 
 function waConfirmation(phone: string) {
-  return stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` }).find((m) => m.contentSid === TEMPLATE.confirmation), 10_000);
+  return stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` }).find((m) => m.contentSid === TEMPLATE.confirmation), SLOW);
 }
 
-test('SMS: a localised YES (OUI) confirms every requested category', async () => {
-  const phone = '+14155550201';
+test.concurrent('SMS: a localised YES (OUI) confirms every requested category', async () => {
+  const phone = phoneNo(1);
   const journeyId = await startJourney({ contact: { phone, locale: 'fr' }, categories: ['order_updates', 'recommendations'], plan: [{ channel: 'sms', waitFor: '30s' }] });
-  const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
+  const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], SLOW);
   expect(request.from).toBe(ACME.sms);
   expect(request.body).toContain('sur WhatsApp');
 
@@ -65,10 +78,10 @@ test('SMS: a localised YES (OUI) confirms every requested category', async () =>
   expect(recommendations.journeyId).toBe(journeyId);
 });
 
-test('WhatsApp outside the 24-hour window: approved template, Yes button confirms', async () => {
-  const phone = '+14155550202';
+test.concurrent('WhatsApp outside the 24-hour window: approved template, Yes button confirms', async () => {
+  const phone = phoneNo(2);
   const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'whatsapp', waitFor: '30s' }] });
-  const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0], 10_000);
+  const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0], SLOW);
   expect(request.contentSid).toBe(TEMPLATE.optinRequest);
   expect(request.renderedText).toContain('Acme Outdoor Supplies');
   expect(request.renderedText).toContain('Offers and promotions on WhatsApp');
@@ -85,18 +98,18 @@ test('WhatsApp outside the 24-hour window: approved template, Yes button confirm
   expect(optIn.proof).toMatchObject({ method: 'whatsapp_button', channel: 'whatsapp', requestChannel: 'whatsapp', requestMode: 'template', requestProviderId: request.sid });
 });
 
-test('WhatsApp inside the 24-hour window: session quick reply, no template', async () => {
-  const phone = '+14155550203';
+test.concurrent('WhatsApp inside the 24-hour window: session quick reply, no template', async () => {
+  const phone = phoneNo(3);
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${ACME.whatsapp}`, body: 'Hi there, question about my order' });
   const contactId = (await consentsOf(phone)).contactId;
-  const until = Date.now() + 10_000;
+  const until = Date.now() + SLOW;
   while (!(await stack.store.contacts.findById(contactId).lean())?.lastWhatsappInboundAt) {
     if (Date.now() > until) throw new Error('the inbound WhatsApp message was never recorded');
     await new Promise((res) => setTimeout(res, 100));
   }
 
   const journeyId = await startJourney({ contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'whatsapp', waitFor: '30s' }] });
-  const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0], 10_000);
+  const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0], SLOW);
   expect(request.contentSid).toBe(TEMPLATE.quickReply);
   expect(request.renderedText).toContain('Acme Outdoor Supplies: may we send you Order updates and Offers and promotions on WhatsApp?');
   expect(request.buttons.map((b) => b.payload)).toEqual([BUTTON_PAYLOADS.yes, BUTTON_PAYLOADS.no]);
@@ -111,10 +124,10 @@ test('WhatsApp inside the 24-hour window: session quick reply, no template', asy
   expect(consents.events.find((e: any) => e.type === 'opted_in').proof).toMatchObject({ requestMode: 'session', shown: request.renderedText });
 });
 
-test('IVR: the call names the business and WhatsApp; key 1 confirms', async () => {
-  const phone = '+14155550204';
+test.concurrent('IVR: the call names the business and WhatsApp; key 1 confirms', async () => {
+  const phone = phoneNo(4);
   const journeyId = await startJourney({ contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'ivr', waitFor: '30s' }] });
-  const waiting = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone }).find((c) => c.gather), 10_000);
+  const waiting = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone }).find((c) => c.gather), SLOW);
   expect(waiting.from).toBe(ACME.voice);
   expect(waiting.transcript.find((t) => t.kind === 'say')?.text).toContain('This is Acme Outdoor Supplies. We would like to send you Order updates on WhatsApp. Press 1');
 
@@ -131,18 +144,18 @@ test('IVR: the call names the business and WhatsApp; key 1 confirms', async () =
   expect(stack.carrier.messages({ to: phone })).toHaveLength(0);
 });
 
-test('IVR: no key is asked once more, then the call counts as no answer and the next step starts at once', async () => {
-  const phone = '+14155550205';
-  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'ivr', waitFor: '30s' }, { channel: 'sms', waitFor: '30s' }] });
-  const first = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone }).find((c) => c.gather), 10_000);
+test.concurrent('IVR: no key is asked once more, then the call counts as no answer and the next step starts at once', async () => {
+  const phone = phoneNo(5);
+  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'ivr', waitFor: '60s' }, { channel: 'sms', waitFor: '60s' }] });
+  const first = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone }).find((c) => c.gather), SLOW);
   const second = await stack.carrier.letGatherTimeOut(first.sid);
   expect(second.gather).not.toBeNull();
   const ended = await stack.carrier.letGatherTimeOut(first.sid);
   expect(ended.status).toBe('completed');
   expect(ended.transcript.filter((t) => t.kind === 'say' && t.text.includes('Press 1'))).toHaveLength(2);
 
-  const sms = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
-  expect(Date.parse(sms.createdAt) - Date.parse(first.createdAt)).toBeLessThan(10_000);
+  const sms = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], SLOW);
+  expect(Date.parse(sms.createdAt) - Date.parse(first.createdAt)).toBeLessThan(30_000);
   expect(stack.carrier.calls({ to: phone })).toHaveLength(1);
 
   await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'N' });
@@ -151,11 +164,11 @@ test('IVR: no key is asked once more, then the call counts as no answer and the 
   expect((await consentsOf(phone)).byCategory.offers).toBe('none');
 });
 
-test('e-mail: opening the page changes nothing; the form POST confirms only the ticked categories', async () => {
-  const phone = '+14155550206';
+test.concurrent('e-mail: opening the page changes nothing; the form POST confirms only the ticked categories', async () => {
+  const phone = phoneNo(6);
   const email = 'dana@example.org';
   const journeyId = await startJourney({ contact: { phone, email }, categories: ['order_updates', 'offers', 'recommendations'], plan: [{ channel: 'email', waitFor: '30s' }] });
-  const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], 10_000);
+  const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], SLOW);
   expect(mail.subject).toContain('Acme Outdoor Supplies');
   expect(mail.text).toContain('WhatsApp');
   const link = mail.links.find((l) => l.startsWith(`${stack.apiUrl}/c/`));

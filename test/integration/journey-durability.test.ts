@@ -1,6 +1,8 @@
+import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
 import { TEST_ACCOUNT_SID, TEST_API_KEY, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, startTestStack, type RunningWorker, type TestStack } from '../harness/stack';
+import { parseJourneyId } from '../../workflows/journey/contract';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
 
 /**
@@ -14,13 +16,21 @@ import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowB
  * journey's reminders and later steps.
  */
 
+/**
+ * Workflow ids derive from the contact's phone number and every test file shares one Temporal
+ * namespace: this file's numbers use an exchange picked per run, so no other file's journeys collide.
+ */
+const exchange = [...Array(700).keys()].map((i) => 200 + i).filter((e) => e !== 555 && e % 100 !== 11)[randomInt(690)];
+const phoneNo = (n: number) => `+1415${exchange}${String(400 + n).padStart(4, '0')}`;
+
 const ACME_SMS = '+15005550006';
 const repoRoot = path.resolve(__dirname, '..', '..');
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 let stack: TestStack;
 let killedWorker: ManagedProcess | undefined;
+let current: RunningWorker | undefined;
 
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'jdur', worker: false });
@@ -46,6 +56,14 @@ async function waitForJourney(journeyId: string, until: (j: any) => boolean, wha
     if (Date.now() > deadline) throw new Error(`journey ${journeyId} never reached ${what}: ${JSON.stringify(j)}`);
     await sleep(100);
   }
+}
+
+/**
+ * Stops a stack worker without closing its connection: stack.close() closes it, and a second close throws.
+ */
+async function stopWorker(w: RunningWorker): Promise<void> {
+  if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+  await waitUntil(() => w.worker.getState() === 'STOPPED', { timeoutMs: 30_000, what: 'the worker to stop' });
 }
 
 /** The production worker entry point (workers/main.ts) in its own process, configured like a deployment. */
@@ -75,7 +93,7 @@ function startWorkerProcess(): ManagedProcess {
 }
 
 test('a worker killed between the provider call and the activity completion: exactly one message reaches the carrier', async () => {
-  const phone = '+14155550401';
+  const phone = phoneNo(1);
   const worker = startWorkerProcess();
   killedWorker = worker;
   await waitUntil(() => worker.tail(50).some((l) => l.includes('worker started')), { timeoutMs: 60_000, what: 'the worker process to start', process: worker });
@@ -86,7 +104,8 @@ test('a worker killed between the provider call and the activity completion: exa
   expect(start.status).toBe(202);
   const { journeyId } = start.body;
   const accepted = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 20_000);
-  const key = `journey.acme.${journeyId.split('.')[1]}/${journeyId.split('.')[2]}/step0/request`;
+  const ids = parseJourneyId(journeyId)!;
+  const key = `${ids.workflowId}/${ids.runId}/step0/request`;
   expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'claimed', attempts: 1 });
 
   process.kill(-worker.child.pid!, 'SIGKILL');
@@ -107,19 +126,19 @@ test('a worker killed between the provider call and the activity completion: exa
   expect(done.outcome.categories).toEqual(['offers']);
   expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
   expect(stack.carrier.messages({ to: `whatsapp:${phone}` })).toHaveLength(1);
-  await replacement.stop();
+  await stopWorker(replacement);
 });
 
 test('an inbound reply while no worker runs is acknowledged and applied once a worker is back', async () => {
-  const phone = '+14155550402';
+  const phone = phoneNo(2);
   const running: RunningWorker = await stack.startWorker();
   const start = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }] });
   expect(start.status).toBe(202);
   const { journeyId } = start.body;
-  await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
+  await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 30_000);
   await waitForJourney(journeyId, (j) => j.events.some((e: any) => e.kind === 'request:sent'), 'the request sent');
 
-  await running.stop();
+  await stopWorker(running);
   const inbound = await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'Yes' });
   expect(inbound.status).toBe(200);
   const held = await stack.client.workflow.getHandle(`inbound.${inbound.messageSid}`).describe();
@@ -128,10 +147,50 @@ test('an inbound reply while no worker runs is acknowledged and applied once a w
   const contactId = (await stack.store.journeys.findById(journeyId).lean())?.contactId;
   expect(await stack.store.consentEvents.countDocuments({ contactId })).toBe(0);
   expect(await stack.store.journeys.findById(journeyId).lean()).toMatchObject({ status: 'active' });
+  // With no worker to answer the query, the API answers from the store instead of waiting.
+  const askedAt = Date.now();
+  const read = await stack.request('GET', `/v1/journeys/${journeyId}`);
+  expect(Date.now() - askedAt).toBeLessThan(10_000);
+  expect(read).toMatchObject({ status: 200, body: { journeyId, status: 'active', source: 'store' } });
 
-  await stack.startWorker();
+  current = await stack.startWorker();
   const done = await waitForJourney(journeyId, (j) => j.status === 'confirmed', 'confirmed', 30_000);
   expect(done.outcome.categories).toEqual(['order_updates']);
   expect(await stack.store.consentEvents.countDocuments({ contactId, type: 'opted_in' })).toBe(1);
   expect(await stack.store.inbound.findById(inbound.messageSid).lean()).toMatchObject({ routedTo: 'journey' });
+});
+
+describe('reports that arrive before the send activity\'s result', () => {
+  // The carrier acts on the request at once but answers it late, so its status callback (or the
+  // contact's silence on the call) reaches the journey before the activity result does.
+
+  test('a failed delivery moves the journey on', async () => {
+    current ??= await stack.startWorker();
+    const phone = phoneNo(3);
+    const email = 'early-failure@example.org';
+    stack.carrier.setRecipientBehaviour(phone, { failWith: 30003 });
+    stack.carrier.injectFault({ target: 'messages', delayMs: 1_500 });
+    const start = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone, email }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s' }, { channel: 'email', waitFor: '60s' }] });
+    expect(start.status).toBe(202);
+    const sms = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 30_000);
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0].callbacks.some((c) => c.params.MessageStatus === 'undelivered' && c.httpStatus === 204), 30_000);
+    const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], 30_000);
+    expect(Date.parse(mail.receivedAt) - Date.parse(sms.createdAt)).toBeLessThan(20_000);
+    stack.carrier.setRecipientBehaviour(phone, {});
+    await stack.request('POST', `/v1/journeys/${start.body.journeyId}/cancel`, {});
+  });
+
+  test('an unanswered call moves the journey on', async () => {
+    current ??= await stack.startWorker();
+    const phone = phoneNo(4);
+    stack.carrier.injectFault({ target: 'calls', delayMs: 2_000 });
+    const start = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['offers'], plan: [{ channel: 'ivr', waitFor: '60s' }, { channel: 'sms', waitFor: '60s' }] });
+    expect(start.status).toBe(202);
+    const call = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone }).find((c) => c.gather), 30_000);
+    await stack.carrier.letGatherTimeOut(call.sid);
+    expect((await stack.carrier.letGatherTimeOut(call.sid)).status).toBe('completed');
+    const sms = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 30_000);
+    expect(Date.parse(sms.createdAt) - Date.parse(call.createdAt)).toBeLessThan(20_000);
+    await stack.request('POST', `/v1/journeys/${start.body.journeyId}/cancel`, {});
+  });
 });

@@ -61,6 +61,7 @@ describe('a worker killed while a journey waits', () => {
       env: {
         ...process.env,
         CRASH_TEMPORAL_ADDRESS: testTemporalAddress(),
+        CRASH_NAMESPACE: testTemporalNamespace(),
         CRASH_TASK_QUEUE: taskQueue,
         CRASH_WORKFLOW_BUNDLE: bundlePath,
         CRASH_LEDGER_FILE: ledgerFile,

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -67,6 +68,11 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   let stepFailed = false;
   let callEnded = false;
   let currentProviderIds = new Set<string>();
+  // A failed delivery or an unanswered call can be reported before the send's result reaches the
+  // workflow (signals are applied before activity results in the same task): keep every report.
+  const failedDeliveries = new Set<string>();
+  const unansweredCalls = new Set<string>();
+  const keepEarlyReports = patched('journey-early-provider-reports');
   const usedFormTokens = new Set<string>();
   const ended = () => state.status !== 'active';
   const decided = () => answer !== undefined || optedOut || cancelled !== undefined;
@@ -81,13 +87,20 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     else answer = a;
   });
 
+  // Twilio may deliver a status callback more than once; the journey notes each status of a message once.
+  const seenStatuses = new Set<string>();
   setHandler(providerStatusSignal, (s) => {
+    const seen = `${s.providerId}/${s.status}`;
+    if (seenStatuses.has(seen)) return;
+    seenStatuses.add(seen);
     state.events.push({ at: s.receivedAt, direction: 'note', kind: `status:${s.status}`, providerId: s.providerId, detail: s.errorCode ? `error ${s.errorCode}` : undefined });
+    if (FAILED_DELIVERY.has(s.status)) failedDeliveries.add(s.providerId);
     if (FAILED_DELIVERY.has(s.status) && currentProviderIds.has(s.providerId)) stepFailed = true;
   });
 
   setHandler(ivrNoAnswerSignal, (e) => {
     state.events.push({ at: e.at, direction: 'received', kind: 'ivr_no_answer', channel: 'ivr', providerId: e.callSid });
+    unansweredCalls.add(e.callSid);
     if (currentProviderIds.has(e.callSid)) callEnded = true;
   });
 
@@ -182,6 +195,10 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
       continue;
     }
     currentProviderIds = new Set(request.providerId ? [request.providerId] : []);
+    if (keepEarlyReports && request.providerId) {
+      if (failedDeliveries.has(request.providerId)) stepFailed = true;
+      if (unansweredCalls.has(request.providerId)) callEnded = true;
+    }
     lastRequest = { channel: step.channel, shown: request.shown, providerId: request.providerId, mode: request.mode, requestedAt: request.at };
 
     const stepStart = Date.now();
@@ -221,6 +238,10 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
         }
         if (r.providerId) currentProviderIds.add(r.providerId);
         callEnded = false;
+        if (keepEarlyReports && r.providerId) {
+          if (failedDeliveries.has(r.providerId)) stepFailed = true;
+          if (unansweredCalls.has(r.providerId)) callEnded = true;
+        }
       }
     }
   }
