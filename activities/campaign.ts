@@ -1,18 +1,24 @@
 import { activityInfo, ApplicationFailure, getClient, heartbeat, log } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
+import { InternalWorkflowStartOptionsSymbol, type InternalWorkflowStartOptions } from '@temporalio/client/lib/internal';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { createHash } from 'node:crypto';
 import type { BusinessRegistry, Channel } from '../domain/business';
 import { isFinalCampaignStatus, pacingLimitsFor, quietEndsAt, quietStartsAt, rowPageSize, isQuiet, type PacingLimits, type QuietHours, type SkipReason } from '../domain/campaign';
 import { campaignStore, readChunk, ROWS_PER_CHUNK, writeChunkRows, type CampaignRow } from '../store/campaigns';
 import type { Store } from '../store/models';
 import type { CampaignProgress } from '../workflows/campaign/contract';
 import { FailureType } from '../workflows/failures';
-import { cancelJourneyUpdate, parseJourneyId, type JourneyContact, type JourneyStep } from '../workflows/journey/contract';
+import { cancelJourneyUpdate, JOURNEY_WORKFLOW_TYPE, journeyIdOf, journeyWorkflowId, parseJourneyId, type JourneyContact, type JourneyInput, type JourneyStep } from '../workflows/journey/contract';
+import { OptinBusiness, OptinCampaign, OptinChannel, OptinContact, OptinStatus } from '../workflows/search-attributes';
 
 export interface CampaignDeps {
   store: Store;
   businesses: BusinessRegistry;
-  /** Used to cancel a campaign's journeys; without it, the worker's own client (activity context). */
+  /** Starts and cancels the campaign's journeys; without it, the worker's own client (activity context). */
   client?: Client;
+  /** The task queue journeys run on; without it, the queue of the activity's own worker. */
+  taskQueue?: string;
 }
 
 export interface CampaignSettings {
@@ -51,10 +57,75 @@ export interface RowStartResult {
 }
 
 const MAX_CHUNKS_PER_PAGE = 50;
+
+/**
+ * The start request id of a row's journey, the same on every attempt: Temporal answers a repeated
+ * start carrying the request id of the current run (running or closed) with that run instead of a
+ * new one, so a retried activity never asks a contact twice.
+ */
+export function journeyStartRequestId(campaignId: string, index: number): string {
+  const h = createHash('sha256').update(`campaign-row\n${campaignId}\n${index}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
 const CANCEL_CONCURRENCY = 10;
 
-export function createCampaignActivities({ store, businesses, client }: CampaignDeps) {
+export function createCampaignActivities({ store, businesses, client, taskQueue }: CampaignDeps) {
   const { campaigns } = campaignStore(store);
+
+  /**
+   * Starts one journey per row, all at once (the workflow has paced the batch). A contact with a
+   * journey of their own already running is skipped; a retry returns the runs its first attempt started.
+   */
+  async function startCampaignJourneys(input: { campaignId: string; businessId: string; categories: string[]; plan: JourneyStep[]; rows: StartableRow[] }): Promise<RowStartResult[]> {
+    const temporal = client ?? getClient();
+    const info = activityInfo();
+    const queue = taskQueue ?? info.taskQueue;
+    const requestedAt = new Date().toISOString();
+    let done = 0;
+    return Promise.all(
+      input.rows.map(async (row): Promise<RowStartResult> => {
+        const workflowId = journeyWorkflowId(input.businessId, row.contactId);
+        const journey: JourneyInput = {
+          businessId: input.businessId,
+          contactId: row.contactId,
+          contact: row.contact,
+          categories: input.categories,
+          plan: input.plan,
+          source: { kind: 'campaign', reference: input.campaignId },
+          campaignId: input.campaignId,
+          requestedAt,
+        };
+        const options: WorkflowStartOptions & InternalWorkflowStartOptions = {
+          workflowId,
+          taskQueue: queue,
+          args: [journey],
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: new TypedSearchAttributes([
+            { key: OptinBusiness, value: input.businessId },
+            { key: OptinContact, value: row.contactId },
+            { key: OptinStatus, value: 'active' },
+            { key: OptinChannel, value: input.plan[0].channel },
+            { key: OptinCampaign, value: input.campaignId },
+          ]),
+          // Not public API: the request id Temporal dedupes starts by (the Nexus helpers set it the same way).
+          [InternalWorkflowStartOptionsSymbol]: { requestId: journeyStartRequestId(input.campaignId, row.index) },
+        };
+        try {
+          const handle = await temporal.workflow.start(JOURNEY_WORKFLOW_TYPE, options);
+          return { index: row.index, journeyId: journeyIdOf(workflowId, handle.firstExecutionRunId), at: Date.now() };
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) {
+            return { index: row.index, reason: 'journey_already_running', detail: 'the contact already has a journey running with this business', at: Date.now() };
+          }
+          throw err;
+        } finally {
+          done++;
+          if (!info.isLocal) heartbeat({ done });
+        }
+      }),
+    );
+  }
 
   async function loadCampaignSettings(campaignId: string): Promise<CampaignSettings> {
     const c = await campaigns.findById(campaignId).lean();
@@ -214,7 +285,7 @@ export function createCampaignActivities({ store, businesses, client }: Campaign
     return { cancelled, alreadyEnded };
   }
 
-  return { loadCampaignSettings, nextCampaignRows, recordCampaignStarts, skipPendingRows, cancelCampaignJourneys };
+  return { loadCampaignSettings, nextCampaignRows, startCampaignJourneys, recordCampaignStarts, skipPendingRows, cancelCampaignJourneys };
 }
 
 export type CampaignActivities = ReturnType<typeof createCampaignActivities>;

@@ -164,9 +164,9 @@ function minutesUntilClock(at: number, tz: string, target: number): number {
 }
 
 /**
- * The first instant at or after `at` when no zone is in quiet hours. Steps zone by zone to each
- * one's end of quiet time; a DST jump is absorbed by re-checking. Undefined if none within 3 days
- * (quiet hours that cover every zone's whole day).
+ * The first instant at or after `at` when no zone is in quiet hours. Steps towards each zone's end
+ * of quiet time, re-reading the local clock as it goes. Undefined if none within 3 days (zones whose
+ * allowed hours never overlap).
  */
 export function quietEndsAt(at: number, zones: readonly string[], quiet: QuietHours): number | undefined {
   const end = minutesOfClock(quiet.end);
@@ -176,8 +176,9 @@ export function quietEndsAt(at: number, zones: readonly string[], quiet: QuietHo
   for (let guard = 0; guard < 200 && t < at + 3 * DAY_MS; guard++) {
     const stillQuiet = zones.filter((tz) => isQuietIn(t, tz, quiet));
     if (stillQuiet.length === 0) return t;
-    const jumps = stillQuiet.map((tz) => minutesUntilClock(t, tz, end));
-    t += Math.max(1, Math.min(...jumps)) * MINUTE;
+    const jump = Math.max(1, Math.min(...stillQuiet.map((tz) => minutesUntilClock(t, tz, end))));
+    // Land two hours short and look again: a summer-time change in between would make us overshoot.
+    t += (jump > 120 ? jump - 120 : jump) * MINUTE;
   }
   return undefined;
 }
@@ -187,7 +188,15 @@ export function quietStartsAt(at: number, zones: readonly string[], quiet: Quiet
   const start = minutesOfClock(quiet.start);
   if (start === minutesOfClock(quiet.end)) return undefined;
   const base = Math.floor(at / MINUTE) * MINUTE;
-  return Math.min(...zones.map((tz) => base + minutesUntilClock(base, tz, start) * MINUTE));
+  const startIn = (tz: string) => {
+    let t = base;
+    for (;;) {
+      const delta = minutesUntilClock(t, tz, start);
+      if (delta <= 120) return t + delta * MINUTE;
+      t += (delta - 120) * MINUTE;
+    }
+  };
+  return Math.min(...zones.map(startIn));
 }
 
 /**

@@ -136,3 +136,36 @@ test('unknown campaign is 404; a malformed id is 400', async () => {
   expect(bad.status).toBe(400);
   expect(bad.body.message).toContain('campaignId');
 });
+
+/** An Etc/GMT zone where the local hour is now `hour` (Etc/GMT-3 is UTC+3). */
+function zoneWhereItIs(hour: number): string {
+  let offset = (hour - new Date().getUTCHours() + 24) % 24;
+  if (offset > 12) offset -= 24;
+  return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+}
+
+test('quiet hours: a contact in their night waits, one in their day is asked at once', async () => {
+  const [sleeper, waker] = ['+14155556401', '+14155556402'];
+  const r = await stack.request('POST', '/v1/campaigns', {
+    businessId: 'nightowl',
+    name: 'quiet',
+    categories: ['offers'],
+    plan: [{ channel: 'sms', waitFor: '30s' }],
+    contacts: [
+      { phone: sleeper, timezone: zoneWhereItIs(2) },
+      { phone: waker, timezone: zoneWhereItIs(12) },
+    ],
+  });
+  expect(r.status).toBe(202);
+  const { campaignId } = r.body;
+  await stack.carrier.waitFor(() => stack.carrier.messages({ to: waker }).length === 1, 15_000);
+  const waiting = await waitForCampaign(campaignId, (b) => b.started === 1 && b.deferredByQuietHours === 1);
+  expect(waiting.status).toBe('running');
+  expect(waiting.counts.pending).toBe(1);
+  await new Promise((res) => setTimeout(res, 1_000));
+  expect(stack.carrier.messages({ to: sleeper })).toHaveLength(0);
+
+  expect((await stack.request('POST', `/v1/campaigns/${campaignId}/cancel`, {})).status).toBe(202);
+  const done = await waitForCampaign(campaignId, (b) => b.status === 'cancelled');
+  expect(done.counts.skipped).toEqual({ campaign_cancelled: 1 });
+});

@@ -112,5 +112,7 @@ test('a worker killed mid-campaign: every accepted row gets exactly one journey'
   }, { timeoutMs: 45_000, what: 'every request to be sent or marked ambiguous' });
   const ambiguous = await stack.store.outbox.countDocuments({ journeyId: { $in: journeys.map((j) => j._id) }, status: 'ambiguous' });
   for (const phone of list) expect(stack.carrier.messages({ to: phone }).length).toBeLessThanOrEqual(1);
-  expect(requests().length).toBe(ROWS - ambiguous);
+  // An ambiguous send may or may not have reached the carrier before the kill; every other one did, once.
+  expect(requests().length).toBeGreaterThanOrEqual(ROWS - ambiguous);
+  expect(requests().length).toBeLessThanOrEqual(ROWS);
 });

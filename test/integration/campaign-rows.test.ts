@@ -1,5 +1,8 @@
 import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createCampaignActivities, type RowStartResult } from '../../activities/campaign';
 import { contactIdOf } from '../../store/models';
+import { parseJourneyId } from '../../workflows/journey/contract';
 import { startTestStack, type TestStack } from '../harness/stack';
 
 /** A campaign with good and bad rows: every row gets its outcome, bad rows never fail the campaign. */
@@ -52,7 +55,7 @@ test('JSON campaign: each row is accepted or skipped with its reason; accepted r
     contactId: contactIdOf('acme', phone),
     phone,
     category,
-    status: 'opted_in',
+    status: 'opted_in' as const,
     since: new Date(now - 90 * 86_400_000),
     lastEventId: `seed:${category}`,
   });
@@ -174,4 +177,35 @@ test('a CSV whose header names an unknown column is refused with 400 naming it',
   const unknownCategory = await postCsv('businessId=acme&name=bad&categories=offers,lottery', 'phone\n+14155550401\n');
   expect(unknownCategory.status).toBe(400);
   expect(unknownCategory.body.message).toContain('categories.1');
+});
+
+test('a retried batch of starts (same campaign rows) starts no second journey, even after the first ended', async () => {
+  const activities = createCampaignActivities({ store: stack.store, businesses: stack.businesses, client: stack.client, taskQueue: stack.taskQueue });
+  const list = ['+14155550501', '+14155550502'];
+  const batch = {
+    campaignId: 'cmp_00000000000e7e01',
+    businessId: 'paced',
+    categories: ['offers'],
+    plan: [{ channel: 'sms' as const, waitForMs: 30_000, remindAfterMs: [] }],
+    rows: list.map((phone, index) => ({ index, contactId: contactIdOf('paced', phone), contact: { phone } })),
+  };
+  const attempt = (): Promise<RowStartResult[]> => new MockActivityEnvironment().run(activities.startCampaignJourneys, batch);
+
+  const first = await attempt();
+  expect(first.map((r) => r.journeyId)).toEqual([expect.stringMatching(/^paced\.c_/), expect.stringMatching(/^paced\.c_/)]);
+  const retried = await attempt();
+  expect(retried.map((r) => r.journeyId)).toEqual(first.map((r) => r.journeyId));
+  await stack.carrier.waitFor(() => list.every((p) => stack.carrier.messages({ to: p }).length === 1), 15_000);
+
+  for (const r of first) {
+    expect((await stack.request('POST', `/v1/journeys/${r.journeyId}/cancel`, { reason: 'test' })).status).toBe(200);
+    const ids = parseJourneyId(r.journeyId!)!;
+    await stack.client.workflow.getHandle(ids.workflowId, ids.runId).result();
+  }
+  const afterEnd = await attempt();
+  expect(afterEnd.map((r) => r.journeyId)).toEqual(first.map((r) => r.journeyId));
+
+  const other: RowStartResult[] = await new MockActivityEnvironment().run(activities.startCampaignJourneys, { ...batch, campaignId: 'cmp_00000000000e7e02' });
+  expect(other.every((r, i) => r.journeyId && r.journeyId !== first[i].journeyId)).toBe(true);
+  await stack.carrier.waitFor(() => list.every((p) => stack.carrier.messages({ to: p }).length === 2), 15_000);
 });

@@ -1,0 +1,91 @@
+import { allowance, consume, newPacer, pacingLimitsFor, pacingWindow, rowPageSize, optInRate, startedPerSecond, type PacingLimits, type PacerState } from '../../domain/campaign';
+import { parseBusinesses } from '../../domain/business';
+import demo from '../../config/businesses.demo.json';
+
+/** Drives the pacer like the campaign workflow does, on a simulated clock; returns the start times. */
+function simulate(limits: PacingLimits, rows: number, startAt = 1_700_000_000_000): number[] {
+  let state: PacerState = newPacer();
+  let now = startAt;
+  const starts: number[] = [];
+  while (starts.length < rows) {
+    const slot = allowance(state, limits, now);
+    if (slot.allowed === 0) {
+      now += slot.waitMs;
+      continue;
+    }
+    const n = Math.min(slot.allowed, rows - starts.length);
+    for (let k = 0; k < n; k++) starts.push(now);
+    state = consume(state, limits, now, n);
+    now += 7; // the workflow's next turn comes a few ms later
+  }
+  return starts;
+}
+
+function busiest(starts: number[], windowMs: number): number {
+  return Math.max(...starts.map((t) => starts.filter((u) => u >= t && u < t + windowMs).length));
+}
+
+describe('pacing', () => {
+  test('SMS at 1 message/s: one journey per second, never two within a second', () => {
+    const starts = simulate({ perSecond: 1 }, 10);
+    expect(starts[9] - starts[0]).toBeGreaterThanOrEqual(9_000);
+    expect(busiest(starts, 1000)).toBe(1);
+  });
+
+  test('WhatsApp at 80/s: 80 per window of one second', () => {
+    const starts = simulate({ perSecond: 80 }, 400);
+    expect(busiest(starts, 999)).toBe(80);
+    expect(starts[399] - starts[0]).toBeGreaterThanOrEqual(4_000);
+    expect(starts[399] - starts[0]).toBeLessThan(4_200);
+  });
+
+  test('a rate below one per second spaces journeys 1/rate seconds apart', () => {
+    expect(pacingWindow({ perSecond: 0.25 })).toEqual({ windowMs: 4000, perWindow: 1 });
+    const starts = simulate({ perSecond: 0.25 }, 4);
+    expect(starts.slice(1).map((t, i) => t - starts[i])).toEqual([4000, 4000, 4000]);
+  });
+
+  test('the WhatsApp tier caps new contacts per 24 hours; the next day starts the rest', () => {
+    const starts = simulate({ perSecond: 80, dailyNewContacts: 250 }, 300);
+    const first = starts[0];
+    expect(starts.filter((t) => t < first + 86_400_000)).toHaveLength(250);
+    expect(starts[250] - first).toBeGreaterThanOrEqual(86_400_000);
+    expect(starts[250] - first).toBeLessThan(86_400_000 + 1_000);
+  });
+
+  test('allowance tells how long to wait when the window is used up', () => {
+    const limits = { perSecond: 2 };
+    let s = consume(newPacer(), limits, 10_000, 2);
+    expect(allowance(s, limits, 10_400)).toEqual({ allowed: 0, waitMs: 600 });
+    expect(allowance(s, limits, 11_000)).toEqual({ allowed: 2, waitMs: 0 });
+    s = consume(s, limits, 11_000, 1);
+    expect(allowance(s, limits, 11_100)).toEqual({ allowed: 1, waitMs: 0 });
+  });
+
+  test('rates come from the business settings and the first step of the plan', () => {
+    const [acme] = parseBusinesses(demo);
+    expect(acme.sending).toEqual({ smsPerSecond: 1, whatsappPerSecond: 80, whatsappTier: 250, emailPerSecond: 10, callsPerSecond: 1 });
+    expect(acme.quietHours).toEqual({ start: '21:00', end: '08:00', defaultTimezone: 'UTC' });
+    expect(pacingLimitsFor(acme, ['sms', 'email'])).toEqual({ perSecond: 1 });
+    expect(pacingLimitsFor(acme, ['whatsapp'])).toEqual({ perSecond: 80, dailyNewContacts: 250 });
+    expect(pacingLimitsFor(acme, ['sms', 'whatsapp'])).toEqual({ perSecond: 1, dailyNewContacts: 250 });
+    expect(pacingLimitsFor(acme, ['email'])).toEqual({ perSecond: 10 });
+  });
+
+  test('a page of rows holds about ten seconds of sending', () => {
+    expect(rowPageSize({ perSecond: 1 })).toBe(20);
+    expect(rowPageSize({ perSecond: 10 })).toBe(100);
+    expect(rowPageSize({ perSecond: 80 })).toBe(500);
+  });
+});
+
+describe('figures', () => {
+  test('opt-in rate counts journeys that ended', () => {
+    expect(optInRate({ active: 10, confirmed: 0, declined: 0, expired: 0, opted_out: 0, cancelled: 0 })).toBe(0);
+    expect(optInRate({ active: 10, confirmed: 3, declined: 1, expired: 0, opted_out: 0, cancelled: 0 })).toBe(0.75);
+  });
+  test('started per second over the span of starts', () => {
+    expect(startedPerSecond(1, 1000, 1000)).toBe(0);
+    expect(startedPerSecond(11, 0 + 1, 10_001)).toBe(1);
+  });
+});
