@@ -108,6 +108,16 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
     await waitUntil(() => httpOk(`${apiUrl}/healthz`).catch(() => false), { timeoutMs: 120_000, intervalMs: 500, what: 'the API and the worker to be healthy', process: worker });
 
     const pids = { worker: worker.child.pid!, api: api.child.pid!, temporal: temporalPid };
+    // Ctrl-C on a long benchmark must not leave its servers running.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        console.error(`${signal}: stopping the benchmark's servers`);
+        void (async () => {
+          for (const s of [...stops].reverse()) await s().catch(() => undefined);
+          process.exit(130);
+        })();
+      });
+    }
     return {
       apiUrl,
       apiKey: BENCH_API_KEY,

@@ -362,7 +362,9 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbS
   const args = [
     `--listen-addr=${host}:${options.port}`,
     '--handler=sqlite',
-    `--sqlite-url=file:${dataDir}/`,
+    // Write transactions take SQLite's lock when they begin, so concurrent writers wait (busy_timeout)
+    // instead of failing at once with SQLITE_BUSY when a read transaction tries to upgrade.
+    `--sqlite-url=file:${dataDir}/?_txlock=immediate&_pragma=busy_timeout(30000)`,
     `--state-dir=${dataDir}`,
     '--telemetry=disable',
     // Its debug HTTP listener has a fixed default port, which two instances would fight over.

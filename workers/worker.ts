@@ -36,6 +36,7 @@ export interface OptinflowWorkerOptions {
   /** A prebuilt bundle (production); without it the worker bundles workflows/ at start. */
   workflowBundlePath?: string;
   maxConcurrentActivityTaskExecutions?: number;
+  maxCachedWorkflows?: number;
 }
 
 export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promise<Worker> {
@@ -46,5 +47,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
+    // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,
   });
 }

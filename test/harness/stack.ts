@@ -10,7 +10,7 @@ import { carrierContentFor } from '../../dev/content-templates';
 import type { BusinessRegistry } from '../../domain/business';
 import { loadBusinesses } from '../../lib/businesses';
 import { connectStore, type Store } from '../../store/models';
-import { createActivities, type ActivityDeps } from '../../workers/worker';
+import { createOptinflowWorker, type ActivityDeps } from '../../workers/worker';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName } from './servers';
 
 export const TEST_ACCOUNT_SID = 'AC' + 'ab'.repeat(16);
@@ -86,13 +86,12 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const workers: RunningWorker[] = [];
   const startWorker = async (): Promise<RunningWorker> => {
     const nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
-    const { Worker } = await import('@temporalio/worker');
-    const worker = await Worker.create({
+    const worker = await createOptinflowWorker({
       connection: nativeConnection,
       namespace: testTemporalNamespace(),
       taskQueue,
-      workflowBundle: testWorkflowBundle(),
-      activities: createActivities(activityDeps),
+      workflowBundlePath: testWorkflowBundle().codePath,
+      deps: activityDeps,
     });
     const running = worker.run();
     let stopped: Promise<void> | undefined;
