@@ -250,10 +250,10 @@ class LocalCarrier implements Carrier {
     this.faults.push({ ...fault, remaining: fault.times ?? 1 });
   }
 
-  async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 5_000): Promise<T> {
+  async waitFor<T>(predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 5_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = predicate();
+      const value = await predicate();
       if (value) return value;
       if (Date.now() > deadline) throw new Error(`carrier.waitFor: condition not met within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));

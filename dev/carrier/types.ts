@@ -217,5 +217,6 @@ export interface Carrier {
   oneClickUnsubscribe(emailId: string): Promise<WebhookResult>;
   setRecipientBehaviour(phone: string, behaviour: RecipientBehaviour): void;
   injectFault(fault: Fault): void;
-  waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  /** Polls until the predicate (sync or async) gives something truthy. */
+  waitFor<T>(predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
 }

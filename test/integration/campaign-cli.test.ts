@@ -59,12 +59,15 @@ test('campaign start --json uploads the CSV, follows it to the end of starting a
   expect(rows.code).toBe(0);
   expect(JSON.parse(rows.stdout).rows.map((x: any) => [x.row, x.reason])).toEqual([[3, 'duplicate_in_file'], [4, 'invalid_phone']]);
 
-  await stack.carrier.sendInbound({ from: '+14155558002', to: '+1500555006', body: 'YES' });
-  const shown = await stack.carrier.waitFor(async () => {
+  const reply = await stack.carrier.sendInbound({ from: '+14155558002', to: '+1500555006', body: 'YES' });
+  expect(reply.status).toBe(200);
+  let shown: any;
+  for (const until = Date.now() + 20_000; !shown && Date.now() < until; await new Promise((res) => setTimeout(res, 250))) {
     const c = await optinflow(['consent', 'show', '+14155558002', '--business', 'acme', '--json']);
     const body = JSON.parse(c.stdout);
-    return body.categories.find((x: any) => x.category === 'offers')?.status === 'opted_in' ? body : undefined;
-  }, 20_000);
+    if (body.categories.find((x: any) => x.category === 'offers')?.status === 'opted_in') shown = body;
+  }
+  expect(shown).toBeDefined();
   expect(shown.categories.find((x: any) => x.category === 'order_updates').status).toBe('opted_in');
 
   const optout = await optinflow(['optout', '+14155558002', '--business', 'acme']);
