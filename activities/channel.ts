@@ -18,7 +18,7 @@ import { createPageToken } from '../lib/tokens';
 import type { Store } from '../store/models';
 import { claimOutbox, finishOutbox, recordRefusedSend } from '../store/queries';
 import { FailureType } from '../workflows/failures';
-import { CARRIER_UNSUBSCRIBED_CODES, messagingResumedText, preferencesLinkText, startCarrierOptOut } from './optout';
+import { CARRIER_UNSUBSCRIBED_CODES, enterSendFence, isBlocked, leaveSendFence, messagingResumedText, preferencesLinkText, startCarrierOptOut } from './optout';
 
 export interface ChannelDeps {
   store: Store;
@@ -206,7 +206,7 @@ export function createChannelActivities(deps: ChannelDeps) {
 
     if (input.purpose !== 'optout_confirmation') {
       const contact = await store.contacts.findById(input.contactId).lean();
-      if (contact?.messaging === 'opted_out') {
+      if (await isBlocked(store, input.contactId, contact)) {
         await recordRefusedSend(store, { ...row, reason: OPTED_OUT_REASON });
         log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });
         return { outcome: 'refused', reason: OPTED_OUT_REASON, at: new Date().toISOString() };
@@ -216,7 +216,7 @@ export function createChannelActivities(deps: ChannelDeps) {
     const claim = await claimOutbox(store, row);
     if (claim.kind === 'finished') {
       const r = claim.row;
-      if (r.status === 'failed' && r.errorCode != null && CARRIER_UNSUBSCRIBED_CODES.has(r.errorCode)) await startCarrierOptOut(input, r.errorCode, r.reason ?? '');
+      if (r.status === 'failed' && r.errorCode != null && CARRIER_UNSUBSCRIBED_CODES.has(r.errorCode)) await startCarrierOptOut(store, input, r.errorCode, r.reason ?? '');
       return { outcome: r.status as SendResult['outcome'], providerId: r.providerId ?? undefined, errorCode: r.errorCode ?? undefined, reason: r.reason ?? undefined, shown: r.shown ?? undefined, at: new Date(r.sentAt ?? r.updatedAt ?? Date.now()).toISOString() };
     }
     if (claim.kind === 'ambiguous') {
@@ -224,11 +224,16 @@ export function createChannelActivities(deps: ChannelDeps) {
       return { outcome: 'ambiguous', reason: claim.row.reason ?? 'earlier attempt did not report back', at: new Date().toISOString() };
     }
 
-    // Read again after claiming: an opt-out blocks the contact before it looks for claims, so either
-    // this read sees the block or the opt-out sees this claim and waits for the send to finish.
-    if (input.purpose !== 'optout_confirmation') {
-      const contact = await store.contacts.findById(input.contactId).lean();
-      if (contact?.messaging === 'opted_out') {
+    // The gate's last word, atomic with the block: either this send is registered as at the provider
+    // (and an opt-out waits for it before acknowledging), or the contact is blocked and nothing is sent.
+    const fenced = input.purpose !== 'optout_confirmation';
+    if (fenced) {
+      const entered = await enterSendFence(store, input.contactId, input.idempotencyKey).catch(async (err: Error) => {
+        // Nothing reached the provider: release the claim so the retry may send.
+        await finishOutbox(store, input.idempotencyKey, { status: 'released', reason: err.message }).catch(() => undefined);
+        throw err;
+      });
+      if (!entered) {
         await finishOutbox(store, input.idempotencyKey, { status: 'refused', reason: OPTED_OUT_REASON });
         log.info('send refused by the send gate after claiming', { key: input.idempotencyKey, purpose: input.purpose });
         return { outcome: 'refused', reason: OPTED_OUT_REASON, at: new Date().toISOString() };
@@ -236,7 +241,7 @@ export function createChannelActivities(deps: ChannelDeps) {
     }
 
     try {
-      const delivered = await deliver(input, business);
+      const delivered = await deliverFenced(input, business, fenced);
       await finishOutbox(store, input.idempotencyKey, { status: 'sent', providerId: delivered.providerId, shown: delivered.shown });
       return { outcome: 'sent', providerId: delivered.providerId, shown: delivered.shown, mode: delivered.mode, at: new Date().toISOString() };
     } catch (err) {
@@ -255,8 +260,21 @@ export function createChannelActivities(deps: ChannelDeps) {
         return { outcome: 'ambiguous', reason: verdict.detail, at: new Date().toISOString() };
       }
       await finishOutbox(store, input.idempotencyKey, { status: 'failed', errorCode: verdict.code, reason: verdict.detail });
-      if (verdict.code !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(verdict.code)) await startCarrierOptOut(input, verdict.code, verdict.detail);
+      if (verdict.code !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(verdict.code)) await startCarrierOptOut(store, input, verdict.code, verdict.detail);
       return { outcome: 'failed', errorCode: verdict.code, reason: verdict.detail, at: new Date().toISOString() };
+    }
+  }
+
+  /**
+   * The provider call, registered on the contact for exactly as long as it runs: an opt-out waits for
+   * it. Leaving must not turn a delivered message into an error (a retry would send again); an entry
+   * left behind expires on its own.
+   */
+  async function deliverFenced(input: SendInput, business: Business, fenced: boolean) {
+    try {
+      return await deliver(input, business);
+    } finally {
+      if (fenced) await leaveSendFence(store, input.contactId, input.idempotencyKey).catch((err: Error) => log.warn('could not clear the in-flight mark', { key: input.idempotencyKey, error: err.message }));
     }
   }
 

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { categoryLabels, type BusinessRegistry } from '../domain/business';
 import type { Store } from '../store/models';
 import { appendConsentEvent, setCurrentConsent, upsertContact } from '../store/queries';
+import { liftBlock } from './optout';
 import type { DirectConsentInput } from '../workflows/direct/contract';
 import { FailureType } from '../workflows/failures';
 
@@ -88,6 +89,7 @@ export function createDirectConsentActivities({ store, businesses }: DirectConse
     }
     if (messaging.reallowed) {
       // An opt-out that arrives between attempts is newer than the act and must stand.
+      await liftBlock(store, input.contactId, consentedAt);
       await store.contacts.updateOne(
         { _id: input.contactId, messaging: 'opted_out', $or: [{ optedOutAt: { $lte: consentedAt } }, { optedOutAt: { $exists: false } }] },
         { $set: { messaging: 'allowed' } },

@@ -1,12 +1,12 @@
 import { activityInfo, ApplicationFailure, getClient, log } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { createHash } from 'node:crypto';
 import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
-import type { Store } from '../store/models';
+import { isDuplicateKey, type Store } from '../store/models';
 import { appendConsentEvent, setCurrentConsent, upsertContact } from '../store/queries';
 import { FailureType } from '../workflows/failures';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
-import { contactBlockedUpdate, OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
+import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
 
 export interface OptOutDeps {
   store: Store;
@@ -17,11 +17,73 @@ export interface OptOutDeps {
 export const CARRIER_UNSUBSCRIBED_CODES: ReadonlySet<number> = new Set([21610]);
 
 /**
- * How long the block waits for sends that passed the gate to come back from the provider. Below the
- * send activity's 30 s start-to-close: a claim older than that belongs to an attempt that is dead.
+ * How long the workflow's block waits for sends that passed the gate to come back from the provider
+ * (below its 30 s start-to-close), and after how long an in-flight mark is taken for a dead attempt's.
+ * The age is generous: on an overloaded worker a provider call can outlive its activity's 30 s, and
+ * a mark ignored too early would let the acknowledgement come before that message.
  */
 const IN_FLIGHT_WAIT_MS = 25_000;
-const IN_FLIGHT_CLAIM_AGE_MS = 35_000;
+const IN_FLIGHT_MAX_AGE_MS = 120_000;
+
+/**
+ * Marks of sends whose provider call is running, one document each, written only by insert and
+ * delete. Not fields on the contact: FerretDB 1.24 applies an update by reading the document,
+ * changing it and writing it back whole with nothing held in between, so sends updating the contact
+ * document while an opt-out blocks it could write the old `messaging` back. The collection stays tiny
+ * (a mark lives only while its call runs), so reading it by contact id is cheap even where the store
+ * scans.
+ */
+interface FenceDoc {
+  _id: string;
+  contactId: string;
+  at: Date;
+}
+const fenceOf = (store: Store) => store.connection.collection<FenceDoc>('send_fence');
+
+/**
+ * The block also lives in a document of its own. FerretDB 1.24 applies an update by reading and
+ * rewriting the whole document, so a concurrent write to the contact (a journey starting, an inbound
+ * message) can put `messaging` back to its old value; an inserted document cannot be undone that way.
+ */
+interface BlockDoc {
+  _id: string;
+  at: Date;
+}
+const blocksOf = (store: Store) => store.connection.collection<BlockDoc>('contact_blocks');
+
+export async function isBlocked(store: Store, contactId: string, contact?: { messaging?: string | null } | null): Promise<boolean> {
+  if (contact?.messaging === 'opted_out') return true;
+  return (await blocksOf(store).findOne({ _id: contactId })) !== null;
+}
+
+/** Lifts a block no newer than the contact's own act (a later opt-out stands). */
+export async function liftBlock(store: Store, contactId: string, notAfter: Date): Promise<void> {
+  await blocksOf(store).deleteOne({ _id: contactId, at: { $lte: notAfter } });
+}
+const fenceId = (idempotencyKey: string) => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
+
+/**
+ * Registers a send as at the provider, then reads the contact's block: a send that finds one takes its
+ * mark back and must not send (returns false). The block is written before the opt-out reads the
+ * marks, and this mark before this read, so at least one of the two sees the other.
+ */
+export async function enterSendFence(store: Store, contactId: string, idempotencyKey: string): Promise<boolean> {
+  const _id = fenceId(idempotencyKey);
+  try {
+    await fenceOf(store).insertOne({ _id, contactId, at: new Date() });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    await fenceOf(store).updateOne({ _id }, { $set: { at: new Date() } });
+  }
+  const contact = await store.contacts.findById(contactId).lean();
+  if (!(await isBlocked(store, contactId, contact))) return true;
+  await fenceOf(store).deleteOne({ _id });
+  return false;
+}
+
+export async function leaveSendFence(store: Store, _contactId: string, idempotencyKey: string): Promise<void> {
+  await fenceOf(store).deleteOne({ _id: fenceId(idempotencyKey) });
+}
 
 /** The ledger category of an event about the contact's messaging as a whole, not one category. */
 export const MESSAGING_SCOPE = '*';
@@ -43,17 +105,55 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Starts the opt-out when the carrier refused a send because the contact unsubscribed there, and
- * waits briefly for the block so the journey's next send (another channel) is already refused.
- * Called from inside the send activity; keyed by the refused send, so a retry starts nothing new.
+ * Blocks the contact for the send gate, then waits (up to waitMs) until no send that registered
+ * before the block is still at the provider (see enterSendFence for why every other send refuses).
+ * `inFlight` counts the sends still registered when the wait ended (0 unless the provider is slower
+ * than waitMs). A block older than the contact's last START (a late retry) changes nothing.
  */
-export async function startCarrierOptOut(
-  send: { idempotencyKey: string; businessId: string; contactId: string; phone: string },
-  errorCode: number,
-  detail: string,
-  waitMs = 5_000,
-): Promise<void> {
+export async function blockMessaging(
+  store: Store,
+  c: { businessId: string; contactId: string; phone: string; at: Date },
+  waitMs = IN_FLIGHT_WAIT_MS,
+): Promise<{ blocked: boolean; inFlight: number }> {
+  const block = () =>
+    store.contacts.updateOne(
+      { _id: c.contactId, $or: [{ messagingResumedAt: { $exists: false } }, { messagingResumedAt: { $lt: c.at } }] },
+      { $set: { messaging: 'opted_out', optedOutAt: c.at } },
+      { strict: false, strictQuery: false },
+    );
+  // One write for a known contact. No match means no document yet (someone who never heard from us
+  // is blocked too) or a later START; once the document surely exists, a second try tells which.
+  let r = await block();
+  if (r.matchedCount === 0) {
+    await upsertContact(store, { businessId: c.businessId, contactId: c.contactId, phone: c.phone });
+    r = await block();
+  }
+  if (r.matchedCount === 0) return { blocked: false, inFlight: 0 };
+  try {
+    await blocksOf(store).insertOne({ _id: c.contactId, at: c.at });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const since = Date.now() - IN_FLIGHT_MAX_AGE_MS;
+    const marks = await fenceOf(store).find({ contactId: c.contactId }).toArray();
+    const inFlight = marks.filter((m) => new Date(m.at).getTime() > since).length;
+    if (inFlight === 0 || Date.now() > until) return { blocked: true, inFlight };
+    await sleep(20);
+  }
+}
+
+/**
+ * Starts the opt-out when the carrier refused a send because the contact unsubscribed there, and
+ * blocks the contact before the refused send returns, so the journey's next step (another channel)
+ * is already refused. Called from inside the send activity; keyed by the refused send, so a retry
+ * starts nothing new.
+ */
+export async function startCarrierOptOut(store: Store, send: { idempotencyKey: string; businessId: string; contactId: string; phone: string }, errorCode: number, detail: string): Promise<void> {
   const origin = `provider.${errorCode}.${send.idempotencyKey}`;
+  const receivedAt = new Date();
   const input: OptOutInput = {
     origin,
     businessId: send.businessId,
@@ -62,29 +162,16 @@ export async function startCarrierOptOut(
     channel: 'provider',
     reason: `the carrier refused a send: the recipient unsubscribed there (error ${errorCode})`,
     source: { kind: 'provider', reference: send.idempotencyKey },
-    receivedAt: new Date().toISOString(),
+    receivedAt: receivedAt.toISOString(),
     payload: { errorCode, detail, idempotencyKey: send.idempotencyKey },
   };
-  const client: Client = getClient();
-  const workflowId = optOutWorkflowId(origin);
   try {
-    await client.workflow.start(OPTOUT_WORKFLOW_TYPE, { workflowId, taskQueue: activityInfo().taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+    await getClient().workflow.start(OPTOUT_WORKFLOW_TYPE, { workflowId: optOutWorkflowId(origin), taskQueue: activityInfo().taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
   } catch (err) {
-    if ((err as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+    if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') return;
+    throw err;
   }
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      client.workflow.getHandle(workflowId).executeUpdate(contactBlockedUpdate),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, waitMs);
-      }),
-    ]);
-  } catch (err) {
-    log.warn('carrier opt-out started; did not see the block', { error: (err as Error).message });
-  } finally {
-    clearTimeout(timer);
-  }
+  await blockMessaging(store, { ...send, at: receivedAt }, 5_000);
 }
 
 export function createOptOutActivities({ store, businesses }: OptOutDeps) {
@@ -101,42 +188,20 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
   }
 
   /**
-   * Waits until no send for this contact holds an outbox claim. A send claims its outbox row before it
-   * re-reads consent and calls the provider; the block writes the contact before it reads the claims.
-   * So either that send sees the block and refuses, or the block sees its claim and waits here.
-   */
-  async function drainSendsInFlight(contactId: string): Promise<number> {
-    const until = Date.now() + IN_FLIGHT_WAIT_MS;
-    for (let polls = 0; ; polls++) {
-      const inFlight = await store.outbox.countDocuments({
-        contactId,
-        status: 'claimed',
-        purpose: { $ne: 'optout_confirmation' },
-        claimedAt: { $gt: new Date(Date.now() - IN_FLIGHT_CLAIM_AGE_MS) },
-      });
-      if (inFlight === 0) return polls;
-      if (Date.now() > until) {
-        log.warn('sends still at the provider after the block; acknowledging anyway', { inFlight });
-        return polls;
-      }
-      await sleep(20);
-    }
-  }
-
-  /**
    * The opt-out's first step: an opt-out of every category blocks the contact (the send gate refuses
    * from then on) and outlasts any send already past the gate. A subset opt-out blocks nothing.
    */
   async function blockContact(input: OptOutInput & { optOutId: string }): Promise<ContactBlocked> {
     const business = businessOf(input.businessId);
     const { categories, allCategories } = scopeOf(business, input.categories);
-    const at = new Date(input.receivedAt);
-    await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
-    if (!allCategories) return { categories, allCategories, blocked: false, at: new Date().toISOString() };
-    await store.contacts.updateOne({ _id: input.contactId }, { $set: { messaging: 'opted_out', optedOutAt: at } });
-    const polls = await drainSendsInFlight(input.contactId);
-    if (polls > 0) log.info('waited for sends in flight before acknowledging the opt-out', { polls });
-    return { categories, allCategories, blocked: true, at: new Date().toISOString() };
+    if (!allCategories) {
+      await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
+      return { categories, allCategories, blocked: false, at: new Date().toISOString() };
+    }
+    const block = await blockMessaging(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) });
+    if (block.inFlight > 0) log.warn('sends still at the provider after the block', { inFlight: block.inFlight });
+    if (!block.blocked) log.info('the contact opted back in after this opt-out; the block is not set again');
+    return { categories, allCategories, blocked: block.blocked, at: new Date().toISOString() };
   }
 
   /** One ledger event per category with its proof; event ids derive from the opt-out id, so a retry writes nothing twice. */
@@ -145,10 +210,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     const { categories, allCategories } = scopeOf(business, input.categories);
     const at = new Date(input.receivedAt);
 
-    await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
-    if (allCategories) {
-      await store.contacts.updateOne({ _id: input.contactId }, { $set: { messaging: 'opted_out', optedOutAt: at } });
-    }
+    // The block is blockContact's alone: setting it again here could undo a START that came in between.
     if (input.channel === 'whatsapp') {
       await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
     }
@@ -237,7 +299,8 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
       at,
       proof: { ...proof, scope: 'messaging', restored, note: 'lifts the block of an opt-out from everything; consent per category is what the category events say' },
     });
-    await store.contacts.updateOne({ _id: input.contactId, messaging: 'opted_out' }, { $set: { messaging: 'allowed' } });
+    await liftBlock(store, input.contactId, at);
+    await store.contacts.updateOne({ _id: input.contactId }, { $set: { messaging: 'allowed', messagingResumedAt: at } }, { strict: false });
     return { resumed: true, categories: restored };
   }
 

@@ -2,46 +2,72 @@ import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { contactIdOf } from '../../store/models';
 import { consentOverview } from '../../store/queries';
-import { contactBlockedUpdate, OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
+import { blockMessaging, isBlocked } from '../../activities/optout';
+import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
 import type { ApiDeps } from '../app';
 import { HttpError, parseOr400 } from '../errors';
 import { checkCategories, consentQuerySchema, optOutBodySchema } from '../schemas';
 import { startOnce } from '../temporal';
 
-/** How long a webhook or API call waits for the opt-out to block the contact before answering anyway. */
-export const OPTOUT_BLOCK_WAIT_MS = 5_000;
+/**
+ * How long a webhook or API call spends blocking the contact (store writes and sends already at the
+ * provider) before answering anyway; well under the 15 s after which Twilio gives up on a webhook.
+ */
+export const OPTOUT_BLOCK_WAIT_MS = 10_000;
 
 /**
  * 'blocked': the send gate refuses the contact and no send that passed it is still at the provider.
- * 'recorded': a subset opt-out, written before the answer. 'already_done': a repeated request whose
- * opt-out had finished. 'pending': the worker did not get to it within the wait; it is durable anyway.
+ * 'accepted': a subset of categories, recorded by the workflow (nothing is blocked).
+ * 'already_done': a repeated request whose opt-out had already finished.
+ * 'pending': the store did not answer (or a send stayed at the provider) within the wait; the
+ * opt-out is durable in Temporal and its workflow blocks the contact as its first step.
  */
-export type OptOutProgress = 'blocked' | 'recorded' | 'already_done' | 'pending';
+export type OptOutProgress = 'blocked' | 'accepted' | 'already_done' | 'pending';
 
 /**
- * Starts one opt-out, keyed by its origin (a repeated delivery is a no-op), then waits for its first
- * activity to block the contact. Answering only after that makes "nothing after the acknowledgement"
- * true; the start alone is already durable, which is what the answer falls back to when no worker runs.
+ * Starts one opt-out, keyed by its origin (a repeated delivery is a no-op), then blocks the contact
+ * before answering. The workflow blocks it too, as its first activity, but a busy worker can take
+ * seconds to get there; blocking here makes "nothing but the confirmation after the acknowledgement"
+ * hold whatever the task queue's backlog. Starting first keeps the answer durable when MongoDB is down.
  */
 export async function requestOptOut(
-  deps: Pick<ApiDeps, 'client' | 'taskQueue'>,
+  deps: Pick<ApiDeps, 'client' | 'taskQueue' | 'store' | 'businesses'>,
   input: OptOutInput,
   waitMs = OPTOUT_BLOCK_WAIT_MS,
-): Promise<{ optOutId: string; started: boolean; progress: OptOutProgress }> {
+): Promise<{ optOutId: string; started: boolean; progress: OptOutProgress; detail?: string }> {
   const optOutId = optOutWorkflowId(input.origin);
   const start = await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId: optOutId, taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
-  const handle = deps.client.workflow.getHandle(optOutId);
+  const all = deps.businesses.get(input.businessId)?.categories.map((c) => c.id) ?? [];
+  const everything = !input.categories?.length || all.every((c) => input.categories!.includes(c));
+  if (!everything) return { optOutId, started: start.started, progress: 'accepted' };
+  if (!start.started) {
+    // Only while the first delivery's opt-out still runs: a finished one may since have been undone by START.
+    const status = await deps.client.workflow.getHandle(optOutId).describe().then((d) => d.status.name, () => 'UNKNOWN');
+    if (status !== 'RUNNING') return { optOutId, started: false, progress: 'already_done' };
+  }
+  const deadline = Date.now() + waitMs;
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'pending'>((resolve) => {
-    timer = setTimeout(() => resolve('pending'), waitMs);
+  const timedOut = new Promise<'timed_out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed_out'), waitMs);
   });
+  // A busy store refuses some writes (FerretDB on SQLite: "database is locked"): try again while the wait lasts.
+  const blockUntilDone = async () => {
+    for (;;) {
+      try {
+        return await blockMessaging(deps.store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, Math.max(0, deadline - Date.now()));
+      } catch (err) {
+        if (Date.now() > deadline - 100) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  };
   try {
-    const progress = await Promise.race([handle.executeUpdate(contactBlockedUpdate).then((b): OptOutProgress => (b.blocked ? 'blocked' : 'recorded')), timedOut]);
-    return { optOutId, started: start.started, progress };
+    const block = await Promise.race([blockUntilDone(), timedOut]);
+    if (block === 'timed_out') return { optOutId, started: start.started, progress: 'pending', detail: `the store did not finish the block within ${waitMs} ms` };
+    if (block.blocked && block.inFlight === 0) return { optOutId, started: start.started, progress: 'blocked' };
+    return { optOutId, started: start.started, progress: 'pending', detail: block.blocked ? `${block.inFlight} send(s) still at the provider` : 'the contact opted back in later' };
   } catch (err) {
-    const status = await handle.describe().then((d) => d.status.name, () => 'UNKNOWN');
-    if (status === 'COMPLETED') return { optOutId, started: start.started, progress: 'already_done' };
-    throw err;
+    return { optOutId, started: start.started, progress: 'pending', detail: `could not block in the store: ${(err as Error).message}` };
   } finally {
     clearTimeout(timer);
   }
@@ -61,7 +87,7 @@ export function registerConsentRoutes(app: FastifyInstance, deps: ApiDeps): void
       phone: q.phone,
       contactId,
       known: !!contact,
-      messaging: contact?.messaging ?? 'allowed',
+      messaging: (await isBlocked(deps.store, contactId, contact)) ? 'opted_out' : 'allowed',
       categories: business.categories.map((cat) => {
         const c = byCategory.get(cat.id);
         return { category: cat.id, label: cat.label, status: c?.status ?? 'none', since: c?.since, eventId: c?.lastEventId, journeyId: c?.journeyId, confirmationMessageId: c?.confirmationMessageId };
@@ -94,6 +120,7 @@ export function registerConsentRoutes(app: FastifyInstance, deps: ApiDeps): void
       confirmOn: body.source.kind === 'sms' || body.source.kind === 'whatsapp' ? body.source.kind : undefined,
     };
     const r = await requestOptOut(deps, input);
+    if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'opt-out accepted before the contact was blocked');
     return reply.status(r.started ? 202 : 200).send({ optOutId: r.optOutId, existing: !r.started, categories: body.categories ?? 'all', progress: r.progress });
   });
 }

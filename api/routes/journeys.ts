@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { isBlocked } from '../../activities/optout';
 import { contactIdOf } from '../../store/models';
 import { OptinBusiness, OptinCampaign, OptinChannel, OptinContact, OptinStatus } from '../../workflows/search-attributes';
 import {
@@ -48,7 +49,7 @@ export async function startJourney(deps: ApiDeps, raw: unknown, options: StartJo
 
   const contactId = contactIdOf(business.id, body.contact.phone);
   const contact = await deps.store.contacts.findById(contactId).lean();
-  if (contact?.messaging === 'opted_out') {
+  if (await isBlocked(deps.store, contactId, contact)) {
     throw new HttpError(409, 'contact_opted_out', 'the contact opted out; only their own act (START, the web form, an in-chat request) can opt them back in');
   }
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyButtonPayload, classifyInbound } from '../../domain/keywords';
 import { normalizePhone } from '../../domain/phone';
 import { ivrWebhookUrls, optinCallTwiml, sayAndHangUpTwiml } from '../../domain/twiml';
@@ -20,12 +20,17 @@ function twiml(reply: FastifyReply, xml: string) {
   return reply.status(200).header('content-type', 'text/xml; charset=utf-8').send(xml);
 }
 
+/** The opt-out is durable either way; a late block is worth a line in the log. */
+function warnIfPending(request: FastifyRequest, r: Awaited<ReturnType<typeof requestOptOut>>): void {
+  if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'opt-out acknowledged before the contact was blocked');
+}
+
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 /**
  * Every webhook answers only after Temporal durably holds the event (a workflow started or signalled),
  * so nothing the contact said is lost while MongoDB or every worker is down. An opt-out answers once
- * the contact is blocked as well (requestOptOut), or after a short wait when no worker takes it.
+ * the contact is blocked as well (requestOptOut), or after a bounded wait when the store is slow.
  */
 export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const guard = twilioSignatureGuard(deps.twilioAuthToken, deps.publicBaseUrl);
@@ -62,7 +67,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
         payload,
         confirmOn: channel,
       };
-      await requestOptOut(deps, input);
+      warnIfPending(request, await requestOptOut(deps, input));
     } else {
       const input: InboundMessageInput = {
         messageSid: msg.MessageSid,
@@ -106,7 +111,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
           receivedAt,
           payload: { ...(request.body as Record<string, unknown>) },
         };
-        await requestOptOut(deps, input);
+        warnIfPending(request, await requestOptOut(deps, input));
       }
     }
     return reply.status(204).send();
@@ -144,7 +149,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
           receivedAt,
           payload: { ...body },
         };
-        await requestOptOut(deps, input);
+        warnIfPending(request, await requestOptOut(deps, input));
       }
       return twiml(reply, sayAndHangUpTwiml(`You will receive no more messages from ${business.name}. To opt back in, reply START to any of our messages. Goodbye.`));
     }

@@ -180,7 +180,8 @@ describe('in person / on paper', () => {
     const phone = freshPhone();
     const optOut = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, reason: 'asked the shop assistant', source: { kind: 'agent' } });
     expect(optOut.status).toBe(202);
-    await waitForConsents(phone, (c) => c.messaging === 'opted_out');
+    // The block shows at once; wait for the ledger too, so the opt-out is wholly behind us.
+    await waitForConsents(phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
     const optOutAt = Date.now();
 
     const older = await stack.request('POST', '/v1/consents/offline', {

@@ -109,7 +109,7 @@ test('POST /v1/optouts with some categories leaves the others alone and blocks n
   await optInBySms(phone, ['order_updates', 'offers']);
   const r = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, categories: ['offers'], reason: 'too many offers', source: { kind: 'api' }, requestId: 'crm-7781' });
   expect(r.status).toBe(202);
-  expect(r.body).toMatchObject({ progress: 'recorded', categories: ['offers'] });
+  expect(r.body).toMatchObject({ progress: 'accepted', categories: ['offers'] });
   const repeat = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, categories: ['offers'], reason: 'too many offers', source: { kind: 'api' }, requestId: 'crm-7781' });
   expect(repeat.status).toBe(200);
   expect(repeat.body.existing).toBe(true);
@@ -181,14 +181,19 @@ test('HELP gets a reply naming the business, how to opt out, and a link to the p
   expect(check.ok && check.payload).toMatchObject({ b: 'acme', c: (await consents(phone)).contactId });
 });
 
-test('with no worker the STOP is still acknowledged (durably started), and honoured once a worker runs', async () => {
+test('with no worker the STOP is blocked and acknowledged at once; ledger and confirmation follow once a worker runs', async () => {
   const phone = '+14155550309';
-  await stack.worker!.stop();
+  // Shut the worker down but leave its connection to stack.close().
+  const stopped = stack.worker!.worker;
+  stopped.shutdown();
+  await until('worker stopped', async () => stopped.getState() === 'STOPPED');
   const started = Date.now();
   const r = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
   expect(r.status).toBe(200);
-  expect(Date.now() - started).toBeLessThan(9_000);
-  expect((await consents(phone)).events).toHaveLength(0);
+  expect(Date.now() - started).toBeLessThan(3_000);
+  const blocked = await consents(phone);
+  expect(blocked.messaging).toBe('opted_out');
+  expect(blocked.events).toHaveLength(0);
 
   stack.worker = await stack.startWorker();
   await until('opt-out', async () => (await consents(phone)).events.filter((e: any) => e.type === 'opted_out').length === 3);

@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery } from '@temporalio/workflow';
 
 export const OPTOUT_CHANNELS = ['sms', 'whatsapp', 'ivr', 'email', 'web', 'api', 'agent', 'provider'] as const;
 export type OptOutChannel = (typeof OPTOUT_CHANNELS)[number];
@@ -28,21 +28,16 @@ export interface OptOutResult {
   confirmation?: { outcome: string; providerId?: string };
 }
 
-/** What the opt-out's first activity did before anything else: the send gate now refuses this contact. */
+/** What the opt-out's first activity did before anything else; blocked: the send gate now refuses this contact. */
 export interface ContactBlocked {
   categories: string[];
   allCategories: boolean;
-  /** True once the contact is opted out of everything and no send that passed the gate is still at the provider. */
+  /** An opt-out of every category: the contact is blocked and no send that passed the gate is still at the provider. */
   blocked: boolean;
   at: string;
 }
 
 export const optOutResultQuery = defineQuery<OptOutResult | undefined>('optOutResult');
-/**
- * Completes once the contact is blocked (ContactBlocked). Webhooks wait on it before acknowledging,
- * so after the acknowledgement the carrier sees nothing for the contact but the one confirmation.
- */
-export const contactBlockedUpdate = defineUpdate<ContactBlocked>('contactBlocked');
 export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflow';
 
 export function optOutWorkflowId(origin: string): string {

@@ -1,8 +1,8 @@
-import { allHandlersFinished, condition, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import { journeyWorkflowId, optedOutSignal } from '../journey/contract';
-import { contactBlockedUpdate, optOutResultQuery, type ContactBlocked, type OptOutInput, type OptOutResult } from './contract';
+import { optOutResultQuery, type OptOutInput, type OptOutResult } from './contract';
 
 // Store writes retry without limit: MongoDB being down must delay an opt-out, never lose it.
 const store = proxyActivities<OptOutActivities>({
@@ -16,20 +16,16 @@ const { send } = proxyActivities<ChannelActivities>({
 });
 
 /**
- * One opt-out request, keyed by its origin: block the contact first (the send gate reads that, and
- * webhooks wait for it before acknowledging), then end the journey, record the ledger, confirm once.
+ * One opt-out request, keyed by its origin: block the contact first (the send gate reads that; the
+ * webhook that started this has usually done so already, this is the durable path), then end the
+ * journey, record the ledger, confirm once on the channel the opt-out came from.
  */
 export async function optOutWorkflow(input: OptOutInput): Promise<OptOutResult> {
   const optOutId = workflowInfo().workflowId;
   let result: OptOutResult | undefined = undefined;
-  let blocked: ContactBlocked | undefined = undefined;
   setHandler(optOutResultQuery, () => result);
-  setHandler(contactBlockedUpdate, async () => {
-    await condition(() => blocked !== undefined);
-    return blocked as ContactBlocked;
-  });
 
-  blocked = await store.blockContact({ ...input, optOutId });
+  await store.blockContact({ ...input, optOutId });
 
   let journeyEnded = false;
   try {
@@ -56,6 +52,5 @@ export async function optOutWorkflow(input: OptOutInput): Promise<OptOutResult> 
   }
   result = { categories: recorded.categories, allCategories: recorded.allCategories, journeyEnded, confirmation };
   log.info('opt-out honoured', { categories: recorded.categories.length, journeyEnded });
-  await condition(allHandlersFinished);
   return result;
 }

@@ -1,0 +1,234 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { CarrierMessage } from '../dev/carrier/types';
+import { OPTOUT_BLOCK_WAIT_MS } from '../api/routes/consents';
+import { contactIdOf } from '../store/models';
+import globalSetup from '../test/harness/global-setup';
+import globalTeardown from '../test/harness/global-teardown';
+import { startTestStack, type TestStack } from '../test/harness/stack';
+
+/**
+ * npm run bench:optout -- --count 2000 --rate 200
+ *
+ * Starts the real stack the way the integration tests do (Temporal dev server and FerretDB, unless
+ * TEMPORAL_ADDRESS / MONGODB_URI name running ones), starts one journey per contact with reminders,
+ * then sends each contact's STOP through the signed messaging webhook at the chosen rate while those
+ * journeys run. Prints p50/p99 from the STOP to: webhook acknowledged, ledger written, journey ended,
+ * confirmation at the carrier; and how many messages the carrier got for a contact after its
+ * acknowledgement other than the one confirmation (must be 0). Loopback only; bounded in count and time.
+ */
+
+const SMS_SENDER = '+15005550006';
+const AREA_CODES = ['415', '650', '212', '312', '617'];
+
+interface Options {
+  count: number;
+  rate: number;
+  remindEvery: number;
+  timeout: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const positive = (name: string) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got "${v}")`);
+    return n;
+  };
+  const program = new Command('bench:optout')
+    .option('--count <n>', 'contacts, each with a running journey and one STOP', positive('count'), 2000)
+    .option('--rate <per-second>', 'STOPs sent per second', positive('rate'), 200)
+    .option('--remind-every <seconds>', 'seconds between a journey\'s reminders', positive('remind-every'), 5)
+    .option('--timeout <seconds>', 'give up waiting for confirmations after this long', positive('timeout'), 600)
+    .parse(argv);
+  const o = program.opts<Options>();
+  if (o.count > AREA_CODES.length * 10_000) throw new Error(`--count is at most ${AREA_CODES.length * 10_000}`);
+  return o;
+}
+
+const phoneOf = (i: number) => `+1${AREA_CODES[Math.floor(i / 10_000)]}555${String(i % 10_000).padStart(4, '0')}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs fn over items with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+function peakRssMiB(pid: number | undefined): string {
+  if (!pid) return 'n/a';
+  try {
+    const kb = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? `${Math.round(Number(kb) / 1024)} MiB` : 'n/a';
+  } catch {
+    return 'n/a';
+  }
+}
+
+interface ContactRun {
+  phone: string;
+  contactId: string;
+  stopAt?: number;
+  ackAt?: number;
+  ackStatus?: number;
+}
+
+async function run(stack: TestStack, o: Options): Promise<boolean> {
+  const contacts: ContactRun[] = Array.from({ length: o.count }, (_, i) => ({ phone: phoneOf(i), contactId: contactIdOf('acme', phoneOf(i)) }));
+  const outbound = new Map<string, CarrierMessage[]>();
+  const refreshOutbound = () => {
+    outbound.clear();
+    for (const m of stack.carrier.messages()) {
+      if (m.direction === 'inbound') continue;
+      const list = outbound.get(m.contact) ?? [];
+      list.push(m);
+      outbound.set(m.contact, list);
+    }
+  };
+  const isConfirmation = (m: CarrierMessage) => m.body.includes('you are unsubscribed');
+
+  const every = o.remindEvery;
+  const plan = [{ channel: 'sms', waitFor: '30m', remindAfter: [1, 2, 3, 4, 5].map((k) => `${k * every}s`) }];
+  const journeysStarted = Date.now();
+  let refusedStarts = 0;
+  await pool(contacts, 32, async (c) => {
+    const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone: c.phone }, categories: ['offers', 'order_updates'], plan });
+    if (r.status !== 202) refusedStarts++;
+  });
+  console.log(`started ${o.count - refusedStarts} journeys in ${((Date.now() - journeysStarted) / 1000).toFixed(1)} s (reminders every ${every} s)`);
+
+  const stopsStarted = Date.now();
+  const interval = 1000 / o.rate;
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < contacts.length; i++) {
+    const due = stopsStarted + i * interval;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    const c = contacts[i];
+    c.stopAt = Date.now();
+    inFlight.push(
+      stack.carrier.sendInbound({ from: c.phone, to: SMS_SENDER, body: 'STOP' }).then(
+        (r) => {
+          c.ackAt = Date.now();
+          c.ackStatus = r.status;
+        },
+        () => {
+          c.ackStatus = 0;
+        },
+      ),
+    );
+  }
+  const fireSeconds = (Date.now() - stopsStarted) / 1000;
+  await Promise.all(inFlight);
+  console.log(`fired ${o.count} STOPs in ${fireSeconds.toFixed(1)} s (${(o.count / fireSeconds).toFixed(0)}/s); the last was answered after ${((Date.now() - stopsStarted) / 1000).toFixed(1)} s`);
+
+  const deadline = Date.now() + o.timeout * 1000;
+  for (;;) {
+    refreshOutbound();
+    const confirmed = contacts.filter((c) => (outbound.get(c.phone) ?? []).some(isConfirmation)).length;
+    if (confirmed === contacts.length) break;
+    if (Date.now() > deadline) {
+      console.log(`timed out: ${confirmed}/${contacts.length} confirmations at the carrier`);
+      break;
+    }
+    await sleep(500);
+  }
+  // Longer than the gap between reminders: a journey still running after its opt-out would have sent by now.
+  await sleep(every * 1000 + 1000);
+  refreshOutbound();
+
+  const ids = contacts.map((c) => c.contactId);
+  const [events, journeys, refusedSends] = await Promise.all([
+    stack.store.consentEvents.find({ businessId: 'acme', contactId: { $in: ids }, type: 'opted_out' }).lean(),
+    stack.store.journeys.find({ businessId: 'acme', contactId: { $in: ids } }).lean(),
+    stack.store.outbox.countDocuments({ businessId: 'acme', status: 'refused' }),
+  ]);
+  const ledgerAt = new Map<string, number>();
+  for (const e of events) {
+    const at = Date.parse(String((e.proof as { recordedAt?: string }).recordedAt));
+    ledgerAt.set(e.contactId, Math.max(ledgerAt.get(e.contactId) ?? 0, at));
+  }
+  const endedAt = new Map(journeys.filter((j) => j.status === 'opted_out' && j.endedAt).map((j) => [j.contactId, new Date(j.endedAt!).getTime()]));
+
+  const ack: number[] = [];
+  const ledger: number[] = [];
+  const ended: number[] = [];
+  const confirmation: number[] = [];
+  let afterOptOut = 0;
+  let afterLateAck = 0;
+  const examples: string[] = [];
+  let remindersBeforeAck = 0;
+  let duplicateConfirmations = 0;
+  for (const c of contacts) {
+    const msgs = outbound.get(c.phone) ?? [];
+    if (c.ackAt && c.stopAt && c.ackStatus === 200) {
+      ack.push(c.ackAt - c.stopAt);
+      const after = msgs.filter((m) => Date.parse(m.createdAt) > c.ackAt! && !isConfirmation(m));
+      afterOptOut += after.length;
+      // An answer that took the whole block wait was given without the block (progress "pending").
+      if (c.ackAt - c.stopAt >= OPTOUT_BLOCK_WAIT_MS) afterLateAck += after.length;
+      for (const m of after.slice(0, 1)) if (examples.length < 3) examples.push(`${c.phone}: "${m.body.slice(0, 30)}" ${Date.parse(m.createdAt) - c.ackAt} ms after an answer that took ${c.ackAt - c.stopAt} ms`);
+      remindersBeforeAck += msgs.filter((m) => m.body.startsWith('Reminder') && Date.parse(m.createdAt) >= c.stopAt! && Date.parse(m.createdAt) <= c.ackAt!).length;
+    }
+    const confirmations = msgs.filter(isConfirmation);
+    if (confirmations.length > 1) duplicateConfirmations += confirmations.length - 1;
+    if (!c.stopAt) continue;
+    if (ledgerAt.has(c.contactId)) ledger.push(ledgerAt.get(c.contactId)! - c.stopAt);
+    if (endedAt.has(c.contactId)) ended.push(endedAt.get(c.contactId)! - c.stopAt);
+    if (confirmations[0]) confirmation.push(Date.parse(confirmations[0].createdAt) - c.stopAt);
+  }
+
+  const row = (name: string, xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const f = (n: number) => (Number.isNaN(n) ? 'n/a' : String(Math.round(n))).padStart(8);
+    return `${name.padEnd(24)}${f(quantile(s, 0.5))}${f(quantile(s, 0.99))}${f(s[s.length - 1] ?? NaN)}${String(s.length).padStart(8)}`;
+  };
+  console.log('');
+  console.log(`opt-out bench: ${o.count} STOPs at ${o.rate}/s through the signed webhook while ${o.count} journeys run`);
+  console.log(`${'from the STOP to'.padEnd(24)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'n'.padStart(8)}`);
+  console.log(row('webhook acknowledged', ack));
+  console.log(row('ledger written', ledger));
+  console.log(row('journey ended', ended));
+  console.log(row('confirmation sent', confirmation));
+  console.log(`messages sent after an opt-out (must be 0): ${afterOptOut}${afterOptOut ? `, ${afterLateAck} of them after answers that gave up waiting for the block (${OPTOUT_BLOCK_WAIT_MS} ms)` : ''}`);
+  for (const e of examples) console.log(`  e.g. ${e}`);
+  console.log(`second confirmations (must be 0): ${duplicateConfirmations}`);
+  console.log(`webhook answers other than 200: ${contacts.filter((c) => c.ackStatus !== 200).length}`);
+  console.log(`reminders the carrier got between a STOP and its acknowledgement: ${remindersBeforeAck}; sends the gate refused: ${refusedSends}`);
+
+  const complete = ack.length === o.count && ledger.length === o.count && ended.length === o.count && confirmation.length === o.count;
+  return complete && afterOptOut === 0 && duplicateConfirmations === 0;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv);
+  await globalSetup();
+  let stack: TestStack | undefined;
+  let ok: boolean;
+  try {
+    stack = await startTestStack({ prefix: 'bench' });
+    ok = await run(stack, o);
+    const harness = globalThis.__optinflowHarness;
+    console.log(
+      `peak RSS: bench process (API + worker + carrier) ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; ` +
+        `Temporal ${harness?.temporal ? peakRssMiB(harness.temporal.child.pid) : 'external'}; FerretDB ${harness?.ferret ? peakRssMiB(harness.ferret.process.child.pid) : 'external'}`,
+    );
+  } finally {
+    await stack?.close().catch((err) => console.error('closing the stack failed:', err));
+    await globalTeardown();
+  }
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});
