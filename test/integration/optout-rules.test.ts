@@ -159,7 +159,11 @@ test('START from an opted-out contact lifts the block, restores what they had ag
 test('UNSTOP on WhatsApp from a contact who never agreed to anything lifts the block only', async () => {
   const phone = '+14155550307';
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, body: 'STOP' });
-  await until('opt-out', async () => (await consents(phone)).messaging === 'opted_out');
+  // The block shows at once; wait for the ledger as well, so UNSTOP comes after the whole opt-out.
+  await until('opt-out', async () => {
+    const c = await consents(phone);
+    return c.messaging === 'opted_out' && Object.values(statusOf(c)).every((s) => s === 'opted_out');
+  });
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, body: 'UNSTOP' });
   const reply = await stack.carrier.waitFor(() => outbound(phone).find((m) => m.renderedText.includes('receive messages from us again')), 10_000);
   expect(reply.channel).toBe('whatsapp');
