@@ -132,8 +132,12 @@ install_ferretdb() {
   echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
   (cd "$src" && go build -trimpath -o "$BIN/ferretdb" ./cmd/ferretdb) ||
     fail "building FerretDB failed (see the go output above): set FERRETDB_PATH / MONGODB_URI to use another MongoDB-compatible server"
-  "$BIN/ferretdb" --version | grep -q "version: $FERRETDB_VERSION" ||
-    fail "the built $BIN/ferretdb does not report version $FERRETDB_VERSION"
+  # Read the whole output first: `| grep -q` would close the pipe early, and with pipefail the
+  # SIGPIPE that ferretdb then gets would fail this check at random.
+  local reported
+  reported=$("$BIN/ferretdb" --version 2>&1 || true)
+  [[ "$reported" == *"version: $FERRETDB_VERSION"* ]] ||
+    fail "the built $BIN/ferretdb does not report version $FERRETDB_VERSION (it says: ${reported%%$'\n'*})"
   echo "$FERRETDB_VERSION" >"$BIN/.ferretdb.version"
   log "ferretdb $FERRETDB_VERSION installed in $(elapsed_since "$started")"
 }

@@ -1,22 +1,12 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Transporter } from 'nodemailer';
-import type { Twilio } from 'twilio';
 import { createCampaignActivities } from '../activities/campaign';
-import { createChannelActivities } from '../activities/channel';
+import { createChannelActivities, type ChannelDeps } from '../activities/channel';
 import { createConsentActivities } from '../activities/consent';
 import { createDirectConsentActivities } from '../activities/direct';
 import { createOptOutActivities } from '../activities/optout';
-import type { BusinessRegistry } from '../domain/business';
-import type { Store } from '../store/models';
 
-export interface ActivityDeps {
-  store: Store;
-  twilio: Twilio;
-  mailer: Transporter;
-  businesses: BusinessRegistry;
-  publicBaseUrl: string;
-  pageTokenSecret: string;
-}
+/** What every activity factory needs; the channel activities need the most. */
+export type ActivityDeps = ChannelDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {

@@ -2,16 +2,10 @@ import { log, proxyActivities, setHandler, workflowInfo } from '@temporalio/work
 import type { ChannelActivities } from '../../activities/channel';
 import type { DirectConsentActivities } from '../../activities/direct';
 import { directConsentResultQuery, type DirectConsentInput, type DirectConsentResult } from './contract';
+import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
 
-// Store writes retry without limit: MongoDB being down must delay a consent record, never lose it.
-const store = proxyActivities<DirectConsentActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
-const { send } = proxyActivities<ChannelActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 10 },
-});
+const store = proxyActivities<DirectConsentActivities>(STORE_ACTIVITY_OPTIONS);
+const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 /** Records a consent the contact gave by their own witnessed act, then confirms it once on WhatsApp. */
 export async function directConsentWorkflow(input: DirectConsentInput): Promise<DirectConsentResult> {

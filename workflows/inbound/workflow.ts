@@ -3,15 +3,10 @@ import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import { contactAnsweredSignal, journeyWorkflowId, type AnswerDecision } from '../journey/contract';
 import type { InboundMessageInput } from './contract';
+import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
 
-const store = proxyActivities<OptOutActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
-const { send } = proxyActivities<ChannelActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 10 },
-});
+const store = proxyActivities<OptOutActivities>(STORE_ACTIVITY_OPTIONS);
+const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 function decisionOf(intent: InboundMessageInput['intent']): AnswerDecision {
   if (intent === 'yes' || intent === 'opt_in') return 'confirm';

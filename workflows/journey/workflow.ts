@@ -26,18 +26,10 @@ import {
   type JourneyState,
   type JourneyStatus,
 } from './contract';
+import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
 
-const { send } = proxyActivities<ChannelActivities>({
-  startToCloseTimeout: '30s',
-  // Senders cap attempts: a provider that keeps refusing connections must not hold the journey forever.
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 10 },
-});
-
-// Store writes retry without limit: MongoDB being down must delay a consent record, never lose it.
-const consent = proxyActivities<ConsentActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
+const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
+const consent = proxyActivities<ConsentActivities>(STORE_ACTIVITY_OPTIONS);
 
 const FAILED_DELIVERY = new Set(['failed', 'undelivered', 'no-answer', 'busy', 'canceled']);
 

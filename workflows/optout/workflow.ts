@@ -3,17 +3,10 @@ import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import { journeyWorkflowId, optedOutSignal } from '../journey/contract';
 import { optOutResultQuery, type OptOutInput, type OptOutResult } from './contract';
+import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
 
-// Store writes retry without limit: MongoDB being down must delay an opt-out, never lose it.
-const store = proxyActivities<OptOutActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
-// Ten attempts capped at 20 s apart keep the confirmation within the five minutes we promise.
-const { send } = proxyActivities<ChannelActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 10 },
-});
+const store = proxyActivities<OptOutActivities>(STORE_ACTIVITY_OPTIONS);
+const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 /**
  * One opt-out request, keyed by its origin: block the contact first (the send gate reads that; the
