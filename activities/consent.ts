@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
-import { appendConsentEvent, setCurrentConsent, upsertContact } from '../store/queries';
+import { appendConsentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsent, upsertContact, type ConfirmationSent } from '../store/queries';
 import { FailureType } from '../workflows/failures';
 import type { ContactAnswer, JourneyInput, JourneyState } from '../workflows/journey/contract';
 
@@ -147,23 +147,8 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     });
   }
 
-  /** The confirmation's message id joins the proof: a ledger event of its own, and on the current consent. */
-  async function recordConfirmationSent(input: { journeyId: string; businessId: string; contactId: string; phone: string; categories: string[]; providerId?: string; outcome: string; shown?: string; at: string }): Promise<void> {
-    for (const category of input.categories) {
-      await appendConsentEvent(store, {
-        _id: `${input.journeyId}:${category}:confirmation_sent`,
-        businessId: input.businessId,
-        contactId: input.contactId,
-        phone: input.phone,
-        category,
-        type: 'confirmation_sent',
-        at: new Date(input.at),
-        proof: { channel: 'whatsapp', providerId: input.providerId, outcome: input.outcome, shown: input.shown, journeyId: input.journeyId, optedInEventId: `${input.journeyId}:${category}:opted_in` },
-      });
-      if (input.providerId) {
-        await store.consents.updateOne({ _id: `${input.contactId}:${category}`, journeyId: input.journeyId }, { $set: { confirmationMessageId: input.providerId } });
-      }
-    }
+  async function recordConfirmationSent(input: ConfirmationSent & { journeyId: string }): Promise<void> {
+    await recordConfirmationEvents(store, input.journeyId, { journeyId: input.journeyId }, input);
   }
 
   async function finishJourney(state: JourneyState): Promise<void> {

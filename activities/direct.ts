@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { categoryLabels, type BusinessRegistry } from '../domain/business';
 import type { Store } from '../store/models';
-import { appendConsentEvent, setCurrentConsent, upsertContact } from '../store/queries';
+import { appendConsentEvent, recordConfirmationSent, setCurrentConsent, upsertContact, type ConfirmationSent } from '../store/queries';
 import { liftBlock } from './optout';
 import type { DirectConsentInput } from '../workflows/direct/contract';
 import { FailureType } from '../workflows/failures';
@@ -101,24 +101,8 @@ export function createDirectConsentActivities({ store, businesses }: DirectConse
     return { categories: categories.filter((c) => inEffect.has(c)), superseded: categories.filter((c) => !inEffect.has(c)), reallowed: messaging.reallowed };
   }
 
-  /** The confirmation's message id joins the proof: a ledger event of its own, and on the current consent. */
-  async function recordDirectConfirmation(input: { directConsentId: string; businessId: string; contactId: string; phone: string; categories: string[]; providerId?: string; outcome: string; shown?: string; at: string }): Promise<void> {
-    for (const category of input.categories) {
-      const optedIn = optedInEventId(input.directConsentId, category);
-      await appendConsentEvent(store, {
-        _id: `${input.directConsentId}:${category}:confirmation_sent`,
-        businessId: input.businessId,
-        contactId: input.contactId,
-        phone: input.phone,
-        category,
-        type: 'confirmation_sent',
-        at: new Date(input.at),
-        proof: { channel: 'whatsapp', providerId: input.providerId, outcome: input.outcome, shown: input.shown, directConsentId: input.directConsentId, optedInEventId: optedIn },
-      });
-      if (input.providerId) {
-        await store.consents.updateOne({ _id: `${input.contactId}:${category}`, lastEventId: optedIn }, { $set: { confirmationMessageId: input.providerId } });
-      }
-    }
+  async function recordDirectConfirmation(input: ConfirmationSent & { directConsentId: string }): Promise<void> {
+    await recordConfirmationSent(store, input.directConsentId, { directConsentId: input.directConsentId }, input);
   }
 
   return { recordDirectConsent, recordDirectConfirmation };

@@ -122,3 +122,38 @@ export async function consentOverview(store: Store, businessId: string, contactI
   ]);
   return { contact, consents, events };
 }
+
+export interface ConfirmationSent {
+  businessId: string;
+  contactId: string;
+  phone: string;
+  categories: string[];
+  providerId?: string;
+  outcome: string;
+  shown?: string;
+  at: string;
+}
+
+/**
+ * The WhatsApp confirmation joins the proof: one ledger event per category, pointing at the opt-in it
+ * confirms (`<originId>:<category>:opted_in`), and its message id on the current consent while that
+ * opt-in is still the one in effect. `origin` names where the consent came from, e.g. `{ journeyId }`.
+ */
+export async function recordConfirmationSent(store: Store, originId: string, origin: Record<string, string>, c: ConfirmationSent): Promise<void> {
+  for (const category of c.categories) {
+    const optedInEventId = `${originId}:${category}:opted_in`;
+    await appendConsentEvent(store, {
+      _id: `${originId}:${category}:confirmation_sent`,
+      businessId: c.businessId,
+      contactId: c.contactId,
+      phone: c.phone,
+      category,
+      type: 'confirmation_sent',
+      at: new Date(c.at),
+      proof: { channel: 'whatsapp', providerId: c.providerId, outcome: c.outcome, shown: c.shown, ...origin, optedInEventId },
+    });
+    if (c.providerId) {
+      await store.consents.updateOne({ _id: `${c.contactId}:${category}`, lastEventId: optedInEventId }, { $set: { confirmationMessageId: c.providerId } });
+    }
+  }
+}

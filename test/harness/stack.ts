@@ -148,3 +148,14 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   if (opts.worker !== false) stack.worker = await startWorker();
   return stack;
 }
+
+/** Polls GET /v1/journeys/:id until the journey reaches `status`; fails with what it last saw. */
+export async function waitForJourneyStatus(stack: TestStack, journeyId: string, status: string, timeoutMs = 20_000): Promise<any> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
+    if (r.body?.status === status) return r.body;
+    if (Date.now() > until) throw new Error(`journey ${journeyId} is ${r.body?.status}, expected ${status}: ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { BUTTON_PAYLOADS } from '../../domain/keywords';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack, waitForJourneyStatus } from '../harness/stack';
 
 /**
  * A contact confirms on each channel: SMS reply, WhatsApp button (template outside the 24-hour
@@ -39,15 +39,7 @@ async function startJourney(body: Record<string, unknown>): Promise<string> {
   return r.body.journeyId;
 }
 
-async function waitForStatus(journeyId: string, status: string, timeoutMs = SLOW) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-    if (r.body?.status === status) return r.body;
-    if (Date.now() > until) throw new Error(`journey ${journeyId} is ${r.body?.status}, expected ${status}: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
+const waitForStatus = (journeyId: string, status: string, timeoutMs = SLOW) => waitForJourneyStatus(stack, journeyId, status, timeoutMs);
 
 async function consentsOf(phone: string) {
   const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);

@@ -1,4 +1,4 @@
-import { startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack, waitForJourneyStatus } from '../harness/stack';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -8,15 +8,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function waitForStatus(journeyId: string, status: string, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-    if (r.body?.status === status) return r.body;
-    if (Date.now() > until) throw new Error(`journey ${journeyId} is ${r.body?.status}, expected ${status}: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
+const waitForStatus = (journeyId: string, status: string, timeoutMs = 20_000) => waitForJourneyStatus(stack, journeyId, status, timeoutMs);
 
 test('SMS journey: request, reply YES, consent with proof, WhatsApp confirmation', async () => {
   const phone = '+14155550101';

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import twilio from 'twilio';
 import { contactIdOf } from '../../store/models';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TestStack, waitForJourneyStatus } from '../harness/stack';
 
 /** Opt-in methods where the contact or an agent starts: agent in-chat, paper form, inbound IVR, missed call. */
 
@@ -50,15 +50,7 @@ export async function postAsTwilio(apiUrl: string, pathAndQuery: string, params:
   return { status: res.status, text, json };
 }
 
-async function waitForStatus(journeyId: string, status: string, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-    if (r.body?.status === status) return r.body;
-    if (Date.now() > until) throw new Error(`journey ${journeyId} is ${r.body?.status}, expected ${status}: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
+const waitForStatus = (journeyId: string, status: string, timeoutMs = 20_000) => waitForJourneyStatus(stack, journeyId, status, timeoutMs);
 
 async function consentsOf(phone: string) {
   const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
