@@ -159,3 +159,27 @@ export async function waitForJourneyStatus(stack: TestStack, journeyId: string, 
     await new Promise((res) => setTimeout(res, 100));
   }
 }
+
+/**
+ * The environment that runs the production worker (`workers/main.ts`) as a child process against this
+ * stack: same task queue, database, carrier and secrets as the in-process worker.
+ */
+export function productionWorkerEnv(stack: TestStack, businessesFile = path.join(__dirname, '..', '..', 'config', 'businesses.demo.json')): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    LOG_LEVEL: 'info',
+    TEMPORAL_ADDRESS: testTemporalAddress(),
+    TEMPORAL_NAMESPACE: testTemporalNamespace(),
+    TEMPORAL_TASK_QUEUE: stack.taskQueue,
+    WORKFLOW_BUNDLE_PATH: testWorkflowBundle().codePath,
+    MONGODB_URI: testMongoUri(stack.dbName),
+    TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
+    TWILIO_API_BASE_URL: stack.carrier.httpUrl,
+    SMTP_URL: `smtp://127.0.0.1:${stack.carrier.smtpPort}`,
+    PUBLIC_BASE_URL: stack.apiUrl,
+    API_KEYS: TEST_API_KEY,
+    PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
+    BUSINESSES_FILE: businessesFile,
+  };
+}

@@ -3,8 +3,7 @@ import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/proc
 import { campaignStore, insertCampaignRows, readChunk, type CampaignRow } from '../../store/campaigns';
 import { contactIdOf } from '../../store/models';
 import { CAMPAIGN_WORKFLOW_TYPE, campaignWorkflowId, type CampaignProgress, type CampaignWorkflowInput } from '../../workflows/campaign/contract';
-import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_API_KEY, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { productionWorkerEnv, startTestStack, type TestStack } from '../harness/stack';
 
 /**
  * The production worker (workers/main.ts, its own process) is killed with SIGKILL in the middle of
@@ -52,23 +51,7 @@ test('a worker killed mid-campaign: every accepted row gets exactly one journey'
     name: 'campaign-worker',
     entry: path.join(repoRoot, 'workers', 'main.ts'),
     cwd: repoRoot,
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: testTemporalAddress(),
-      TEMPORAL_NAMESPACE: testTemporalNamespace(),
-      TEMPORAL_TASK_QUEUE: stack.taskQueue,
-      WORKFLOW_BUNDLE_PATH: testWorkflowBundle().codePath,
-      MONGODB_URI: testMongoUri(stack.dbName),
-      TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
-      TWILIO_API_BASE_URL: stack.carrier.httpUrl,
-      SMTP_URL: `smtp://127.0.0.1:${stack.carrier.smtpPort}`,
-      PUBLIC_BASE_URL: stack.apiUrl,
-      API_KEYS: TEST_API_KEY,
-      PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
-      BUSINESSES_FILE: fastBusinesses,
-    },
+    env: productionWorkerEnv(stack, fastBusinesses),
   });
   const child = worker;
   await waitUntil(() => child.tail(50).some((l) => l.includes('worker started')), { timeoutMs: 60_000, what: 'the worker process to start', process: child });

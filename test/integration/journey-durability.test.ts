@@ -1,9 +1,8 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
-import { TEST_ACCOUNT_SID, TEST_API_KEY, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, startTestStack, type RunningWorker, type TestStack } from '../harness/stack';
+import { productionWorkerEnv, startTestStack, type RunningWorker, type TestStack } from '../harness/stack';
 import { parseJourneyId } from '../../workflows/journey/contract';
-import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
 
 /**
  * What survives a dead worker.
@@ -72,23 +71,7 @@ function startWorkerProcess(): ManagedProcess {
     name: 'journey-worker',
     entry: path.join(repoRoot, 'workers', 'main.ts'),
     cwd: repoRoot,
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: testTemporalAddress(),
-      TEMPORAL_NAMESPACE: testTemporalNamespace(),
-      TEMPORAL_TASK_QUEUE: stack.taskQueue,
-      WORKFLOW_BUNDLE_PATH: testWorkflowBundle().codePath,
-      MONGODB_URI: testMongoUri(stack.dbName),
-      TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
-      TWILIO_API_BASE_URL: stack.carrier.httpUrl,
-      SMTP_URL: `smtp://127.0.0.1:${stack.carrier.smtpPort}`,
-      PUBLIC_BASE_URL: stack.apiUrl,
-      API_KEYS: TEST_API_KEY,
-      PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
-      BUSINESSES_FILE: path.join(repoRoot, 'config', 'businesses.demo.json'),
-    },
+    env: productionWorkerEnv(stack),
   });
 }
 
