@@ -251,10 +251,11 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
   async function resumeMessaging(input: InboundMessageInput): Promise<{ resumed: boolean; categories: string[] }> {
     const business = businessOf(input.businessId);
     const resumeId = `resume.${input.channel}.${input.messageSid}`;
-    const scopeEventId = `${resumeId}:${MESSAGING_SCOPE}:opted_in`;
+    const scopeEventId = `${resumeId}:${MESSAGING_SCOPE}:messaging_resumed`;
     const contact = await store.contacts.findById(input.contactId).lean();
     if (contact?.messaging !== 'opted_out') {
-      const earlier = await store.consentEvents.findById(scopeEventId).lean();
+      // Before the event had a type of its own, the same record was an `opted_in` of category `*`.
+      const earlier = (await store.consentEvents.findById(scopeEventId).lean()) ?? (await store.consentEvents.findById(`${resumeId}:${MESSAGING_SCOPE}:opted_in`).lean());
       return { resumed: !!earlier, categories: ((earlier?.proof as { restored?: string[] } | undefined)?.restored) ?? [] };
     }
 
@@ -264,7 +265,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     ]);
     const lastBeforeBlock = new Map<string, string>();
     for (const e of events) {
-      if (e.category === MESSAGING_SCOPE || e.type === 'confirmation_sent') continue;
+      if (e.category === MESSAGING_SCOPE || e.type === 'confirmation_sent' || e.type === 'messaging_resumed') continue;
       if (e.type === 'opted_out' && (e.proof as { allCategories?: boolean } | undefined)?.allCategories) continue;
       lastBeforeBlock.set(e.category, e.type);
     }
@@ -295,7 +296,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
       contactId: input.contactId,
       phone: input.phone,
       category: MESSAGING_SCOPE,
-      type: 'opted_in',
+      type: 'messaging_resumed',
       at,
       proof: { ...proof, scope: 'messaging', restored, note: 'lifts the block of an opt-out from everything; consent per category is what the category events say' },
     });

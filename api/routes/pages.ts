@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { categoryLabels, type Business } from '../../domain/business';
 import { journeyStateQuery, parseJourneyId, submitFormUpdate } from '../../workflows/journey/contract';
-import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
+import { optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
 import type { ApiDeps } from '../app';
 import { checkPageToken, escapeHtml, pageErrorHandler, sendPage, sendProblemPage } from '../html';
-import { startOnce } from '../temporal';
+import { requestOptOut } from './consents';
 import { preferencesUrl, registerPreferenceRoutes } from './preferences';
 
 const confirmForm = z.object({
@@ -160,12 +160,13 @@ export function registerPageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       receivedAt: new Date().toISOString(),
       payload: { body: request.body as Record<string, unknown>, ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '') },
     };
-    const first = await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId: optOutWorkflowId(input.origin), taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
-    if (!first.started && (await optedBackInSince(deps, input))) {
+    // Blocked before the answer, as for a STOP: nothing but the confirmation-free page after it.
+    let r = await requestOptOut(deps, input);
+    if (!r.started && r.progress === 'already_done' && (await optedBackInSince(deps, input))) {
       // The same old e-mail's link, used again after the contact opted back in: a new request, not a repeat.
-      const again = { ...input, origin: `${input.origin}.${Date.now()}` };
-      await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId: optOutWorkflowId(again.origin), taskQueue: deps.taskQueue, args: [again], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+      r = await requestOptOut(deps, { ...input, origin: `${input.origin}.${Date.now()}` });
     }
+    if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'unsubscribe answered before the contact was blocked');
     return sendPage(reply, 200, 'Unsubscribed', `<h1>You are unsubscribed</h1><p>You will receive no more messages from ${escapeHtml(t.business.name)}. To opt back in, reply START to any of our messages.</p>`);
   });
 

@@ -3,11 +3,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { categoryLabels, type Business } from '../../domain/business';
 import { createPageToken } from '../../lib/tokens';
-import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
+import { optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
 import type { ApiDeps } from '../app';
 import { HttpError } from '../errors';
 import { checkPageToken, escapeHtml, pageErrorHandler, sendPage, sendProblemPage, type CheckedToken } from '../html';
-import { startOnce } from '../temporal';
+import { requestOptOut } from './consents';
 import { startJourney } from './journeys';
 
 /** How long the preference link in an e-mail or a HELP reply keeps working. */
@@ -158,7 +158,9 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: ApiDeps): v
         payload: { form: { action: form.action, on: form.on }, ip: request.ip, userAgent: String(request.headers['user-agent'] ?? ''), shownText },
       };
       const workflowId = optOutWorkflowId(origin);
-      await startOnce(deps.client, OPTOUT_WORKFLOW_TYPE, { workflowId, taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+      // "Unsubscribe from all" blocks the contact before the page answers, as a STOP does.
+      const r = await requestOptOut(deps, input);
+      if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'preference page answered before the contact was blocked');
       optOutSettled = await waitForOptOut(deps, workflowId);
       const when = optOutSettled ? '' : ' It can take a few minutes before this page shows it.';
       items.push(

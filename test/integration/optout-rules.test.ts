@@ -149,8 +149,11 @@ test('START from an opted-out contact lifts the block, restores what they had ag
   expect(c.messaging).toBe('allowed');
   expect(statusOf(c)).toEqual({ order_updates: 'opted_out', offers: 'opted_in', recommendations: 'opted_out' });
   const again = c.events.filter((e: any) => e.type === 'opted_in' && e.proof.method === 'keyword_start');
-  expect(again.map((e: any) => e.category).sort()).toEqual(['*', 'offers']);
+  expect(again.map((e: any) => e.category)).toEqual(['offers']);
   expect(again[0].proof.providerId).toBe(r.messageSid);
+  const resumed = c.events.filter((e: any) => e.type === 'messaging_resumed');
+  expect(resumed).toHaveLength(1);
+  expect(resumed[0]).toMatchObject({ category: '*', proof: { method: 'keyword_start', providerId: r.messageSid, restored: ['offers'] } });
 
   const journey = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['recommendations'], plan: [{ channel: 'sms', waitFor: '5s' }] });
   expect(journey.status).toBe(202);
@@ -170,7 +173,8 @@ test('UNSTOP on WhatsApp from a contact who never agreed to anything lifts the b
   const c = await consents(phone);
   expect(c.messaging).toBe('allowed');
   expect(statusOf(c)).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
-  expect(c.events.filter((e: any) => e.type === 'opted_in').map((e: any) => e.category)).toEqual(['*']);
+  expect(c.events.filter((e: any) => e.type === 'opted_in')).toEqual([]);
+  expect(c.events.filter((e: any) => e.type === 'messaging_resumed').map((e: any) => e.proof.restored)).toEqual([[]]);
 });
 
 test('HELP gets a reply naming the business, how to opt out, and a link to the preference page', async () => {

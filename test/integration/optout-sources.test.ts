@@ -139,6 +139,8 @@ test('e-mail: List-Unsubscribe with List-Unsubscribe-Post, and RFC 8058 one-clic
 
   const r = await stack.carrier.oneClickUnsubscribe(mail.id);
   expect(r.status).toBe(200);
+  // Blocked before the answer, as for a STOP: not only once the workflow's first activity has run.
+  expect((await consents(phone)).messaging).toBe('opted_out');
   await waitForStatus(journeyId, 'opted_out');
   const events = await waitForOptOutOfAll(phone);
   expect(events[0].proof).toMatchObject({ channel: 'email' });
