@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
-import { appendConsentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsent, upsertContact, type ConfirmationSent } from '../store/queries';
+import { appendConsentEvent, appendConsentEvents, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, upsertContact, type ConfirmationSent } from '../store/queries';
 import { FailureType } from '../workflows/failures';
 import type { ContactAnswer, JourneyInput, JourneyState } from '../workflows/journey/contract';
 
@@ -69,12 +69,13 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     const recordedAt = new Date();
     // Who asked (campaign, agent and ticket, web form) is part of the proof; beginJourney stored it.
     const journey = await store.journeys.findById(input.journeyId).lean();
-    const eventIds: string[] = [];
-    for (const category of confirmed) {
-      const eventId = `${input.journeyId}:${category}:opted_in`;
-      eventIds.push(eventId);
-      await appendConsentEvent(store, {
-        _id: eventId,
+    const eventIdOf = (category: string) => `${input.journeyId}:${category}:opted_in`;
+    const eventIds = confirmed.map(eventIdOf);
+    // All categories in one insert and one bulk update: on FerretDB each round trip is a write of its own.
+    await appendConsentEvents(
+      store,
+      confirmed.map((category) => ({
+        _id: eventIdOf(category),
         businessId: input.businessId,
         contactId: input.contactId,
         phone: input.phone,
@@ -103,18 +104,21 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           workflowId: input.workflowId,
           runId: input.runId,
         },
-      });
-      await setCurrentConsent(store, {
+      })),
+    );
+    await setCurrentConsents(
+      store,
+      confirmed.map((category) => ({
         businessId: input.businessId,
         contactId: input.contactId,
         phone: input.phone,
         category,
         status: 'opted_in',
         since: new Date(input.answer.receivedAt),
-        eventId,
+        eventId: eventIdOf(category),
         journeyId: input.journeyId,
-      });
-    }
+      })),
+    );
     return { eventIds, categories: confirmed };
   }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
 import { isDuplicateKey, type Store } from '../store/models';
-import { appendConsentEvent, setCurrentConsent, upsertContact } from '../store/queries';
+import { appendConsentEvent, appendConsentEvents, setCurrentConsent, setCurrentConsents, upsertContact } from '../store/queries';
 import { FailureType } from '../workflows/failures';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
 import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
@@ -121,18 +121,23 @@ export async function blockMessaging(
       { $set: { messaging: 'opted_out', optedOutAt: c.at } },
       { strict: false, strictQuery: false },
     );
-  // One write for a known contact. No match means no document yet (someone who never heard from us
-  // is blocked too) or a later START; once the document surely exists, a second try tells which.
-  let r = await block();
-  if (r.matchedCount === 0) {
-    await upsertContact(store, { businessId: c.businessId, contactId: c.contactId, phone: c.phone });
-    r = await block();
-  }
-  if (r.matchedCount === 0) return { blocked: false, inFlight: 0 };
-  try {
-    await blocksOf(store).insertOne({ _id: c.contactId, at: c.at });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
+  // Blocked already (the webhook blocks before answering; the workflow's first step repeats it for
+  // durability): two reads instead of two writes, which matters on a single-writer store.
+  const [known, blockDoc] = await Promise.all([store.contacts.findById(c.contactId).lean(), blocksOf(store).findOne({ _id: c.contactId })]);
+  if (!(known?.messaging === 'opted_out' && blockDoc)) {
+    // One write for a known contact. No match means no document yet (someone who never heard from us
+    // is blocked too) or a later START; once the document surely exists, a second try tells which.
+    let r = await block();
+    if (r.matchedCount === 0) {
+      await upsertContact(store, { businessId: c.businessId, contactId: c.contactId, phone: c.phone });
+      r = await block();
+    }
+    if (r.matchedCount === 0) return { blocked: false, inFlight: 0 };
+    try {
+      await blocksOf(store).insertOne({ _id: c.contactId, at: c.at });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
   }
 
   const until = Date.now() + waitMs;
@@ -214,10 +219,13 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     if (input.channel === 'whatsapp') {
       await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
     }
-    for (const category of categories) {
-      const eventId = `${input.optOutId}:${category}:opted_out`;
-      await appendConsentEvent(store, {
-        _id: eventId,
+    const recordedAt = new Date().toISOString();
+    const eventIdOf = (category: string) => `${input.optOutId}:${category}:opted_out`;
+    // One insert and one bulk update for all categories: on FerretDB every round trip is a write of its own.
+    await appendConsentEvents(
+      store,
+      categories.map((category) => ({
+        _id: eventIdOf(category),
         businessId: input.businessId,
         contactId: input.contactId,
         phone: input.phone,
@@ -233,13 +241,16 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
           businessName: business.name,
           allCategories,
           receivedAt: input.receivedAt,
-          recordedAt: new Date().toISOString(),
+          recordedAt,
           inbound: input.payload,
           optOutId: input.optOutId,
         },
-      });
-      await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_out', since: at, eventId });
-    }
+      })),
+    );
+    await setCurrentConsents(
+      store,
+      categories.map((category) => ({ businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_out', since: at, eventId: eventIdOf(category) })),
+    );
     return { categories, allCategories };
   }
 

@@ -34,24 +34,61 @@ export async function appendConsentEvent(store: Store, event: ConsentEventDoc & 
   }
 }
 
-export async function setCurrentConsent(
-  store: Store,
-  c: { businessId: string; contactId: string; phone: string; category: string; status: 'opted_in' | 'opted_out'; since: Date; eventId: string; journeyId?: string },
-): Promise<void> {
-  const _id = `${c.contactId}:${c.category}`;
-  const set = { businessId: c.businessId, contactId: c.contactId, phone: c.phone, category: c.category, status: c.status, since: c.since, lastEventId: c.eventId, journeyId: c.journeyId };
-  // Only move forward in time: a late retry of an older change must not undo a newer one.
-  const res = await store.consents.updateOne({ _id, since: { $lte: c.since } }, { $set: set });
-  if (res.matchedCount === 0) {
-    const existing = await store.consents.findById(_id).lean();
-    if (existing) return;
-    try {
-      await store.consents.create({ _id, ...set });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      await store.consents.updateOne({ _id, since: { $lte: c.since } }, { $set: set });
-    }
+/** True when every write an insertMany / bulkWrite refused was a duplicate key (a retry finding its own earlier write). */
+function onlyDuplicateKeys(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
+  if (Array.isArray(writeErrors) && writeErrors.length > 0) return writeErrors.every((e) => (e.code ?? e.err?.code) === 11000);
+  return isDuplicateKey(err);
+}
+
+/**
+ * Appends several ledger events in one round trip (one write for the store instead of one per event);
+ * events already there (a retried activity) are left as they are.
+ */
+export async function appendConsentEvents(store: Store, events: (ConsentEventDoc & { _id: string })[]): Promise<void> {
+  if (events.length === 0) return;
+  try {
+    await store.consentEvents.insertMany(events, { ordered: false });
+  } catch (err) {
+    if (!onlyDuplicateKeys(err)) throw err;
   }
+}
+
+export interface CurrentConsentChange {
+  businessId: string;
+  contactId: string;
+  phone: string;
+  category: string;
+  status: 'opted_in' | 'opted_out';
+  since: Date;
+  eventId: string;
+  journeyId?: string;
+}
+
+/**
+ * setCurrentConsent for several categories in one round trip. Each is an upsert that only matches an
+ * older state; a newer state makes the insert hit the duplicate key and changes nothing. A duplicate
+ * from a concurrent first write is retried as a plain update, which again only moves forward in time.
+ */
+export async function setCurrentConsents(store: Store, changes: CurrentConsentChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const op = (c: CurrentConsentChange, upsert: boolean) => ({
+    updateOne: {
+      filter: { _id: `${c.contactId}:${c.category}`, since: { $lte: c.since } },
+      update: { $set: { businessId: c.businessId, contactId: c.contactId, phone: c.phone, category: c.category, status: c.status, since: c.since, lastEventId: c.eventId, journeyId: c.journeyId } },
+      upsert,
+    },
+  });
+  try {
+    await store.consents.bulkWrite(changes.map((c) => op(c, true)), { ordered: false });
+  } catch (err) {
+    if (!onlyDuplicateKeys(err)) throw err;
+    await store.consents.bulkWrite(changes.map((c) => op(c, false)), { ordered: false });
+  }
+}
+
+export async function setCurrentConsent(store: Store, c: CurrentConsentChange): Promise<void> {
+  await setCurrentConsents(store, [c]);
 }
 
 export type OutboxClaim =
@@ -140,9 +177,10 @@ export interface ConfirmationSent {
  * opt-in is still the one in effect. `origin` names where the consent came from, e.g. `{ journeyId }`.
  */
 export async function recordConfirmationSent(store: Store, originId: string, origin: Record<string, string>, c: ConfirmationSent): Promise<void> {
-  for (const category of c.categories) {
-    const optedInEventId = `${originId}:${category}:opted_in`;
-    await appendConsentEvent(store, {
+  const optedInEventIdOf = (category: string) => `${originId}:${category}:opted_in`;
+  await appendConsentEvents(
+    store,
+    c.categories.map((category) => ({
       _id: `${originId}:${category}:confirmation_sent`,
       businessId: c.businessId,
       contactId: c.contactId,
@@ -150,10 +188,15 @@ export async function recordConfirmationSent(store: Store, originId: string, ori
       category,
       type: 'confirmation_sent',
       at: new Date(c.at),
-      proof: { channel: 'whatsapp', providerId: c.providerId, outcome: c.outcome, shown: c.shown, ...origin, optedInEventId },
-    });
-    if (c.providerId) {
-      await store.consents.updateOne({ _id: `${c.contactId}:${category}`, lastEventId: optedInEventId }, { $set: { confirmationMessageId: c.providerId } });
-    }
+      proof: { channel: 'whatsapp', providerId: c.providerId, outcome: c.outcome, shown: c.shown, ...origin, optedInEventId: optedInEventIdOf(category) },
+    })),
+  );
+  if (c.providerId && c.categories.length > 0) {
+    await store.consents.bulkWrite(
+      c.categories.map((category) => ({
+        updateOne: { filter: { _id: `${c.contactId}:${category}`, lastEventId: optedInEventIdOf(category) }, update: { $set: { confirmationMessageId: c.providerId } } },
+      })),
+      { ordered: false },
+    );
   }
 }
