@@ -204,8 +204,71 @@ async function run(stack: TestStack, o: Options): Promise<boolean> {
   console.log(`webhook answers other than 200: ${contacts.filter((c) => c.ackStatus !== 200).length}`);
   console.log(`reminders the carrier got between a STOP and its acknowledgement: ${remindersBeforeAck}; sends the gate refused: ${refusedSends}`);
 
+  await printWhereTimeWent(stack);
+
   const complete = ack.length === o.count && ledger.length === o.count && ended.length === o.count && confirmation.length === o.count;
   return complete && afterOptOut === 0 && duplicateConfirmations === 0;
+}
+
+const ms = (t: unknown) => {
+  if (!t) return NaN;
+  const ts = t as { seconds?: { toNumber?: () => number } | number | string; nanos?: number };
+  const seconds = typeof ts.seconds === 'object' && ts.seconds?.toNumber ? ts.seconds.toNumber() : Number(ts.seconds ?? 0);
+  return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
+};
+
+/**
+ * Reads the histories of up to 60 opt-out workflows and prints where their time went: waiting in the
+ * task queue for a workflow task or an activity slot (the worker is busy) versus running activities
+ * (mostly the store). Tells which of the two to make faster.
+ */
+async function printWhereTimeWent(stack: TestStack): Promise<void> {
+  const wftWait: number[] = [];
+  const actWait = new Map<string, number[]>();
+  const actRun = new Map<string, number[]>();
+  const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
+  const ids: string[] = [];
+  for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'optOutWorkflow'` })) {
+    ids.push(w.workflowId);
+    if (ids.length >= 60) break;
+  }
+  for (const id of ids) {
+    const history = await stack.client.workflow.getHandle(id).fetchHistory();
+    const scheduled = new Map<number, { at: number; type: string }>();
+    const started = new Map<number, number>();
+    let wftScheduled = NaN;
+    for (const e of history.events ?? []) {
+      const at = ms(e.eventTime);
+      const eventId = Number(e.eventId);
+      if (e.workflowTaskScheduledEventAttributes) wftScheduled = at;
+      if (e.workflowTaskStartedEventAttributes && !Number.isNaN(wftScheduled)) wftWait.push(at - wftScheduled);
+      if (e.activityTaskScheduledEventAttributes) scheduled.set(eventId, { at, type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?' });
+      if (e.activityTaskStartedEventAttributes) {
+        const s = scheduled.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId));
+        if (s) push(actWait, s.type, at - s.at);
+        started.set(Number(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+      }
+      const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      if (done) {
+        const sid = Number(done.scheduledEventId);
+        const s = scheduled.get(sid);
+        const st = started.get(sid);
+        if (s && st !== undefined) push(actRun, s.type, at - st);
+      }
+    }
+  }
+  const p = (xs: number[] | undefined, q: number) => {
+    const s = [...(xs ?? [])].sort((a, b) => a - b);
+    return String(Math.round(quantile(s, q))).padStart(8);
+  };
+  console.log('');
+  console.log(`where the time went, from ${ids.length} opt-out workflow histories (ms; wait = queued for the worker, run = the activity itself):`);
+  console.log(`${''.padEnd(34)}${'p50'.padStart(8)}${'p99'.padStart(8)}`);
+  console.log(`${'workflow task wait'.padEnd(34)}${p(wftWait, 0.5)}${p(wftWait, 0.99)}`);
+  for (const [type, xs] of actWait) {
+    console.log(`${`${type} wait`.padEnd(34)}${p(xs, 0.5)}${p(xs, 0.99)}`);
+    console.log(`${`${type} run`.padEnd(34)}${p(actRun.get(type), 0.5)}${p(actRun.get(type), 0.99)}`);
+  }
 }
 
 async function main(): Promise<void> {

@@ -12,6 +12,8 @@ set -euo pipefail
 
 TEMPORAL_CLI_VERSION=v1.5.1
 FERRETDB_VERSION=v1.24.2
+# Bumped whenever patch_ferretdb changes, so an installed binary without the patches is rebuilt.
+FERRETDB_PATCH_LEVEL=optinflow.1
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/.tools/bin"
@@ -94,6 +96,30 @@ install_temporal() {
   log "temporal $TEMPORAL_CLI_VERSION installed in $(elapsed_since "$started")"
 }
 
+# Three small changes to FerretDB 1.24.2's SQLite backend, each checked to have applied. Without them
+# every lookup by _id scans the whole table (found with EXPLAIN QUERY PLAN), so the embedded store
+# slowed down with every contact it held, and concurrent writers busy-waited on SQLite's lock.
+#  1. Lookups by _id use the expression the _id index was built on (`->"_id"`), not `->'$._id'`,
+#     which returns the same value but which SQLite cannot match to that index.
+#  2. A filter with _id and other keys is narrowed by _id in SQL too. The backend contract allows a
+#     partial filter: every handler applies the whole filter to what the backend returns.
+#  3. Writes to one database take a Go mutex before SQLite's lock, so writers queue in order
+#     instead of sleeping in SQLite's busy handler (which left the lock idle under contention).
+patch_ferretdb() { # src
+  local src=$1 f
+  f="$src/internal/backends/sqlite/metadata/metadata.go"
+  perl -0pi -e 's/IDColumn = DefaultColumn \+ "->\x27\$\._id\x27"/IDColumn = DefaultColumn + `->"_id"`/' "$f"
+  grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$f" || fail "patching FerretDB: the _id column expression in $f was not found"
+
+  f="$src/internal/backends/sqlite/collection.go"
+  perl -0pi -e 's/\tif params\.Filter\.Len\(\) == 1 \{\n\t\tv, _ := params\.Filter\.Get\("_id"\)/\tif params.Filter.Len() > 0 \&\& params.Filter.Has("_id") {\n\t\tv, _ := params.Filter.Get("_id")/g' "$f"
+  [[ $(grep -c 'if params.Filter.Len() > 0 && params.Filter.Has("_id") {' "$f") == 2 ]] || fail "patching FerretDB: the _id pushdown in $f was not found"
+
+  f="$src/internal/util/fsql/db.go"
+  perl -0pi -e 's/\t"log\/slog"\n/\t"log\/slog"\n\t"sync"\n/; s/\tBatchSize int\n\}/\tBatchSize int\n\n\twriteMu sync.Mutex\n}/; s/(func \(db \*DB\) ExecContext\(ctx context\.Context, query string, args \.\.\.any\) \(sql\.Result, error\) \{\n)/$1\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n/; s/(func \(db \*DB\) InTransaction\(ctx context\.Context, f func\(\*Tx\) error\) \(err error\) \{\n)/$1\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n/' "$f"
+  [[ $(grep -c 'db.writeMu.Lock()' "$f") == 2 ]] || fail "patching FerretDB: the write paths in $f were not found"
+}
+
 install_ferretdb() {
   if [[ -n "${MONGODB_URI:-}" ]]; then
     log "MONGODB_URI is set: using that server, not installing FerretDB"
@@ -104,7 +130,7 @@ install_ferretdb() {
     log "using FERRETDB_PATH=$FERRETDB_PATH"
     return
   fi
-  if stamp_matches ferretdb "$FERRETDB_VERSION"; then
+  if stamp_matches ferretdb "$FERRETDB_VERSION+$FERRETDB_PATCH_LEVEL"; then
     log "ferretdb $FERRETDB_VERSION already installed"
     return
   fi
@@ -130,6 +156,7 @@ install_ferretdb() {
   cp -R "$dir/." "$src/"
   chmod -R u+w "$src"
   echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  patch_ferretdb "$src"
   (cd "$src" && go build -trimpath -o "$BIN/ferretdb" ./cmd/ferretdb) ||
     fail "building FerretDB failed (see the go output above): set FERRETDB_PATH / MONGODB_URI to use another MongoDB-compatible server"
   # Read the whole output first: `| grep -q` would close the pipe early, and with pipefail the
@@ -138,7 +165,7 @@ install_ferretdb() {
   reported=$("$BIN/ferretdb" --version 2>&1 || true)
   [[ "$reported" == *"version: $FERRETDB_VERSION"* ]] ||
     fail "the built $BIN/ferretdb does not report version $FERRETDB_VERSION (it says: ${reported%%$'\n'*})"
-  echo "$FERRETDB_VERSION" >"$BIN/.ferretdb.version"
+  echo "$FERRETDB_VERSION+$FERRETDB_PATCH_LEVEL" >"$BIN/.ferretdb.version"
   log "ferretdb $FERRETDB_VERSION installed in $(elapsed_since "$started")"
 }
 
