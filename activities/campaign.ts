@@ -1,13 +1,12 @@
 import { activityInfo, ApplicationFailure, getClient, heartbeat, log } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
-import { InternalWorkflowStartOptionsSymbol, type InternalWorkflowStartOptions } from '@temporalio/client/lib/internal';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { createHash } from 'node:crypto';
 import type { BusinessRegistry, Channel } from '../domain/business';
 import { isFinalCampaignStatus, pacingLimitsFor, quietEndsAt, quietStartsAt, rowPageSize, isQuiet, type PacingLimits, type QuietHours, type SkipReason } from '../domain/campaign';
 import { campaignStore, readChunk, ROWS_PER_CHUNK, writeChunkRows, type CampaignRow } from '../store/campaigns';
 import type { Store } from '../store/models';
 import type { CampaignProgress } from '../workflows/campaign/contract';
+import { grantNewContactsUpdate, releaseNewContactsUpdate, WHATSAPP_TIER_WORKFLOW_TYPE, whatsappTierWorkflowId, type TierGrant, type WhatsappTierInput } from '../workflows/campaign/tier-contract';
 import { FailureType } from '../workflows/failures';
 import { cancelJourneyUpdate, JOURNEY_WORKFLOW_TYPE, journeyIdOf, journeyWorkflowId, parseJourneyId, type JourneyContact, type JourneyInput, type JourneyStep } from '../workflows/journey/contract';
 import { OptinBusiness, OptinCampaign, OptinChannel, OptinContact, OptinStatus } from '../workflows/search-attributes';
@@ -27,6 +26,8 @@ export interface CampaignSettings {
   categories: string[];
   plan: JourneyStep[];
   rowCount: number;
+  /** When the campaign was stored: no journey of it can have started before. */
+  createdAt?: number;
   limits: PacingLimits;
   quietHours: QuietHours;
   pageSize: number;
@@ -54,77 +55,176 @@ export interface RowStartResult {
   reason?: SkipReason;
   detail?: string;
   at: number;
+  /** Not started: the business's WhatsApp tier is used up until then. The row stays pending. */
+  heldUntil?: number;
+}
+
+export interface StartBatchInput {
+  campaignId: string;
+  businessId: string;
+  categories: string[];
+  plan: JourneyStep[];
+  rows: StartableRow[];
+  /** When the plan uses WhatsApp: the batch first asks the business's tier workflow for grants. */
+  tier?: { requestId: string; limit: number };
+  /** The campaign's createdAt (epoch ms), to rule out cheaply that an older journey is one of ours. */
+  campaignCreatedAt?: number;
 }
 
 const MAX_CHUNKS_PER_PAGE = 50;
 
-/**
- * The start request id of a row's journey, the same on every attempt: Temporal answers a repeated
- * start carrying the request id of the current run (running or closed) with that run instead of a
- * new one, so a retried activity never asks a contact twice.
- */
-export function journeyStartRequestId(campaignId: string, index: number): string {
-  const h = createHash('sha256').update(`campaign-row\n${campaignId}\n${index}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 const CANCEL_CONCURRENCY = 10;
+/** createdAt is the API host's clock, run start times Temporal's: compare them with this much slack. */
+const CLOCK_SKEW_MARGIN_MS = 10 * 60_000;
+/** Wait this long before asking again when the tier workflow gave no instant (it always should). */
+const TIER_FALLBACK_WAIT_MS = 60_000;
 
 export function createCampaignActivities({ store, businesses, client, taskQueue }: CampaignDeps) {
   const { campaigns } = campaignStore(store);
 
   /**
-   * Starts one journey per row, all at once (the workflow has paced the batch). A contact with a
-   * journey of their own already running is skipped; a retry returns the runs its first attempt started.
+   * The journey of this campaign for the contact, if one was ever started (by an earlier attempt of
+   * the same batch: a worker killed after the start and before the workflow recorded it). Campaign
+   * journeys carry the campaign id in OptinCampaign and a contact is in a campaign once, so the
+   * search attribute names the row. The latest run of the id answers in the usual case; the list
+   * (eventually consistent) is asked only when a run newer than the campaign may hide ours.
    */
-  async function startCampaignJourneys(input: { campaignId: string; businessId: string; categories: string[]; plan: JourneyStep[]; rows: StartableRow[] }): Promise<RowStartResult[]> {
+  async function findCampaignJourney(temporal: Client, workflowId: string, campaignId: string, since: number | undefined): Promise<{ runId?: string; running: boolean }> {
+    let latest;
+    try {
+      latest = await temporal.workflow.getHandle(workflowId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { running: false };
+      throw err;
+    }
+    const running = latest.status.name === 'RUNNING';
+    if (latest.typedSearchAttributes.get(OptinCampaign) === campaignId) {
+      return { runId: latest.raw.workflowExecutionInfo?.firstRunId || latest.runId, running };
+    }
+    if (since === undefined || latest.startTime.getTime() >= since - CLOCK_SKEW_MARGIN_MS) {
+      // Journeys never continue as new: a run id is the journey's first run id.
+      for await (const run of temporal.workflow.list({ query: `WorkflowId = '${workflowId}' AND OptinCampaign = '${campaignId}'`, pageSize: 1 })) {
+        return { runId: run.runId, running };
+      }
+    }
+    return { running };
+  }
+
+  /**
+   * Starts the row's journey unless the contact has one running, and never twice for one row: the
+   * workflow id is the business key, and before a start that could reuse the id of a closed journey
+   * we check that none of the closed ones is this campaign's. First try REJECT_DUPLICATE: for a
+   * contact never asked (most rows) that one call is the whole start.
+   */
+  async function startRowJourney(temporal: Client, queue: string, input: StartBatchInput, row: StartableRow, requestedAt: string): Promise<RowStartResult> {
+    const workflowId = journeyWorkflowId(input.businessId, row.contactId);
+    const journey: JourneyInput = {
+      businessId: input.businessId,
+      contactId: row.contactId,
+      contact: row.contact,
+      categories: input.categories,
+      plan: input.plan,
+      source: { kind: 'campaign', reference: input.campaignId },
+      campaignId: input.campaignId,
+      requestedAt,
+    };
+    const options: WorkflowStartOptions = {
+      workflowId,
+      taskQueue: queue,
+      args: [journey],
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: OptinBusiness, value: input.businessId },
+        { key: OptinContact, value: row.contactId },
+        { key: OptinStatus, value: 'active' },
+        { key: OptinChannel, value: input.plan[0].channel },
+        { key: OptinCampaign, value: input.campaignId },
+      ]),
+    };
+    const started = (runId: string): RowStartResult => ({ index: row.index, journeyId: journeyIdOf(workflowId, runId), at: Date.now() });
+    const alreadyRunning = (): RowStartResult => ({ index: row.index, reason: 'journey_already_running', detail: 'the contact already has a journey running with this business', at: Date.now() });
+    const start = async (workflowIdReusePolicy: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE') => {
+      try {
+        return (await temporal.workflow.start(JOURNEY_WORKFLOW_TYPE, { ...options, workflowIdReusePolicy })).firstExecutionRunId;
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+        throw err;
+      }
+    };
+
+    const fresh = await start('REJECT_DUPLICATE');
+    if (fresh) return started(fresh);
+    const before = await findCampaignJourney(temporal, workflowId, input.campaignId, input.campaignCreatedAt);
+    if (before.runId) return started(before.runId);
+    if (before.running) return alreadyRunning();
+    const again = await start('ALLOW_DUPLICATE');
+    if (again) return started(again);
+    // A journey began between the look and the start: another starter's, or (a retry racing) ours.
+    const raced = await findCampaignJourney(temporal, workflowId, input.campaignId, input.campaignCreatedAt);
+    return raced.runId ? started(raced.runId) : alreadyRunning();
+  }
+
+  /** Asks the business's tier workflow (started if need be) for up to `wanted` new contacts. */
+  async function grantTier(temporal: Client, queue: string, input: StartBatchInput, tier: NonNullable<StartBatchInput['tier']>): Promise<TierGrant> {
+    const tierInput: WhatsappTierInput = { businessId: input.businessId };
+    return temporal.workflow.executeUpdateWithStart(grantNewContactsUpdate, {
+      args: [{ requestId: tier.requestId, campaignId: input.campaignId, wanted: input.rows.length, limit: tier.limit }],
+      updateId: `grant.${tier.requestId}`,
+      startWorkflowOperation: new WithStartWorkflowOperation(WHATSAPP_TIER_WORKFLOW_TYPE, {
+        workflowId: whatsappTierWorkflowId(input.businessId),
+        taskQueue: queue,
+        args: [tierInput],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: new TypedSearchAttributes([{ key: OptinBusiness, value: input.businessId }]),
+      }),
+    });
+  }
+
+  async function releaseTier(temporal: Client, businessId: string, requestId: string, unused: number): Promise<void> {
+    try {
+      await temporal.workflow.getHandle(whatsappTierWorkflowId(businessId)).executeUpdate(releaseNewContactsUpdate, { args: [{ requestId, unused }], updateId: `release.${requestId}` });
+    } catch (err) {
+      // The tier workflow ended (two windows without a request): its grants, ours too, have expired.
+      if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message)) return;
+      throw err;
+    }
+  }
+
+  /**
+   * Starts one journey per row, all at once (the workflow has paced the batch). With a WhatsApp plan
+   * the batch first takes grants from the business's tier; rows beyond the grant come back with
+   * `heldUntil`. A contact with a journey of their own running is skipped and their grant given back.
+   * A retry (same input) gets the same grant and the same journeys back.
+   */
+  async function startCampaignJourneys(input: StartBatchInput): Promise<RowStartResult[]> {
     const temporal = client ?? getClient();
     const info = activityInfo();
     const queue = taskQueue ?? info.taskQueue;
     const requestedAt = new Date().toISOString();
+    let rows = input.rows;
+    let held: RowStartResult[] = [];
+    if (input.tier && rows.length) {
+      const grant = await grantTier(temporal, queue, input, input.tier);
+      const heldUntil = grant.nextFreeAt ?? Date.now() + TIER_FALLBACK_WAIT_MS;
+      held = rows.slice(grant.granted).map((r) => ({ index: r.index, heldUntil, at: Date.now() }));
+      rows = rows.slice(0, grant.granted);
+      if (held.length) log.info('WhatsApp tier used up', { campaignId: input.campaignId, businessId: input.businessId, limit: grant.limit, used: grant.used, granted: grant.granted, until: new Date(heldUntil).toISOString() });
+    }
     let done = 0;
-    return Promise.all(
-      input.rows.map(async (row): Promise<RowStartResult> => {
-        const workflowId = journeyWorkflowId(input.businessId, row.contactId);
-        const journey: JourneyInput = {
-          businessId: input.businessId,
-          contactId: row.contactId,
-          contact: row.contact,
-          categories: input.categories,
-          plan: input.plan,
-          source: { kind: 'campaign', reference: input.campaignId },
-          campaignId: input.campaignId,
-          requestedAt,
-        };
-        const options: WorkflowStartOptions & InternalWorkflowStartOptions = {
-          workflowId,
-          taskQueue: queue,
-          args: [journey],
-          workflowIdConflictPolicy: 'FAIL',
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          typedSearchAttributes: new TypedSearchAttributes([
-            { key: OptinBusiness, value: input.businessId },
-            { key: OptinContact, value: row.contactId },
-            { key: OptinStatus, value: 'active' },
-            { key: OptinChannel, value: input.plan[0].channel },
-            { key: OptinCampaign, value: input.campaignId },
-          ]),
-          // Not public API: the request id Temporal dedupes starts by (the Nexus helpers set it the same way).
-          [InternalWorkflowStartOptionsSymbol]: { requestId: journeyStartRequestId(input.campaignId, row.index) },
-        };
+    const results = await Promise.all(
+      rows.map(async (row) => {
         try {
-          const handle = await temporal.workflow.start(JOURNEY_WORKFLOW_TYPE, options);
-          return { index: row.index, journeyId: journeyIdOf(workflowId, handle.firstExecutionRunId), at: Date.now() };
-        } catch (err) {
-          if (err instanceof WorkflowExecutionAlreadyStartedError) {
-            return { index: row.index, reason: 'journey_already_running', detail: 'the contact already has a journey running with this business', at: Date.now() };
-          }
-          throw err;
+          return await startRowJourney(temporal, queue, input, row, requestedAt);
         } finally {
           done++;
           if (!info.isLocal) heartbeat({ done });
         }
       }),
     );
+    const unused = results.filter((r) => !r.journeyId).length;
+    if (input.tier && unused > 0) await releaseTier(temporal, input.businessId, input.tier.requestId, unused);
+    return [...results, ...held];
   }
 
   async function loadCampaignSettings(campaignId: string): Promise<CampaignSettings> {
@@ -140,6 +240,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
       categories: c.categories,
       plan,
       rowCount: c.rowCount,
+      createdAt: c.createdAt ? new Date(c.createdAt).getTime() : undefined,
       limits,
       quietHours: { start: business.quietHours.start, end: business.quietHours.end },
       pageSize: rowPageSize(limits),
@@ -198,6 +299,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
         firstStartedAt: p.firstStartedAt ? new Date(p.firstStartedAt) : undefined,
         lastStartedAt: p.lastStartedAt ? new Date(p.lastStartedAt) : undefined,
         deferred: p.deferred?.count ?? 0,
+        whatsappTierWaitUntil: p.tierWaitUntil ? new Date(p.tierWaitUntil) : undefined,
       },
       ...(p.cancel ? { cancel: { ...p.cancel, at: new Date() } } : {}),
       ...(isFinalCampaignStatus(p.status) ? { finishedAt: new Date() } : {}),
@@ -208,6 +310,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
   async function recordCampaignStarts(input: { campaignId: string; results: RowStartResult[]; progress: CampaignProgress }): Promise<void> {
     const byChunk = new Map<number, RowStartResult[]>();
     for (const r of input.results) {
+      if (r.heldUntil !== undefined) continue;
       const c = Math.floor(r.index / ROWS_PER_CHUNK);
       byChunk.set(c, [...(byChunk.get(c) ?? []), r]);
     }

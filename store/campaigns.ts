@@ -67,6 +67,8 @@ export interface CampaignDoc {
     firstStartedAt?: Date;
     lastStartedAt?: Date;
     deferred?: number;
+    /** The business's WhatsApp tier is used up until then. */
+    whatsappTierWaitUntil?: Date;
   };
   cancel?: { journeys: 'finish' | 'cancel'; reason?: string; at: Date };
   createdAt?: Date;

@@ -2,4 +2,6 @@ export { journeyWorkflow } from './journey/workflow';
 export { optOutWorkflow } from './optout/workflow';
 export { inboundMessageWorkflow } from './inbound/workflow';
 export { campaignWorkflow } from './campaign/workflow';
+export { whatsappTierWorkflow } from './campaign/tier-workflow';
 export { directConsentWorkflow } from './direct/workflow';
+export { categoryChoiceWorkflow } from './inthread/workflow';

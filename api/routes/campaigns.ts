@@ -1,8 +1,9 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { parse as parseCsv } from 'csv-parse';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Business } from '../../domain/business';
@@ -245,7 +246,7 @@ function rowView(r: CampaignRow) {
 
 const MAX_ROWS_IN_ANSWER = 1000;
 
-async function createCampaign(deps: ApiDeps, meta: z.infer<typeof campaignMetaSchema>, raw: RawRow[]) {
+async function createCampaign(deps: ApiDeps, meta: z.infer<typeof campaignMetaSchema>, raw: RawRow[], log: FastifyBaseLogger) {
   const business = deps.businesses.get(meta.businessId);
   if (!business) throw new HttpError(400, 'invalid_request', `body is invalid: businessId: unknown business "${meta.businessId}"`, [{ field: 'businessId', rule: 'must be a configured business', value: meta.businessId }]);
   const unknown = checkCategories(business, meta.categories);
@@ -257,6 +258,9 @@ async function createCampaign(deps: ApiDeps, meta: z.infer<typeof campaignMetaSc
   const campaignId = newCampaignId();
   const { campaigns } = campaignStore(deps.store);
   const chunkCount = Math.ceil(checked.rows.length / ROWS_PER_CHUNK);
+  // Rows first: a campaign document, once it exists, always has all its rows, so whoever finds it
+  // still `starting` (a GET, the sweep) may start it.
+  await insertCampaignRows(deps.store, campaignId, checked.rows);
   await campaigns.create({
     _id: campaignId,
     businessId: business.id,
@@ -270,31 +274,70 @@ async function createCampaign(deps: ApiDeps, meta: z.infer<typeof campaignMetaSc
     skippedAtUpload: checked.skipped,
     progress: { started: 0, skippedAtStart: {} },
   });
-  await insertCampaignRows(deps.store, campaignId, checked.rows);
-
-  const input: CampaignWorkflowInput = { campaignId };
-  await deps.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-    workflowId: campaignWorkflowId(campaignId),
-    taskQueue: deps.taskQueue,
-    args: [input],
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: OptinBusiness, value: business.id },
-      { key: OptinCampaign, value: campaignId },
-    ]),
-  });
-  await campaigns.updateOne({ _id: campaignId, status: 'starting' }, { $set: { status: 'running' } });
+  const started = await startCampaignWorkflow(deps, { _id: campaignId, businessId: business.id }, log, START_ATTEMPTS);
 
   const listed = checked.rows.length <= MAX_ROWS_IN_ANSWER ? checked.rows : checked.rows.filter((r) => r.outcome === 'skipped').slice(0, MAX_ROWS_IN_ANSWER);
   return {
     campaignId,
-    status: 'running',
+    status: started ? 'running' : 'starting',
     statusUrl: `/v1/campaigns/${campaignId}`,
     rowsUrl: `/v1/campaigns/${campaignId}/rows`,
     rows: { total: checked.rows.length, accepted: checked.accepted, skipped: checked.rows.length - checked.accepted, skippedByReason: checked.skipped },
     outcomes: listed.map(rowView),
     outcomesTruncated: listed.length < checked.rows.length,
   };
+}
+
+const START_ATTEMPTS = 3;
+const START_RETRY_MS = [200, 1000];
+/** How often the API looks for campaigns left `starting` (their start failed and nobody asked since). */
+const STARTING_SWEEP_MS = 60_000;
+
+/**
+ * Starts the campaign's workflow. Its id is the campaign's, and a start that finds it already
+ * started (running or ended) counts as done, so the POST, a GET and the sweep may all try, any
+ * number of times. False when Temporal did not take it: the campaign stays `starting`, rows kept.
+ */
+async function startCampaignWorkflow(deps: ApiDeps, doc: Pick<CampaignDoc, '_id' | 'businessId'>, log: FastifyBaseLogger, attempts = 1): Promise<boolean> {
+  const input: CampaignWorkflowInput = { campaignId: doc._id };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+        workflowId: campaignWorkflowId(doc._id),
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: OptinBusiness, value: doc.businessId },
+          { key: OptinCampaign, value: doc._id },
+        ]),
+      });
+      break;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) break;
+      log.warn({ err, campaignId: doc._id, attempt }, 'campaign workflow start failed');
+      if (attempt >= attempts) return false;
+      await sleep(START_RETRY_MS[Math.min(attempt - 1, START_RETRY_MS.length - 1)]);
+    }
+  }
+  await campaignStore(deps.store).campaigns.updateOne({ _id: doc._id, status: 'starting' }, { $set: { status: 'running' } });
+  return true;
+}
+
+/** A campaign whose start failed is started by whoever looks at it next. */
+async function ensureStarted(deps: ApiDeps, doc: CampaignDoc, log: FastifyBaseLogger): Promise<CampaignDoc> {
+  if (doc.status !== 'starting') return doc;
+  return (await startCampaignWorkflow(deps, doc, log)) ? { ...doc, status: 'running' } : doc;
+}
+
+async function startStuckCampaigns(deps: ApiDeps, log: FastifyBaseLogger): Promise<void> {
+  try {
+    const stuck = (await campaignStore(deps.store).campaigns.find({ status: 'starting' }).limit(100).lean()) as CampaignDoc[];
+    for (const doc of stuck) await startCampaignWorkflow(deps, doc, log);
+  } catch (err) {
+    log.warn({ err }, 'could not look for campaigns left starting');
+  }
 }
 
 async function liveProgress(deps: ApiDeps, doc: CampaignDoc): Promise<CampaignProgress | undefined> {
@@ -335,12 +378,18 @@ async function campaignView(deps: ApiDeps, doc: CampaignDoc) {
     counts: { pending, active, confirmed: journeys.confirmed, declined: journeys.declined, expired: journeys.expired, opted_out: journeys.opted_out, cancelled: journeys.cancelled, skipped },
     started,
     deferredByQuietHours: live?.deferred?.count ?? doc.progress?.deferred ?? 0,
+    ...waitingForTier(live, doc),
     optInRate: optInRate({ ...journeys, active }),
     startedPerSecond: startedPerSecond(started, firstStartedAt, lastStartedAt),
     firstStartedAt: firstStartedAt ? new Date(firstStartedAt).toISOString() : undefined,
     lastStartedAt: lastStartedAt ? new Date(lastStartedAt).toISOString() : undefined,
     cancel: doc.cancel ?? live?.cancel,
   };
+}
+
+function waitingForTier(live: CampaignProgress | undefined, doc: CampaignDoc): { whatsappTierWaitUntil?: string } {
+  const until = live ? live.tierWaitUntil : doc.progress?.whatsappTierWaitUntil ? new Date(doc.progress.whatsappTierWaitUntil).getTime() : undefined;
+  return until !== undefined && until > Date.now() ? { whatsappTierWaitUntil: new Date(until).toISOString() } : {};
 }
 
 async function findCampaign(deps: ApiDeps, campaignId: string): Promise<CampaignDoc> {
@@ -366,20 +415,27 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
   // The CSV streams into the parser, which enforces its own size limit instead of buffering 10 MB first.
   app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
 
+  let sweep: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    void startStuckCampaigns(deps, app.log);
+    sweep = setInterval(() => void startStuckCampaigns(deps, app.log), STARTING_SWEEP_MS).unref();
+  });
+  app.addHook('onClose', async () => clearInterval(sweep));
+
   app.post('/campaigns', async (request, reply) => {
     const type = String(request.headers['content-type'] ?? '');
     if (type.startsWith('text/csv')) {
       const meta = parseOr400(csvQuerySchema, request.query, 'query');
       const rows = await readCsvRows(request.body as Readable);
-      return reply.status(202).send(await createCampaign(deps, meta, rows));
+      return reply.status(202).send(await createCampaign(deps, meta, rows, request.log));
     }
     const body = parseOr400(jsonCampaignSchema, request.body, 'body');
-    return reply.status(202).send(await createCampaign(deps, body, body.contacts));
+    return reply.status(202).send(await createCampaign(deps, body, body.contacts, request.log));
   });
 
   app.get('/campaigns/:campaignId', async (request) => {
     const { campaignId } = parseOr400(campaignIdParams, request.params, 'params');
-    return campaignView(deps, await findCampaign(deps, campaignId));
+    return campaignView(deps, await ensureStarted(deps, await findCampaign(deps, campaignId), request.log));
   });
 
   app.get('/campaigns/:campaignId/rows', async (request) => {
@@ -407,14 +463,14 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.post('/campaigns/:campaignId/pause', async (request) => {
     const { campaignId } = parseOr400(campaignIdParams, request.params, 'params');
-    const doc = await findCampaign(deps, campaignId);
+    const doc = await ensureStarted(deps, await findCampaign(deps, campaignId), request.log);
     const p = await control(deps, doc, () => deps.client.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(pauseCampaignUpdate));
     return campaignView(deps, { ...doc, status: p.status });
   });
 
   app.post('/campaigns/:campaignId/resume', async (request) => {
     const { campaignId } = parseOr400(campaignIdParams, request.params, 'params');
-    const doc = await findCampaign(deps, campaignId);
+    const doc = await ensureStarted(deps, await findCampaign(deps, campaignId), request.log);
     const p = await control(deps, doc, () => deps.client.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(resumeCampaignUpdate));
     return campaignView(deps, { ...doc, status: p.status });
   });
@@ -422,7 +478,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.post('/campaigns/:campaignId/cancel', async (request, reply) => {
     const { campaignId } = parseOr400(campaignIdParams, request.params, 'params');
     const req = parseOr400(cancelBodySchema, request.body ?? {}, 'body');
-    const doc = await findCampaign(deps, campaignId);
+    const doc = await ensureStarted(deps, await findCampaign(deps, campaignId), request.log);
     if (doc.status === 'completed' && req.journeys === 'cancel') {
       // Every row was started and the campaign workflow has ended: a new run of it cancels the journeys.
       const input: CampaignWorkflowInput = { campaignId, cancelJourneysOnly: { reason: req.reason } };

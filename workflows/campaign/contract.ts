@@ -23,6 +23,8 @@ export interface CampaignProgress {
   /** Rows left pending in this pass because of quiet hours, to visit again from wakeAt. */
   deferred?: { from: number; to: number; wakeAt: number; count: number };
   pacer: PacerState;
+  /** The business's WhatsApp tier is used up (by this or its other campaigns) until then. */
+  tierWaitUntil?: number;
   cancel?: CancelCampaignRequest;
   runs: number;
 }

@@ -1,6 +1,6 @@
-import { allHandlersFinished, condition, continueAsNew, log, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities, RowStartResult, StartableRow } from '../../activities/campaign';
-import { allowance, consume, isFinalCampaignStatus, newPacer } from '../../domain/campaign';
+import { allowance, consume, isFinalCampaignStatus, newPacer, type PacingLimits } from '../../domain/campaign';
 import {
   campaignProgressQuery,
   cancelCampaignUpdate,
@@ -14,7 +14,8 @@ import {
 // The campaign's own steps are local activities: on a busy worker the task queue is full of its
 // journeys' activities, and queueing behind them held a 10/s campaign to 2/s. Store reads and writes
 // retry without limit (MongoDB being down delays the campaign, never loses a row); a start batch
-// re-run after a crash is harmless, Temporal dedupes each row's start by its request id.
+// re-run after a crash is harmless: it finds the journeys its first attempt started, and its tier
+// request id gets the first attempt's grant back.
 const campaignStep = proxyLocalActivities<CampaignActivities>({
   startToCloseTimeout: '1m',
   localRetryThreshold: '10s',
@@ -36,6 +37,7 @@ const campaign = {
 };
 
 const DEFAULT_MAX_STARTS_PER_RUN = 2000;
+export const SHARED_WHATSAPP_TIER_PATCH = 'campaign-shared-whatsapp-tier';
 /** Started rows are written to the store at least this often, so GET /v1/campaigns/:id stays current. */
 const RECORD_EVERY_MS = 2000;
 const RECORD_EVERY_ROWS = 200;
@@ -47,11 +49,16 @@ const RECORD_EVERY_ROWS = 200;
  * Journeys are started by an activity, one batch per pacing window, as independent workflows (not
  * children: Temporal serialises a parent's child starts, which capped a campaign near 20/s on the
  * dev server). Their id is the contact's journey id, so a contact with a journey already running is
- * skipped, never asked twice; a deterministic start request id makes a retried batch start nothing new.
+ * skipped, never asked twice; a retried batch finds the journeys it started and starts nothing new.
+ * With a WhatsApp plan the daily tier is the business's, shared by all its campaigns: each batch
+ * takes grants from the business's tier workflow, and rows without one wait for the window to free up.
  */
 export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignProgress> {
   const maxStartsPerRun = input.maxStartsPerRun ?? DEFAULT_MAX_STARTS_PER_RUN;
   const settings = await campaign.loadCampaignSettings(input.campaignId);
+  // Before this patch each campaign counted the tier alone in its pacer (two campaigns got twice the tier).
+  const sharedTier = settings.limits.dailyNewContacts !== undefined && patched(SHARED_WHATSAPP_TIER_PATCH);
+  const pacing: PacingLimits = sharedTier ? { perSecond: settings.limits.perSecond } : settings.limits;
   const p: CampaignProgress = input.carried
     ? { ...input.carried, runs: input.carried.runs + 1 }
     : {
@@ -146,7 +153,17 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       continue;
     }
 
-    const slot = allowance(p.pacer, settings.limits, Date.now());
+    if (p.tierWaitUntil !== undefined) {
+      const wait = p.tierWaitUntil - Date.now();
+      if (wait > 0) {
+        await record();
+        // Whether woken or interrupted, go round again: the page may have outlived its quiet-hours check.
+        await condition(interrupted, wait);
+        continue;
+      }
+      p.tierWaitUntil = undefined;
+    }
+    const slot = allowance(p.pacer, pacing, Date.now());
     if (slot.allowed === 0) {
       if (unrecorded.length && Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
       await condition(interrupted, slot.waitMs);
@@ -154,9 +171,17 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
     const batch = page.splice(0, Math.min(slot.allowed, maxStartsPerRun - startsThisRun));
     const at = Date.now();
-    const results = await campaign.startCampaignJourneys({ campaignId: p.campaignId, businessId: settings.businessId, categories: settings.categories, plan: settings.plan, rows: batch });
+    const tier = sharedTier ? { requestId: `${p.campaignId}.${uuid4()}`, limit: settings.limits.dailyNewContacts! } : undefined;
+    const answered = await campaign.startCampaignJourneys({ campaignId: p.campaignId, businessId: settings.businessId, categories: settings.categories, plan: settings.plan, rows: batch, tier, campaignCreatedAt: settings.createdAt });
+    const held = answered.filter((r) => r.heldUntil !== undefined);
+    const results = answered.filter((r) => r.heldUntil === undefined);
+    if (held.length) {
+      const heldRows = new Set(held.map((r) => r.index));
+      page.unshift(...batch.filter((row) => heldRows.has(row.index)));
+      p.tierWaitUntil = Math.min(...held.map((r) => r.heldUntil!));
+    }
     const started = results.filter((r) => r.journeyId).length;
-    p.pacer = consume(p.pacer, settings.limits, at, started);
+    p.pacer = consume(p.pacer, pacing, at, started);
     for (const r of results) {
       if (r.journeyId) {
         p.started++;
@@ -166,7 +191,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         p.skippedAtStart[r.reason] = (p.skippedAtStart[r.reason] ?? 0) + 1;
       }
     }
-    startsThisRun += batch.length;
+    startsThisRun += results.length;
     unrecorded.push(...results);
     if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
   }
@@ -182,6 +207,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     p.status = 'completed';
   }
   p.deferred = undefined;
+  p.tierWaitUntil = undefined;
   await record();
   await condition(allHandlersFinished);
   return p;
