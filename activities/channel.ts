@@ -2,7 +2,10 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import type { Twilio } from 'twilio';
 import type { Business, BusinessRegistry, Channel } from '../domain/business';
+import { MAX_CATEGORY_BUTTONS } from '../domain/category-choice';
 import {
+  categoryClarifyText,
+  categoryQuestionText,
   clarifyText,
   confirmationText,
   helpText,
@@ -29,7 +32,16 @@ export interface ChannelDeps {
   pageTokenSecret: string;
 }
 
-export type SendPurpose = 'request' | 'reminder' | 'clarify' | 'confirmation' | 'optout_confirmation' | 'help' | 'resume_confirmation';
+export type SendPurpose =
+  | 'request'
+  | 'reminder'
+  | 'clarify'
+  | 'confirmation'
+  | 'optout_confirmation'
+  | 'help'
+  | 'resume_confirmation'
+  | 'category_question'
+  | 'category_clarify';
 
 export interface SendInput {
   idempotencyKey: string;
@@ -141,6 +153,17 @@ export function createChannelActivities(deps: ChannelDeps) {
           const msg = await twilio.messages.create({ to, from, contentSid, contentVariables: JSON.stringify(whatsappTemplateVariables(textInput)), statusCallback: statusCallback(input) });
           return { providerId: msg.sid, shown, mode: 'template' };
         }
+        if (input.purpose === 'category_question' && business.whatsappCategoryChoiceContent && input.categories.length <= MAX_CATEGORY_BUTTONS) {
+          // The contact has just written to us, so a session quick reply may go out: one button per category and All.
+          const shown = categoryQuestionText(textInput, true);
+          const msg = await twilio.messages.create({ to, from, contentSid: business.whatsappCategoryChoiceContent, contentVariables: JSON.stringify({ '1': shown }), statusCallback: statusCallback(input) });
+          return { providerId: msg.sid, shown, mode: 'session' };
+        }
+        if (input.purpose === 'category_question' || input.purpose === 'category_clarify') {
+          const body = input.purpose === 'category_question' ? categoryQuestionText(textInput, false) : categoryClarifyText(textInput);
+          const msg = await twilio.messages.create({ to, from, body, statusCallback: statusCallback(input) });
+          return { providerId: msg.sid, shown: body, mode: 'session' };
+        }
         if (input.purpose === 'clarify' || input.purpose === 'help' || input.purpose === 'resume_confirmation') {
           const body = input.purpose === 'clarify' ? clarifyText(textInput) : smsBody(input, textInput);
           const msg = await twilio.messages.create({ to, from, body, statusCallback: statusCallback(input) });
@@ -190,6 +213,10 @@ export function createChannelActivities(deps: ChannelDeps) {
         return `${helpText(textInput)} ${preferencesLinkText(textInput.locale, preferencesUrl(input))}`;
       case 'resume_confirmation':
         return messagingResumedText(textInput);
+      case 'category_question':
+        return categoryQuestionText(textInput, false);
+      case 'category_clarify':
+        return categoryClarifyText(textInput);
       default:
         return optinRequestText(textInput, 'sms');
     }

@@ -1,3 +1,4 @@
+import { ALL_CATEGORIES_PAYLOAD, categoryButtonPayload } from '../domain/category-choice';
 import { BUTTON_PAYLOADS } from '../domain/keywords';
 import type { Business } from '../domain/business';
 import type { ContentTemplate } from './carrier/types';
@@ -19,6 +20,10 @@ export function carrierContentFor(businesses: Business[]): { contentTemplates: R
     contentTemplates[t.confirmation] = { text: "You're subscribed to {{2}} from {{1}} on WhatsApp. Reply STOP to opt out." };
     contentTemplates[t.optoutConfirmation] = { text: '{{1}}: you are unsubscribed and will receive no more messages. Reply START to opt back in.' };
     contentTemplates[b.whatsappQuickReplyContent] = { text: '{{1}}', buttons: yesNo };
+    if (b.whatsappCategoryChoiceContent) {
+      const categories = b.categories.map((c) => ({ payload: categoryButtonPayload(c.id), text: c.label }));
+      contentTemplates[b.whatsappCategoryChoiceContent] = { text: '{{1}}', buttons: [...categories, { payload: ALL_CATEGORIES_PAYLOAD, text: 'All' }] };
+    }
     templateContentSids.push(t.optinRequest, t.confirmation, t.optoutConfirmation);
   }
   return { contentTemplates, templateContentSids };

@@ -31,6 +31,12 @@ export const businessSchema = z
     }),
     /** Content id of the session (non-template) quick-reply message used inside the 24-hour window. */
     whatsappQuickReplyContent: z.string().min(1),
+    /**
+     * Content id of the session quick-reply message that asks which categories (body `{{1}}`, one button
+     * per category with id `category:<category id>`, then `category:all`). Without it, or with more than
+     * nine categories, WhatsApp gets the same numbered list as SMS.
+     */
+    whatsappCategoryChoiceContent: z.string().min(1).optional(),
     keywords: z
       .object({
         optOut: z.array(z.string()).optional(),

@@ -116,3 +116,42 @@ export function whatsappTemplateVariables({ business, categories, locale }: Opti
 }
 
 export const CHANNEL_LABEL: Record<Channel, string> = { sms: 'SMS', email: 'e-mail', ivr: 'voice call', whatsapp: 'WhatsApp' };
+
+/** How to answer the in-thread category question: "Reply 1 for Order updates, 2 for Offers, 1,2 for several, ALL for all." */
+function categoryReplyHow({ business, categories, locale }: OptinTextInput): string {
+  const labels = categoryLabels(business, categories);
+  const n = labels.length;
+  const [replyWord, forWord, several, all, stop] = {
+    en: ['Reply', 'for', 'for several', 'ALL for all', 'Reply STOP to opt out.'],
+    es: ['Responde', 'para', 'para varias', 'TODO para todas', 'Responde STOP para darte de baja.'],
+    fr: ['Répondez', 'pour', 'pour plusieurs', 'TOUT pour tout', 'Répondez STOP pour vous désinscrire.'],
+  }[locale];
+  const numbered = labels.map((l, i) => `${i + 1} ${forWord} ${l}`);
+  const parts = [...numbered, ...(n > 1 ? [`1,${n} ${several}`] : []), all];
+  return `${replyWord} ${parts.join(', ')}. ${stop}`;
+}
+
+/**
+ * The in-thread question to a contact who wrote START with nothing running: names the business and
+ * WhatsApp and lists the categories by number; with WhatsApp buttons, they carry the same choice.
+ */
+export function categoryQuestionText(input: OptinTextInput, withButtons: boolean): string {
+  const { business, locale } = input;
+  const ask = {
+    en: `${business.name}: which messages would you like from us on WhatsApp?`,
+    es: `${business.name}: ¿qué mensajes quieres recibir de nosotros por WhatsApp?`,
+    fr: `${business.name} : quels messages souhaitez-vous recevoir de notre part sur WhatsApp ?`,
+  }[locale];
+  const tap = { en: 'Tap one below, or', es: 'Pulsa una opción abajo, o', fr: 'Touchez un choix ci-dessous, ou' }[locale];
+  const how = categoryReplyHow(input);
+  return withButtons ? `${ask} ${tap} ${how.charAt(0).toLowerCase()}${how.slice(1)}` : `${ask} ${how}`;
+}
+
+export function categoryClarifyText(input: OptinTextInput): string {
+  const sorry = {
+    en: `${input.business.name}: sorry, we did not understand which messages you want.`,
+    es: `${input.business.name}: no hemos entendido qué mensajes quieres.`,
+    fr: `${input.business.name} : nous n'avons pas compris quels messages vous souhaitez.`,
+  }[input.locale];
+  return `${sorry} ${categoryReplyHow(input)}`;
+}

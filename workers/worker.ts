@@ -3,6 +3,7 @@ import { createCampaignActivities } from '../activities/campaign';
 import { createChannelActivities, type ChannelDeps } from '../activities/channel';
 import { createConsentActivities } from '../activities/consent';
 import { createDirectConsentActivities } from '../activities/direct';
+import { createInThreadActivities } from '../activities/inthread';
 import { createOptOutActivities } from '../activities/optout';
 
 /** What every activity factory needs; the channel activities need the most. */
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOptOutActivities(deps),
     ...createCampaignActivities(deps),
     ...createDirectConsentActivities(deps),
+    ...createInThreadActivities(deps),
   };
 }
 

@@ -140,7 +140,8 @@ describe('words in another role are not an opt-out', () => {
 
 describe('opt-in', () => {
   test.each<[string, KeywordLanguage]>([
-    ['START', 'en'], ['start', 'en'], ['UNSTOP', 'en'], ['SUBSCRIBE', 'en'], ['subscribe me please', 'en'],
+    ['START', 'en'], ['start', 'en'], ['UNSTOP', 'en'], ['SUBSCRIBE', 'en'], ['subscribe', 'en'], ['Subscribe!', 'en'],
+    ['subscribe me please', 'en'], ['I want to subscribe', 'en'], ['sign me up', 'en'],
     ['opt in', 'en'], ['OPT-IN', 'en'], ['yes subscribe', 'en'], ['start again', 'en'],
     ['ALTA', 'es'], ['dar de alta', 'es'], ['INSCRIRE', 'fr'], ["m'inscrire", 'fr'], ['ANMELDEN', 'de'],
     ['bitte wieder anmelden', 'de'], ['cadastrar', 'pt'], ['iscrivimi', 'it'], ['aanmelden', 'nl'],
@@ -290,6 +291,8 @@ describe('button payloads', () => {
     ['Stop', 'opt_out'],
     ['unsubscribe', 'other'],
     ['yes please', 'other'],
+    ['category:offers', 'other'],
+    ['category:all', 'other'],
     ['', 'other'],
   ])('%j → %s', (payload, intent) => {
     expect(classifyButtonPayload(payload)).toBe(intent);

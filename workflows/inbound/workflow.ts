@@ -1,12 +1,19 @@
-import { getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { getExternalWorkflowHandle, ParentClosePolicy, patched, proxyActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import { contactAnsweredSignal, journeyWorkflowId, type AnswerDecision } from '../journey/contract';
+import { DEFAULT_CATEGORY_CHOICE_WAIT_MS } from '../inthread/contract';
+import { categoryChoiceWorkflow } from '../inthread/workflow';
+import { OptinBusiness, OptinChannel, OptinContact, OptinStatus } from '../search-attributes';
 import type { InboundMessageInput } from './contract';
 import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
 
 const store = proxyActivities<OptOutActivities>(STORE_ACTIVITY_OPTIONS);
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
+
+/** Inbound workflows that ran before START could open a category choice replay without it. */
+const CATEGORY_CHOICE_PATCH = 'inbound-start-asks-categories';
 
 function decisionOf(intent: InboundMessageInput['intent']): AnswerDecision {
   if (intent === 'yes' || intent === 'opt_in') return 'confirm';
@@ -15,9 +22,64 @@ function decisionOf(intent: InboundMessageInput['intent']): AnswerDecision {
   return 'other';
 }
 
+/** Hands the message to the contact's running journey (or category choice); false when none runs. */
+async function answerRunningJourney(input: InboundMessageInput): Promise<boolean> {
+  try {
+    await getExternalWorkflowHandle(journeyWorkflowId(input.businessId, input.contactId)).signal(contactAnsweredSignal, {
+      decision: decisionOf(input.intent),
+      channel: input.channel,
+      method: input.buttonPayload ? 'whatsapp_button' : input.channel === 'whatsapp' ? 'whatsapp_reply' : 'sms_reply',
+      receivedAt: input.receivedAt,
+      text: input.text,
+      providerId: input.messageSid,
+      payload: input.payload,
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts the in-thread category question as the contact's journey. Abandoned by this workflow when it
+ * ends; a journey that started in between wins, and gets the START as its answer instead.
+ */
+async function askCategories(input: InboundMessageInput, resumedMessaging: boolean): Promise<'category_choice' | 'journey' | 'no_running_journey'> {
+  try {
+    await startChild(categoryChoiceWorkflow, {
+      workflowId: journeyWorkflowId(input.businessId, input.contactId),
+      args: [
+        {
+          businessId: input.businessId,
+          contactId: input.contactId,
+          phone: input.phone,
+          channel: input.channel,
+          start: { messageSid: input.messageSid, text: input.text, receivedAt: input.receivedAt, payload: input.payload },
+          waitForMs: DEFAULT_CATEGORY_CHOICE_WAIT_MS,
+          resumedMessaging,
+          requestedAt: input.receivedAt,
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: [
+        { key: OptinBusiness, value: input.businessId },
+        { key: OptinContact, value: input.contactId },
+        { key: OptinStatus, value: 'active' },
+        { key: OptinChannel, value: input.channel },
+      ],
+    });
+    return 'category_choice';
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return (await answerRunningJourney(input)) ? 'journey' : 'no_running_journey';
+  }
+}
+
 /**
  * Every inbound message that is not an opt-out: handed to the contact's running journey, then recorded.
- * Keyed by MessageSid, so a repeated webhook delivery starts nothing new.
+ * An opt-in keyword with nothing running asks which categories (./inthread). Keyed by MessageSid, so a
+ * repeated webhook delivery starts nothing new.
  */
 export async function inboundMessageWorkflow(input: InboundMessageInput): Promise<{ routedTo: string }> {
   // An opted-out contact has no running journey to answer; their START lifts the block instead.
@@ -34,24 +96,18 @@ export async function inboundMessageWorkflow(input: InboundMessageInput): Promis
         phone: input.phone,
         categories: resumed.categories,
       });
+      // Nothing to restore: the contact is allowed messages again but subscribed to nothing, so ask.
+      if (resumed.categories.length === 0 && patched(CATEGORY_CHOICE_PATCH)) {
+        return { routedTo: `resumed_messaging:${r.outcome}:${await askCategories(input, true)}` };
+      }
       return { routedTo: `resumed_messaging:${r.outcome}` };
     }
   }
   let routedTo = 'none';
   if (input.intent !== 'help') {
-    try {
-      await getExternalWorkflowHandle(journeyWorkflowId(input.businessId, input.contactId)).signal(contactAnsweredSignal, {
-        decision: decisionOf(input.intent),
-        channel: input.channel,
-        method: input.buttonPayload ? 'whatsapp_button' : input.channel === 'whatsapp' ? 'whatsapp_reply' : 'sms_reply',
-        receivedAt: input.receivedAt,
-        text: input.text,
-        providerId: input.messageSid,
-        payload: input.payload,
-      });
-      routedTo = 'journey';
-    } catch {
-      routedTo = 'no_running_journey';
+    routedTo = (await answerRunningJourney(input)) ? 'journey' : 'no_running_journey';
+    if (routedTo === 'no_running_journey' && input.intent === 'opt_in' && patched(CATEGORY_CHOICE_PATCH)) {
+      routedTo = await askCategories(input, false);
     }
   }
   await store.recordInbound({ ...input, routedTo });
