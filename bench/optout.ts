@@ -37,7 +37,7 @@ function parseOptions(argv: string[]): Options {
   const program = new Command('bench:optout')
     .option('--count <n>', 'contacts, each with a running journey and one STOP', positive('count'), 2000)
     .option('--rate <per-second>', 'STOPs sent per second', positive('rate'), 200)
-    .option('--remind-every <seconds>', 'seconds between a journey\'s reminders', positive('remind-every'), 5)
+    .option('--remind-every <seconds>', 'seconds between a journey\'s reminders', positive('remind-every'), 30)
     .option('--timeout <seconds>', 'give up waiting for confirmations after this long', positive('timeout'), 600)
     .parse(argv);
   const o = program.opts<Options>();
