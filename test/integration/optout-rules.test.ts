@@ -159,7 +159,7 @@ test('START from an opted-out contact lifts the block, restores what they had ag
   expect(journey.status).toBe(202);
 });
 
-test('UNSTOP on WhatsApp from a contact who never agreed to anything lifts the block only', async () => {
+test('UNSTOP on WhatsApp from a contact who never agreed to anything lifts the block, restores nothing, then asks which messages', async () => {
   const phone = '+14155550307';
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, body: 'STOP' });
   // The block shows at once; wait for the ledger as well, so UNSTOP comes after the whole opt-out.
@@ -175,6 +175,9 @@ test('UNSTOP on WhatsApp from a contact who never agreed to anything lifts the b
   expect(statusOf(c)).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
   expect(c.events.filter((e: any) => e.type === 'opted_in')).toEqual([]);
   expect(c.events.filter((e: any) => e.type === 'messaging_resumed').map((e: any) => e.proof.restored)).toEqual([[]]);
+  // Nothing came back, so the thread goes on with the category question (docs/optin-methods.md).
+  const question = await stack.carrier.waitFor(() => outbound(phone).find((m) => m.renderedText.includes('which messages would you like')), 10_000);
+  expect(question.channel).toBe('whatsapp');
 });
 
 test('HELP gets a reply naming the business, how to opt out, and a link to the preference page', async () => {
