@@ -21,6 +21,7 @@ import { createPageToken } from '../lib/tokens';
 import type { Store } from '../store/models';
 import { claimOutbox, finishOutbox, recordRefusedSend } from '../store/queries';
 import { FailureType } from '../workflows/failures';
+import { requireBusiness } from './business';
 import { CARRIER_UNSUBSCRIBED_CODES, enterSendFence, isBlocked, leaveSendFence, messagingResumedText, preferencesLinkText, startCarrierOptOut } from './optout';
 
 export interface ChannelDeps {
@@ -100,12 +101,6 @@ export function classifyProviderError(err: unknown): ProviderError {
 
 export function createChannelActivities(deps: ChannelDeps) {
   const { store, twilio, mailer, businesses, publicBaseUrl, pageTokenSecret } = deps;
-
-  function businessOf(id: string): Business {
-    const b = businesses.get(id);
-    if (!b) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${id}"`, nonRetryable: true });
-    return b;
-  }
 
   function webhookUrl(path: string, params: Record<string, string | number | undefined>): string {
     const url = new URL(path, publicBaseUrl);
@@ -227,7 +222,7 @@ export function createChannelActivities(deps: ChannelDeps) {
    * call; the outbox row claimed first makes a retried activity send at most once.
    */
   async function send(input: SendInput): Promise<SendResult> {
-    const business = businessOf(input.businessId);
+    const business = requireBusiness(businesses, input.businessId);
     const to = input.channel === 'email' ? (input.email ?? '') : input.phone;
     const row = { _id: input.idempotencyKey, businessId: input.businessId, contactId: input.contactId, journeyId: input.journeyId, channel: input.channel, purpose: input.purpose, to };
 

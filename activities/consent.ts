@@ -1,10 +1,9 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
-import { appendConsentEvent, appendConsentEvents, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, upsertContact, type ConfirmationSent } from '../store/queries';
-import { FailureType } from '../workflows/failures';
+import { appendConsentEvent, appendConsentEvents, consentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, upsertContact, type ConfirmationSent } from '../store/queries';
 import type { ContactAnswer, JourneyInput, JourneyState } from '../workflows/journey/contract';
+import { requireBusiness } from './business';
 
 export interface ConsentDeps {
   store: Store;
@@ -19,25 +18,23 @@ export interface RequestProof {
   requestedAt: string;
 }
 
-export interface RecordAnswerInput {
+/** The journey run a record belongs to and the contact it is about. */
+export interface JourneyRecordRef {
   journeyId: string;
   workflowId: string;
   runId: string;
   businessId: string;
   contactId: string;
   phone: string;
+}
+
+export interface RecordAnswerInput extends JourneyRecordRef {
   categories: string[];
   answer: ContactAnswer;
   request: RequestProof;
 }
 
 export function createConsentActivities({ store, businesses }: ConsentDeps) {
-  function businessName(id: string): string {
-    const b = businesses.get(id);
-    if (!b) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${id}"`, nonRetryable: true });
-    return b.name;
-  }
-
   async function beginJourney(input: JourneyInput & { journeyId: string; workflowId: string; runId: string }): Promise<void> {
     await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact });
     await store.contacts.updateOne({ _id: input.contactId }, { $set: { lastRequestAt: new Date() } });
@@ -63,8 +60,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
 
   /** Writes one opted_in ledger event and the current consent per confirmed category. */
   async function recordConsent(input: RecordAnswerInput): Promise<{ eventIds: string[]; categories: string[] }> {
-    const business = businesses.get(input.businessId);
-    const name = businessName(input.businessId);
+    const business = requireBusiness(businesses, input.businessId);
     const confirmed = (input.answer.categories ?? input.categories).filter((c) => input.categories.includes(c));
     const recordedAt = new Date();
     // Who asked (campaign, agent and ticket, web form) is part of the proof; beginJourney stored it.
@@ -74,22 +70,15 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     // All categories in one insert and one bulk update: on FerretDB each round trip is a write of its own.
     await appendConsentEvents(
       store,
-      confirmed.map((category) => ({
-        _id: eventIdOf(category),
-        businessId: input.businessId,
-        contactId: input.contactId,
-        phone: input.phone,
-        category,
-        type: 'opted_in',
-        at: new Date(input.answer.receivedAt),
-        proof: {
+      confirmed.map((category) =>
+        consentEvent(input, eventIdOf(category), category, 'opted_in', new Date(input.answer.receivedAt), {
           method: input.answer.method,
           channel: input.answer.channel,
           requestChannel: input.request.channel,
           shown: input.request.shown,
           requestMode: input.request.mode,
-          businessName: name,
-          categoryLabels: business ? categoryLabels(business, input.categories) : input.categories,
+          businessName: business.name,
+          categoryLabels: categoryLabels(business, input.categories),
           confirmedCategories: confirmed,
           requestedAt: input.request.requestedAt,
           answeredAt: input.answer.receivedAt,
@@ -103,8 +92,8 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           campaignId: journey?.campaignId,
           workflowId: input.workflowId,
           runId: input.runId,
-        },
-      })),
+        }),
+      ),
     );
     await setCurrentConsents(
       store,
@@ -123,20 +112,14 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
   }
 
   async function recordDecline(input: RecordAnswerInput): Promise<void> {
-    const name = businessName(input.businessId);
-    await appendConsentEvent(store, {
-      _id: `${input.journeyId}:declined`,
-      businessId: input.businessId,
-      contactId: input.contactId,
-      phone: input.phone,
-      category: input.categories.join(','),
-      type: 'declined',
-      at: new Date(input.answer.receivedAt),
-      proof: {
+    const business = requireBusiness(businesses, input.businessId);
+    await appendConsentEvent(
+      store,
+      consentEvent(input, `${input.journeyId}:declined`, input.categories.join(','), 'declined', new Date(input.answer.receivedAt), {
         method: input.answer.method,
         channel: input.answer.channel,
         shown: input.request.shown,
-        businessName: name,
+        businessName: business.name,
         categories: input.categories,
         requestedAt: input.request.requestedAt,
         answeredAt: input.answer.receivedAt,
@@ -147,8 +130,8 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
         inbound: input.answer.payload,
         journeyId: input.journeyId,
         runId: input.runId,
-      },
-    });
+      }),
+    );
   }
 
   async function recordConfirmationSent(input: ConfirmationSent & { journeyId: string }): Promise<void> {

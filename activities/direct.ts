@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { categoryLabels, type BusinessRegistry } from '../domain/business';
 import type { Store } from '../store/models';
-import { appendConsentEvent, recordConfirmationSent, setCurrentConsent, upsertContact, type ConfirmationSent } from '../store/queries';
+import { appendConsentEvent, consentEvent, recordConfirmationSent, setCurrentConsent, upsertContact, type ConfirmationSent } from '../store/queries';
+import { requireBusiness } from './business';
 import { liftBlock } from './optout';
 import type { DirectConsentInput } from '../workflows/direct/contract';
 import { FailureType } from '../workflows/failures';
@@ -19,12 +20,6 @@ export interface MessagingChange {
 }
 
 export function createDirectConsentActivities({ store, businesses }: DirectConsentDeps) {
-  function businessOf(id: string) {
-    const b = businesses.get(id);
-    if (!b) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${id}"`, nonRetryable: true });
-    return b;
-  }
-
   const optedInEventId = (directConsentId: string, category: string) => `${directConsentId}:${category}:opted_in`;
 
   /**
@@ -47,7 +42,7 @@ export function createDirectConsentActivities({ store, businesses }: DirectConse
    * decision the first attempt recorded.
    */
   async function recordDirectConsent(input: DirectConsentInput & { directConsentId: string }): Promise<{ categories: string[]; superseded: string[]; reallowed: boolean }> {
-    const business = businessOf(input.businessId);
+    const business = requireBusiness(businesses, input.businessId);
     const known = new Set(business.categories.map((c) => c.id));
     const categories = input.categories.filter((c) => known.has(c));
     if (categories.length === 0) throw ApplicationFailure.create({ type: FailureType.BadInput, message: 'none of the categories belongs to the business', nonRetryable: true });
@@ -61,15 +56,9 @@ export function createDirectConsentActivities({ store, businesses }: DirectConse
 
     for (const category of categories) {
       const eventId = optedInEventId(input.directConsentId, category);
-      await appendConsentEvent(store, {
-        _id: eventId,
-        businessId: input.businessId,
-        contactId: input.contactId,
-        phone: input.phone,
-        category,
-        type: 'opted_in',
-        at: consentedAt,
-        proof: {
+      await appendConsentEvent(
+        store,
+        consentEvent(input, eventId, category, 'opted_in', consentedAt, {
           method: input.method,
           channel: input.channel,
           shown: input.shown,
@@ -83,8 +72,8 @@ export function createDirectConsentActivities({ store, businesses }: DirectConse
           source: input.source,
           messaging,
           directConsentId: input.directConsentId,
-        },
-      });
+        }),
+      );
       await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: consentedAt, eventId });
     }
     if (messaging.reallowed) {

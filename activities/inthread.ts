@@ -1,25 +1,18 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { categoryLabels, type BusinessRegistry } from '../domain/business';
 import type { OfferedCategory } from '../domain/category-choice';
 import type { Store } from '../store/models';
-import { appendConsentEvent, setCurrentConsent, upsertContact } from '../store/queries';
-import { FailureType } from '../workflows/failures';
+import { appendConsentEvent, consentEvent, setCurrentConsent, upsertContact } from '../store/queries';
 import { IN_THREAD_SOURCE_KIND, type CategoryChoiceInput } from '../workflows/inthread/contract';
 import type { ContactAnswer } from '../workflows/journey/contract';
-import type { RequestProof } from './consent';
+import { requireBusiness } from './business';
+import type { JourneyRecordRef, RequestProof } from './consent';
 
 export interface InThreadDeps {
   store: Store;
   businesses: BusinessRegistry;
 }
 
-export interface RecordInThreadChoiceInput {
-  journeyId: string;
-  workflowId: string;
-  runId: string;
-  businessId: string;
-  contactId: string;
-  phone: string;
+export interface RecordInThreadChoiceInput extends JourneyRecordRef {
   channel: CategoryChoiceInput['channel'];
   start: CategoryChoiceInput['start'];
   resumedMessaging?: boolean;
@@ -33,15 +26,9 @@ export interface RecordInThreadChoiceInput {
 }
 
 export function createInThreadActivities({ store, businesses }: InThreadDeps) {
-  function businessOf(id: string) {
-    const b = businesses.get(id);
-    if (!b) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${id}"`, nonRetryable: true });
-    return b;
-  }
-
   /** The categories the question lists, in the business's order: the numbers of the list derive from it. */
   async function offerCategories({ businessId }: { businessId: string }): Promise<{ businessName: string; categories: OfferedCategory[] }> {
-    const business = businessOf(businessId);
+    const business = requireBusiness(businesses, businessId);
     return { businessName: business.name, categories: business.categories.map((c) => ({ id: c.id, label: c.label })) };
   }
 
@@ -51,7 +38,7 @@ export function createInThreadActivities({ store, businesses }: InThreadDeps) {
    * exactly as shown, the reply. The current consent moves forward only where this is the newest word.
    */
   async function recordInThreadChoice(input: RecordInThreadChoiceInput): Promise<{ eventIds: string[]; categories: string[] }> {
-    const business = businessOf(input.businessId);
+    const business = requireBusiness(businesses, input.businessId);
     const chosen = input.chosen.filter((c) => input.offered.includes(c));
     const answeredAt = new Date(input.answer.receivedAt);
     await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
@@ -59,15 +46,9 @@ export function createInThreadActivities({ store, businesses }: InThreadDeps) {
     for (const category of chosen) {
       const eventId = `${input.journeyId}:${category}:opted_in`;
       eventIds.push(eventId);
-      await appendConsentEvent(store, {
-        _id: eventId,
-        businessId: input.businessId,
-        contactId: input.contactId,
-        phone: input.phone,
-        category,
-        type: 'opted_in',
-        at: answeredAt,
-        proof: {
+      await appendConsentEvent(
+        store,
+        consentEvent(input, eventId, category, 'opted_in', answeredAt, {
           method: 'in_thread_choice',
           channel: input.channel,
           businessName: business.name,
@@ -92,8 +73,8 @@ export function createInThreadActivities({ store, businesses }: InThreadDeps) {
           journeyId: input.journeyId,
           workflowId: input.workflowId,
           runId: input.runId,
-        },
-      });
+        }),
+      );
       await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: answeredAt, eventId, journeyId: input.journeyId });
     }
     return { eventIds, categories: chosen };

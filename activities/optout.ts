@@ -1,10 +1,10 @@
-import { activityInfo, ApplicationFailure, getClient, log } from '@temporalio/activity';
+import { activityInfo, getClient, log } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
 import { isDuplicateKey, type Store } from '../store/models';
-import { appendConsentEvent, appendConsentEvents, setCurrentConsent, setCurrentConsents, upsertContact } from '../store/queries';
-import { FailureType } from '../workflows/failures';
+import { appendConsentEvent, appendConsentEvents, consentEvent, setCurrentConsent, setCurrentConsents, upsertContact } from '../store/queries';
+import { requireBusiness } from './business';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
 import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
 
@@ -180,12 +180,6 @@ export async function startCarrierOptOut(store: Store, send: { idempotencyKey: s
 }
 
 export function createOptOutActivities({ store, businesses }: OptOutDeps) {
-  function businessOf(id: string): Business {
-    const business = businesses.get(id);
-    if (!business) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${id}"`, nonRetryable: true });
-    return business;
-  }
-
   function scopeOf(business: Business, requested: string[] | undefined): { categories: string[]; allCategories: boolean } {
     const all = business.categories.map((c) => c.id);
     const categories = requested?.length ? requested.filter((c) => all.includes(c)) : all;
@@ -197,7 +191,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
    * from then on) and outlasts any send already past the gate. A subset opt-out blocks nothing.
    */
   async function blockContact(input: OptOutInput & { optOutId: string }): Promise<ContactBlocked> {
-    const business = businessOf(input.businessId);
+    const business = requireBusiness(businesses, input.businessId);
     const { categories, allCategories } = scopeOf(business, input.categories);
     if (!allCategories) {
       await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
@@ -211,7 +205,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
 
   /** One ledger event per category with its proof; event ids derive from the opt-out id, so a retry writes nothing twice. */
   async function recordOptOut(input: OptOutInput & { optOutId: string }): Promise<{ categories: string[]; allCategories: boolean }> {
-    const business = businessOf(input.businessId);
+    const business = requireBusiness(businesses, input.businessId);
     const { categories, allCategories } = scopeOf(business, input.categories);
     const at = new Date(input.receivedAt);
 
@@ -224,15 +218,8 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     // One insert and one bulk update for all categories: on FerretDB every round trip is a write of its own.
     await appendConsentEvents(
       store,
-      categories.map((category) => ({
-        _id: eventIdOf(category),
-        businessId: input.businessId,
-        contactId: input.contactId,
-        phone: input.phone,
-        category,
-        type: 'opted_out',
-        at,
-        proof: {
+      categories.map((category) =>
+        consentEvent(input, eventIdOf(category), category, 'opted_out', at, {
           method: input.source.kind,
           channel: input.channel,
           reason: input.reason,
@@ -244,8 +231,8 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
           recordedAt,
           inbound: input.payload,
           optOutId: input.optOutId,
-        },
-      })),
+        }),
+      ),
     );
     await setCurrentConsents(
       store,
@@ -260,7 +247,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
    * again. Categories they never agreed to stay as they are. Keyed by the inbound MessageSid.
    */
   async function resumeMessaging(input: InboundMessageInput): Promise<{ resumed: boolean; categories: string[] }> {
-    const business = businessOf(input.businessId);
+    const business = requireBusiness(businesses, input.businessId);
     const resumeId = `resume.${input.channel}.${input.messageSid}`;
     const scopeEventId = `${resumeId}:${MESSAGING_SCOPE}:messaging_resumed`;
     const contact = await store.contacts.findById(input.contactId).lean();
@@ -297,20 +284,19 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     };
     for (const category of restored) {
       const eventId = `${resumeId}:${category}:opted_in`;
-      await appendConsentEvent(store, { _id: eventId, businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, type: 'opted_in', at, proof: { ...proof, restoresBefore: contact.optedOutAt } });
+      await appendConsentEvent(store, consentEvent(input, eventId, category, 'opted_in', at, { ...proof, restoresBefore: contact.optedOutAt }));
       await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: at, eventId });
     }
     // Written last: its presence tells a retry that everything above is done.
-    await appendConsentEvent(store, {
-      _id: scopeEventId,
-      businessId: input.businessId,
-      contactId: input.contactId,
-      phone: input.phone,
-      category: MESSAGING_SCOPE,
-      type: 'messaging_resumed',
-      at,
-      proof: { ...proof, scope: 'messaging', restored, note: 'lifts the block of an opt-out from everything; consent per category is what the category events say' },
-    });
+    await appendConsentEvent(
+      store,
+      consentEvent(input, scopeEventId, MESSAGING_SCOPE, 'messaging_resumed', at, {
+        ...proof,
+        scope: 'messaging',
+        restored,
+        note: 'lifts the block of an opt-out from everything; consent per category is what the category events say',
+      }),
+    );
     await liftBlock(store, input.contactId, at);
     await store.contacts.updateOne({ _id: input.contactId }, { $set: { messaging: 'allowed', messagingResumedAt: at } }, { strict: false });
     return { resumed: true, categories: restored };

@@ -23,6 +23,14 @@ export async function upsertContact(store: Store, c: ContactFields): Promise<voi
   }
 }
 
+/** Who a ledger event is about. */
+export type LedgerContact = Pick<ConsentEventDoc, 'businessId' | 'contactId' | 'phone'>;
+
+/** One ledger event about a contact and a category; its _id (derived from what caused it) makes a retried write change nothing. */
+export function consentEvent(contact: LedgerContact, _id: string, category: string, type: ConsentEventDoc['type'], at: Date, proof: Record<string, unknown>): ConsentEventDoc & { _id: string } {
+  return { _id, businessId: contact.businessId, contactId: contact.contactId, phone: contact.phone, category, type, at, proof };
+}
+
 /** Appends a ledger event exactly once: a retried activity hits the same _id and changes nothing. */
 export async function appendConsentEvent(store: Store, event: ConsentEventDoc & { _id: string }): Promise<'written' | 'already'> {
   try {
@@ -180,16 +188,16 @@ export async function recordConfirmationSent(store: Store, originId: string, ori
   const optedInEventIdOf = (category: string) => `${originId}:${category}:opted_in`;
   await appendConsentEvents(
     store,
-    c.categories.map((category) => ({
-      _id: `${originId}:${category}:confirmation_sent`,
-      businessId: c.businessId,
-      contactId: c.contactId,
-      phone: c.phone,
-      category,
-      type: 'confirmation_sent',
-      at: new Date(c.at),
-      proof: { channel: 'whatsapp', providerId: c.providerId, outcome: c.outcome, shown: c.shown, ...origin, optedInEventId: optedInEventIdOf(category) },
-    })),
+    c.categories.map((category) =>
+      consentEvent(c, `${originId}:${category}:confirmation_sent`, category, 'confirmation_sent', new Date(c.at), {
+        channel: 'whatsapp',
+        providerId: c.providerId,
+        outcome: c.outcome,
+        shown: c.shown,
+        ...origin,
+        optedInEventId: optedInEventIdOf(category),
+      }),
+    ),
   );
   if (c.providerId && c.categories.length > 0) {
     await store.consents.bulkWrite(

@@ -1,14 +1,12 @@
-import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { contactIdOf } from '../../store/models';
-import { DIRECT_CONSENT_WORKFLOW_TYPE, directConsentWorkflowId, type DirectConsentInput } from '../../workflows/direct/contract';
-import { OptinBusiness, OptinContact } from '../../workflows/search-attributes';
+import type { DirectConsentInput } from '../../workflows/direct/contract';
 import type { ApiDeps } from '../app';
+import { startDirectConsent } from '../direct-consent';
 import { HttpError, parseOr400 } from '../errors';
 import { categoriesField, checkCategories, phoneField } from '../schemas';
-import { startOnce } from '../temporal';
 
 /** Clocks of the device that collected the form may run a little ahead of ours. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -41,7 +39,6 @@ export function registerOfflineConsentRoutes(app: FastifyInstance, deps: ApiDeps
 
     const contactId = contactIdOf(business.id, body.phone);
     const origin = offlineOrigin(business.id, body.evidence.documentRef);
-    const workflowId = directConsentWorkflowId(origin);
     const input: DirectConsentInput = {
       origin,
       businessId: business.id,
@@ -55,19 +52,10 @@ export function registerOfflineConsentRoutes(app: FastifyInstance, deps: ApiDeps
       evidence: { ...body.evidence },
       source: { kind: 'offline', reference: body.evidence.documentRef },
     };
-    const r = await startOnce(deps.client, DIRECT_CONSENT_WORKFLOW_TYPE, {
-      workflowId,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: OptinBusiness, value: business.id },
-        { key: OptinContact, value: contactId },
-      ]),
-    });
-    return reply.status(r.started ? 202 : 200).send({
-      directConsentId: workflowId,
-      existing: !r.started,
+    const { directConsentId, started } = await startDirectConsent(deps, input);
+    return reply.status(started ? 202 : 200).send({
+      directConsentId,
+      existing: !started,
       categories: body.categories,
       consentsUrl: `/v1/consents?businessId=${encodeURIComponent(business.id)}&phone=${encodeURIComponent(body.phone)}`,
     });

@@ -1,16 +1,14 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { categoryLabels, type Business } from '../../domain/business';
 import { normalizePhone } from '../../domain/phone';
 import { sayAndHangUpTwiml } from '../../domain/twiml';
 import { contactIdOf } from '../../store/models';
-import { DIRECT_CONSENT_WORKFLOW_TYPE, directConsentWorkflowId, type DirectConsentInput } from '../../workflows/direct/contract';
-import { OptinBusiness, OptinContact } from '../../workflows/search-attributes';
+import { directConsentWorkflowId, type DirectConsentInput } from '../../workflows/direct/contract';
 import type { ApiDeps } from '../app';
+import { startDirectConsent } from '../direct-consent';
 import { HttpError, parseOr400 } from '../errors';
-import { startOnce } from '../temporal';
 import { twilioSignatureGuard } from '../twilio-signature';
 import { startJourney } from './journeys';
 
@@ -139,16 +137,7 @@ export function registerVoiceInboundRoutes(app: FastifyInstance, deps: ApiDeps):
       },
       source: { kind: 'inbound_ivr', reference: call.CallSid },
     };
-    await startOnce(deps.client, DIRECT_CONSENT_WORKFLOW_TYPE, {
-      workflowId: directConsentWorkflowId(origin),
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: OptinBusiness, value: business.id },
-        { key: OptinContact, value: contactId },
-      ]),
-    });
+    await startDirectConsent(deps, input);
     return twiml(reply, sayAndHangUpTwiml(`Thank you. ${business.name} will confirm on WhatsApp. You can reply STOP there at any time. Goodbye.`));
   });
 

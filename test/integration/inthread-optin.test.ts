@@ -1,11 +1,11 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { CarrierMessage } from '../../dev/carrier/types';
 import { ALL_CATEGORIES_PAYLOAD } from '../../domain/category-choice';
 import { contactIdOf } from '../../store/models';
 import { CATEGORY_CHOICE_WORKFLOW_TYPE, type CategoryChoiceInput } from '../../workflows/inthread/contract';
 import { journeyIdOf, journeyWorkflowId, type JourneyState } from '../../workflows/journey/contract';
-import twilio from 'twilio';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { consentsOf, freshPhones, postAsTwilio, waitForConsents } from '../harness/contact';
+import { startTestStack, TEST_ACCOUNT_SID, type TestStack, waitForJourneyStatus } from '../harness/stack';
 
 /**
  * START (or "subscribe") with nothing running asks, in the same thread, which categories: a numbered
@@ -29,50 +29,13 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const usedPhones = new Set<string>();
-function freshPhone(): string {
-  for (;;) {
-    const phone = `+1312555${String(randomInt(0, 10_000)).padStart(4, '0')}`;
-    if (!usedPhones.has(phone)) {
-      usedPhones.add(phone);
-      return phone;
-    }
-  }
-}
+const freshPhone = freshPhones('+1312555');
 
 const smsTo = (phone: string): CarrierMessage[] => stack.carrier.messages({ to: phone, direction: 'outbound-api' });
 const whatsappTo = (phone: string): CarrierMessage[] => stack.carrier.messages({ to: `whatsapp:${phone}`, direction: 'outbound-api' });
 const sms = (phone: string, body: string) => stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body });
 const whatsapp = (phone: string, body: string) => stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${WA_SENDER}`, body });
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-/** Plays Twilio delivering a webhook, signed as Twilio signs it; posting the same params again is a redelivery. */
-async function postAsTwilio(params: Record<string, string>): Promise<number> {
-  const url = `${stack.apiUrl}/webhooks/twilio/messaging`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params) },
-    body: new URLSearchParams(params).toString(),
-  });
-  await res.text();
-  return res.status;
-}
-
-async function consentsOf(phone: string) {
-  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
-  expect(r.status).toBe(200);
-  return r.body;
-}
-
-async function waitForConsents(phone: string, ready: (c: any) => boolean, timeoutMs = 15_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await consentsOf(phone);
-    if (ready(c)) return c;
-    if (Date.now() > until) throw new Error(`consents never got ready: ${JSON.stringify(c)}`);
-    await sleep(100);
-  }
-}
 
 /** The category choice runs as the contact's journey; its id is in the journeys collection once it began. */
 async function choiceJourneyOf(phone: string): Promise<string> {
@@ -107,7 +70,7 @@ test('SMS START with no journey: numbered list, reply "1,3", two opt-ins with pr
   expect(confirmation.renderedText).toContain('Order updates and Product recommendations');
   expect(confirmation.renderedText).toContain(BUSINESS_NAME);
 
-  const consents = await waitForConsents(phone, (c) => c.events.filter((e: any) => e.type === 'confirmation_sent').length === 2);
+  const consents = await waitForConsents(stack, phone, (c) => c.events.filter((e: any) => e.type === 'confirmation_sent').length === 2);
   expect(statusOf(consents)).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
   const optIns = consents.events.filter((e: any) => e.type === 'opted_in');
   expect(optIns.map((e: any) => e.category).sort()).toEqual(['order_updates', 'recommendations']);
@@ -160,7 +123,7 @@ test('WhatsApp "subscribe": one button per category plus All; tapping All opts i
 
   const confirmation = await stack.carrier.waitFor(() => whatsappTo(phone).find((m) => m.contentSid === CONFIRMATION_CONTENT), 10_000);
   expect(confirmation.renderedText).toContain('Order updates, Offers and promotions and Product recommendations');
-  const consents = await waitForConsents(phone, (c) => c.events.filter((e: any) => e.type === 'confirmation_sent').length === 3);
+  const consents = await waitForConsents(stack, phone, (c) => c.events.filter((e: any) => e.type === 'confirmation_sent').length === 3);
   expect(statusOf(consents)).toEqual({ order_updates: 'opted_in', offers: 'opted_in', recommendations: 'opted_in' });
   const optIn = consents.events.find((e: any) => e.type === 'opted_in' && e.category === 'offers');
   expect(optIn.proof).toMatchObject({
@@ -204,7 +167,7 @@ test('an unreadable reply gets one clarification, then the flow keeps waiting fo
   const ended = await waitForJourneyStatus(stack, journeyId, 'confirmed');
   expect(ended.outcome.categories).toEqual(['offers']);
   expect(ended.events.filter((e: any) => e.kind.startsWith('category_clarify'))).toHaveLength(1);
-  const consents = await waitForConsents(phone, (c) => c.events.some((e: any) => e.type === 'confirmation_sent'));
+  const consents = await waitForConsents(stack, phone, (c) => c.events.some((e: any) => e.type === 'confirmation_sent'));
   expect(statusOf(consents)).toEqual({ order_updates: 'none', offers: 'opted_in', recommendations: 'none' });
 });
 
@@ -215,7 +178,7 @@ test('NO declines: the flow ends declined with a declined event, and nothing is 
   const journeyId = await choiceJourneyOf(phone);
   await sms(phone, 'no');
   await waitForJourneyStatus(stack, journeyId, 'declined');
-  const consents = await waitForConsents(phone, (c) => c.events.some((e: any) => e.type === 'declined'));
+  const consents = await waitForConsents(stack, phone, (c) => c.events.some((e: any) => e.type === 'declined'));
   expect(consents.events.find((e: any) => e.type === 'declined').proof).toMatchObject({ shown: question.body, answerText: 'no', journeyId });
   expect(statusOf(consents)).toEqual({ order_updates: 'none', offers: 'none', recommendations: 'none' });
   await sleep(300);
@@ -230,7 +193,7 @@ test('STOP while the question is open opts out through the usual path and ends t
 
   await whatsapp(phone, 'STOP');
   await waitForJourneyStatus(stack, journeyId, 'opted_out');
-  const consents = await waitForConsents(phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
+  const consents = await waitForConsents(stack, phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
   expect(consents.events.some((e: any) => e.type === 'opted_in')).toBe(false);
   const optOut = await stack.carrier.waitFor(() => whatsappTo(phone).find((m) => m.renderedText.includes('you are unsubscribed')), 10_000);
   expect(optOut.renderedText).toContain(BUSINESS_NAME);
@@ -238,18 +201,18 @@ test('STOP while the question is open opts out through the usual path and ends t
   // A late answer to the question reaches nothing and changes nothing.
   await whatsapp(phone, '1');
   await sleep(1000);
-  expect(statusOf(await consentsOf(phone))).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
+  expect(statusOf(await consentsOf(stack, phone))).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
   expect(whatsappTo(phone)).toHaveLength(2);
 });
 
 test('a repeated delivery of the same START MessageSid starts nothing new', async () => {
   const phone = freshPhone();
   const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: TEST_ACCOUNT_SID, From: phone, To: SMS_SENDER, Body: 'START', NumMedia: '0' };
-  expect(await postAsTwilio(params)).toBe(200);
+  expect((await postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', params)).status).toBe(200);
   await stack.carrier.waitFor(() => smsTo(phone)[0], 10_000);
   const journeyId = await choiceJourneyOf(phone);
 
-  expect(await postAsTwilio(params)).toBe(200);
+  expect((await postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', params)).status).toBe(200);
   await sleep(1500);
   expect(smsTo(phone)).toHaveLength(1);
   expect(await stack.store.journeys.countDocuments({ contactId: contactIdOf('acme', phone) })).toBe(1);
@@ -276,7 +239,7 @@ test('no answer within the wait: the flow ends expired and records nothing', asy
   const state = (await handle.result()) as JourneyState;
   expect(state).toMatchObject({ status: 'expired', journeyId: journeyIdOf(workflowId, handle.firstExecutionRunId), outcome: { reason: 'no answer to the category question' } });
   expect(smsTo(phone)).toHaveLength(1);
-  expect((await consentsOf(phone)).events).toHaveLength(0);
+  expect((await consentsOf(stack, phone)).events).toHaveLength(0);
 });
 
 describe('a blocked contact writes START', () => {
@@ -284,7 +247,7 @@ describe('a blocked contact writes START', () => {
     const phone = freshPhone();
     const optOut = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, reason: 'test', source: { kind: 'agent' } });
     expect(optOut.status).toBe(202);
-    await waitForConsents(phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
+    await waitForConsents(stack, phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
 
     await sms(phone, 'START');
     const [resumed, question] = await stack.carrier.waitFor(() => (smsTo(phone).length >= 2 ? smsTo(phone) : undefined), 10_000);
@@ -294,7 +257,7 @@ describe('a blocked contact writes START', () => {
 
     await sms(phone, 'ALL');
     await waitForJourneyStatus(stack, journeyId, 'confirmed');
-    const consents = await waitForConsents(phone, (c) => c.categories.every((x: any) => x.status === 'opted_in'));
+    const consents = await waitForConsents(stack, phone, (c) => c.categories.every((x: any) => x.status === 'opted_in'));
     expect(consents.messaging).toBe('allowed');
     const optIn = consents.events.find((e: any) => e.type === 'opted_in' && e.proof.method === 'in_thread_choice');
     expect(optIn.proof).toMatchObject({ resumedMessaging: true, chosenAll: true, answerText: 'ALL' });
@@ -306,15 +269,15 @@ describe('a blocked contact writes START', () => {
     await stack.carrier.waitFor(() => smsTo(phone)[0], 10_000);
     await waitForJourneyStatus(stack, await choiceJourneyOf(phone), 'active');
     await sms(phone, '1');
-    await waitForConsents(phone, (c) => c.events.some((e: any) => e.type === 'confirmation_sent'));
+    await waitForConsents(stack, phone, (c) => c.events.some((e: any) => e.type === 'confirmation_sent'));
 
     await sms(phone, 'STOP');
-    await waitForConsents(phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
+    await waitForConsents(stack, phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
     await stack.carrier.waitFor(() => smsTo(phone).find((m) => m.body.includes('you are unsubscribed')), 10_000);
     const before = smsTo(phone).length;
 
     await sms(phone, 'START');
-    const consents = await waitForConsents(phone, (c) => c.messaging === 'allowed' && statusOf(c).order_updates === 'opted_in');
+    const consents = await waitForConsents(stack, phone, (c) => c.messaging === 'allowed' && statusOf(c).order_updates === 'opted_in');
     expect(statusOf(consents)).toEqual({ order_updates: 'opted_in', offers: 'opted_out', recommendations: 'opted_out' });
     const resumed = await stack.carrier.waitFor(() => smsTo(phone)[before], 10_000);
     expect(resumed.body).toContain('you can receive messages from us again');

@@ -1,7 +1,7 @@
-import { randomBytes, randomInt } from 'node:crypto';
-import twilio from 'twilio';
+import { randomBytes } from 'node:crypto';
 import { contactIdOf } from '../../store/models';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { consentsOf, freshPhones, postAsTwilio, waitForConsents } from '../harness/contact';
+import { startTestStack, TEST_ACCOUNT_SID, type TestStack, waitForJourneyStatus } from '../harness/stack';
 
 /** Opt-in methods where the contact or an agent starts: agent in-chat, paper form, inbound IVR, missed call. */
 
@@ -18,55 +18,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const usedPhones = new Set<string>();
-/** Test files share one Temporal server and journey ids derive from the phone: every run uses its own numbers. */
-function freshPhone(): string {
-  for (;;) {
-    const phone = `+1206555${String(randomInt(0, 10_000)).padStart(4, '0')}`;
-    if (!usedPhones.has(phone)) {
-      usedPhones.add(phone);
-      return phone;
-    }
-  }
-}
+const freshPhone = freshPhones('+1206555');
 
 const callSid = () => `CA${randomBytes(16).toString('hex')}`;
 
-/** Plays Twilio: POSTs a form to our webhook, signed as Twilio signs it (full URL plus the form fields). */
-export async function postAsTwilio(apiUrl: string, pathAndQuery: string, params: Record<string, string>, authToken = TEST_AUTH_TOKEN): Promise<{ status: number; text: string; json?: any }> {
-  const url = `${apiUrl}${pathAndQuery}`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(authToken, url, params) },
-    body: new URLSearchParams(params).toString(),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
-
 const waitForStatus = (journeyId: string, status: string, timeoutMs = 20_000) => waitForJourneyStatus(stack, journeyId, status, timeoutMs);
-
-async function consentsOf(phone: string) {
-  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
-  expect(r.status).toBe(200);
-  return r.body;
-}
-
-async function waitForConsents(phone: string, ready: (c: any) => boolean, timeoutMs = 15_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await consentsOf(phone);
-    if (ready(c)) return c;
-    if (Date.now() > until) throw new Error(`consents never got ready: ${JSON.stringify(c)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
 
 const whatsappTo = (phone: string) => stack.carrier.messages({ to: `whatsapp:${phone}`, direction: 'outbound-api' });
 
@@ -100,7 +56,7 @@ describe('support agent in-chat opt-in', () => {
     expect(tap.status).toBe(200);
     await waitForStatus(journeyId, 'confirmed');
 
-    const consents = await consentsOf(phone);
+    const consents = await consentsOf(stack, phone);
     expect(consents.categories.find((c: any) => c.category === 'order_updates').status).toBe('opted_in');
     expect(consents.categories.find((c: any) => c.category === 'offers').status).toBe('none');
     const optIn = consents.events.find((e: any) => e.type === 'opted_in' && e.category === 'order_updates');
@@ -150,7 +106,7 @@ describe('in person / on paper', () => {
     const result = await stack.client.workflow.getHandle(first.body.directConsentId).result();
     expect(result).toMatchObject({ categories: ['order_updates', 'offers'], superseded: [], reallowed: false, confirmation: { outcome: 'sent', providerId: confirmation.sid } });
 
-    const consents = await consentsOf(phone);
+    const consents = await consentsOf(stack, phone);
     const status = Object.fromEntries(consents.categories.map((c: any) => [c.category, c.status]));
     expect(status).toEqual({ order_updates: 'opted_in', offers: 'opted_in', recommendations: 'none' });
     expect(consents.categories.find((c: any) => c.category === 'offers').confirmationMessageId).toBe(confirmation.sid);
@@ -165,7 +121,7 @@ describe('in person / on paper', () => {
     expect(again.body).toMatchObject({ existing: true, directConsentId: first.body.directConsentId });
     await new Promise((res) => setTimeout(res, 1000));
     expect(whatsappTo(phone)).toHaveLength(1);
-    expect((await consentsOf(phone)).events).toHaveLength(consents.events.length);
+    expect((await consentsOf(stack, phone)).events).toHaveLength(consents.events.length);
   });
 
   test('a contact who opted out and then signs is allowed again; a paper signed before the opt-out does not undo it', async () => {
@@ -173,7 +129,7 @@ describe('in person / on paper', () => {
     const optOut = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, reason: 'asked the shop assistant', source: { kind: 'agent' } });
     expect(optOut.status).toBe(202);
     // The block shows at once; wait for the ledger too, so the opt-out is wholly behind us.
-    await waitForConsents(phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
+    await waitForConsents(stack, phone, (c) => c.messaging === 'opted_out' && c.categories.every((x: any) => x.status === 'opted_out'));
     const optOutAt = Date.now();
 
     const older = await stack.request('POST', '/v1/consents/offline', {
@@ -185,7 +141,7 @@ describe('in person / on paper', () => {
     expect(older.status).toBe(202);
     const olderResult = await stack.client.workflow.getHandle(older.body.directConsentId).result();
     expect(olderResult).toMatchObject({ categories: [], superseded: ['offers'], reallowed: false });
-    expect((await consentsOf(phone)).messaging).toBe('opted_out');
+    expect((await consentsOf(stack, phone)).messaging).toBe('opted_out');
     expect(whatsappTo(phone).filter((m) => m.contentSid === CONFIRMATION_CONTENT)).toHaveLength(0);
 
     await new Promise((res) => setTimeout(res, 20));
@@ -199,7 +155,7 @@ describe('in person / on paper', () => {
     const newerResult = await stack.client.workflow.getHandle(newer.body.directConsentId).result();
     expect(newerResult).toMatchObject({ categories: ['offers'], reallowed: true, confirmation: { outcome: 'sent' } });
 
-    const consents = await consentsOf(phone);
+    const consents = await consentsOf(stack, phone);
     expect(consents.messaging).toBe('allowed');
     expect(consents.categories.find((c: any) => c.category === 'offers').status).toBe('opted_in');
     expect(consents.categories.find((c: any) => c.category === 'order_updates').status).toBe('opted_out');
@@ -253,7 +209,7 @@ describe('calls to the business voice number', () => {
 
     const confirmation = await stack.carrier.waitFor(() => whatsappTo(phone)[0], 10_000);
     expect(confirmation.contentSid).toBe(CONFIRMATION_CONTENT);
-    const consents = await waitForConsents(phone, (c) => c.events.filter((e: any) => e.type === 'confirmation_sent').length === 3);
+    const consents = await waitForConsents(stack, phone, (c) => c.events.filter((e: any) => e.type === 'confirmation_sent').length === 3);
     expect(consents.categories.every((c: any) => c.status === 'opted_in')).toBe(true);
     const optIn = consents.events.find((e: any) => e.type === 'opted_in');
     expect(optIn.proof).toMatchObject({ method: 'ivr_keypress', channel: 'ivr', source: { kind: 'inbound_ivr', reference: sid }, evidence: { callSid: sid, digits: '1' } });
@@ -278,7 +234,7 @@ describe('calls to the business voice number', () => {
     expect(ended.json.outcome).toBe('journey_started');
     const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
     expect(request.channel).toBe('sms');
-    expect((await consentsOf(phone)).events).toHaveLength(0);
+    expect((await consentsOf(stack, phone)).events).toHaveLength(0);
   });
 
   test('missed call: one opt-in journey per frequency-cap window', async () => {

@@ -1,21 +1,11 @@
-import { allHandlersFinished, condition, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
+import { allHandlersFinished, condition, log, proxyActivities } from '@temporalio/workflow';
+import type { ChannelActivities, SendInput } from '../../activities/channel';
 import type { ConsentActivities, RequestProof } from '../../activities/consent';
 import type { InThreadActivities } from '../../activities/inthread';
 import { parseCategoryChoice, type CategoryReply, type OfferedCategory } from '../../domain/category-choice';
 import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
-import {
-  cancelJourneyUpdate,
-  contactAnsweredSignal,
-  journeyIdOf,
-  journeyStateQuery,
-  optedOutSignal,
-  providerStatusSignal,
-  type ContactAnswer,
-  type JourneyState,
-  type JourneyStatus,
-} from '../journey/contract';
-import { OptinStatus } from '../search-attributes';
+import type { ContactAnswer, JourneyState } from '../journey/contract';
+import { confirmOnWhatsApp, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from '../journey/run';
 import { IN_THREAD_SOURCE_KIND, type CategoryChoiceInput } from './contract';
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
@@ -34,11 +24,7 @@ function replyOf(answer: ContactAnswer): CategoryReply {
  * and confirms on WhatsApp. Runs under the contact's journey workflow id (see ./contract.ts).
  */
 export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promise<JourneyState> {
-  const info = workflowInfo();
-  const workflowId = info.workflowId;
-  const runId = info.firstExecutionRunId;
-  const journeyId = journeyIdOf(workflowId, runId);
-  const now = () => new Date(Date.now()).toISOString();
+  const { workflowId, runId, journeyId } = currentJourneyRun();
 
   const state: JourneyState = {
     journeyId,
@@ -62,41 +48,22 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
   const ended = () => state.status !== 'active';
   const decided = () => choice !== undefined || declined !== undefined || optedOut || cancelled !== undefined || undeliverable !== undefined;
 
-  setHandler(journeyStateQuery, () => state);
-
-  setHandler(contactAnsweredSignal, (a) => {
-    state.events.push({ at: a.receivedAt, direction: 'received', kind: a.method, channel: a.channel, providerId: a.providerId, detail: a.decision });
-    if (ended() || decided()) return;
-    if (a.decision === 'opt_out') optedOut = true;
-    else replies.push(a);
-  });
-
-  const seenStatuses = new Set<string>();
-  setHandler(providerStatusSignal, (s) => {
-    const seen = `${s.providerId}/${s.status}`;
-    if (seenStatuses.has(seen)) return;
-    seenStatuses.add(seen);
-    state.events.push({ at: s.receivedAt, direction: 'note', kind: `status:${s.status}`, providerId: s.providerId, detail: s.errorCode ? `error ${s.errorCode}` : undefined });
-  });
-
-  setHandler(optedOutSignal, (e) => {
-    state.events.push({ at: e.at, direction: 'received', kind: 'opted_out', detail: e.optOutId });
-    if (!ended()) optedOut = true;
-  });
-
-  setHandler(
-    cancelJourneyUpdate,
-    async ({ reason }) => {
-      if (!decided()) cancelled = { reason };
-      await condition(ended);
-      return state;
+  const hooks: JourneyHooks = {
+    ended,
+    decided,
+    answered: (a) => {
+      if (a.decision === 'opt_out') optedOut = true;
+      else replies.push(a);
     },
-    {
-      validator: (_request: { reason?: string }) => {
-        if (ended()) throw new Error(`journey already ended as ${state.status}`);
-      },
+    optedOut: () => {
+      optedOut = true;
     },
-  );
+    cancelled: (reason) => {
+      cancelled = { reason };
+    },
+  };
+  handleJourneyReports(state, hooks);
+  handleJourneyEndings(state, hooks);
 
   const offer = await inThread.offerCategories({ businessId: input.businessId });
   const offered: OfferedCategory[] = offer.categories;
@@ -116,7 +83,7 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
     runId,
   });
 
-  const baseSend: Omit<SendInput, 'idempotencyKey' | 'purpose'> = {
+  const baseSend: JourneySendBase & Pick<SendInput, 'channel'> = {
     channel: input.channel,
     businessId: input.businessId,
     contactId: input.contactId,
@@ -127,13 +94,10 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
     runId,
     step: 0,
   };
-  const noteSent = (purpose: string, channel: string, r: SendResult) => {
-    state.events.push({ at: r.at, direction: 'sent', kind: `${purpose}:${r.outcome}`, channel, step: 0, providerId: r.providerId, detail: r.errorCode ? `error ${r.errorCode}` : (r.mode ?? r.reason) });
-  };
 
   const question = await send({ ...baseSend, purpose: 'category_question', idempotencyKey: `${workflowId}/${runId}/category_question` });
   state.attempts++;
-  noteSent('category_question', input.channel, question);
+  noteSent(state, 'category_question', input.channel, question);
   const questionProof: RequestProof = { channel: input.channel, shown: question.shown, providerId: question.providerId, mode: question.mode, requestedAt: question.at };
   if (question.outcome === 'refused') optedOut = true;
   if (question.outcome === 'failed') undeliverable = `the question could not be delivered${question.errorCode ? ` (error ${question.errorCode})` : ''}`;
@@ -158,57 +122,41 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
     if (!clarified) {
       clarified = true;
       const r = await send({ ...baseSend, purpose: 'category_clarify', idempotencyKey: `${workflowId}/${runId}/category_clarify` });
-      noteSent('category_clarify', input.channel, r);
+      noteSent(state, 'category_clarify', input.channel, r);
       if (r.outcome === 'refused') optedOut = true;
     }
   }
   state.nextDeadline = undefined;
 
-  let status: JourneyStatus = 'expired';
-  let reason: string | undefined;
-  let confirmedCategories: string[] | undefined;
-  if (cancelled) {
-    status = 'cancelled';
-    reason = cancelled.reason;
-  } else if (optedOut) {
-    status = 'opted_out';
-  } else if (choice) {
-    const written = await inThread.recordInThreadChoice({
-      journeyId,
-      workflowId,
-      runId,
-      businessId: input.businessId,
-      contactId: input.contactId,
-      phone: input.phone,
-      channel: input.channel,
-      start: input.start,
-      resumedMessaging: input.resumedMessaging,
-      offered: offeredIds,
-      chosen: choice.categories,
-      chosenAll: choice.all,
-      question: questionProof,
-      answer: choice.answer,
-      buttonPayload: choice.buttonPayload,
-    });
-    confirmedCategories = written.categories;
-    const confirmation = await send({ ...baseSend, categories: written.categories, channel: 'whatsapp', purpose: 'confirmation', idempotencyKey: `${workflowId}/${runId}/confirmation` });
-    noteSent('confirmation', 'whatsapp', confirmation);
-    await consent.recordConfirmationSent({ journeyId, businessId: input.businessId, contactId: input.contactId, phone: input.phone, categories: written.categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
-    status = 'confirmed';
-  } else if (declined) {
-    await consent.recordDecline({ journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.phone, categories: offeredIds, answer: declined, request: questionProof });
-    status = 'declined';
-  } else if (undeliverable) {
-    reason = undeliverable;
-  } else {
-    reason = 'no answer to the category question';
-  }
-
-  state.status = status;
-  state.outcome = { status, reason, categories: confirmedCategories, at: now() };
-  upsertSearchAttributes([{ key: OptinStatus, value: status }]);
-  await consent.finishJourney(state);
-  log.info('category choice ended', { status, categories: confirmedCategories?.length ?? 0 });
+  await settleJourney(state, { cancelled, optedOut }, async () => {
+    if (choice) {
+      const written = await inThread.recordInThreadChoice({
+        journeyId,
+        workflowId,
+        runId,
+        businessId: input.businessId,
+        contactId: input.contactId,
+        phone: input.phone,
+        channel: input.channel,
+        start: input.start,
+        resumedMessaging: input.resumedMessaging,
+        offered: offeredIds,
+        chosen: choice.categories,
+        chosenAll: choice.all,
+        question: questionProof,
+        answer: choice.answer,
+        buttonPayload: choice.buttonPayload,
+      });
+      await confirmOnWhatsApp(state, baseSend, written.categories);
+      return { status: 'confirmed', categories: written.categories };
+    }
+    if (declined) {
+      await consent.recordDecline({ journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.phone, categories: offeredIds, answer: declined, request: questionProof });
+      return { status: 'declined' };
+    }
+    return { status: 'expired', reason: undeliverable ?? 'no answer to the category question' };
+  });
+  log.info('category choice ended', { status: state.status, categories: state.outcome?.categories?.length ?? 0 });
   await condition(allHandlersFinished);
   return state;
 }

@@ -1,32 +1,10 @@
-import {
-  allHandlersFinished,
-  condition,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
+import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { ChannelActivities } from '../../activities/channel';
 import type { ConsentActivities, RequestProof } from '../../activities/consent';
-import { OptinChannel, OptinStatus } from '../search-attributes';
-import {
-  cancelJourneyUpdate,
-  contactAnsweredSignal,
-  ivrNoAnswerSignal,
-  journeyIdOf,
-  journeyStateQuery,
-  optedOutSignal,
-  providerStatusSignal,
-  submitFormUpdate,
-  type ContactAnswer,
-  type FormSubmission,
-  type JourneyInput,
-  type JourneyState,
-  type JourneyStatus,
-} from './contract';
+import { OptinChannel } from '../search-attributes';
+import { ivrNoAnswerSignal, submitFormUpdate, type ContactAnswer, type FormSubmission, type JourneyInput, type JourneyState } from './contract';
 import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
+import { confirmOnWhatsApp, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 const consent = proxyActivities<ConsentActivities>(STORE_ACTIVITY_OPTIONS);
@@ -34,11 +12,7 @@ const consent = proxyActivities<ConsentActivities>(STORE_ACTIVITY_OPTIONS);
 const FAILED_DELIVERY = new Set(['failed', 'undelivered', 'no-answer', 'busy', 'canceled']);
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState> {
-  const info = workflowInfo();
-  const workflowId = info.workflowId;
-  const runId = info.firstExecutionRunId;
-  const journeyId = journeyIdOf(workflowId, runId);
-  const now = () => new Date(Date.now()).toISOString();
+  const { workflowId, runId, journeyId } = currentJourneyRun();
 
   const state: JourneyState = {
     journeyId,
@@ -69,26 +43,26 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   const ended = () => state.status !== 'active';
   const decided = () => answer !== undefined || optedOut || cancelled !== undefined;
 
-  setHandler(journeyStateQuery, () => state);
-
-  setHandler(contactAnsweredSignal, (a) => {
-    state.events.push({ at: a.receivedAt, direction: 'received', kind: a.method, channel: a.channel, providerId: a.providerId, detail: a.decision });
-    if (ended() || decided()) return;
-    if (a.decision === 'other') clarifyPending = true;
-    else if (a.decision === 'opt_out') optedOut = true;
-    else answer = a;
-  });
-
-  // Twilio may deliver a status callback more than once; the journey notes each status of a message once.
-  const seenStatuses = new Set<string>();
-  setHandler(providerStatusSignal, (s) => {
-    const seen = `${s.providerId}/${s.status}`;
-    if (seenStatuses.has(seen)) return;
-    seenStatuses.add(seen);
-    state.events.push({ at: s.receivedAt, direction: 'note', kind: `status:${s.status}`, providerId: s.providerId, detail: s.errorCode ? `error ${s.errorCode}` : undefined });
-    if (FAILED_DELIVERY.has(s.status)) failedDeliveries.add(s.providerId);
-    if (FAILED_DELIVERY.has(s.status) && currentProviderIds.has(s.providerId)) stepFailed = true;
-  });
+  const hooks: JourneyHooks = {
+    ended,
+    decided,
+    answered: (a) => {
+      if (a.decision === 'other') clarifyPending = true;
+      else if (a.decision === 'opt_out') optedOut = true;
+      else answer = a;
+    },
+    statusReported: (s) => {
+      if (FAILED_DELIVERY.has(s.status)) failedDeliveries.add(s.providerId);
+      if (FAILED_DELIVERY.has(s.status) && currentProviderIds.has(s.providerId)) stepFailed = true;
+    },
+    optedOut: () => {
+      optedOut = true;
+    },
+    cancelled: (reason) => {
+      cancelled = { reason };
+    },
+  };
+  handleJourneyReports(state, hooks);
 
   setHandler(ivrNoAnswerSignal, (e) => {
     state.events.push({ at: e.at, direction: 'received', kind: 'ivr_no_answer', channel: 'ivr', providerId: e.callSid });
@@ -96,24 +70,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     if (currentProviderIds.has(e.callSid)) callEnded = true;
   });
 
-  setHandler(optedOutSignal, (e) => {
-    state.events.push({ at: e.at, direction: 'received', kind: 'opted_out', detail: e.optOutId });
-    if (!ended()) optedOut = true;
-  });
-
-  setHandler(
-    cancelJourneyUpdate,
-    async ({ reason }) => {
-      if (!decided()) cancelled = { reason };
-      await condition(ended);
-      return state;
-    },
-    {
-      validator: (_request: { reason?: string }) => {
-        if (ended()) throw new Error(`journey already ended as ${state.status}`);
-      },
-    },
-  );
+  handleJourneyEndings(state, hooks);
 
   setHandler(
     submitFormUpdate,
@@ -142,7 +99,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     },
   );
 
-  const baseSend = (): Omit<SendInput, 'idempotencyKey' | 'purpose' | 'channel'> => ({
+  const baseSend = (): JourneySendBase => ({
     businessId: input.businessId,
     contactId: input.contactId,
     phone: input.contact.phone,
@@ -154,10 +111,6 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     runId,
     step: state.stepIndex,
   });
-
-  const noteSent = (purpose: string, channel: string, r: SendResult) => {
-    state.events.push({ at: r.at, direction: 'sent', kind: `${purpose}:${r.outcome}`, channel, step: state.stepIndex, providerId: r.providerId, detail: r.errorCode ? `error ${r.errorCode}` : (r.mode ?? r.reason) });
-  };
 
   await consent.beginJourney({ ...input, journeyId, workflowId, runId });
 
@@ -177,7 +130,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
 
     const request = await send({ ...baseSend(), step: i, channel: step.channel, purpose: 'request', idempotencyKey: `${workflowId}/${runId}/step${i}/request`, linksValidUntil });
     state.attempts++;
-    noteSent('request', step.channel, request);
+    noteSent(state, 'request', step.channel, request);
     if (request.outcome === 'refused') {
       optedOut = true;
       break;
@@ -214,7 +167,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
         if (!clarified && (step.channel === 'sms' || step.channel === 'whatsapp')) {
           clarified = true;
           const r = await send({ ...baseSend(), step: i, channel: step.channel, purpose: 'clarify', idempotencyKey: `${workflowId}/${runId}/step${i}/clarify` });
-          noteSent('clarify', step.channel, r);
+          noteSent(state, 'clarify', step.channel, r);
         }
         continue;
       }
@@ -223,7 +176,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
         const k = nextReminder++;
         const r = await send({ ...baseSend(), step: i, channel: step.channel, purpose: 'reminder', idempotencyKey: `${workflowId}/${runId}/step${i}/reminder${k}`, linksValidUntil });
         state.attempts++;
-        noteSent('reminder', step.channel, r);
+        noteSent(state, 'reminder', step.channel, r);
         if (r.outcome === 'refused') {
           optedOut = true;
           break steps;
@@ -239,35 +192,19 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   }
   state.nextDeadline = undefined;
 
-  let status: JourneyStatus = 'expired';
-  let reason: string | undefined;
-  let confirmedCategories: string[] | undefined;
-  if (cancelled) {
-    status = 'cancelled';
-    reason = cancelled.reason;
-  } else if (optedOut) {
-    status = 'opted_out';
-  } else if (answer) {
+  await settleJourney(state, { cancelled, optedOut }, async () => {
+    if (!answer) return undefined;
     // An answer with no request on record (every send failed or was ambiguous) still counts: the contact acted.
     const request = lastRequest ?? { channel: answer.channel, requestedAt: input.requestedAt };
     const recordInput = { journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.contact.phone, categories: input.categories, answer, request };
     if (answer.decision === 'confirm') {
       const written = await consent.recordConsent(recordInput);
-      confirmedCategories = written.categories;
-      const confirmation = await send({ ...baseSend(), categories: written.categories, channel: 'whatsapp', purpose: 'confirmation', idempotencyKey: `${workflowId}/${runId}/confirmation` });
-      noteSent('confirmation', 'whatsapp', confirmation);
-      await consent.recordConfirmationSent({ journeyId, businessId: input.businessId, contactId: input.contactId, phone: input.contact.phone, categories: written.categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
-      status = 'confirmed';
-    } else {
-      await consent.recordDecline(recordInput);
-      status = 'declined';
+      await confirmOnWhatsApp(state, baseSend(), written.categories);
+      return { status: 'confirmed', categories: written.categories };
     }
-  }
-
-  state.status = status;
-  state.outcome = { status: status, reason, categories: confirmedCategories, at: now() };
-  upsertSearchAttributes([{ key: OptinStatus, value: state.status }]);
-  await consent.finishJourney(state);
+    await consent.recordDecline(recordInput);
+    return { status: 'declined' };
+  });
   await condition(allHandlersFinished);
   return state;
 }

@@ -1,0 +1,137 @@
+import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
+import type { ConsentActivities } from '../../activities/consent';
+import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
+import { OptinStatus } from '../search-attributes';
+import {
+  cancelJourneyUpdate,
+  contactAnsweredSignal,
+  journeyIdOf,
+  journeyStateQuery,
+  optedOutSignal,
+  providerStatusSignal,
+  type ContactAnswer,
+  type JourneyState,
+  type JourneyStatus,
+  type ProviderStatusEvent,
+} from './contract';
+
+/*
+ * What every workflow that runs as a contact's journey shares (the journey itself and the in-thread
+ * category choice): its ids, the query, signals and cancel update of ./contract.ts, the events it
+ * notes and how it ends. Workflow code: each helper issues the same commands, in the same order, as
+ * the code it replaced, so recorded histories replay.
+ */
+
+const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
+const consent = proxyActivities<ConsentActivities>(STORE_ACTIVITY_OPTIONS);
+
+/** A journey run's ids: the workflow id is the business key, the journey id names this run of it. */
+export interface JourneyRun {
+  workflowId: string;
+  runId: string;
+  journeyId: string;
+}
+
+export function currentJourneyRun(): JourneyRun {
+  const info = workflowInfo();
+  return { workflowId: info.workflowId, runId: info.firstExecutionRunId, journeyId: journeyIdOf(info.workflowId, info.firstExecutionRunId) };
+}
+
+/** What every send of a journey run carries; each send adds its channel, purpose and idempotency key. */
+export type JourneySendBase = Omit<SendInput, 'idempotencyKey' | 'purpose' | 'channel'> & { workflowId: string; runId: string };
+
+/** How a workflow running as a journey reacts to the contact, the provider, an opt-out and a cancel. */
+export interface JourneyHooks {
+  /** The journey has its outcome. */
+  ended(): boolean;
+  /** Nothing the contact does can change the outcome any more. */
+  decided(): boolean;
+  /** An answer that arrived while the journey was still open and undecided. */
+  answered(answer: ContactAnswer): void;
+  /** A status of a message, each once. */
+  statusReported?(status: ProviderStatusEvent): void;
+  optedOut(): void;
+  cancelled(reason: string | undefined): void;
+}
+
+/** Answers the journey state query and notes every answer and provider status the journey hears of. */
+export function handleJourneyReports(state: JourneyState, hooks: JourneyHooks): void {
+  setHandler(journeyStateQuery, () => state);
+
+  setHandler(contactAnsweredSignal, (a) => {
+    state.events.push({ at: a.receivedAt, direction: 'received', kind: a.method, channel: a.channel, providerId: a.providerId, detail: a.decision });
+    if (hooks.ended() || hooks.decided()) return;
+    hooks.answered(a);
+  });
+
+  // Twilio may deliver a status callback more than once; the journey notes each status of a message once.
+  const seenStatuses = new Set<string>();
+  setHandler(providerStatusSignal, (s) => {
+    const seen = `${s.providerId}/${s.status}`;
+    if (seenStatuses.has(seen)) return;
+    seenStatuses.add(seen);
+    state.events.push({ at: s.receivedAt, direction: 'note', kind: `status:${s.status}`, providerId: s.providerId, detail: s.errorCode ? `error ${s.errorCode}` : undefined });
+    hooks.statusReported?.(s);
+  });
+}
+
+/** An opt-out (from the opt-out workflow) and a cancel (from the API) end the journey unless it already ended. */
+export function handleJourneyEndings(state: JourneyState, hooks: JourneyHooks): void {
+  setHandler(optedOutSignal, (e) => {
+    state.events.push({ at: e.at, direction: 'received', kind: 'opted_out', detail: e.optOutId });
+    if (!hooks.ended()) hooks.optedOut();
+  });
+
+  setHandler(
+    cancelJourneyUpdate,
+    async ({ reason }) => {
+      if (!hooks.decided()) hooks.cancelled(reason);
+      await condition(hooks.ended);
+      return state;
+    },
+    {
+      validator: (_request: { reason?: string }) => {
+        if (hooks.ended()) throw new Error(`journey already ended as ${state.status}`);
+      },
+    },
+  );
+}
+
+export function noteSent(state: JourneyState, purpose: string, channel: string, r: SendResult): void {
+  state.events.push({ at: r.at, direction: 'sent', kind: `${purpose}:${r.outcome}`, channel, step: state.stepIndex, providerId: r.providerId, detail: r.errorCode ? `error ${r.errorCode}` : (r.mode ?? r.reason) });
+}
+
+/** Confirms the categories just written on WhatsApp, whatever channel asked, and adds the confirmation to their proof. */
+export async function confirmOnWhatsApp(state: JourneyState, base: JourneySendBase, categories: string[]): Promise<void> {
+  const confirmation = await send({ ...base, categories, channel: 'whatsapp', purpose: 'confirmation', idempotencyKey: `${base.workflowId}/${base.runId}/confirmation` });
+  noteSent(state, 'confirmation', 'whatsapp', confirmation);
+  await consent.recordConfirmationSent({ journeyId: state.journeyId, businessId: base.businessId, contactId: base.contactId, phone: base.phone, categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
+}
+
+export interface JourneyOutcome {
+  status: JourneyStatus;
+  reason?: string;
+  categories?: string[];
+}
+
+/**
+ * Ends the journey. A cancel, then an opt-out, wins over anything the contact answered; otherwise
+ * `recordAnswer` records what the contact decided and says how the journey ended (expired when it
+ * returns nothing). The outcome then goes on the state, to ops (OptinStatus) and to the store.
+ */
+export async function settleJourney(
+  state: JourneyState,
+  interrupted: { cancelled?: { reason?: string }; optedOut: boolean },
+  recordAnswer: () => Promise<JourneyOutcome | undefined>,
+): Promise<void> {
+  let outcome: JourneyOutcome;
+  if (interrupted.cancelled) outcome = { status: 'cancelled', reason: interrupted.cancelled.reason };
+  else if (interrupted.optedOut) outcome = { status: 'opted_out' };
+  else outcome = (await recordAnswer()) ?? { status: 'expired' };
+
+  state.status = outcome.status;
+  state.outcome = { status: outcome.status, reason: outcome.reason, categories: outcome.categories, at: new Date(Date.now()).toISOString() };
+  upsertSearchAttributes([{ key: OptinStatus, value: outcome.status }]);
+  await consent.finishJourney(state);
+}
