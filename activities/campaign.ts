@@ -1,12 +1,12 @@
 import { activityInfo, ApplicationFailure, getClient, heartbeat, log } from '@temporalio/activity';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { grantWhatsappTier, releaseWhatsappTier } from '../api/temporal';
 import type { BusinessRegistry, Channel } from '../domain/business';
 import { isFinalCampaignStatus, pacingLimitsFor, quietEndsAt, quietStartsAt, rowPageSize, isQuiet, type PacingLimits, type QuietHours, type SkipReason } from '../domain/campaign';
 import { campaignStore, readChunk, ROWS_PER_CHUNK, writeChunkRows, type CampaignRow } from '../store/campaigns';
 import type { Store } from '../store/models';
 import type { CampaignProgress } from '../workflows/campaign/contract';
-import { grantNewContactsUpdate, releaseNewContactsUpdate, WHATSAPP_TIER_WORKFLOW_TYPE, whatsappTierWorkflowId, type TierGrant, type WhatsappTierInput } from '../workflows/campaign/tier-contract';
 import { FailureType } from '../workflows/failures';
 import { cancelJourneyUpdate, JOURNEY_WORKFLOW_TYPE, journeyIdOf, journeyWorkflowId, parseJourneyId, type JourneyContact, type JourneyInput, type JourneyStep } from '../workflows/journey/contract';
 import { OptinBusiness, OptinCampaign, OptinChannel, OptinContact, OptinStatus } from '../workflows/search-attributes';
@@ -164,33 +164,6 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
     return raced.runId ? started(raced.runId) : alreadyRunning();
   }
 
-  /** Asks the business's tier workflow (started if need be) for up to `wanted` new contacts. */
-  async function grantTier(temporal: Client, queue: string, input: StartBatchInput, tier: NonNullable<StartBatchInput['tier']>): Promise<TierGrant> {
-    const tierInput: WhatsappTierInput = { businessId: input.businessId };
-    return temporal.workflow.executeUpdateWithStart(grantNewContactsUpdate, {
-      args: [{ requestId: tier.requestId, campaignId: input.campaignId, wanted: input.rows.length, limit: tier.limit }],
-      updateId: `grant.${tier.requestId}`,
-      startWorkflowOperation: new WithStartWorkflowOperation(WHATSAPP_TIER_WORKFLOW_TYPE, {
-        workflowId: whatsappTierWorkflowId(input.businessId),
-        taskQueue: queue,
-        args: [tierInput],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: new TypedSearchAttributes([{ key: OptinBusiness, value: input.businessId }]),
-      }),
-    });
-  }
-
-  async function releaseTier(temporal: Client, businessId: string, requestId: string, unused: number): Promise<void> {
-    try {
-      await temporal.workflow.getHandle(whatsappTierWorkflowId(businessId)).executeUpdate(releaseNewContactsUpdate, { args: [{ requestId, unused }], updateId: `release.${requestId}` });
-    } catch (err) {
-      // The tier workflow ended (two windows without a request): its grants, ours too, have expired.
-      if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message)) return;
-      throw err;
-    }
-  }
-
   /**
    * Starts one journey per row, all at once (the workflow has paced the batch). With a WhatsApp plan
    * the batch first takes grants from the business's tier; rows beyond the grant come back with
@@ -205,7 +178,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
     let rows = input.rows;
     let held: RowStartResult[] = [];
     if (input.tier && rows.length) {
-      const grant = await grantTier(temporal, queue, input, input.tier);
+      const grant = await grantWhatsappTier(temporal, queue, input.businessId, { requestId: input.tier.requestId, campaignId: input.campaignId, wanted: rows.length, limit: input.tier.limit });
       const heldUntil = grant.nextFreeAt ?? Date.now() + TIER_FALLBACK_WAIT_MS;
       held = rows.slice(grant.granted).map((r) => ({ index: r.index, heldUntil, at: Date.now() }));
       rows = rows.slice(0, grant.granted);
@@ -223,7 +196,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
       }),
     );
     const unused = results.filter((r) => !r.journeyId).length;
-    if (input.tier && unused > 0) await releaseTier(temporal, input.businessId, input.tier.requestId, unused);
+    if (input.tier && unused > 0) await releaseWhatsappTier(temporal, input.businessId, input.tier.requestId, unused);
     return [...results, ...held];
   }
 

@@ -1,8 +1,9 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isBlocked } from '../../activities/optout';
+import type { Business } from '../../domain/business';
 import { contactIdOf } from '../../store/models';
 import { OptinBusiness, OptinCampaign, OptinChannel, OptinContact, OptinStatus } from '../../workflows/search-attributes';
 import {
@@ -14,13 +15,24 @@ import {
   parseJourneyId,
   type JourneyInput,
   type JourneyState,
+  type JourneyStep,
 } from '../../workflows/journey/contract';
 import type { ApiDeps } from '../app';
 import { HttpError, parseOr400 } from '../errors';
 import { checkCategories, defaultPlan, startJourneyBodySchema } from '../schemas';
+import { grantWhatsappTier } from '../temporal';
 
 /** Without a deadline a query waits for a worker for as long as the server lets it (30 s with none running). */
 const QUERY_DEADLINE_MS = 3_000;
+
+/** WhatsApp's customer service window: messages within 24 hours of the contact's last one are free and outside the tier. */
+const SERVICE_WINDOW_MS = 24 * 3_600_000;
+/** The first message leaves seconds after the start, later on a busy worker: the window must stay open this much longer. */
+const SERVICE_WINDOW_MARGIN_MS = 3_600_000;
+/** How long a start waits for the business's tier workflow to answer (it needs a worker). */
+const TIER_DEADLINE_MS = 10_000;
+/** Request ids asked in turn when earlier ones were refused (see drawWhatsappTier); then one per attempt. */
+const MAX_TIER_REQUEST_IDS = 10;
 
 const journeyIdParams = z.object({ journeyId: z.string().min(1).max(200) });
 const cancelBody = z.object({ reason: z.string().max(500).optional() }).default({});
@@ -38,7 +50,85 @@ export interface StartJourneyOptions {
   evidence?: Record<string, unknown>;
 }
 
-/** Validates a journey request against the business and the contact's consent, then starts it. */
+/** The business's WhatsApp tier is used up: nothing was started. */
+export class WhatsappTierUsedUpError extends HttpError {
+  readonly retryAfterSeconds: number;
+
+  constructor(business: Business, used: number, nextFreeAt: number) {
+    const limit = business.sending.whatsappTier;
+    const retryAfterSeconds = Math.max(1, Math.ceil((nextFreeAt - Date.now()) / 1000));
+    const at = new Date(nextFreeAt).toISOString();
+    super(
+      429,
+      'whatsapp_tier_used_up',
+      `business "${business.id}" has used up its WhatsApp tier (${limit} new contacts per rolling 24 hours; ${used} taken): budget frees up at ${at} (in ${retryAfterSeconds} s). Nothing was started; try again then, or ask by SMS or e-mail first`,
+      { whatsappTier: limit, used, nextFreeAt: at, retryAfterSeconds },
+    );
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * WhatsApp counts a business-initiated conversation against the number's tier: a journey whose first
+ * step is WhatsApp opens one (an opt-in template), unless every message of that step, reminders
+ * included, goes out while the contact's customer service window is open; those are free session
+ * messages (activities/channel.ts sends a quick reply then, not the template).
+ */
+function drawsWhatsappTier(plan: JourneyStep[], lastWhatsappInboundAt: Date | undefined | null, now = Date.now()): boolean {
+  const first = plan[0];
+  if (first?.channel !== 'whatsapp') return false;
+  if (!lastWhatsappInboundAt) return true;
+  const lastSendAt = now + Math.max(0, ...first.remindAfterMs);
+  return new Date(lastWhatsappInboundAt).getTime() + SERVICE_WINDOW_MS < lastSendAt + SERVICE_WINDOW_MARGIN_MS;
+}
+
+/**
+ * Takes one grant from the business's tier for the journey about to start as workflowId after
+ * previousRunId. The request id names that journey, so a retried POST (or two at once) whose journey
+ * did not start gets the same grant back. A refusal is remembered under its id too, so a POST retried
+ * after Retry-After asks under the journey's next id.
+ */
+async function drawWhatsappTier(deps: ApiDeps, business: Business, workflowId: string, previousRunId: string | undefined, campaignId: string | undefined): Promise<void> {
+  const base = `${workflowId}.after.${previousRunId ?? 'none'}`;
+  const limit = business.sending.whatsappTier;
+  for (let n = 0; ; n++) {
+    const requestId = n === 0 ? base : n < MAX_TIER_REQUEST_IDS ? `${base}.${n}` : `${base}.at.${Date.now()}`;
+    let grant;
+    try {
+      grant = await deps.client.withDeadline(Date.now() + TIER_DEADLINE_MS, () => grantWhatsappTier(deps.client, deps.taskQueue, business.id, { requestId, campaignId: campaignId ?? '', wanted: 1, limit }));
+    } catch (err) {
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) throw new HttpError(503, 'unavailable', 'the WhatsApp tier of the business did not answer in time; nothing was started; try again');
+      throw err;
+    }
+    if (grant.granted > 0) return;
+    // Temporal (by update id) and the tier workflow (by request id) answer a repeated request as before:
+    // a refusal whose budget has freed up since, or that finds room now, was an earlier POST's.
+    const earlierRefusal = grant.used < grant.limit || (grant.nextFreeAt !== undefined && grant.nextFreeAt <= Date.now());
+    if (earlierRefusal) continue;
+    throw new WhatsappTierUsedUpError(business, grant.used, grant.nextFreeAt ?? Date.now() + 60_000);
+  }
+}
+
+function existingJourney(workflowId: string, described: WorkflowExecutionDescription): StartedJourney {
+  const journeyId = journeyIdOf(workflowId, described.raw.workflowExecutionInfo?.firstRunId || described.runId);
+  return { journeyId, status: 'active', existing: true, statusUrl: `/v1/journeys/${journeyId}` };
+}
+
+/** The latest run of the journey id, if any. */
+async function latestJourneyRun(deps: ApiDeps, workflowId: string) {
+  try {
+    return await deps.client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Validates a journey request against the business and the contact's consent, then starts it. A
+ * journey that opens a business-initiated WhatsApp conversation first takes a grant from the
+ * business's tier; when the tier is used up nothing starts (WhatsappTierUsedUpError, a 429).
+ */
 export async function startJourney(deps: ApiDeps, raw: unknown, options: StartJourneyOptions = {}): Promise<StartedJourney> {
   const { campaignId } = options;
   const body = parseOr400(startJourneyBodySchema, raw, 'body');
@@ -72,6 +162,12 @@ export async function startJourney(deps: ApiDeps, raw: unknown, options: StartJo
     { key: OptinChannel, value: plan[0].channel },
     ...(campaignId ? [{ key: OptinCampaign, value: campaignId }] : []),
   ];
+  if (drawsWhatsappTier(plan, contact?.lastWhatsappInboundAt)) {
+    // A running journey is answered as before and draws nothing: it already has its grant or needed none.
+    const latest = await latestJourneyRun(deps, workflowId);
+    if (latest?.status.name === 'RUNNING') return existingJourney(workflowId, latest);
+    await drawWhatsappTier(deps, business, workflowId, latest?.runId, campaignId);
+  }
   try {
     const handle = await deps.client.workflow.start(JOURNEY_WORKFLOW_TYPE, {
       workflowId,
@@ -85,9 +181,8 @@ export async function startJourney(deps: ApiDeps, raw: unknown, options: StartJo
     return { journeyId, status: 'active', existing: false, statusUrl: `/v1/journeys/${journeyId}` };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const described = await deps.client.workflow.getHandle(workflowId).describe();
-    const journeyId = journeyIdOf(workflowId, described.raw.workflowExecutionInfo?.firstRunId ?? described.runId);
-    return { journeyId, status: 'active', existing: true, statusUrl: `/v1/journeys/${journeyId}` };
+    // The grant taken above, if any, is kept: a duplicate of this request may have started that journey with it.
+    return existingJourney(workflowId, await deps.client.workflow.getHandle(workflowId).describe());
   }
 }
 
@@ -120,8 +215,13 @@ export async function readJourney(deps: ApiDeps, journeyId: string): Promise<Jou
 
 export function registerJourneyRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/journeys', async (request, reply) => {
-    const started = await startJourney(deps, request.body);
-    return reply.status(started.existing ? 200 : 202).send(started);
+    try {
+      const started = await startJourney(deps, request.body);
+      return reply.status(started.existing ? 200 : 202).send(started);
+    } catch (err) {
+      if (err instanceof WhatsappTierUsedUpError) reply.header('retry-after', String(err.retryAfterSeconds));
+      throw err;
+    }
   });
 
   app.get('/journeys/:journeyId', async (request) => {
