@@ -8,7 +8,7 @@ import type { ApiDeps } from '../app';
 import { HttpError } from '../errors';
 import { checkPageToken, escapeHtml, pageErrorHandler, sendPage, sendProblemPage, type CheckedToken } from '../html';
 import { requestOptOut } from './consents';
-import { startJourney } from './journeys';
+import { startJourney, WhatsappTierUsedUpError } from './journeys';
 
 /** How long the preference link in an e-mail or a HELP reply keeps working. */
 export const PREFERENCES_LINK_DAYS = 180;
@@ -192,6 +192,10 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: ApiDeps): v
               : summaryItem(`Almost done: ${labels}. We sent you a WhatsApp message; tap Yes there to switch these on.`),
           );
         } catch (err) {
+          if (err instanceof WhatsappTierUsedUpError) {
+            items.push(summaryItem(`Not switched on yet: ${labels}. ${escapeHtml(b.name)} cannot start new WhatsApp conversations until ${escapeHtml(new Date(Date.now() + err.retryAfterSeconds * 1000).toUTCString())}; please open this page again after that and switch them on.`));
+            return sendPage(reply, 200, 'Your choices are saved', `<h1>Your choices are saved</h1><ul>${items.join('\n')}</ul>${back}`);
+          }
           if (!(err instanceof HttpError) || err.statusCode !== 409) throw err;
           items.push(summaryItem(`Not switched on: ${labels}. You unsubscribed from all messages from ${escapeHtml(b.name)} earlier; to receive messages again, reply START to ${escapeHtml(b.name)} on WhatsApp.`));
         }

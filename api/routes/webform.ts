@@ -6,7 +6,7 @@ import { normalizePhone } from '../../domain/phone';
 import type { ApiDeps } from '../app';
 import { HttpError } from '../errors';
 import { escapeHtml, pageErrorHandler, sendPage, sendProblemPage } from '../html';
-import { startJourney } from './journeys';
+import { startJourney, WhatsappTierUsedUpError } from './journeys';
 
 /**
  * Counts events per key in a sliding window, in this process's memory. Enough to stop one browser or
@@ -165,25 +165,35 @@ export function registerWebformRoutes(app: FastifyInstance, deps: ApiDeps, limit
     perPhone.record(phoneKey);
 
     const submittedAt = new Date().toISOString();
-    try {
-      await startJourney(
+    let confirmBy = form.confirmBy;
+    const start = (channel: 'whatsapp' | 'sms') =>
+      startJourney(
         deps,
         {
           businessId: business.id,
           contact: { phone: phone.e164 },
           categories,
-          plan: [{ channel: form.confirmBy, waitFor: '24h' }],
+          plan: [{ channel, waitFor: '24h' }],
           source: { kind: 'web_form', reference: `webform.${randomUUID()}` },
         },
         {
-          evidence: { formPost: { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? ''), shownText: webformText(business), submittedAt, form: { phone: form.phone, categories, confirmBy: form.confirmBy } } },
+          evidence: { formPost: { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? ''), shownText: webformText(business), submittedAt, form: { phone: form.phone, categories, confirmBy: form.confirmBy }, askedBy: channel } },
         },
       );
+    try {
+      try {
+        await start(confirmBy);
+      } catch (err) {
+        if (!(err instanceof WhatsappTierUsedUpError)) throw err;
+        // The number's WhatsApp budget for new contacts is used up for now: ask by SMS, which it does not limit.
+        confirmBy = 'sms';
+        await start('sms');
+      }
     } catch (err) {
       // An opted-out number gets the same page as any other: this form must not tell strangers who opted out.
       if (!(err instanceof HttpError) || err.statusCode !== 409) throw err;
     }
-    const where = form.confirmBy === 'sms' ? 'an SMS text message' : 'a WhatsApp message';
+    const where = confirmBy === 'sms' ? 'an SMS text message' : 'a WhatsApp message';
     return sendPage(
       reply,
       200,

@@ -121,6 +121,19 @@ test('SMS-first journeys do not draw: they start with the tier used up', async (
   expect(await used()).toBe(TIER);
 });
 
+test('the web form asks by SMS when the WhatsApp tier is used up, instead of failing', async () => {
+  const phone = freshPhone();
+  const body = new URLSearchParams({ phone, categories: 'offers', confirmBy: 'whatsapp' });
+  const res = await fetch(`${stack.apiUrl}/b/tiered/optin`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '192.0.2.77' }, body });
+  expect(res.status).toBe(200);
+  expect(await res.text()).toContain('an SMS text message');
+  const ask = await stack.carrier.waitFor(() => stack.carrier.messages({ contact: phone }).find((m) => m.direction === 'outbound-api'), 15_000);
+  expect(ask.channel).toBe('sms');
+  expect(await used()).toBe(TIER);
+  const journey = await stack.store.journeys.findOne({ contactId: contactIdOf('tiered', phone) }).lean();
+  expect((journey?.source as { evidence?: { formPost?: { askedBy?: string; form?: { confirmBy?: string } } } } | undefined)?.evidence?.formPost).toMatchObject({ askedBy: 'sms', form: { confirmBy: 'whatsapp' } });
+});
+
 test('inside the customer service window the first WhatsApp message is a free session message: no draw, unless a reminder would fall after the window', async () => {
   const chatting = freshPhone();
   await contactWrites(chatting);
