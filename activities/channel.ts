@@ -23,6 +23,7 @@ import { claimOutbox, finishOutbox, recordRefusedSend } from '../store/queries';
 import { FailureType } from '../workflows/failures';
 import { requireBusiness } from './business';
 import { CARRIER_UNSUBSCRIBED_CODES, enterSendFence, isBlocked, leaveSendFence, messagingResumedText, preferencesLinkText, startCarrierOptOut } from './optout';
+import { inServiceWindow } from '../domain/whatsapp-window';
 
 export interface ChannelDeps {
   store: Store;
@@ -76,7 +77,6 @@ export interface SendResult {
 /** Twilio errors after which this channel cannot reach the contact; the journey moves on at once. */
 export const UNREACHABLE_CODES = new Set([21211, 21214, 21610, 21612, 21614, 30003, 30005, 30006, 63003, 63016, 63024]);
 const OPTED_OUT_REASON = 'contact opted out: only the opt-out confirmation may be sent';
-const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
 
 type ProviderError = { kind: 'retry'; detail: string } | { kind: 'ambiguous'; detail: string } | { kind: 'rejected'; code?: number; detail: string };
 
@@ -165,7 +165,7 @@ export function createChannelActivities(deps: ChannelDeps) {
           return { providerId: msg.sid, shown: body, mode: 'session' };
         }
         const contact = await store.contacts.findById(input.contactId).lean();
-        const inWindow = !!contact?.lastWhatsappInboundAt && Date.now() - new Date(contact.lastWhatsappInboundAt).getTime() < WHATSAPP_WINDOW_MS;
+        const inWindow = inServiceWindow(contact?.lastWhatsappInboundAt);
         const shown = input.purpose === 'reminder' ? reminderText(textInput, 'whatsapp') : optinRequestText(textInput, 'whatsapp');
         const contentSid = inWindow ? business.whatsappQuickReplyContent : business.whatsappTemplates.optinRequest;
         const variables = inWindow ? { '1': shown } : whatsappTemplateVariables(textInput);

@@ -5,9 +5,9 @@ import type { ApiDeps } from '../app';
 import { HttpError, parseOr400 } from '../errors';
 import { categoriesField, phoneField } from '../schemas';
 import { startJourney } from './journeys';
+import { inServiceWindow } from '../../domain/whatsapp-window';
 
 /** WhatsApp only lets a business write free-form (session) messages within 24 hours of the contact's last message. */
-export const SERVICE_WINDOW_MS = 24 * 3_600_000;
 
 const agentRef = z.string().regex(/^[A-Za-z0-9_.:@#-]{1,100}$/, 'must be 1-100 letters, digits, _ . : @ # or -');
 
@@ -31,7 +31,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
     const contact = await deps.store.contacts.findById(contactIdOf(business.id, body.phone)).lean();
     const lastInbound = contact?.lastWhatsappInboundAt ? new Date(contact.lastWhatsappInboundAt).getTime() : undefined;
-    if (lastInbound === undefined || Date.now() - lastInbound >= SERVICE_WINDOW_MS) {
+    if (lastInbound === undefined || !inServiceWindow(contact?.lastWhatsappInboundAt)) {
       throw new HttpError(
         409,
         'outside_service_window',

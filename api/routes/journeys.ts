@@ -21,12 +21,11 @@ import type { ApiDeps } from '../app';
 import { HttpError, parseOr400 } from '../errors';
 import { checkCategories, defaultPlan, startJourneyBodySchema } from '../schemas';
 import { grantWhatsappTier } from '../temporal';
+import { SERVICE_WINDOW_MS } from '../../domain/whatsapp-window';
 
 /** Without a deadline a query waits for a worker for as long as the server lets it (30 s with none running). */
 const QUERY_DEADLINE_MS = 3_000;
 
-/** WhatsApp's customer service window: messages within 24 hours of the contact's last one are free and outside the tier. */
-const SERVICE_WINDOW_MS = 24 * 3_600_000;
 /** The first message leaves seconds after the start, later on a busy worker: the window must stay open this much longer. */
 const SERVICE_WINDOW_MARGIN_MS = 3_600_000;
 /** How long a start waits for the business's tier workflow to answer (it needs a worker). */
