@@ -21,6 +21,9 @@ function twiml(reply: FastifyReply, xml: string) {
 }
 
 /** The opt-out is durable either way; a late block is worth a line in the log. */
+/** Twilio message statuses on the way to a final one (delivered, read, undelivered, failed). */
+export const IN_PROGRESS_STATUSES: ReadonlySet<string> = new Set(['accepted', 'scheduled', 'queued', 'sending', 'sent']);
+
 function warnIfPending(request: FastifyRequest, r: Awaited<ReturnType<typeof requestOptOut>>): void {
   if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'opt-out acknowledged before the contact was blocked');
 }
@@ -92,7 +95,9 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
     const providerId = body.MessageSid ?? body.SmsSid ?? '';
     const errorCode = body.ErrorCode ? Number(body.ErrorCode) : undefined;
     const receivedAt = new Date().toISOString();
-    if (q.wf) {
+    // Only what tells the journey something: a message in progress (queued, sent…) changes nothing, and
+    // every signal is a workflow task on a busy server. Unknown statuses are passed on, to be safe.
+    if (q.wf && !IN_PROGRESS_STATUSES.has(body.MessageStatus)) {
       await signalIfRunning(deps.client, q.wf, q.run, providerStatusSignal.name, { providerId, status: body.MessageStatus, errorCode, receivedAt });
     }
     const business = q.b ? deps.businesses.get(q.b) : undefined;

@@ -243,6 +243,9 @@ describe('repeated status callbacks', () => {
     await postWebhook('/webhooks/twilio/messaging', marker);
     const state = await waitForJourney(journeyId, (j) => j.events.some((e: any) => e.providerId === marker.MessageSid), 'the marker reply');
     expect(noted(state)).toBe(1);
+    // "sent" is on the way to "delivered": acknowledged, but not passed to the journey as a workflow task.
+    expect(stack.carrier.messages({ to: phone })[0].callbacks.some((c) => c.params.MessageStatus === 'sent')).toBe(true);
+    expect(state.events.filter((e: any) => e.kind === 'status:sent')).toEqual([]);
     await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {});
   });
 });
