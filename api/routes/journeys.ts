@@ -253,7 +253,11 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: ApiDeps): void
       if (err instanceof WorkflowUpdateFailedError) throw new HttpError(409, 'journey_ended', `journey cannot be cancelled: ${err.cause?.message ?? err.message}`);
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) throw new HttpError(503, 'unavailable', 'the journey did not answer in time; try again');
       if (/already completed|workflow execution already completed/i.test((err as Error).message)) throw new HttpError(409, 'journey_ended', 'journey already ended');
-      throw err;
+      // Anything else (an update the server dropped while the run closed, a busy server): say which.
+      const status = await handle.describe().then((d) => d.status.name, () => undefined);
+      if (status && status !== 'RUNNING') throw new HttpError(409, 'journey_ended', `journey already ended (${status.toLowerCase()})`);
+      request.log.error({ err, journeyId }, 'cancelling a running journey failed');
+      throw new HttpError(503, 'unavailable', `the journey could not be cancelled just now (${(err as Error).message}); try again`);
     }
   });
 }

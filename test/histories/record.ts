@@ -40,6 +40,16 @@ const journeys: Record<string, Recorder> = {
     await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'YES' });
     return journeyId;
   },
+  /** The same as sms-confirmed, recorded after the store steps became local activities (store-steps-local). */
+  'sms-confirmed-local-steps': async (stack) => {
+    const phone = '+14155550607';
+    const journeyId = await start(stack, { contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
+    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'maybe' });
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[1], 10_000);
+    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'YES' });
+    return journeyId;
+  },
   /** No answer: two reminders, then the deadline. */
   'sms-expired-reminders': async (stack) => {
     const phone = '+14155550602';

@@ -43,6 +43,17 @@ test('histories from before and after the journey-early-provider-reports patch a
   expect(recorded.filter((h) => !hasMarker(h)).length).toBeGreaterThan(0);
 });
 
+test('store steps are local activities in journeys recorded after store-steps-local, activities in older ones', () => {
+  const scheduled = (workflowId: string) =>
+    recorded.find((h) => h.workflowId === workflowId)!.json.events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes.activityType.name);
+  const localSteps = (workflowId: string) => recorded.find((h) => h.workflowId === workflowId)!.json.events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+  expect(scheduled('sms-confirmed')).toEqual(['beginJourney', 'send', 'send', 'recordConsent', 'send', 'recordConfirmationSent', 'finishJourney']);
+  expect(localSteps('sms-confirmed')).toBe(0);
+  // beginJourney, recordConsent, recordConfirmationSent and finishJourney: four markers, no task queue round trips.
+  expect(scheduled('sms-confirmed-local-steps')).toEqual(['send', 'send', 'send']);
+  expect(localSteps('sms-confirmed-local-steps')).toBe(4);
+});
+
 test('every recorded journey replays against the current workflow code', async () => {
   const results = await replay(recorded);
   expect(results.map((r) => r.workflowId)).toEqual(recorded.map((h) => h.workflowId));

@@ -2,9 +2,9 @@ import { log, proxyActivities, setHandler, workflowInfo } from '@temporalio/work
 import type { ChannelActivities } from '../../activities/channel';
 import type { DirectConsentActivities } from '../../activities/direct';
 import { directConsentResultQuery, type DirectConsentInput, type DirectConsentResult } from './contract';
-import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
+import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
-const store = proxyActivities<DirectConsentActivities>(STORE_ACTIVITY_OPTIONS);
+const store = proxyStoreSteps<DirectConsentActivities>();
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 /** Records a consent the contact gave by their own witnessed act, then confirms it once on WhatsApp. */
@@ -13,7 +13,7 @@ export async function directConsentWorkflow(input: DirectConsentInput): Promise<
   setHandler(directConsentResultQuery, () => result);
   const directConsentId = workflowInfo().workflowId;
 
-  const recorded = await store.recordDirectConsent({ ...input, directConsentId });
+  const recorded = await store().recordDirectConsent({ ...input, directConsentId });
 
   let confirmation: DirectConsentResult['confirmation'];
   if (recorded.categories.length > 0) {
@@ -26,7 +26,7 @@ export async function directConsentWorkflow(input: DirectConsentInput): Promise<
       phone: input.phone,
       categories: recorded.categories,
     });
-    await store.recordDirectConfirmation({
+    await store().recordDirectConfirmation({
       directConsentId,
       businessId: input.businessId,
       contactId: input.contactId,

@@ -7,9 +7,9 @@ import { DEFAULT_CATEGORY_CHOICE_WAIT_MS } from '../inthread/contract';
 import { categoryChoiceWorkflow } from '../inthread/workflow';
 import { OptinBusiness, OptinChannel, OptinContact, OptinStatus } from '../search-attributes';
 import type { InboundMessageInput } from './contract';
-import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
+import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
-const store = proxyActivities<OptOutActivities>(STORE_ACTIVITY_OPTIONS);
+const store = proxyStoreSteps<OptOutActivities>();
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 /** Inbound workflows that ran before START could open a category choice replay without it. */
@@ -84,9 +84,9 @@ async function askCategories(input: InboundMessageInput, resumedMessaging: boole
 export async function inboundMessageWorkflow(input: InboundMessageInput): Promise<{ routedTo: string }> {
   // An opted-out contact has no running journey to answer; their START lifts the block instead.
   if (input.intent === 'opt_in') {
-    const resumed = await store.resumeMessaging(input);
+    const resumed = await store().resumeMessaging(input);
     if (resumed.resumed) {
-      await store.recordInbound({ ...input, routedTo: 'resumed_messaging' });
+      await store().recordInbound({ ...input, routedTo: 'resumed_messaging' });
       const r = await send({
         idempotencyKey: `inbound.${input.messageSid}/resumed`,
         purpose: 'resume_confirmation',
@@ -110,7 +110,7 @@ export async function inboundMessageWorkflow(input: InboundMessageInput): Promis
       routedTo = await askCategories(input, false);
     }
   }
-  await store.recordInbound({ ...input, routedTo });
+  await store().recordInbound({ ...input, routedTo });
   if (input.intent === 'help') {
     const r = await send({ idempotencyKey: `inbound.${input.messageSid}/help`, purpose: 'help', channel: input.channel, businessId: input.businessId, contactId: input.contactId, phone: input.phone, categories: [] });
     routedTo = `help:${r.outcome}`;

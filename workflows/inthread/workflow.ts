@@ -1,16 +1,15 @@
 import { allHandlersFinished, condition, log, proxyActivities } from '@temporalio/workflow';
 import type { ChannelActivities, SendInput } from '../../activities/channel';
-import type { ConsentActivities, RequestProof } from '../../activities/consent';
+import type { RequestProof } from '../../activities/consent';
 import type { InThreadActivities } from '../../activities/inthread';
 import { parseCategoryChoice, type CategoryReply, type OfferedCategory } from '../../domain/category-choice';
-import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
+import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import type { ContactAnswer, JourneyState } from '../journey/contract';
-import { confirmOnWhatsApp, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from '../journey/run';
+import { confirmOnWhatsApp, consentSteps, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from '../journey/run';
 import { IN_THREAD_SOURCE_KIND, type CategoryChoiceInput } from './contract';
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
-const consent = proxyActivities<ConsentActivities>(STORE_ACTIVITY_OPTIONS);
-const inThread = proxyActivities<InThreadActivities>(STORE_ACTIVITY_OPTIONS);
+const inThread = proxyStoreSteps<InThreadActivities>();
 
 /** A quick-reply tap arrives as the raw webhook's ButtonPayload; the text is the button's title. */
 function replyOf(answer: ContactAnswer): CategoryReply {
@@ -65,12 +64,12 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
   handleJourneyReports(state, hooks);
   handleJourneyEndings(state, hooks);
 
-  const offer = await inThread.offerCategories({ businessId: input.businessId });
+  const offer = await inThread().offerCategories({ businessId: input.businessId });
   const offered: OfferedCategory[] = offer.categories;
   const offeredIds = offered.map((c) => c.id);
   state.categories = offeredIds;
 
-  await consent.beginJourney({
+  await consentSteps().beginJourney({
     businessId: input.businessId,
     contactId: input.contactId,
     contact: { phone: input.phone },
@@ -130,7 +129,7 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
 
   await settleJourney(state, { cancelled, optedOut }, async () => {
     if (choice) {
-      const written = await inThread.recordInThreadChoice({
+      const written = await inThread().recordInThreadChoice({
         journeyId,
         workflowId,
         runId,
@@ -151,7 +150,7 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
       return { status: 'confirmed', categories: written.categories };
     }
     if (declined) {
-      await consent.recordDecline({ journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.phone, categories: offeredIds, answer: declined, request: questionProof });
+      await consentSteps().recordDecline({ journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.phone, categories: offeredIds, answer: declined, request: questionProof });
       return { status: 'declined' };
     }
     return { status: 'expired', reason: undeliverable ?? 'no answer to the category question' };

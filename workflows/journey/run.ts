@@ -1,7 +1,7 @@
 import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
 import type { ConsentActivities } from '../../activities/consent';
-import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
+import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import { OptinStatus } from '../search-attributes';
 import {
   cancelJourneyUpdate,
@@ -24,7 +24,7 @@ import {
  */
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
-const consent = proxyActivities<ConsentActivities>(STORE_ACTIVITY_OPTIONS);
+export const consentSteps = proxyStoreSteps<ConsentActivities>();
 
 /** A journey run's ids: the workflow id is the business key, the journey id names this run of it. */
 export interface JourneyRun {
@@ -106,7 +106,7 @@ export function noteSent(state: JourneyState, purpose: string, channel: string, 
 export async function confirmOnWhatsApp(state: JourneyState, base: JourneySendBase, categories: string[]): Promise<void> {
   const confirmation = await send({ ...base, categories, channel: 'whatsapp', purpose: 'confirmation', idempotencyKey: `${base.workflowId}/${base.runId}/confirmation` });
   noteSent(state, 'confirmation', 'whatsapp', confirmation);
-  await consent.recordConfirmationSent({ journeyId: state.journeyId, businessId: base.businessId, contactId: base.contactId, phone: base.phone, categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
+  await consentSteps().recordConfirmationSent({ journeyId: state.journeyId, businessId: base.businessId, contactId: base.contactId, phone: base.phone, categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
 }
 
 export interface JourneyOutcome {
@@ -133,5 +133,5 @@ export async function settleJourney(
   state.status = outcome.status;
   state.outcome = { status: outcome.status, reason: outcome.reason, categories: outcome.categories, at: new Date(Date.now()).toISOString() };
   upsertSearchAttributes([{ key: OptinStatus, value: outcome.status }]);
-  await consent.finishJourney(state);
+  await consentSteps().finishJourney(state);
 }

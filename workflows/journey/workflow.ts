@@ -1,13 +1,12 @@
 import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ChannelActivities } from '../../activities/channel';
-import type { ConsentActivities, RequestProof } from '../../activities/consent';
+import type { RequestProof } from '../../activities/consent';
 import { OptinChannel } from '../search-attributes';
 import { ivrNoAnswerSignal, submitFormUpdate, type ContactAnswer, type FormSubmission, type JourneyInput, type JourneyState } from './contract';
-import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
-import { confirmOnWhatsApp, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
+import { SEND_ACTIVITY_OPTIONS } from '../activity-options';
+import { confirmOnWhatsApp, consentSteps, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
-const consent = proxyActivities<ConsentActivities>(STORE_ACTIVITY_OPTIONS);
 
 const FAILED_DELIVERY = new Set(['failed', 'undelivered', 'no-answer', 'busy', 'canceled']);
 
@@ -112,7 +111,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     step: state.stepIndex,
   });
 
-  await consent.beginJourney({ ...input, journeyId, workflowId, runId });
+  await consentSteps().beginJourney({ ...input, journeyId, workflowId, runId });
 
   const planMs = input.plan.reduce((sum, s) => sum + s.waitForMs, 0);
   const linksValidUntil = Date.now() + planMs;
@@ -198,11 +197,11 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     const request = lastRequest ?? { channel: answer.channel, requestedAt: input.requestedAt };
     const recordInput = { journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.contact.phone, categories: input.categories, answer, request };
     if (answer.decision === 'confirm') {
-      const written = await consent.recordConsent(recordInput);
+      const written = await consentSteps().recordConsent(recordInput);
       await confirmOnWhatsApp(state, baseSend(), written.categories);
       return { status: 'confirmed', categories: written.categories };
     }
-    await consent.recordDecline(recordInput);
+    await consentSteps().recordDecline(recordInput);
     return { status: 'declined' };
   });
   await condition(allHandlersFinished);

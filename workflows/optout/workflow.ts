@@ -3,9 +3,9 @@ import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import { journeyWorkflowId, optedOutSignal } from '../journey/contract';
 import { optOutResultQuery, type OptOutInput, type OptOutResult } from './contract';
-import { SEND_ACTIVITY_OPTIONS, STORE_ACTIVITY_OPTIONS } from '../activity-options';
+import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
-const store = proxyActivities<OptOutActivities>(STORE_ACTIVITY_OPTIONS);
+const store = proxyStoreSteps<OptOutActivities>();
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 /**
@@ -18,7 +18,7 @@ export async function optOutWorkflow(input: OptOutInput): Promise<OptOutResult> 
   let result: OptOutResult | undefined = undefined;
   setHandler(optOutResultQuery, () => result);
 
-  await store.blockContact({ ...input, optOutId });
+  await store().blockContact({ ...input, optOutId });
 
   let journeyEnded = false;
   try {
@@ -28,7 +28,7 @@ export async function optOutWorkflow(input: OptOutInput): Promise<OptOutResult> 
     // No running journey for this contact: nothing to end.
   }
 
-  const recorded = await store.recordOptOut({ ...input, optOutId });
+  const recorded = await store().recordOptOut({ ...input, optOutId });
 
   let confirmation: OptOutResult['confirmation'];
   if (input.confirmOn) {
