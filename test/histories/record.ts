@@ -29,27 +29,22 @@ async function start(stack: TestStack, body: Record<string, unknown>): Promise<s
   return r.body.journeyId;
 }
 
+/** SMS request, an unknown reply (clarify), YES, consent and the WhatsApp confirmation. */
+const smsConfirmed =
+  (phone: string): Recorder =>
+  async (stack) => {
+    const journeyId = await start(stack, { contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
+    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'maybe' });
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[1], 10_000);
+    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'YES' });
+    return journeyId;
+  };
+
 const journeys: Record<string, Recorder> = {
-  /** SMS request, an unknown reply (clarify), YES, consent and the WhatsApp confirmation. */
-  'sms-confirmed': async (stack) => {
-    const phone = '+14155550601';
-    const journeyId = await start(stack, { contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
-    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
-    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'maybe' });
-    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[1], 10_000);
-    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'YES' });
-    return journeyId;
-  },
-  /** The same as sms-confirmed, recorded after the store steps became local activities (store-steps-local). */
-  'sms-confirmed-local-steps': async (stack) => {
-    const phone = '+14155550607';
-    const journeyId = await start(stack, { contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
-    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
-    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'maybe' });
-    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[1], 10_000);
-    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'YES' });
-    return journeyId;
-  },
+  'sms-confirmed': smsConfirmed('+14155550601'),
+  /** The same, recorded after the store steps became local activities (store-steps-local). */
+  'sms-confirmed-local-steps': smsConfirmed('+14155550607'),
   /** No answer: two reminders, then the deadline. */
   'sms-expired-reminders': async (stack) => {
     const phone = '+14155550602';
