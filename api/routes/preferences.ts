@@ -161,7 +161,8 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: ApiDeps): v
       // "Unsubscribe from all" blocks the contact before the page answers, as a STOP does.
       const r = await requestOptOut(deps, input);
       if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'preference page answered before the contact was blocked');
-      optOutSettled = await waitForOptOut(deps, workflowId);
+      // Kept in the store while Temporal is slow (the sweep starts it): nothing to wait for yet.
+      optOutSettled = r.progress === 'queued' ? false : await waitForOptOut(deps, workflowId);
       const when = optOutSettled ? '' : ' It can take a few minutes before this page shows it.';
       items.push(
         everything

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import twilio from 'twilio';
 import type { CarrierMessage } from '../../dev/carrier/types';
-import { startTestStack, TEST_AUTH_TOKEN, type TestStack } from '../harness/stack';
+import { Client, Connection } from '@temporalio/client';
+import { createServer } from 'node:net';
+import { buildApp } from '../../api/app';
+import { startPendingOptOuts } from '../../api/routes/consents';
+import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
 
 /** Every way a contact or a system can opt out reaches the one opt-out path and ends the running journey. */
 
@@ -194,4 +198,36 @@ test('provider: a send refused with 21610 starts the opt-out, and the next step 
   expect(outbound(phone)).toHaveLength(0);
   const refused = await stack.store.outbox.find({ contactId: done.contactId, status: 'refused' }).lean();
   expect(refused.map((r) => r.channel)).toEqual(['whatsapp']);
+});
+
+test('Temporal unreachable: the STOP is still acknowledged, blocked and kept in the store; the sweep starts its workflow later', async () => {
+  const phone = '+14155550219';
+  const free = createServer();
+  await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+  const deadPort = (free.address() as { port: number }).port;
+  await new Promise((resolve) => free.close(resolve));
+  // No SDK retries: the start fails at once, as it would time out on an overloaded server.
+  const connection = Connection.lazy({ address: `127.0.0.1:${deadPort}`, interceptors: [] });
+  const deps = { client: new Client({ connection, namespace: stack.client.options.namespace }), store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET };
+  const unreachable = await buildApp(deps);
+  try {
+    await unreachable.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = unreachable.server.address() as { port: number };
+    const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: `AC${'ab'.repeat(16)}`, From: phone, To: SMS_SENDER, Body: 'STOP', NumMedia: '0' };
+    // Signed for the public URL, as Twilio would; delivered to the API whose Temporal is down.
+    const signature = twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, `${stack.apiUrl}/webhooks/twilio/messaging`, params);
+    const res = await fetch(`http://127.0.0.1:${port}/webhooks/twilio/messaging`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: new URLSearchParams(params).toString() });
+    expect(res.status).toBe(200);
+    expect((await consents(phone)).messaging).toBe('opted_out');
+    const kept = await stack.store.connection.collection('optout_pending').find({}).toArray();
+    expect(kept.map((d: any) => d.input.origin)).toContain(`sms.${params.MessageSid}`);
+  } finally {
+    await unreachable.close();
+  }
+  // The sweep of an API that reaches Temporal (this call, or the stack API's own every 10 s): the workflow runs, the ledger and the one confirmation follow.
+  await startPendingOptOuts({ client: stack.client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue }, stack.api.log);
+  await waitForOptOutOfAll(phone);
+  await stack.carrier.waitFor(() => confirmations(phone)[0], 15_000);
+  expect(confirmations(phone)).toHaveLength(1);
+  expect(await stack.store.connection.collection('optout_pending').countDocuments({ 'input.phone': phone })).toBe(0);
 });
