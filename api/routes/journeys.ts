@@ -234,9 +234,23 @@ export function registerJourneyRoutes(app: FastifyInstance, deps: ApiDeps): void
     const ids = parseJourneyId(journeyId);
     if (!ids) throw new HttpError(400, 'invalid_request', 'params is invalid: journeyId: must be a journey id as returned by POST /v1/journeys');
     const handle = deps.client.workflow.getHandle(ids.workflowId, ids.runId);
+    // An update that reaches a run while its workflow task is in flight can be dropped by the server
+    // (seen under load with local activities): the cancel is idempotent, so ask again a few times.
+    const cancelOnce = async (attemptsLeft: number): Promise<unknown> => {
+      try {
+        return await handle.executeUpdate(cancelJourneyUpdate, { args: [{ reason }] });
+      } catch (err) {
+        const known = err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError;
+        if (known || attemptsLeft <= 0) throw err;
+        const status = await handle.describe().then((d) => d.status.name, () => undefined);
+        if (status !== 'RUNNING') throw err;
+        request.log.warn({ err, journeyId }, 'cancel update dropped; asking again');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return cancelOnce(attemptsLeft - 1);
+      }
+    };
     try {
-      const state = await handle.executeUpdate(cancelJourneyUpdate, { args: [{ reason }] });
-      return state;
+      return await cancelOnce(4);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // The server answers "not found" for an update to a run that has closed: tell that apart from no run at all.
