@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
+import { createServer } from 'node:net';
 import { buildApp, type ApiDeps } from '../../api/app';
 import { createMailer } from '../../activities/providers/mailer';
 import { createTwilioClient } from '../../activities/providers/twilio';
@@ -182,4 +183,22 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
     PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
     BUSINESSES_FILE: businessesFile,
   };
+}
+
+/** The API's dependencies on this stack, with another Temporal client (e.g. one that reaches no server). */
+export function apiDepsWith(stack: TestStack, client: Client): ApiDeps {
+  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET };
+}
+
+/**
+ * A Temporal client for this stack's namespace that reaches no server: a port that was free a moment
+ * ago, and no SDK retries, so every call fails at once as it would time out on an overloaded server.
+ */
+export async function unreachableTemporalClient(stack: TestStack): Promise<Client> {
+  const free = createServer();
+  await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+  const { port } = free.address() as { port: number };
+  await new Promise((resolve) => free.close(resolve));
+  const connection = Connection.lazy({ address: `127.0.0.1:${port}`, interceptors: [] });
+  return new Client({ connection, namespace: stack.client.options.namespace });
 }

@@ -1,12 +1,11 @@
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { createServer } from 'node:net';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import path from 'node:path';
-import { buildApp, type ApiDeps } from '../../api/app';
+import { buildApp } from '../../api/app';
 import { waitUntil } from '../../dev/processes';
 import { campaignStore, insertCampaignRows, readChunk, type CampaignRow } from '../../store/campaigns';
 import { contactIdOf } from '../../store/models';
 import { campaignWorkflowId, type CampaignProgress } from '../../workflows/campaign/contract';
-import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { apiDepsWith, startTestStack, unreachableTemporalClient, type TestStack } from '../harness/stack';
 
 /**
  * A campaign accepted while Temporal cannot take its workflow is never lost: the POST answers 202
@@ -24,18 +23,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function apiDeps(client: Client): ApiDeps {
-  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function workflowExists(campaignId: string): Promise<boolean> {
   try {
     await stack.client.workflow.getHandle(campaignWorkflowId(campaignId)).describe();
@@ -48,8 +35,8 @@ async function workflowExists(campaignId: string): Promise<boolean> {
 
 test('Temporal unreachable at POST: 202 starting with the rows stored; the next GET starts the campaign', async () => {
   // The SDK's own retries are off, so the API's three attempts fail at once instead of after seconds each.
-  const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}`, interceptors: [] });
-  const unreachable = await buildApp(apiDeps(new Client({ connection, namespace: stack.client.options.namespace })));
+  const deadClient = await unreachableTemporalClient(stack);
+  const unreachable = await buildApp(apiDepsWith(stack, deadClient));
   const list = ['+14155553101', '+14155553102', '+14155553103'];
   try {
     await unreachable.listen({ host: '127.0.0.1', port: 0 });
@@ -82,7 +69,7 @@ test('Temporal unreachable at POST: 202 starting with the rows stored; the next 
     expect((await stack.request('GET', `/v1/campaigns/${campaignId}`)).body).toMatchObject({ status: 'completed', started: 3 });
   } finally {
     await unreachable.close();
-    await connection.close();
+    await deadClient.connection.close();
   }
 });
 
@@ -106,7 +93,7 @@ test('a campaign left starting (the API died after storing it) is started by the
   });
   expect(await workflowExists(campaignId)).toBe(false);
 
-  const restarted = await buildApp(apiDeps(stack.client));
+  const restarted = await buildApp(apiDepsWith(stack, stack.client));
   try {
     await restarted.ready();
     await waitUntil(() => workflowExists(campaignId), { timeoutMs: 15_000, what: 'the sweep to start the campaign workflow' });

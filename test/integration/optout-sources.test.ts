@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import twilio from 'twilio';
 import type { CarrierMessage } from '../../dev/carrier/types';
-import { Client, Connection } from '@temporalio/client';
-import { createServer } from 'node:net';
 import { buildApp } from '../../api/app';
 import { startPendingOptOuts } from '../../api/routes/consents';
-import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { apiDepsWith, startTestStack, TEST_AUTH_TOKEN, unreachableTemporalClient, type TestStack } from '../harness/stack';
 
 /** Every way a contact or a system can opt out reaches the one opt-out path and ends the running journey. */
 
@@ -202,14 +200,8 @@ test('provider: a send refused with 21610 starts the opt-out, and the next step 
 
 test('Temporal unreachable: the STOP is still acknowledged, blocked and kept in the store; the sweep starts its workflow later', async () => {
   const phone = '+14155550219';
-  const free = createServer();
-  await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
-  const deadPort = (free.address() as { port: number }).port;
-  await new Promise((resolve) => free.close(resolve));
-  // No SDK retries: the start fails at once, as it would time out on an overloaded server.
-  const connection = Connection.lazy({ address: `127.0.0.1:${deadPort}`, interceptors: [] });
-  const deps = { client: new Client({ connection, namespace: stack.client.options.namespace }), store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET };
-  const unreachable = await buildApp(deps);
+  const deadClient = await unreachableTemporalClient(stack);
+  const unreachable = await buildApp(apiDepsWith(stack, deadClient));
   try {
     await unreachable.listen({ host: '127.0.0.1', port: 0 });
     const { port } = unreachable.server.address() as { port: number };
@@ -223,6 +215,7 @@ test('Temporal unreachable: the STOP is still acknowledged, blocked and kept in 
     expect(kept.map((d: any) => d.input.origin)).toContain(`sms.${params.MessageSid}`);
   } finally {
     await unreachable.close();
+    await deadClient.connection.close();
   }
   // The sweep of an API that reaches Temporal (this call, or the stack API's own every 10 s): the workflow runs, the ledger and the one confirmation follow.
   await startPendingOptOuts({ client: stack.client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue }, stack.api.log);
