@@ -1,15 +1,16 @@
 import { activityInfo, ApplicationFailure, getClient, heartbeat, log } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
-import { grantWhatsappTier, releaseWhatsappTier } from '../api/temporal';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { isClosedWorkflow, type TemporalAccess } from '../services/temporal';
+import { grantWhatsappTier, releaseWhatsappTier } from '../services/whatsapp-tier';
+import { startJourneyWorkflow } from '../services/workflow-starts';
 import type { BusinessRegistry, Channel } from '../domain/business';
 import { isFinalCampaignStatus, pacingLimitsFor, quietEndsAt, quietStartsAt, rowPageSize, isQuiet, type PacingLimits, type QuietHours, type SkipReason } from '../domain/campaign';
 import { campaignStore, readChunk, ROWS_PER_CHUNK, writeChunkRows, type CampaignRow } from '../store/campaigns';
 import type { Store } from '../store/models';
 import type { CampaignProgress } from '../workflows/campaign/contract';
 import { FailureType } from '../workflows/failures';
-import { cancelJourneyUpdate, JOURNEY_WORKFLOW_TYPE, journeyIdOf, journeyWorkflowId, parseJourneyId, type JourneyContact, type JourneyInput, type JourneyStep } from '../workflows/journey/contract';
-import { OptinBusiness, OptinCampaign, OptinChannel, OptinContact, OptinStatus } from '../workflows/search-attributes';
+import { cancelJourneyUpdate, journeyIdOf, journeyWorkflowId, parseJourneyId, type JourneyContact, type JourneyInput, type JourneyStep } from '../workflows/journey/contract';
+import { OptinCampaign } from '../workflows/search-attributes';
 
 export interface CampaignDeps {
   store: Store;
@@ -116,7 +117,8 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
    * we check that none of the closed ones is this campaign's. First try REJECT_DUPLICATE: for a
    * contact never asked (most rows) that one call is the whole start.
    */
-  async function startRowJourney(temporal: Client, queue: string, input: StartBatchInput, row: StartableRow, requestedAt: string): Promise<RowStartResult> {
+  async function startRowJourney(t: TemporalAccess, input: StartBatchInput, row: StartableRow, requestedAt: string): Promise<RowStartResult> {
+    const temporal = t.client;
     const workflowId = journeyWorkflowId(input.businessId, row.contactId);
     const journey: JourneyInput = {
       businessId: input.businessId,
@@ -128,29 +130,9 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
       campaignId: input.campaignId,
       requestedAt,
     };
-    const options: WorkflowStartOptions = {
-      workflowId,
-      taskQueue: queue,
-      args: [journey],
-      workflowIdConflictPolicy: 'FAIL',
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: OptinBusiness, value: input.businessId },
-        { key: OptinContact, value: row.contactId },
-        { key: OptinStatus, value: 'active' },
-        { key: OptinChannel, value: input.plan[0].channel },
-        { key: OptinCampaign, value: input.campaignId },
-      ]),
-    };
     const started = (runId: string): RowStartResult => ({ index: row.index, journeyId: journeyIdOf(workflowId, runId), at: Date.now() });
     const alreadyRunning = (): RowStartResult => ({ index: row.index, reason: 'journey_already_running', detail: 'the contact already has a journey running with this business', at: Date.now() });
-    const start = async (workflowIdReusePolicy: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE') => {
-      try {
-        return (await temporal.workflow.start(JOURNEY_WORKFLOW_TYPE, { ...options, workflowIdReusePolicy })).firstExecutionRunId;
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
-        throw err;
-      }
-    };
+    const start = async (reuse: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE') => (await startJourneyWorkflow(t, journey, reuse)).runId;
 
     const fresh = await start('REJECT_DUPLICATE');
     if (fresh) return started(fresh);
@@ -171,14 +153,13 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
    * A retry (same input) gets the same grant and the same journeys back.
    */
   async function startCampaignJourneys(input: StartBatchInput): Promise<RowStartResult[]> {
-    const temporal = client ?? getClient();
     const info = activityInfo();
-    const queue = taskQueue ?? info.taskQueue;
+    const t: TemporalAccess = { client: client ?? getClient(), taskQueue: taskQueue ?? info.taskQueue };
     const requestedAt = new Date().toISOString();
     let rows = input.rows;
     let held: RowStartResult[] = [];
     if (input.tier && rows.length) {
-      const grant = await grantWhatsappTier(temporal, queue, input.businessId, { requestId: input.tier.requestId, campaignId: input.campaignId, wanted: rows.length, limit: input.tier.limit });
+      const grant = await grantWhatsappTier(t, input.businessId, { requestId: input.tier.requestId, campaignId: input.campaignId, wanted: rows.length, limit: input.tier.limit });
       const heldUntil = grant.nextFreeAt ?? Date.now() + TIER_FALLBACK_WAIT_MS;
       held = rows.slice(grant.granted).map((r) => ({ index: r.index, heldUntil, at: Date.now() }));
       rows = rows.slice(0, grant.granted);
@@ -188,7 +169,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
     const results = await Promise.all(
       rows.map(async (row) => {
         try {
-          return await startRowJourney(temporal, queue, input, row, requestedAt);
+          return await startRowJourney(t, input, row, requestedAt);
         } finally {
           done++;
           if (!info.isLocal) heartbeat({ done });
@@ -196,7 +177,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
       }),
     );
     const unused = results.filter((r) => !r.journeyId).length;
-    if (input.tier && unused > 0) await releaseWhatsappTier(temporal, input.businessId, input.tier.requestId, unused);
+    if (input.tier && unused > 0) await releaseWhatsappTier(t, input.businessId, input.tier.requestId, unused);
     return [...results, ...held];
   }
 
@@ -346,7 +327,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
               await temporal.workflow.getHandle(ids.workflowId, ids.runId).executeUpdate(cancelJourneyUpdate, { args: [{ reason: input.reason ?? `campaign ${input.campaignId} cancelled` }] });
               cancelled++;
             } catch (err) {
-              if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError || /already completed|not found/i.test((err as Error).message)) {
+              if (err instanceof WorkflowUpdateFailedError || isClosedWorkflow(err)) {
                 alreadyEnded++;
                 return;
               }

@@ -17,12 +17,14 @@ import {
   whatsappTemplateVariables,
 } from '../domain/messages';
 import { ivrWebhookUrls, optinCallTwiml } from '../domain/twiml';
-import { createPageToken } from '../lib/tokens';
+import { pageLinks } from '../lib/page-links';
 import type { Store } from '../store/models';
 import { claimOutbox, finishOutbox, recordRefusedSend } from '../store/queries';
 import { FailureType } from '../workflows/failures';
 import { requireBusiness } from './business';
-import { CARRIER_UNSUBSCRIBED_CODES, enterSendFence, isBlocked, leaveSendFence, messagingResumedText, preferencesLinkText, startCarrierOptOut } from './optout';
+import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
+import { enterSendFence, isBlocked, leaveSendFence } from '../store/blocks';
+import { messagingResumedText, preferencesLinkText, startCarrierOptOut } from './optout';
 import { inServiceWindow } from '../domain/whatsapp-window';
 
 export interface ChannelDeps {
@@ -112,22 +114,13 @@ export function createChannelActivities(deps: ChannelDeps) {
     return webhookUrl('/webhooks/twilio/status', { wf: input.workflowId, run: input.runId, step: input.step, b: input.businessId, c: input.contactId });
   }
 
-  function links(input: SendInput, business: Business) {
-    const exp = Math.floor((input.linksValidUntil ?? Date.now() + 30 * 86_400_000) / 1000);
-    const unsubscribe = createPageToken(pageTokenSecret, { p: 'unsubscribe', b: business.id, c: input.contactId, exp: Math.floor(Date.now() / 1000) + 365 * 86_400 });
-    const confirm = input.journeyId
-      ? createPageToken(pageTokenSecret, { p: 'confirm', b: business.id, c: input.contactId, j: input.journeyId, cats: input.categories, exp })
-      : undefined;
-    return {
-      confirmUrl: confirm ? webhookUrl(`/c/${confirm}`, {}) : '',
-      unsubscribeUrl: webhookUrl(`/u/${unsubscribe}`, {}),
-    };
-  }
+  const linksOf = pageLinks(publicBaseUrl, pageTokenSecret);
 
-  /** The contact's preference page (api/routes/preferences.ts serves /p/:token). */
-  function preferencesUrl(input: SendInput): string {
-    const token = createPageToken(pageTokenSecret, { p: 'preferences', b: input.businessId, c: input.contactId, exp: Math.floor(Date.now() / 1000) + 180 * 86_400 });
-    return webhookUrl(`/p/${token}`, {});
+  function links(input: SendInput, business: Business) {
+    return {
+      confirmUrl: input.journeyId ? linksOf.confirm(business.id, input.contactId, input.journeyId, input.categories, input.linksValidUntil) : '',
+      unsubscribeUrl: linksOf.unsubscribe(business.id, input.contactId),
+    };
   }
 
   async function deliver(input: SendInput, business: Business): Promise<{ providerId: string; shown: string; mode?: 'template' | 'session' }> {
@@ -205,7 +198,7 @@ export function createChannelActivities(deps: ChannelDeps) {
       case 'optout_confirmation':
         return optoutConfirmationText(textInput);
       case 'help':
-        return `${helpText(textInput)} ${preferencesLinkText(textInput.locale, preferencesUrl(input))}`;
+        return `${helpText(textInput)} ${preferencesLinkText(textInput.locale, linksOf.preferences(input.businessId, input.contactId))}`;
       case 'resume_confirmation':
         return messagingResumedText(textInput);
       case 'category_question':

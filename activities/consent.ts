@@ -2,6 +2,7 @@ import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
 import { appendConsentEvent, appendConsentEvents, consentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, upsertContact, type ConfirmationSent } from '../store/queries';
+import { recordJourneyStart } from '../store/journeys';
 import type { ContactAnswer, JourneyInput, JourneyState } from '../workflows/journey/contract';
 import { requireBusiness } from './business';
 
@@ -38,24 +39,18 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
   async function beginJourney(input: JourneyInput & { journeyId: string; workflowId: string; runId: string }): Promise<void> {
     await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact });
     await store.contacts.updateOne({ _id: input.contactId }, { $set: { lastRequestAt: new Date() } });
-    await store.journeys.updateOne(
-      { _id: input.journeyId },
-      {
-        $setOnInsert: {
-          workflowId: input.workflowId,
-          runId: input.runId,
-          businessId: input.businessId,
-          contactId: input.contactId,
-          campaignId: input.campaignId,
-          categories: input.categories,
-          plan: input.plan,
-          source: input.source,
-          status: 'active',
-          startedAt: new Date(input.requestedAt),
-        },
-      },
-      { upsert: true },
-    );
+    await recordJourneyStart(store, {
+      _id: input.journeyId,
+      workflowId: input.workflowId,
+      runId: input.runId,
+      businessId: input.businessId,
+      contactId: input.contactId,
+      campaignId: input.campaignId,
+      categories: input.categories,
+      plan: input.plan,
+      source: input.source,
+      startedAt: new Date(input.requestedAt),
+    });
   }
 
   /** Writes one opted_in ledger event and the current consent per confirmed category. */

@@ -3,7 +3,7 @@ import { categoryLabels, type BusinessRegistry } from '../domain/business';
 import type { Store } from '../store/models';
 import { appendConsentEvent, consentEvent, recordConfirmationSent, setCurrentConsent, upsertContact, type ConfirmationSent } from '../store/queries';
 import { requireBusiness } from './business';
-import { liftBlock } from './optout';
+import { liftBlock } from '../store/blocks';
 import type { DirectConsentInput } from '../workflows/direct/contract';
 import { FailureType } from '../workflows/failures';
 

@@ -1,88 +1,18 @@
 import { activityInfo, getClient, log } from '@temporalio/activity';
-import { createHash } from 'node:crypto';
 import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
-import { isDuplicateKey, type Store } from '../store/models';
+import { blockMessaging, liftBlock } from '../store/blocks';
+import { keepInboundMessage } from '../store/journeys';
+import type { Store } from '../store/models';
+import { startOptOutWorkflow } from '../services/workflow-starts';
 import { appendConsentEvent, appendConsentEvents, consentEvent, setCurrentConsent, setCurrentConsents, upsertContact } from '../store/queries';
 import { requireBusiness } from './business';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
-import { OPTOUT_WORKFLOW_TYPE, optOutWorkflowId, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
+import type { ContactBlocked, OptOutInput } from '../workflows/optout/contract';
 
 export interface OptOutDeps {
   store: Store;
   businesses: BusinessRegistry;
-}
-
-/** Twilio error codes that mean the recipient unsubscribed at the carrier (texted STOP to it). */
-export const CARRIER_UNSUBSCRIBED_CODES: ReadonlySet<number> = new Set([21610]);
-
-/**
- * How long the workflow's block waits for sends that passed the gate to come back from the provider
- * (below its 30 s start-to-close), and after how long an in-flight mark is taken for a dead attempt's.
- * The age is generous: on an overloaded worker a provider call can outlive its activity's 30 s, and
- * a mark ignored too early would let the acknowledgement come before that message.
- */
-const IN_FLIGHT_WAIT_MS = 25_000;
-const IN_FLIGHT_MAX_AGE_MS = 120_000;
-
-/**
- * Marks of sends whose provider call is running, one document each, written only by insert and
- * delete. Not fields on the contact: FerretDB 1.24 applies an update by reading the document,
- * changing it and writing it back whole with nothing held in between, so sends updating the contact
- * document while an opt-out blocks it could write the old `messaging` back. The collection stays tiny
- * (a mark lives only while its call runs), so reading it by contact id is cheap even where the store
- * scans.
- */
-interface FenceDoc {
-  _id: string;
-  contactId: string;
-  at: Date;
-}
-const fenceOf = (store: Store) => store.connection.collection<FenceDoc>('send_fence');
-
-/**
- * The block also lives in a document of its own. FerretDB 1.24 applies an update by reading and
- * rewriting the whole document, so a concurrent write to the contact (a journey starting, an inbound
- * message) can put `messaging` back to its old value; an inserted document cannot be undone that way.
- */
-interface BlockDoc {
-  _id: string;
-  at: Date;
-}
-const blocksOf = (store: Store) => store.connection.collection<BlockDoc>('contact_blocks');
-
-export async function isBlocked(store: Store, contactId: string, contact?: { messaging?: string | null } | null): Promise<boolean> {
-  if (contact?.messaging === 'opted_out') return true;
-  return (await blocksOf(store).findOne({ _id: contactId })) !== null;
-}
-
-/** Lifts a block no newer than the contact's own act (a later opt-out stands). */
-export async function liftBlock(store: Store, contactId: string, notAfter: Date): Promise<void> {
-  await blocksOf(store).deleteOne({ _id: contactId, at: { $lte: notAfter } });
-}
-const fenceId = (idempotencyKey: string) => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
-
-/**
- * Registers a send as at the provider, then reads the contact's block: a send that finds one takes its
- * mark back and must not send (returns false). The block is written before the opt-out reads the
- * marks, and this mark before this read, so at least one of the two sees the other.
- */
-export async function enterSendFence(store: Store, contactId: string, idempotencyKey: string): Promise<boolean> {
-  const _id = fenceId(idempotencyKey);
-  try {
-    await fenceOf(store).insertOne({ _id, contactId, at: new Date() });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    await fenceOf(store).updateOne({ _id }, { $set: { at: new Date() } });
-  }
-  const contact = await store.contacts.findById(contactId).lean();
-  if (!(await isBlocked(store, contactId, contact))) return true;
-  await fenceOf(store).deleteOne({ _id });
-  return false;
-}
-
-export async function leaveSendFence(store: Store, _contactId: string, idempotencyKey: string): Promise<void> {
-  await fenceOf(store).deleteOne({ _id: fenceId(idempotencyKey) });
 }
 
 /** The ledger category of an event about the contact's messaging as a whole, not one category. */
@@ -98,56 +28,6 @@ export function messagingResumedText({ business, locale }: { business: Business;
 
 export function preferencesLinkText(locale: Locale, url: string): string {
   return { en: `Choose what you receive: ${url}`, es: `Elige qué recibes: ${url}`, fr: `Choisissez ce que vous recevez : ${url}` }[locale];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Blocks the contact for the send gate, then waits (up to waitMs) until no send that registered
- * before the block is still at the provider (see enterSendFence for why every other send refuses).
- * `inFlight` counts the sends still registered when the wait ended (0 unless the provider is slower
- * than waitMs). A block older than the contact's last START (a late retry) changes nothing.
- */
-export async function blockMessaging(
-  store: Store,
-  c: { businessId: string; contactId: string; phone: string; at: Date },
-  waitMs = IN_FLIGHT_WAIT_MS,
-): Promise<{ blocked: boolean; inFlight: number }> {
-  const block = () =>
-    store.contacts.updateOne(
-      { _id: c.contactId, $or: [{ messagingResumedAt: { $exists: false } }, { messagingResumedAt: { $lt: c.at } }] },
-      { $set: { messaging: 'opted_out', optedOutAt: c.at } },
-      { strict: false, strictQuery: false },
-    );
-  // Blocked already (the webhook blocks before answering; the workflow's first step repeats it for
-  // durability): two reads instead of two writes, which matters on a single-writer store.
-  const [known, blockDoc] = await Promise.all([store.contacts.findById(c.contactId).lean(), blocksOf(store).findOne({ _id: c.contactId })]);
-  if (!(known?.messaging === 'opted_out' && blockDoc)) {
-    // One write for a known contact. No match means no document yet (someone who never heard from us
-    // is blocked too) or a later START; once the document surely exists, a second try tells which.
-    let r = await block();
-    if (r.matchedCount === 0) {
-      await upsertContact(store, { businessId: c.businessId, contactId: c.contactId, phone: c.phone });
-      r = await block();
-    }
-    if (r.matchedCount === 0) return { blocked: false, inFlight: 0 };
-    try {
-      await blocksOf(store).insertOne({ _id: c.contactId, at: c.at });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
-  }
-
-  const until = Date.now() + waitMs;
-  for (;;) {
-    const since = Date.now() - IN_FLIGHT_MAX_AGE_MS;
-    const marks = await fenceOf(store).find({ contactId: c.contactId }).toArray();
-    const inFlight = marks.filter((m) => new Date(m.at).getTime() > since).length;
-    if (inFlight === 0 || Date.now() > until) return { blocked: true, inFlight };
-    await sleep(20);
-  }
 }
 
 /**
@@ -170,12 +50,8 @@ export async function startCarrierOptOut(store: Store, send: { idempotencyKey: s
     receivedAt: receivedAt.toISOString(),
     payload: { errorCode, detail, idempotencyKey: send.idempotencyKey },
   };
-  try {
-    await getClient().workflow.start(OPTOUT_WORKFLOW_TYPE, { workflowId: optOutWorkflowId(origin), taskQueue: activityInfo().taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
-  } catch (err) {
-    if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') return;
-    throw err;
-  }
+  const { started } = await startOptOutWorkflow({ client: getClient(), taskQueue: activityInfo().taskQueue }, input);
+  if (!started) return;
   await blockMessaging(store, { ...send, at: receivedAt }, 5_000);
 }
 
@@ -309,22 +185,17 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     if (input.channel === 'whatsapp') {
       await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
     }
-    await store.inbound.updateOne(
-      { _id: input.messageSid },
-      {
-        $setOnInsert: {
-          businessId: input.businessId,
-          contactId: input.contactId,
-          channel: input.channel,
-          from: input.phone,
-          intent: input.intent,
-          routedTo: input.routedTo,
-          receivedAt: at,
-          payload: input.payload,
-        },
-      },
-      { upsert: true },
-    );
+    await keepInboundMessage(store, {
+      _id: input.messageSid,
+      businessId: input.businessId,
+      contactId: input.contactId,
+      channel: input.channel,
+      from: input.phone,
+      intent: input.intent,
+      routedTo: input.routedTo,
+      receivedAt: at,
+      payload: input.payload,
+    });
   }
 
   return { blockContact, recordOptOut, resumeMessaging, recordInbound };

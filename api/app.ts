@@ -1,9 +1,8 @@
 import formbody from '@fastify/formbody';
-import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
-import type { BusinessRegistry } from '../domain/business';
-import type { Store } from '../store/models';
+import type { ServiceDeps } from '../services/deps';
+import { createSweeps, type Sweeps } from '../services/sweeps';
 import { HttpError, installErrorHandler } from './errors';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
@@ -11,19 +10,14 @@ import { registerConsentRoutes } from './routes/consents';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
+import { registerPreferenceRoutes } from './routes/preferences';
 import { registerVoiceInboundRoutes } from './routes/voice-inbound';
 import { registerWebhookRoutes } from './routes/webhooks';
 import { registerWebformRoutes } from './routes/webform';
 
-export interface ApiDeps {
-  client: Client;
-  store: Store;
-  businesses: BusinessRegistry;
-  taskQueue: string;
+export interface ApiDeps extends ServiceDeps {
   apiKeys: string[];
   twilioAuthToken: string;
-  publicBaseUrl: string;
-  pageTokenSecret: string;
   trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
 }
@@ -36,7 +30,7 @@ function keyMatches(given: string, keys: string[]): boolean {
   });
 }
 
-async function checkHealth(deps: ApiDeps) {
+async function checkHealth(deps: ApiDeps, sweeps: Sweeps) {
   const timed = async <T>(f: () => Promise<T>): Promise<{ ok: boolean; detail?: string; value?: T }> => {
     try {
       const value = await Promise.race([f(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timed out after 2s')), 2000).unref())]);
@@ -59,6 +53,7 @@ async function checkHealth(deps: ApiDeps) {
     temporal: { ok: temporal.ok, detail: temporal.detail },
     mongodb: { ok: mongodb.ok, detail: mongodb.detail },
     worker,
+    sweeps: sweeps.status(),
   };
 }
 
@@ -73,8 +68,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   installErrorHandler(app);
   await app.register(formbody);
 
+  const sweeps = createSweeps(deps, app.log);
+  app.addHook('onReady', async () => sweeps.start());
+  app.addHook('onClose', async () => sweeps.stop());
+
   app.get('/healthz', async (_req, reply) => {
-    const health = await checkHealth(deps);
+    const health = await checkHealth(deps, sweeps);
     return reply.status(health.status === 'ok' ? 200 : 503).send(health);
   });
 
@@ -95,6 +94,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerWebhookRoutes(app, deps);
   registerVoiceInboundRoutes(app, deps);
   registerPageRoutes(app, deps);
+  registerPreferenceRoutes(app, deps);
   registerWebformRoutes(app, deps);
   return app;
 }

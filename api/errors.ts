@@ -1,6 +1,8 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { InvalidInputError, ServiceError, type FieldIssue, type ServiceErrorKind } from '../services/errors';
 
+/** An answer only HTTP knows (a missing key, a body too large); everything a service refuses is a ServiceError. */
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
@@ -12,10 +14,14 @@ export class HttpError extends Error {
   }
 }
 
-export interface FieldIssue {
-  field: string;
-  rule: string;
-  value?: unknown;
+const STATUS_OF: Record<ServiceErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409, rate_limited: 429, unavailable: 503 };
+
+/** The HTTP status of anything a route may throw; 500 for what nobody expected. */
+export function statusOf(err: unknown): number {
+  if (err instanceof HttpError) return err.statusCode;
+  if (err instanceof ServiceError) return STATUS_OF[err.kind];
+  const status = (err as FastifyError).statusCode;
+  return status && status >= 400 && status < 500 ? status : 500;
 }
 
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
@@ -36,22 +42,23 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, where
     rule: i.message,
     value: valueAt(input, i.path),
   }));
-  const message = issues.map((i) => `${i.field}: ${i.rule}`).join('; ');
-  throw new HttpError(400, 'invalid_request', `${where} is invalid: ${message}`, issues);
+  throw new InvalidInputError(where, issues);
 }
 
-/** One error handler: 4xx say exactly what was wrong; 5xx say nothing internal. */
+function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: unknown, retryAfterSeconds?: number) {
+  if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+  return reply.status(status).send({ error: code, message, ...(details ? { issues: details } : {}) });
+}
+
+/** One error handler: 4xx say exactly what was wrong; 5xx say nothing internal (a 503 says to try again). */
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
-    if (err instanceof HttpError) {
-      return reply.status(err.statusCode).send({ error: err.code, message: err.message, ...(err.details ? { issues: err.details } : {}) });
-    }
-    const status = (err as FastifyError).statusCode;
-    if (status && status >= 400 && status < 500) {
-      return reply.status(status).send({ error: (err as FastifyError).code ?? 'bad_request', message: err.message });
-    }
+  app.setErrorHandler((err: FastifyError | HttpError | ServiceError, request, reply) => {
+    if (err instanceof HttpError) return sendError(reply, err.statusCode, err.code, err.message, err.details);
+    if (err instanceof ServiceError) return sendError(reply, STATUS_OF[err.kind], err.code, err.message, err.details, err.retryAfterSeconds);
+    const status = statusOf(err);
+    if (status < 500) return sendError(reply, status, (err as FastifyError).code ?? 'bad_request', err.message);
     request.log.error({ err }, 'request failed');
-    return reply.status(500).send({ error: 'internal', message: 'internal error; see the server log' });
+    return sendError(reply, 500, 'internal', 'internal error; see the server log');
   });
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { channelSchema, type Business } from '../domain/business';
+import { channelSchema } from '../domain/business';
 import { parseDuration } from '../domain/duration';
 import { normalizePhone } from '../domain/phone';
+import type { PlanStep } from '../domain/plan';
 import { OPTOUT_CHANNELS } from '../workflows/optout/contract';
 
 const MAX_WAIT_MS = 30 * 86_400_000;
@@ -45,6 +46,7 @@ export const contactSchema = z.object({
   name: z.string().min(1).max(120).optional(),
 });
 
+/** A plan step as callers write it ("waitFor": "24h"), read into the journey's own form (milliseconds). */
 export const planStepSchema = z
   .object({
     channel: channelSchema,
@@ -55,7 +57,10 @@ export const planStepSchema = z
     (s.remindAfter ?? []).forEach((r, i) => {
       if (r >= s.waitFor) ctx.addIssue({ code: 'custom', path: ['remindAfter', i], message: 'must be shorter than waitFor' });
     });
-  });
+  })
+  .transform((s): PlanStep => ({ channel: s.channel, waitForMs: s.waitFor, remindAfterMs: s.remindAfter ?? [] }));
+
+export const planSchema = z.array(planStepSchema).min(1).max(6);
 
 export const categoriesField = z
   .array(z.string().min(1))
@@ -68,7 +73,7 @@ export const startJourneyBodySchema = z
     businessId: z.string().min(1),
     contact: contactSchema,
     categories: categoriesField,
-    plan: z.array(planStepSchema).min(1).max(6).optional(),
+    plan: planSchema.optional(),
     source: z.object({ kind: z.string().min(1).max(40), reference: z.string().max(200).optional() }).optional(),
   })
   .superRefine((b, ctx) => {
@@ -77,23 +82,6 @@ export const startJourneyBodySchema = z
     }
   });
 export type StartJourneyBody = z.infer<typeof startJourneyBodySchema>;
-
-/** Categories must be ones the business declared. */
-export function checkCategories(business: Business, categories: string[], field = 'categories'): { field: string; rule: string; value: string }[] {
-  const known = new Set(business.categories.map((c) => c.id));
-  return categories.flatMap((c, i) => (known.has(c) ? [] : [{ field: `${field}.${i}`, rule: `unknown category for business "${business.id}" (known: ${[...known].join(', ')})`, value: c }]));
-}
-
-/** Without a plan: SMS with a reminder, then e-mail when we have an address; 72 hours in all. */
-export function defaultPlan(hasEmail: boolean) {
-  const h = 3_600_000;
-  return hasEmail
-    ? [
-        { channel: 'sms' as const, waitForMs: 48 * h, remindAfterMs: [24 * h] },
-        { channel: 'email' as const, waitForMs: 24 * h, remindAfterMs: [] },
-      ]
-    : [{ channel: 'sms' as const, waitForMs: 72 * h, remindAfterMs: [24 * h, 48 * h] }];
-}
 
 export const consentQuerySchema = z.object({ businessId: z.string().min(1), phone: phoneField });
 

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CarrierMessage } from '../dev/carrier/types';
-import { OPTOUT_BLOCK_WAIT_MS } from '../api/routes/consents';
+import { OPTOUT_BLOCK_WAIT_MS } from '../services/optouts';
 import { contactIdOf } from '../store/models';
 import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';

@@ -1,5 +1,6 @@
 import type { Business, Channel } from './business';
 import { categoryLabels } from './business';
+import { escapeHtml } from './escape';
 
 /**
  * Every text a contact is shown. WhatsApp policy requires the opt-in request to name the business,
@@ -79,10 +80,6 @@ export interface EmailContent {
   subject: string;
   text: string;
   html: string;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
 export function optinEmail(input: OptinTextInput & { confirmUrl: string; unsubscribeUrl: string; reminder?: boolean }): EmailContent {

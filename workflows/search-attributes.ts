@@ -14,3 +14,14 @@ export const searchAttributeDefinitions: ReadonlyArray<{ name: string; type: 'Ke
   OptinCampaign,
   OptinContact,
 ].map((k) => ({ name: k.name, type: 'Keyword' as const }));
+
+/** What a journey carries from its start (workflows, the API and the campaign activity start journeys). */
+export function journeySearchAttributes(j: { businessId: string; contactId: string; channel: string; campaignId?: string }) {
+  return [
+    { key: OptinBusiness, value: j.businessId },
+    { key: OptinContact, value: j.contactId },
+    { key: OptinStatus, value: 'active' },
+    { key: OptinChannel, value: j.channel },
+    ...(j.campaignId ? [{ key: OptinCampaign, value: j.campaignId }] : []),
+  ];
+}

@@ -1,12 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { contactIdOf } from '../../store/models';
-import type { DirectConsentInput } from '../../workflows/direct/contract';
+import { recordOfflineConsent } from '../../services/consents';
 import type { ApiDeps } from '../app';
-import { startDirectConsent } from '../direct-consent';
-import { HttpError, parseOr400 } from '../errors';
-import { categoriesField, checkCategories, phoneField } from '../schemas';
+import { parseOr400 } from '../errors';
+import { categoriesField, phoneField } from '../schemas';
 
 /** Clocks of the device that collected the form may run a little ahead of ours. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -24,40 +21,15 @@ export const offlineConsentBodySchema = z.object({
   }),
 });
 
-/** One document is one consent: the workflow id is keyed by it, so posting it again records nothing new. */
-export function offlineOrigin(businessId: string, documentRef: string): string {
-  return `offline.${createHash('sha256').update(`${businessId}\n${documentRef}`).digest('hex').slice(0, 32)}`;
-}
-
 export function registerOfflineConsentRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/consents/offline', async (request, reply) => {
     const body = parseOr400(offlineConsentBodySchema, request.body, 'body');
-    const business = deps.businesses.get(body.businessId);
-    if (!business) throw new HttpError(400, 'invalid_request', `body is invalid: businessId: unknown business "${body.businessId}"`, [{ field: 'businessId', rule: 'must be a configured business', value: body.businessId }]);
-    const unknown = checkCategories(business, body.categories);
-    if (unknown.length) throw new HttpError(400, 'invalid_request', `body is invalid: ${unknown.map((u) => `${u.field}: ${u.rule}`).join('; ')}`, unknown);
-
-    const contactId = contactIdOf(business.id, body.phone);
-    const origin = offlineOrigin(business.id, body.evidence.documentRef);
-    const input: DirectConsentInput = {
-      origin,
-      businessId: business.id,
-      contactId,
-      phone: body.phone,
-      categories: body.categories,
-      method: 'offline_document',
-      channel: 'in_person',
-      consentedAt: new Date(body.evidence.signedAt).toISOString(),
-      receivedAt: new Date().toISOString(),
-      evidence: { ...body.evidence },
-      source: { kind: 'offline', reference: body.evidence.documentRef },
-    };
-    const { directConsentId, started } = await startDirectConsent(deps, input);
+    const { directConsentId, started } = await recordOfflineConsent(deps, body);
     return reply.status(started ? 202 : 200).send({
       directConsentId,
       existing: !started,
       categories: body.categories,
-      consentsUrl: `/v1/consents?businessId=${encodeURIComponent(business.id)}&phone=${encodeURIComponent(body.phone)}`,
+      consentsUrl: `/v1/consents?businessId=${encodeURIComponent(body.businessId)}&phone=${encodeURIComponent(body.phone)}`,
     });
   });
 }

@@ -1,13 +1,15 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { categoryLabels, type Business } from '../../domain/business';
-import { journeyStateQuery, parseJourneyId, submitFormUpdate } from '../../workflows/journey/contract';
-import { optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
+import { escapeHtml } from '../../domain/escape';
+import { pageLinks } from '../../lib/page-links';
+import { UnavailableError } from '../../services/errors';
+import { journeyAwaitsAnswer, submitJourneyForm } from '../../services/journeys';
+import { optedBackInSince, requestOptOut } from '../../services/optouts';
+import { parseJourneyId } from '../../workflows/journey/contract';
+import type { OptOutInput } from '../../workflows/optout/contract';
 import type { ApiDeps } from '../app';
-import { checkPageToken, escapeHtml, pageErrorHandler, sendPage, sendProblemPage } from '../html';
-import { requestOptOut } from './consents';
-import { preferencesUrl, registerPreferenceRoutes } from './preferences';
+import { checkPageToken, pageErrorHandler, sendPage, sendProblemPage } from '../html';
 
 const confirmForm = z.object({
   decision: z.enum(['confirm', 'decline']),
@@ -52,37 +54,17 @@ ${boxes}
 
 const pageRoute = { errorHandler: pageErrorHandler };
 
-/** True when this link's earlier opt-out has finished and the contact may be messaged again. */
-async function optedBackInSince(deps: ApiDeps, input: OptOutInput): Promise<boolean> {
-  try {
-    const earlier = await deps.client.workflow.getHandle(optOutWorkflowId(input.origin)).describe();
-    if (earlier.status.name !== 'COMPLETED') return false;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
-  const contact = await deps.store.contacts.findById(input.contactId).lean();
-  return contact?.messaging !== 'opted_out';
-}
+/** The journey a confirmation link names, if it names one well-formed. */
+const journeyOfLink = (j: string | undefined) => (j && parseJourneyId(j) ? j : undefined);
 
 export function registerPageRoutes(app: FastifyInstance, deps: ApiDeps): void {
   /** Showing the page changes nothing: mail scanners open links, only the form POST decides. */
   app.get('/c/:token', pageRoute, async (request, reply) => {
     const t = checkPageToken(deps, reply, request.params, 'confirm');
     if (!t) return reply;
-    const ids = t.payload.j ? parseJourneyId(t.payload.j) : undefined;
-    if (!ids) return sendProblemPage(reply, 400, 'This link is not valid', 'Nothing was changed.');
-    try {
-      const handle = deps.client.workflow.getHandle(ids.workflowId, ids.runId);
-      const described = await handle.describe();
-      if (described.status.name !== 'RUNNING') return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
-      // With no worker to answer, a running journey is still waiting: show the form rather than hang.
-      const state = await deps.client.withDeadline(Date.now() + 3_000, () => handle.query(journeyStateQuery)).catch(() => undefined);
-      if (state && state.status !== 'active') return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
-      throw err;
-    }
+    const journeyId = journeyOfLink(t.payload.j);
+    if (!journeyId) return sendProblemPage(reply, 400, 'This link is not valid', 'Nothing was changed.');
+    if (!(await journeyAwaitsAnswer(deps, journeyId))) return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
     const categories = t.payload.cats ?? [];
     return sendPage(reply, 200, `${t.business.name} on WhatsApp`, confirmFormHtml(t.token, t.business, categories, new Set(categories)));
   });
@@ -98,41 +80,36 @@ export function registerPageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       // Confirming nothing is most likely a slip: ask again rather than record a decline they did not press.
       return sendPage(reply, 400, `${t.business.name} on WhatsApp`, confirmFormHtml(t.token, t.business, requested, new Set(), 'Tick at least one kind of message to confirm, or press Decline.'));
     }
-    const ids = t.payload.j ? parseJourneyId(t.payload.j) : undefined;
-    if (!ids) return sendProblemPage(reply, 400, 'This link is not valid', 'Nothing was changed.');
+    const journeyId = journeyOfLink(t.payload.j);
+    if (!journeyId) return sendProblemPage(reply, 400, 'This link is not valid', 'Nothing was changed.');
+    let result;
     try {
-      const result = await deps.client.workflow.getHandle(ids.workflowId, ids.runId).executeUpdate(submitFormUpdate, {
-        args: [
-          {
-            tokenId: t.payload.n,
-            decision: form.data.decision,
-            categories: kept,
-            shownText: confirmPageText(t.business, requested),
-            ip: request.ip,
-            userAgent: String(request.headers['user-agent'] ?? ''),
-            submittedAt: new Date().toISOString(),
-          },
-        ],
+      result = await submitJourneyForm(deps, journeyId, {
+        tokenId: t.payload.n,
+        decision: form.data.decision,
+        categories: kept,
+        shownText: confirmPageText(t.business, requested),
+        ip: request.ip,
+        userAgent: String(request.headers['user-agent'] ?? ''),
+        submittedAt: new Date().toISOString(),
       });
-      if (!result.accepted) return sendProblemPage(reply, 409, 'This link was already used', 'You already answered this request. Nothing more was changed.');
-      if (result.status === 'confirmed') {
-        const labels = categoryLabels(t.business, kept).join(', ');
-        return sendPage(reply, 200, 'Thank you', `<h1>Thank you</h1><p>You will receive ${escapeHtml(labels)} from ${escapeHtml(t.business.name)} on WhatsApp. A confirmation is on its way there; reply STOP at any time to opt out.</p>`);
-      }
-      return sendPage(reply, 200, 'Thank you', `<h1>Thank you</h1><p>${escapeHtml(t.business.name)} will not send you WhatsApp messages. Nothing else is needed from you.</p>`);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError || /already completed/i.test((err as Error).message)) {
-        return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
-      }
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return sendProblemPage(reply, 503, 'Your answer could not be saved yet', 'Please press the button again in a minute.');
+      if (err instanceof UnavailableError) return sendProblemPage(reply, 503, 'Your answer could not be saved yet', 'Please press the button again in a minute.');
       throw err;
     }
+    if (result === 'ended') return sendProblemPage(reply, 410, ENDED.title, ENDED.text);
+    if (!result.accepted) return sendProblemPage(reply, 409, 'This link was already used', 'You already answered this request. Nothing more was changed.');
+    if (result.status === 'confirmed') {
+      const labels = categoryLabels(t.business, kept).join(', ');
+      return sendPage(reply, 200, 'Thank you', `<h1>Thank you</h1><p>You will receive ${escapeHtml(labels)} from ${escapeHtml(t.business.name)} on WhatsApp. A confirmation is on its way there; reply STOP at any time to opt out.</p>`);
+    }
+    return sendPage(reply, 200, 'Thank you', `<h1>Thank you</h1><p>${escapeHtml(t.business.name)} will not send you WhatsApp messages. Nothing else is needed from you.</p>`);
   });
 
   app.get('/u/:token', pageRoute, async (request, reply) => {
     const t = checkPageToken(deps, reply, request.params, 'unsubscribe');
     if (!t) return reply;
-    const choose = preferencesUrl(deps.publicBaseUrl, deps.pageTokenSecret, t.business.id, t.payload.c);
+    const choose = pageLinks(deps.publicBaseUrl, deps.pageTokenSecret).preferences(t.business.id, t.payload.c);
     return sendPage(
       reply,
       200,
@@ -169,6 +146,4 @@ export function registerPageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'unsubscribe answered before the contact was blocked');
     return sendPage(reply, 200, 'Unsubscribed', `<h1>You are unsubscribed</h1><p>You will receive no more messages from ${escapeHtml(t.business.name)}. To opt back in, reply START to any of our messages.</p>`);
   });
-
-  registerPreferenceRoutes(app, deps);
 }

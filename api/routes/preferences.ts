@@ -1,26 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { categoryLabels, type Business } from '../../domain/business';
-import { createPageToken } from '../../lib/tokens';
-import { optOutWorkflowId, type OptOutInput } from '../../workflows/optout/contract';
+import { escapeHtml } from '../../domain/escape';
+import { applyPreferences, readPreferences, type ContactPreferences, type PreferenceResult, type SwitchOnOutcome } from '../../services/preferences';
 import type { ApiDeps } from '../app';
-import { HttpError } from '../errors';
-import { checkPageToken, escapeHtml, pageErrorHandler, sendPage, sendProblemPage, type CheckedToken } from '../html';
-import { requestOptOut } from './consents';
-import { startJourney, WhatsappTierUsedUpError } from './journeys';
-
-/** How long the preference link in an e-mail or a HELP reply keeps working. */
-export const PREFERENCES_LINK_DAYS = 180;
-
-/** How long the page waits for an opt-out to be recorded before answering anyway (it is durable once started). */
-const OPTOUT_WAIT_MS = 10_000;
-
-/** The signed link to one contact's preference page; put it in e-mails and the HELP reply. */
-export function preferencesUrl(publicBaseUrl: string, secret: string, businessId: string, contactId: string, validForDays = PREFERENCES_LINK_DAYS): string {
-  const token = createPageToken(secret, { p: 'preferences', b: businessId, c: contactId, exp: Math.floor(Date.now() / 1000) + validForDays * 86_400 });
-  return new URL(`/p/${token}`, publicBaseUrl).toString();
-}
+import { checkPageToken, pageErrorHandler, sendPage, sendProblemPage, type CheckedToken } from '../html';
 
 const preferencesForm = z.object({
   action: z.enum(['save', 'unsubscribe_all'], 'must be "save" or "unsubscribe_all"'),
@@ -28,18 +13,6 @@ const preferencesForm = z.object({
   form: z.string('must be the form id the page was rendered with').regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be the form id the page was rendered with'),
   on: z.union([z.string(), z.array(z.string())]).optional().transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
 });
-
-interface ContactState {
-  phone: string;
-  optedOutOfAll: boolean;
-  on: Set<string>;
-}
-
-async function readContactState(deps: ApiDeps, business: Business, contactId: string): Promise<ContactState | undefined> {
-  const [contact, consents] = await Promise.all([deps.store.contacts.findById(contactId).lean(), deps.store.consents.find({ businessId: business.id, contactId }).lean()]);
-  if (!contact || contact.businessId !== business.id) return undefined;
-  return { phone: contact.phone, optedOutOfAll: contact.messaging === 'opted_out', on: new Set(consents.filter((c) => c.status === 'opted_in').map((c) => c.category)) };
-}
 
 /** The page's words with the state it showed, as plain text: stored as proof of what the contact saw. */
 export function preferencesPageText(business: Business, on: ReadonlySet<string>): string {
@@ -51,7 +24,7 @@ export function preferencesPageText(business: Business, on: ReadonlySet<string>)
   ].join('\n');
 }
 
-function preferencesHtml(t: CheckedToken, state: ContactState): string {
+function preferencesHtml(t: CheckedToken, state: ContactPreferences): string {
   const b = t.business;
   const toggles = b.categories
     .map((c) => `<label class="toggle"><span>${escapeHtml(c.label)}</span><input type="checkbox" role="switch" name="on" value="${escapeHtml(c.id)}"${state.on.has(c.id) ? ' checked' : ''}></label>`)
@@ -71,35 +44,47 @@ ${toggles}
 <p class="muted">Switching a kind of message on sends you a WhatsApp message to confirm it; nothing is switched on until you answer there.</p>`;
 }
 
-function choiceHash(formId: string, choice: string): string {
-  return createHash('sha256').update(`${formId}\n${choice}`).digest('base64url').slice(0, 16);
-}
-
-async function waitForOptOut(deps: ApiDeps, workflowId: string): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      deps.client.workflow.getHandle(workflowId).result().then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), OPTOUT_WAIT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
+function switchOnText(b: Business, labels: string, outcome: SwitchOnOutcome): string {
+  const name = escapeHtml(b.name);
+  switch (outcome.kind) {
+    case 'asked':
+      return `Almost done: ${labels}. We sent you a WhatsApp message; tap Yes there to switch these on.`;
+    case 'journey_waiting':
+      return `Not switched on yet: ${labels}. A WhatsApp message from ${name} is already waiting for your answer; answer it first, then come back here.`;
+    case 'opt_out_settling':
+      return `Not switched on yet: ${labels}. Please open this page again in a few minutes and switch them on.`;
+    case 'tier_used_up':
+      return `Not switched on yet: ${labels}. ${name} cannot start new WhatsApp conversations until ${escapeHtml(outcome.until.toUTCString())}; please open this page again after that and switch them on.`;
+    case 'opted_out':
+      return `Not switched on: ${labels}. You unsubscribed from all messages from ${name} earlier; to receive messages again, reply START to ${name} on WhatsApp.`;
   }
 }
 
-function summaryItem(text: string): string {
-  return `<li>${text}</li>`;
+/** What changed, as the list the page shows. */
+function summaryItems(b: Business, r: PreferenceResult): string[] {
+  const items: string[] = [];
+  const name = escapeHtml(b.name);
+  if (r.switchedOff) {
+    const when = r.switchedOff.settled ? '' : ' It can take a few minutes before this page shows it.';
+    items.push(
+      r.switchedOff.everything
+        ? `You are unsubscribed from all messages from ${name}, on every channel.${escapeHtml(when)}`
+        : `Switched off: ${escapeHtml(categoryLabels(b, r.switchedOff.categories).join(', '))}. You will not receive these any more.${escapeHtml(when)}`,
+    );
+  } else if (r.alreadyUnsubscribed) {
+    items.push(`You were already unsubscribed from all messages from ${name}; nothing was changed.`);
+  }
+  if (r.switchedOn) items.push(switchOnText(b, escapeHtml(categoryLabels(b, r.switchedOn.categories).join(', ')), r.switchedOn.outcome));
+  return items.map((text) => `<li>${text}</li>`);
 }
 
 export function registerPreferenceRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const pageRoute = { errorHandler: pageErrorHandler };
 
-  async function load(request: FastifyRequest, reply: FastifyReply): Promise<{ t: CheckedToken; state: ContactState } | undefined> {
+  async function load(request: FastifyRequest, reply: FastifyReply): Promise<{ t: CheckedToken; state: ContactPreferences } | undefined> {
     const t = checkPageToken(deps, reply, request.params, 'preferences');
     if (!t) return undefined;
-    const state = await readContactState(deps, t.business, t.payload.c);
+    const state = await readPreferences(deps, t.business, t.payload.c);
     if (!state) {
       sendProblemPage(reply, 404, 'We have no record of you', `${t.business.name} holds no contact details for this link, so there are no messages to choose from.`);
       return undefined;
@@ -113,96 +98,32 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: ApiDeps): v
     return sendPage(reply, 200, `Your messages from ${loaded.t.business.name}`, preferencesHtml(loaded.t, loaded.state));
   });
 
-  /**
-   * Switching off goes through the opt-out workflow (channel web; this page is the confirmation), switching
-   * on starts a WhatsApp double opt-in journey: the contact's own act, confirmed where the messages will come.
-   */
   app.post('/p/:token', pageRoute, async (request, reply) => {
     const loaded = await load(request, reply);
     if (!loaded) return reply;
     const { t, state } = loaded;
-    const b = t.business;
     const parsed = preferencesForm.safeParse(request.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return sendProblemPage(reply, 400, 'The form was incomplete', `${issue.path.join('.') || 'form'} ${issue.message}. Open the link again and save once more. Nothing was changed.`);
     }
-    const form = parsed.data;
-    const all = b.categories.map((c) => c.id);
-    const wanted = new Set(form.on.filter((c) => all.includes(c)));
-    const everything = form.action === 'unsubscribe_all';
-    const switchOff = everything ? all : all.filter((c) => state.on.has(c) && !wanted.has(c));
-    const switchOn = everything ? [] : all.filter((c) => wanted.has(c) && !state.on.has(c));
-    const back = `<p><a href="/p/${escapeHtml(t.token)}">Back to your choices</a></p>`;
-
-    if (switchOff.length === 0 && switchOn.length === 0) {
-      return sendPage(reply, 200, 'Nothing to change', `<h1>Nothing to change</h1><p>Your choices are the same as before; nothing was changed.</p>${back}`);
-    }
-
-    const items: string[] = [];
-    let optOutSettled = true;
-    if (switchOff.length > 0 && !(everything && state.optedOutOfAll)) {
-      const origin = `web.${t.payload.n}.${choiceHash(form.form, everything ? 'all' : `off:${switchOff.join(',')}`)}`;
-      const shownText = preferencesPageText(b, state.on);
-      const input: OptOutInput = {
-        origin,
-        businessId: b.id,
+    const result = await applyPreferences(
+      deps,
+      state,
+      {
+        business: t.business,
         contactId: t.payload.c,
-        phone: state.phone,
-        channel: 'web',
-        categories: everything ? undefined : switchOff,
-        reason: everything ? 'unsubscribe from all on the preference page' : 'switched off on the preference page',
-        source: { kind: 'preferences_page', reference: t.payload.n },
-        receivedAt: new Date().toISOString(),
-        text: shownText,
-        payload: { form: { action: form.action, on: form.on }, ip: request.ip, userAgent: String(request.headers['user-agent'] ?? ''), shownText },
-      };
-      const workflowId = optOutWorkflowId(origin);
-      // "Unsubscribe from all" blocks the contact before the page answers, as a STOP does.
-      const r = await requestOptOut(deps, input);
-      if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'preference page answered before the contact was blocked');
-      // Kept in the store while Temporal is slow (the sweep starts it): nothing to wait for yet.
-      optOutSettled = r.progress === 'queued' ? false : await waitForOptOut(deps, workflowId);
-      const when = optOutSettled ? '' : ' It can take a few minutes before this page shows it.';
-      items.push(
-        everything
-          ? summaryItem(`You are unsubscribed from all messages from ${escapeHtml(b.name)}, on every channel.${escapeHtml(when)}`)
-          : summaryItem(`Switched off: ${escapeHtml(categoryLabels(b, switchOff).join(', '))}. You will not receive these any more.${escapeHtml(when)}`),
-      );
-    } else if (everything) {
-      items.push(summaryItem(`You were already unsubscribed from all messages from ${escapeHtml(b.name)}; nothing was changed.`));
-    }
-
-    if (switchOn.length > 0) {
-      const labels = escapeHtml(categoryLabels(b, switchOn).join(', '));
-      if (!optOutSettled) {
-        // Starting a journey while the opt-out is still running would let that opt-out end the new journey.
-        items.push(summaryItem(`Not switched on yet: ${labels}. Please open this page again in a few minutes and switch them on.`));
-      } else {
-        try {
-          const started = await startJourney(deps, {
-            businessId: b.id,
-            contact: { phone: state.phone },
-            categories: switchOn,
-            plan: [{ channel: 'whatsapp', waitFor: '24h' }],
-            source: { kind: 'preferences_page', reference: `web.${t.payload.n}` },
-          });
-          items.push(
-            started.existing
-              ? summaryItem(`Not switched on yet: ${labels}. A WhatsApp message from ${escapeHtml(b.name)} is already waiting for your answer; answer it first, then come back here.`)
-              : summaryItem(`Almost done: ${labels}. We sent you a WhatsApp message; tap Yes there to switch these on.`),
-          );
-        } catch (err) {
-          if (err instanceof WhatsappTierUsedUpError) {
-            items.push(summaryItem(`Not switched on yet: ${labels}. ${escapeHtml(b.name)} cannot start new WhatsApp conversations until ${escapeHtml(new Date(Date.now() + err.retryAfterSeconds * 1000).toUTCString())}; please open this page again after that and switch them on.`));
-            return sendPage(reply, 200, 'Your choices are saved', `<h1>Your choices are saved</h1><ul>${items.join('\n')}</ul>${back}`);
-          }
-          if (!(err instanceof HttpError) || err.statusCode !== 409) throw err;
-          items.push(summaryItem(`Not switched on: ${labels}. You unsubscribed from all messages from ${escapeHtml(b.name)} earlier; to receive messages again, reply START to ${escapeHtml(b.name)} on WhatsApp.`));
-        }
-      }
-    }
-
-    return sendPage(reply, 200, 'Your choices are saved', `<h1>Your choices are saved</h1><ul>${items.join('\n')}</ul>${back}`);
+        linkNonce: t.payload.n,
+        formId: parsed.data.form,
+        action: parsed.data.action,
+        on: parsed.data.on,
+        shownText: preferencesPageText(t.business, state.on),
+        evidence: { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '') },
+      },
+      request.log,
+    );
+    const back = `<p><a href="/p/${escapeHtml(t.token)}">Back to your choices</a></p>`;
+    if (result.nothingToChange) return sendPage(reply, 200, 'Nothing to change', `<h1>Nothing to change</h1><p>Your choices are the same as before; nothing was changed.</p>${back}`);
+    return sendPage(reply, 200, 'Your choices are saved', `<h1>Your choices are saved</h1><ul>${summaryItems(t.business, result).join('\n')}</ul>${back}`);
   });
 }

@@ -2,43 +2,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Business } from '../../domain/business';
+import { escapeHtml } from '../../domain/escape';
 import { normalizePhone } from '../../domain/phone';
+import { askFromWebform } from '../../services/optin-requests';
 import type { ApiDeps } from '../app';
-import { HttpError } from '../errors';
-import { escapeHtml, pageErrorHandler, sendPage, sendProblemPage } from '../html';
-import { startJourney, WhatsappTierUsedUpError } from './journeys';
-
-/**
- * Counts events per key in a sliding window, in this process's memory. Enough to stop one browser or
- * script from making us message a stranger's phone again and again; several API instances each count alone.
- */
-export class SlidingWindowLimiter {
-  private readonly hits = new Map<string, number[]>();
-
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-  ) {}
-
-  /** Milliseconds until the key may be used again; 0 when it may be used now. */
-  waitFor(key: string, now = Date.now()): number {
-    const recent = this.recent(key, now);
-    return recent.length < this.limit ? 0 : recent[recent.length - this.limit] + this.windowMs - now;
-  }
-
-  record(key: string, now = Date.now()): void {
-    this.hits.set(key, [...this.recent(key, now), now]);
-    if (this.hits.size > 10_000) this.sweep(now);
-  }
-
-  private recent(key: string, now: number): number[] {
-    return (this.hits.get(key) ?? []).filter((t) => t > now - this.windowMs);
-  }
-
-  private sweep(now: number): void {
-    for (const [key, stamps] of this.hits) if (!stamps.some((t) => t > now - this.windowMs)) this.hits.delete(key);
-  }
-}
+import { pageErrorHandler, sendPage, sendProblemPage } from '../html';
+import { SlidingWindowLimiter } from '../rate-limit';
 
 export interface WebformLimits {
   perIp: { limit: number; windowMs: number };
@@ -164,36 +133,15 @@ export function registerWebformRoutes(app: FastifyInstance, deps: ApiDeps, limit
     perIp.record(ipKey);
     perPhone.record(phoneKey);
 
-    const submittedAt = new Date().toISOString();
-    let confirmBy = form.confirmBy;
-    const start = (channel: 'whatsapp' | 'sms') =>
-      startJourney(
-        deps,
-        {
-          businessId: business.id,
-          contact: { phone: phone.e164 },
-          categories,
-          plan: [{ channel, waitFor: '24h' }],
-          source: { kind: 'web_form', reference: `webform.${randomUUID()}` },
-        },
-        {
-          evidence: { formPost: { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? ''), shownText: webformText(business), submittedAt, form: { phone: form.phone, categories, confirmBy: form.confirmBy }, askedBy: channel } },
-        },
-      );
-    try {
-      try {
-        await start(confirmBy);
-      } catch (err) {
-        if (!(err instanceof WhatsappTierUsedUpError)) throw err;
-        // The number's WhatsApp budget for new contacts is used up for now: ask by SMS, which it does not limit.
-        confirmBy = 'sms';
-        await start('sms');
-      }
-    } catch (err) {
-      // An opted-out number gets the same page as any other: this form must not tell strangers who opted out.
-      if (!(err instanceof HttpError) || err.statusCode !== 409) throw err;
-    }
-    const where = confirmBy === 'sms' ? 'an SMS text message' : 'a WhatsApp message';
+    const { askedBy } = await askFromWebform(deps, {
+      businessId: business.id,
+      phone: phone.e164,
+      categories,
+      confirmBy: form.confirmBy,
+      reference: `webform.${randomUUID()}`,
+      evidence: { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? ''), shownText: webformText(business), submittedAt: new Date().toISOString(), form: { phone: form.phone, categories, confirmBy: form.confirmBy } },
+    });
+    const where = askedBy === 'sms' ? 'an SMS text message' : 'a WhatsApp message';
     return sendPage(
       reply,
       200,

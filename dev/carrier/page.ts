@@ -1,13 +1,6 @@
+import { escapeHtml } from '../../domain/escape';
 import type { CarrierCall, CarrierEmail, CarrierMessage, Channel } from './types';
 
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
 
 export function contactAnchor(contact: string): string {
   return `c-${contact.replace(/[^a-zA-Z0-9]/g, '-')}`;

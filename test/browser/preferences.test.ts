@@ -1,9 +1,10 @@
 import type { Browser } from 'playwright-core';
-import { preferencesUrl } from '../../api/routes/preferences';
+import { pageLinks } from '../../lib/page-links';
 import { contactIdOf } from '../../store/models';
+import { consentsOf, optInBySms } from '../harness/contact';
 import { startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { eventually } from '../harness/wait';
 import { launchBrowser, newVisitor, screenshot } from './browser';
-import { consentsOf, eventually, optInBySms } from './helpers';
 
 let stack: TestStack;
 let browser: Browser;
@@ -21,7 +22,7 @@ const OPTIN_TEMPLATE = 'HXacme0optin0request000000000001';
 test('switch one category off, then unsubscribe from all: both recorded as web opt-outs', async () => {
   const phone = '+14155550151';
   await optInBySms(stack, phone, ['order_updates', 'offers']);
-  const url = preferencesUrl(stack.apiUrl, TEST_PAGE_SECRET, 'acme', contactIdOf('acme', phone));
+  const url = pageLinks(stack.apiUrl, TEST_PAGE_SECRET).preferences('acme', contactIdOf('acme', phone));
   const { page } = await newVisitor(browser);
 
   const opened = await page.goto(url);
@@ -40,7 +41,7 @@ test('switch one category off, then unsubscribe from all: both recorded as web o
   expect(await page.locator('body').innerText()).toContain('Switched off: Offers and promotions. You will not receive these any more.');
 
   const afterSave = await consentsOf(stack, phone);
-  expect(afterSave.byCat).toEqual({ order_updates: 'opted_in', offers: 'opted_out', recommendations: 'none' });
+  expect(afterSave.byCategory).toEqual({ order_updates: 'opted_in', offers: 'opted_out', recommendations: 'none' });
   expect(afterSave.messaging).toBe('allowed');
   const offOffers = afterSave.events.find((e) => e.type === 'opted_out' && e.category === 'offers');
   expect(offOffers.proof).toMatchObject({ channel: 'web', method: 'preferences_page', allCategories: false, inbound: { ip: '127.0.0.1', form: { action: 'save', on: ['order_updates'] } } });
@@ -53,7 +54,7 @@ test('switch one category off, then unsubscribe from all: both recorded as web o
   await page.getByRole('button', { name: 'Unsubscribe from all' }).click();
   expect(await page.locator('body').innerText()).toContain('You are unsubscribed from all messages from Acme Outdoor Supplies, on every channel.');
   const afterAll = await consentsOf(stack, phone);
-  expect(afterAll.byCat).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
+  expect(afterAll.byCategory).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
   expect(afterAll.messaging).toBe('opted_out');
   const allEvents = afterAll.events.filter((e) => e.type === 'opted_out' && e.proof.allCategories);
   expect(allEvents.map((e) => e.category).sort()).toEqual(['offers', 'order_updates', 'recommendations']);
@@ -70,19 +71,19 @@ test('switching a category on asks for confirmation on WhatsApp; Yes there switc
   const phone = '+14155550152';
   await optInBySms(stack, phone, ['order_updates']);
   const { page } = await newVisitor(browser);
-  await page.goto(preferencesUrl(stack.apiUrl, TEST_PAGE_SECRET, 'acme', contactIdOf('acme', phone)));
+  await page.goto(pageLinks(stack.apiUrl, TEST_PAGE_SECRET).preferences('acme', contactIdOf('acme', phone)));
 
   await page.getByRole('switch', { name: 'Product recommendations' }).check();
   await page.getByRole('button', { name: 'Save my choices' }).click();
   expect(await page.locator('body').innerText()).toContain('Almost done: Product recommendations. We sent you a WhatsApp message; tap Yes there to switch these on.');
-  expect((await consentsOf(stack, phone)).byCat.recommendations).toBe('none');
+  expect((await consentsOf(stack, phone)).byCategory.recommendations).toBe('none');
 
   const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` }).find((m) => m.contentSid === OPTIN_TEMPLATE), 10_000);
   expect(request.renderedText).toContain('Product recommendations');
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: 'whatsapp:+15005550007', buttonPayload: 'yes', buttonText: 'Yes' });
-  const byCat = await eventually(async () => {
-    const now = (await consentsOf(stack, phone)).byCat;
+  const byCategory = await eventually('recommendations to be switched on', async () => {
+    const now = (await consentsOf(stack, phone)).byCategory;
     return now.recommendations === 'opted_in' && now;
   });
-  expect(byCat).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
+  expect(byCategory).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
 });

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import twilio from 'twilio';
 import type { CarrierMessage } from '../../dev/carrier/types';
 import { buildApp } from '../../api/app';
-import { startPendingOptOuts } from '../../api/routes/consents';
-import { apiDepsWith, startTestStack, TEST_AUTH_TOKEN, unreachableTemporalClient, type TestStack } from '../harness/stack';
+import { startPendingOptOuts } from '../../services/optouts';
+import { consentsOf, postAsTwilio, waitForConsents, type ConsentsView } from '../harness/contact';
+import { apiDepsWith, startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, unreachableTemporalClient, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /** Every way a contact or a system can opt out reaches the one opt-out path and ends the running journey. */
 
@@ -30,32 +32,12 @@ async function startJourney(phone: string, plan: Plan, email?: string): Promise<
   return r.body.journeyId;
 }
 
-async function waitForStatus(journeyId: string, status: string, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-    if (r.body?.status === status) return r.body;
-    if (Date.now() > until) throw new Error(`journey ${journeyId} is ${r.body?.status}, expected ${status}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
-
-async function consents(phone: string) {
-  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
-  expect(r.status).toBe(200);
-  return r.body;
-}
+const optOutEvents = (c: ConsentsView): any[] => c.events.filter((e: any) => e.type === 'opted_out');
 
 /** Waits until every category is opted out; returns the opt-out events. */
 async function waitForOptOutOfAll(phone: string): Promise<any[]> {
-  const until = Date.now() + 20_000;
-  for (;;) {
-    const c = await consents(phone);
-    const events = c.events.filter((e: any) => e.type === 'opted_out');
-    if (c.messaging === 'opted_out' && events.length === ALL.length && c.categories.every((x: any) => x.status === 'opted_out')) return events;
-    if (Date.now() > until) throw new Error(`not opted out of everything: ${JSON.stringify(c)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  const optedOut = await waitForConsents(stack, phone, (c) => c.messaging === 'opted_out' && optOutEvents(c).length === ALL.length && c.categories.every((x: any) => x.status === 'opted_out'), 20_000);
+  return optOutEvents(optedOut);
 }
 
 const outbound = (phone: string): CarrierMessage[] => stack.carrier.messages({ contact: phone }).filter((m) => m.direction !== 'inbound');
@@ -68,7 +50,7 @@ test('SMS STOP with a running journey: journey ended, every category opted out w
 
   const inbound = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
   expect(inbound.status).toBe(200);
-  await waitForStatus(journeyId, 'opted_out');
+  await waitForJourneyStatus(stack, journeyId, 'opted_out');
   const events = await waitForOptOutOfAll(phone);
   expect(events.map((e) => e.category).sort()).toEqual(ALL);
   expect(events[0].proof).toMatchObject({ method: 'keyword', channel: 'sms', text: 'STOP', businessName: BUSINESS_NAME, allCategories: true });
@@ -78,7 +60,7 @@ test('SMS STOP with a running journey: journey ended, every category opted out w
   expect(confirmation.channel).toBe('sms');
   expect(confirmation.body).toContain(BUSINESS_NAME);
   expect(confirmation.body).toContain('START');
-  await new Promise((res) => setTimeout(res, 500));
+  await sleep(500);
   expect(confirmations(phone)).toHaveLength(1);
 });
 
@@ -100,7 +82,7 @@ test('WhatsApp stop button ends a WhatsApp journey', async () => {
   await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
   const r = await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, buttonPayload: 'stop', buttonText: 'Stop' });
   expect(r.status).toBe(200);
-  await waitForStatus(journeyId, 'opted_out');
+  await waitForJourneyStatus(stack, journeyId, 'opted_out');
   const events = await waitForOptOutOfAll(phone);
   expect(events[0].proof).toMatchObject({ method: 'whatsapp_button', channel: 'whatsapp' });
   await stack.carrier.waitFor(() => confirmations(phone)[0], 10_000);
@@ -125,7 +107,7 @@ test('IVR: the call says to press 9; pressing it ends the journey and opts out, 
 
   const after = await stack.carrier.pressKeys(call.sid, '9');
   expect(after.transcript.map((t) => t.text).join(' ')).toContain(`You will receive no more messages from ${BUSINESS_NAME}`);
-  await waitForStatus(journeyId, 'opted_out');
+  await waitForJourneyStatus(stack, journeyId, 'opted_out');
   const events = await waitForOptOutOfAll(phone);
   expect(events[0].proof).toMatchObject({ method: 'ivr_keypress', channel: 'ivr', reference: call.sid });
   expect(confirmations(phone)).toHaveLength(0);
@@ -142,8 +124,8 @@ test('e-mail: List-Unsubscribe with List-Unsubscribe-Post, and RFC 8058 one-clic
   const r = await stack.carrier.oneClickUnsubscribe(mail.id);
   expect(r.status).toBe(200);
   // Blocked before the answer, as for a STOP: not only once the workflow's first activity has run.
-  expect((await consents(phone)).messaging).toBe('opted_out');
-  await waitForStatus(journeyId, 'opted_out');
+  expect((await consentsOf(stack, phone)).messaging).toBe('opted_out');
+  await waitForJourneyStatus(stack, journeyId, 'opted_out');
   const events = await waitForOptOutOfAll(phone);
   expect(events[0].proof).toMatchObject({ channel: 'email' });
 });
@@ -155,9 +137,9 @@ test('POST /v1/optouts (an agent) ends the journey and answers once the contact 
   const r = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, reason: 'asked the support agent to stop all messages', source: { kind: 'agent', reference: 'ticket-42' }, requestId: 'ticket-42-optout' });
   expect(r.status).toBe(202);
   expect(r.body).toMatchObject({ existing: false, progress: 'blocked', categories: 'all' });
-  const c = await consents(phone);
+  const c = await consentsOf(stack, phone);
   expect(c.messaging).toBe('opted_out');
-  await waitForStatus(journeyId, 'opted_out');
+  await waitForJourneyStatus(stack, journeyId, 'opted_out');
   const events = await waitForOptOutOfAll(phone);
   expect(events[0].proof).toMatchObject({ method: 'agent', channel: 'agent', reference: 'ticket-42' });
   expect(confirmations(phone)).toHaveLength(0);
@@ -167,16 +149,11 @@ test('provider: a status callback with error 21610 ends the journey', async () =
   const phone = '+14155550207';
   const journeyId = await startJourney(phone, [{ channel: 'sms', waitFor: '30s' }]);
   await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
-  const { contactId } = await consents(phone);
-  const url = `${stack.apiUrl}/webhooks/twilio/status?b=acme&c=${contactId}`;
+  const { contactId } = await consentsOf(stack, phone);
   const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, MessageStatus: 'undelivered', ErrorCode: '21610', To: phone, From: SMS_SENDER };
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params) },
-    body: new URLSearchParams(params).toString(),
-  });
+  const res = await postAsTwilio(stack.apiUrl, `/webhooks/twilio/status?b=acme&c=${contactId}`, params);
   expect(res.status).toBe(204);
-  await waitForStatus(journeyId, 'opted_out');
+  await waitForJourneyStatus(stack, journeyId, 'opted_out');
   const events = await waitForOptOutOfAll(phone);
   expect(events[0].proof).toMatchObject({ method: 'provider', channel: 'provider', reference: params.MessageSid });
 });
@@ -188,7 +165,7 @@ test('provider: a send refused with 21610 starts the opt-out, and the next step 
     { channel: 'sms', waitFor: '30s' },
     { channel: 'whatsapp', waitFor: '30s' },
   ]);
-  const done = await waitForStatus(journeyId, 'opted_out');
+  const done = await waitForJourneyStatus(stack, journeyId, 'opted_out');
   expect(done.events.map((e: any) => e.kind)).toEqual(expect.arrayContaining(['request:failed', 'request:refused']));
   const events = await waitForOptOutOfAll(phone);
   expect(events[0].proof).toMatchObject({ method: 'provider', channel: 'provider' });
@@ -210,7 +187,7 @@ test('Temporal unreachable: the STOP is still acknowledged, blocked and kept in 
     const signature = twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, `${stack.apiUrl}/webhooks/twilio/messaging`, params);
     const res = await fetch(`http://127.0.0.1:${port}/webhooks/twilio/messaging`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: new URLSearchParams(params).toString() });
     expect(res.status).toBe(200);
-    expect((await consents(phone)).messaging).toBe('opted_out');
+    expect((await consentsOf(stack, phone)).messaging).toBe('opted_out');
     const kept = await stack.store.connection.collection('optout_pending').find({}).toArray();
     expect(kept.map((d: any) => d.input.origin)).toContain(`sms.${params.MessageSid}`);
   } finally {
@@ -218,7 +195,7 @@ test('Temporal unreachable: the STOP is still acknowledged, blocked and kept in 
     await deadClient.connection.close();
   }
   // The sweep of an API that reaches Temporal (this call, or the stack API's own every 10 s): the workflow runs, the ledger and the one confirmation follow.
-  await startPendingOptOuts({ client: stack.client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue }, stack.api.log);
+  await startPendingOptOuts({ client: stack.client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET }, stack.api.log);
   await waitForOptOutOfAll(phone);
   await stack.carrier.waitFor(() => confirmations(phone)[0], 15_000);
   expect(confirmations(phone)).toHaveLength(1);

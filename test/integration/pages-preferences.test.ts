@@ -1,8 +1,9 @@
-import { preferencesUrl } from '../../api/routes/preferences';
+import { pageLinks } from '../../lib/page-links';
 import { createPageToken } from '../../lib/tokens';
 import { contactIdOf } from '../../store/models';
-import { consentsOf, eventually, optInBySms } from '../browser/helpers';
+import { consentsOf, optInBySms } from '../harness/contact';
 import { startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { eventually, sleep } from '../harness/wait';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -29,7 +30,7 @@ async function formIdOf(url: string): Promise<string> {
 test('a double submit of one page is one opt-out; the same choice from a new page is a new one', async () => {
   const phone = '+14155550191';
   await optInBySms(stack, phone, ['order_updates', 'offers']);
-  const url = preferencesUrl(stack.apiUrl, TEST_PAGE_SECRET, 'acme', contactIdOf('acme', phone));
+  const url = pageLinks(stack.apiUrl, TEST_PAGE_SECRET).preferences('acme', contactIdOf('acme', phone));
   const form = await formIdOf(url);
   const [first, second] = await Promise.all([post(url, { form, action: 'save', on: 'order_updates' }), post(url, { form, action: 'save', on: 'order_updates' })]);
   expect([first.status, second.status]).toEqual([200, 200]);
@@ -44,7 +45,7 @@ test('a double submit of one page is one opt-out; the same choice from a new pag
 test('switching on after unsubscribing from all says how to opt back in, and sends nothing', async () => {
   const phone = '+14155550192';
   await optInBySms(stack, phone, ['order_updates']);
-  const url = preferencesUrl(stack.apiUrl, TEST_PAGE_SECRET, 'acme', contactIdOf('acme', phone));
+  const url = pageLinks(stack.apiUrl, TEST_PAGE_SECRET).preferences('acme', contactIdOf('acme', phone));
   expect((await post(url, { form: await formIdOf(url), action: 'unsubscribe_all' })).status).toBe(200);
   expect((await consentsOf(stack, phone)).messaging).toBe('opted_out');
   const sentBefore = stack.carrier.messages({ contact: phone }).length;
@@ -52,9 +53,9 @@ test('switching on after unsubscribing from all says how to opt back in, and sen
   const r = await post(url, { form: await formIdOf(url), action: 'save', on: ['offers', 'not_a_category'] });
   expect(r.status).toBe(200);
   expect(r.html).toContain('Not switched on: Offers and promotions. You unsubscribed from all messages from Acme Outdoor Supplies earlier; to receive messages again, reply START');
-  await new Promise((res) => setTimeout(res, 300));
+  await sleep(300);
   expect(stack.carrier.messages({ contact: phone })).toHaveLength(sentBefore);
-  expect((await consentsOf(stack, phone)).byCat.offers).toBe('opted_out');
+  expect((await consentsOf(stack, phone)).byCategory.offers).toBe('opted_out');
 });
 
 test('bad links and bad forms get pages that say what is wrong', async () => {
@@ -66,19 +67,19 @@ test('bad links and bad forms get pages that say what is wrong', async () => {
   expect(wrongPurpose.status).toBe(400);
   expect(await wrongPurpose.text()).toContain('This link belongs to a different page');
 
-  const expired = await fetch(preferencesUrl(stack.apiUrl, TEST_PAGE_SECRET, 'acme', contactId, -1));
+  const expired = await fetch(pageLinks(stack.apiUrl, TEST_PAGE_SECRET).preferences('acme', contactId, -1));
   expect(expired.status).toBe(410);
 
-  const stranger = await fetch(preferencesUrl(stack.apiUrl, TEST_PAGE_SECRET, 'acme', contactIdOf('acme', '+14155550199')));
+  const stranger = await fetch(pageLinks(stack.apiUrl, TEST_PAGE_SECRET).preferences('acme', contactIdOf('acme', '+14155550199')));
   expect(stranger.status).toBe(404);
   expect(await stranger.text()).toContain('We have no record of you');
 
-  const url = preferencesUrl(stack.apiUrl, TEST_PAGE_SECRET, 'acme', contactId);
+  const url = pageLinks(stack.apiUrl, TEST_PAGE_SECRET).preferences('acme', contactId);
   const noForm = await post(url, { action: 'save', on: 'offers' });
   expect(noForm.status).toBe(400);
   expect(noForm.html).toContain('form must be the form id the page was rendered with');
   const badAction = await post(url, { form: 'abcdefghij', action: 'delete' });
   expect(badAction.status).toBe(400);
   expect(badAction.html).toContain('action must be &quot;save&quot; or &quot;unsubscribe_all&quot;');
-  await eventually(async () => (await consentsOf(stack, known)).byCat.offers === 'opted_in');
+  await eventually('offers to be switched on', async () => (await consentsOf(stack, known)).byCategory.offers === 'opted_in');
 });

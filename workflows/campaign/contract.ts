@@ -1,9 +1,11 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { CampaignStatus, PacerState, SkipReason } from '../../domain/campaign';
+import { defineWorkflowRef } from '../workflow-ref';
 
 /** The campaign's public surface: what the API and the CLI's server side may import. */
 
 export const CAMPAIGN_WORKFLOW_TYPE = 'campaignWorkflow';
+export const campaignWorkflowRef = defineWorkflowRef<CampaignWorkflowInput, CampaignProgress>(CAMPAIGN_WORKFLOW_TYPE);
 
 /** One campaign workflow per campaign id; a new run of the same id only to cancel journeys after completion. */
 export function campaignWorkflowId(campaignId: string): string {

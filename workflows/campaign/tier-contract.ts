@@ -1,4 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineWorkflowRef } from '../workflow-ref';
 
 /**
  * The WhatsApp tier of one business's number: how many new contacts it may start conversations with
@@ -9,6 +10,7 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
 export const WHATSAPP_TIER_WORKFLOW_TYPE = 'whatsappTierWorkflow';
 export const WHATSAPP_TIER_WINDOW_MS = 86_400_000;
+export const whatsappTierWorkflowRef = defineWorkflowRef<WhatsappTierInput, TierUsage>(WHATSAPP_TIER_WORKFLOW_TYPE);
 
 export function whatsappTierWorkflowId(businessId: string): string {
   return `whatsapp-tier.${businessId}`;

@@ -1,5 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
+import { defineWorkflowRef } from '../workflow-ref';
 
 /**
  * A direct consent: the contact already consented through an act we witnessed (a signed paper form,
@@ -39,6 +40,7 @@ export interface DirectConsentResult {
 
 export const directConsentResultQuery = defineQuery<DirectConsentResult | undefined>('directConsentResult');
 export const DIRECT_CONSENT_WORKFLOW_TYPE = 'directConsentWorkflow';
+export const directConsentWorkflowRef = defineWorkflowRef<DirectConsentInput, DirectConsentResult>(DIRECT_CONSENT_WORKFLOW_TYPE);
 
 export function directConsentWorkflowId(origin: string): string {
   return `direct.${origin}`;

@@ -1,4 +1,5 @@
 import type { InboundIntent } from '../../domain/keywords';
+import { defineWorkflowRef } from '../workflow-ref';
 
 export interface InboundMessageInput {
   messageSid: string;
@@ -14,6 +15,7 @@ export interface InboundMessageInput {
 }
 
 export const INBOUND_WORKFLOW_TYPE = 'inboundMessageWorkflow';
+export const inboundWorkflowRef = defineWorkflowRef<InboundMessageInput, { routedTo: string }>(INBOUND_WORKFLOW_TYPE);
 
 export function inboundWorkflowId(messageSid: string): string {
   return `inbound.${messageSid}`;

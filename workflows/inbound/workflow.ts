@@ -5,7 +5,7 @@ import type { OptOutActivities } from '../../activities/optout';
 import { contactAnsweredSignal, journeyWorkflowId, type AnswerDecision } from '../journey/contract';
 import { DEFAULT_CATEGORY_CHOICE_WAIT_MS } from '../inthread/contract';
 import { categoryChoiceWorkflow } from '../inthread/workflow';
-import { OptinBusiness, OptinChannel, OptinContact, OptinStatus } from '../search-attributes';
+import { journeySearchAttributes } from '../search-attributes';
 import type { InboundMessageInput } from './contract';
 import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
@@ -62,12 +62,7 @@ async function askCategories(input: InboundMessageInput, resumedMessaging: boole
       ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: [
-        { key: OptinBusiness, value: input.businessId },
-        { key: OptinContact, value: input.contactId },
-        { key: OptinStatus, value: 'active' },
-        { key: OptinChannel, value: input.channel },
-      ],
+      typedSearchAttributes: journeySearchAttributes({ businessId: input.businessId, contactId: input.contactId, channel: input.channel }),
     });
     return 'category_choice';
   } catch (err) {

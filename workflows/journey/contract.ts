@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { channelSchema } from '../../domain/business';
+import { defineWorkflowRef } from '../workflow-ref';
 
 /** The journey's public surface: what the API and other workflows may import. */
 
@@ -104,6 +105,7 @@ export const cancelJourneyUpdate = defineUpdate<JourneyState, [{ reason?: string
 export const submitFormUpdate = defineUpdate<FormSubmissionResult, [FormSubmission]>('submitForm');
 
 export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflow';
+export const journeyWorkflowRef = defineWorkflowRef<JourneyInput, JourneyState>(JOURNEY_WORKFLOW_TYPE);
 
 /** One running journey per business + contact: the workflow id is that business key. */
 export function journeyWorkflowId(businessId: string, contactId: string): string {

@@ -1,4 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
+import { defineWorkflowRef } from '../workflow-ref';
 
 export const OPTOUT_CHANNELS = ['sms', 'whatsapp', 'ivr', 'email', 'web', 'api', 'agent', 'provider'] as const;
 export type OptOutChannel = (typeof OPTOUT_CHANNELS)[number];
@@ -39,6 +40,7 @@ export interface ContactBlocked {
 
 export const optOutResultQuery = defineQuery<OptOutResult | undefined>('optOutResult');
 export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflow';
+export const optOutWorkflowRef = defineWorkflowRef<OptOutInput, OptOutResult>(OPTOUT_WORKFLOW_TYPE);
 
 export function optOutWorkflowId(origin: string): string {
   return `optout.${origin}`;

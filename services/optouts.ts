@@ -1,0 +1,141 @@
+import { blockMessaging, isBlocked } from '../store/blocks';
+import { dropPendingOptOut, keepPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
+import { optOutWorkflowId, type OptOutInput } from '../workflows/optout/contract';
+import type { ServiceDeps, ServiceLog } from './deps';
+import { runStatus } from './temporal';
+import { startOptOutWorkflow } from './workflow-starts';
+
+/**
+ * How long a webhook or API call spends blocking the contact (store writes and sends already at the
+ * provider) before answering anyway; well under the 15 s after which Twilio gives up on a webhook.
+ */
+export const OPTOUT_BLOCK_WAIT_MS = 10_000;
+
+/**
+ * How long a webhook or API call waits for Temporal to take the opt-out's workflow. Past it (a server
+ * overloaded or down), the opt-out is kept in the store instead and a sweep starts its workflow later:
+ * Twilio gives up on a webhook after 15 s and does not send it again, so a STOP must never wait on
+ * Temporal alone.
+ */
+export const OPTOUT_START_WAIT_MS = 5_000;
+const PENDING_BATCH = 500;
+
+/**
+ * 'blocked': the send gate refuses the contact and no send that passed it is still at the provider.
+ * 'accepted': a subset of categories, recorded by the workflow (nothing is blocked).
+ * 'already_done': a repeated request whose opt-out had already finished.
+ * 'queued': Temporal did not take the workflow in time; the opt-out is kept in the store (the contact
+ * is blocked if it was an opt-out of everything) and the sweep starts the workflow.
+ * 'pending': the store did not answer (or a send stayed at the provider) within the wait; the
+ * opt-out is durable in Temporal and its workflow blocks the contact as its first step.
+ */
+export type OptOutProgress = 'blocked' | 'accepted' | 'already_done' | 'queued' | 'pending';
+
+export interface OptOutOutcome {
+  optOutId: string;
+  started: boolean;
+  progress: OptOutProgress;
+  detail?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Races a promise against a timer; undefined when the timer won. */
+async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Starts the workflows of opt-outs kept in the store, each on its own: one that fails does not hold up the rest. */
+export async function startPendingOptOuts(deps: ServiceDeps, log: ServiceLog): Promise<{ started: number; failed: number }> {
+  let started = 0;
+  let failed = 0;
+  for (const doc of await listPendingOptOuts(deps.store, PENDING_BATCH)) {
+    try {
+      await startOptOutWorkflow(deps, doc.input);
+      await dropPendingOptOut(deps.store, doc._id);
+      started++;
+    } catch (err) {
+      failed++;
+      log.warn({ err, optOutId: doc._id }, 'starting a kept opt-out failed; the next sweep tries again');
+    }
+  }
+  return { started, failed };
+}
+
+/** Blocks the contact, asking again while the store refuses writes (FerretDB on SQLite: "database is locked") and time is left. */
+async function blockUntil(deps: ServiceDeps, input: OptOutInput, deadline: number) {
+  for (;;) {
+    try {
+      return await blockMessaging(deps.store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, Math.max(0, deadline - Date.now()));
+    } catch (err) {
+      if (Date.now() > deadline - 100) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+/**
+ * Starts one opt-out, keyed by its origin (a repeated delivery is a no-op), then blocks the contact
+ * before answering. The workflow blocks it too, as its first step, but a busy worker can take seconds
+ * to get there; blocking here makes "nothing but the confirmation after the acknowledgement" hold
+ * whatever the task queue's backlog. When Temporal is slow or down the opt-out is kept in the store
+ * instead, so the answer is durable either way (MongoDB down and Temporal slow at once: an error).
+ */
+export async function requestOptOut(deps: ServiceDeps, input: OptOutInput, waitMs = OPTOUT_BLOCK_WAIT_MS): Promise<OptOutOutcome> {
+  const optOutId = optOutWorkflowId(input.origin);
+  const deadline = Date.now() + waitMs;
+  const all = deps.businesses.get(input.businessId)?.categories.map((c) => c.id) ?? [];
+  const everything = !input.categories?.length || all.every((c) => input.categories!.includes(c));
+
+  const starting = startOptOutWorkflow(deps, input).then(
+    (r) => ({ ok: true as const, started: r.started }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
+  const start = await withinMs(starting, Math.min(OPTOUT_START_WAIT_MS, waitMs));
+
+  let kept = false;
+  if (!start?.ok) {
+    // Temporal refused or is slow: keep the opt-out in the store; the sweep (or this start, once it lands) takes it from there.
+    try {
+      await keepPendingOptOut(deps.store, optOutId, input);
+    } catch (storeErr) {
+      if (start && !start.ok) throw start.err;
+      throw storeErr;
+    }
+    kept = true;
+    void starting.then(async (late) => {
+      if (late.ok) await dropPendingOptOut(deps.store, optOutId).catch(() => undefined);
+    });
+  }
+  const started = start?.ok ? start.started : false;
+  if (!everything) return { optOutId, started, progress: kept ? 'queued' : 'accepted' };
+  if (start?.ok && !start.started) {
+    // Only while the first delivery's opt-out still runs: a finished one may since have been undone by START.
+    const status = await runStatus(deps.client.workflow.getHandle(optOutId)).catch(() => 'UNKNOWN');
+    if (status !== 'RUNNING') return { optOutId, started: false, progress: 'already_done' };
+  }
+  try {
+    const block = await withinMs(blockUntil(deps, input, deadline), Math.max(0, deadline - Date.now()));
+    if (!block) return { optOutId, started, progress: 'pending', detail: `the store did not finish the block within ${waitMs} ms` };
+    if (block.blocked && block.inFlight === 0) return { optOutId, started, progress: kept ? 'queued' : 'blocked' };
+    return { optOutId, started, progress: 'pending', detail: block.blocked ? `${block.inFlight} send(s) still at the provider` : 'the contact opted back in later' };
+  } catch (err) {
+    return { optOutId, started, progress: 'pending', detail: `could not block in the store: ${(err as Error).message}` };
+  }
+}
+
+/** True when this origin's earlier opt-out has finished and the contact may be messaged again (an old link used anew). */
+export async function optedBackInSince(deps: ServiceDeps, input: OptOutInput): Promise<boolean> {
+  if ((await runStatus(deps.client.workflow.getHandle(optOutWorkflowId(input.origin)))) !== 'COMPLETED') return false;
+  return !(await isBlocked(deps.store, input.contactId, await deps.store.contacts.findById(input.contactId).lean()));
+}
+
+/** Waits up to waitMs for an opt-out's workflow to finish (its ledger written); false when it has not yet. */
+export async function optOutFinished(deps: ServiceDeps, optOutId: string, waitMs: number): Promise<boolean> {
+  return (await withinMs(deps.client.workflow.getHandle(optOutId).result().then(() => true), waitMs)) ?? false;
+}

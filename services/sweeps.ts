@@ -1,0 +1,83 @@
+import { startStuckCampaigns } from './campaigns';
+import type { ServiceDeps, ServiceLog } from './deps';
+import { startPendingOptOuts } from './optouts';
+
+/**
+ * The background work that finishes what a request accepted while Temporal could not take it: opt-outs
+ * kept in the store, campaigns left `starting`. One place, one schedule; /healthz shows each sweep's
+ * last run, so ops see a sweep that fails or stopped.
+ */
+interface SweepDef {
+  name: string;
+  everyMs: number;
+  run: (deps: ServiceDeps, log: ServiceLog) => Promise<Record<string, number>>;
+}
+
+const SWEEPS: SweepDef[] = [
+  { name: 'pending_optouts', everyMs: 10_000, run: (deps, log) => startPendingOptOuts(deps, log) },
+  { name: 'starting_campaigns', everyMs: 60_000, run: async (deps, log) => ({ started: await startStuckCampaigns(deps, log) }) },
+];
+
+export interface SweepStatus {
+  name: string;
+  everyMs: number;
+  runs: number;
+  lastRunAt?: string;
+  lastOkAt?: string;
+  lastError?: string;
+  last?: Record<string, number>;
+}
+
+export interface Sweeps {
+  start(): void;
+  stop(): Promise<void>;
+  /** Runs every sweep once now (tests, and a caller that knows Temporal is back). */
+  runAll(): Promise<void>;
+  status(): SweepStatus[];
+}
+
+export function createSweeps(deps: ServiceDeps, log: ServiceLog): Sweeps {
+  const state = new Map<string, SweepStatus>(SWEEPS.map((s) => [s.name, { name: s.name, everyMs: s.everyMs, runs: 0 }]));
+  const running = new Map<string, Promise<void>>();
+  const timers: NodeJS.Timeout[] = [];
+
+  // A sweep never overlaps itself: a slow run (Temporal down, each start timing out) is not started twice.
+  const runOne = (def: SweepDef): Promise<void> => {
+    const inFlight = running.get(def.name);
+    if (inFlight) return inFlight;
+    const s = state.get(def.name)!;
+    const p = (async () => {
+      s.lastRunAt = new Date().toISOString();
+      s.runs++;
+      try {
+        s.last = await def.run(deps, log);
+        s.lastOkAt = new Date().toISOString();
+        s.lastError = undefined;
+      } catch (err) {
+        s.lastError = (err as Error).message;
+        log.warn({ err, sweep: def.name }, 'sweep failed; the next run tries again');
+      } finally {
+        running.delete(def.name);
+      }
+    })();
+    running.set(def.name, p);
+    return p;
+  };
+
+  return {
+    start() {
+      for (const def of SWEEPS) {
+        void runOne(def);
+        timers.push(setInterval(() => void runOne(def), def.everyMs).unref());
+      }
+    },
+    async stop() {
+      for (const t of timers.splice(0)) clearInterval(t);
+      await Promise.allSettled([...running.values()]);
+    },
+    async runAll() {
+      await Promise.all(SWEEPS.map(runOne));
+    },
+    status: () => [...state.values()].map((s) => ({ ...s })),
+  };
+}

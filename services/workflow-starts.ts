@@ -1,0 +1,63 @@
+import { TypedSearchAttributes } from '@temporalio/common';
+import { campaignWorkflowId, campaignWorkflowRef, type CampaignWorkflowInput } from '../workflows/campaign/contract';
+import { directConsentWorkflowId, directConsentWorkflowRef, type DirectConsentInput } from '../workflows/direct/contract';
+import { inboundWorkflowId, inboundWorkflowRef, type InboundMessageInput } from '../workflows/inbound/contract';
+import { journeyWorkflowId, journeyWorkflowRef, type JourneyInput } from '../workflows/journey/contract';
+import { optOutWorkflowId, optOutWorkflowRef, type OptOutInput } from '../workflows/optout/contract';
+import { journeySearchAttributes, OptinBusiness, OptinCampaign, OptinContact } from '../workflows/search-attributes';
+import { startOnce, type TemporalAccess } from './temporal';
+
+/**
+ * Every workflow start, one function per workflow: the contract's id, reuse policy and search
+ * attributes in one place. A start whose id is taken returns started=false.
+ */
+
+/** One opt-out per origin (MessageSid, CallSid, request id): a repeated delivery starts nothing. */
+export function startOptOutWorkflow(t: TemporalAccess, input: OptOutInput) {
+  return startOnce(t, optOutWorkflowRef, optOutWorkflowId(input.origin), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+}
+
+/** One direct consent per witnessed act (a signed document, a key press). */
+export function startDirectConsentWorkflow(t: TemporalAccess, input: DirectConsentInput) {
+  return startOnce(t, directConsentWorkflowRef, directConsentWorkflowId(input.origin), input, {
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: OptinBusiness, value: input.businessId },
+      { key: OptinContact, value: input.contactId },
+    ]),
+  });
+}
+
+/** One inbound workflow per MessageSid: a repeated webhook delivery changes nothing. */
+export function startInboundWorkflow(t: TemporalAccess, input: InboundMessageInput) {
+  return startOnce(t, inboundWorkflowRef, inboundWorkflowId(input.messageSid), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+}
+
+/**
+ * The campaign's workflow; its id is the campaign's. `cancelJourneysOnly` runs it again after it
+ * completed, to cancel the journeys it started.
+ */
+export function startCampaignWorkflow(t: TemporalAccess, input: CampaignWorkflowInput & { businessId: string }) {
+  const { businessId, ...args } = input;
+  const again = args.cancelJourneysOnly !== undefined;
+  return startOnce(t, campaignWorkflowRef, campaignWorkflowId(input.campaignId), args, {
+    workflowIdConflictPolicy: again ? 'USE_EXISTING' : 'FAIL',
+    workflowIdReusePolicy: again ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: OptinBusiness, value: businessId },
+      { key: OptinCampaign, value: input.campaignId },
+    ]),
+  });
+}
+
+/**
+ * A journey; one runs per business + contact. REJECT_DUPLICATE refuses to reuse the id of a closed
+ * journey too (the campaign checks that closed one is not its own first), ALLOW_DUPLICATE only a running one.
+ */
+export function startJourneyWorkflow(t: TemporalAccess, input: JourneyInput, reuse: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE') {
+  return startOnce(t, journeyWorkflowRef, journeyWorkflowId(input.businessId, input.contactId), input, {
+    workflowIdConflictPolicy: 'FAIL',
+    workflowIdReusePolicy: reuse,
+    typedSearchAttributes: new TypedSearchAttributes(journeySearchAttributes({ businessId: input.businessId, contactId: input.contactId, channel: input.plan[0].channel, campaignId: input.campaignId })),
+  });
+}

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { isDuplicateKey, type Store } from './models';
+import { upsertContact } from './queries';
+
+/**
+ * Whether a contact may be messaged. An opt-out of everything sets the contact's `messaging` flag and
+ * inserts a block document; the send gate, the API and the pages all ask `isBlocked`, which reads both.
+ */
+
+/**
+ * How long the workflow's block waits for sends that passed the gate to come back from the provider
+ * (below its 30 s start-to-close), and after how long an in-flight mark is taken for a dead attempt's.
+ * The age is generous: on an overloaded worker a provider call can outlive its activity's 30 s, and
+ * a mark ignored too early would let the acknowledgement come before that message.
+ */
+const IN_FLIGHT_WAIT_MS = 25_000;
+const IN_FLIGHT_MAX_AGE_MS = 120_000;
+
+/**
+ * Marks of sends whose provider call is running, one document each, written only by insert and
+ * delete. Not fields on the contact: FerretDB 1.24 applies an update by reading the document,
+ * changing it and writing it back whole with nothing held in between, so sends updating the contact
+ * document while an opt-out blocks it could write the old `messaging` back. The collection stays tiny
+ * (a mark lives only while its call runs), so reading it by contact id is cheap even where the store
+ * scans.
+ */
+interface FenceDoc {
+  _id: string;
+  contactId: string;
+  at: Date;
+}
+const fenceOf = (store: Store) => store.connection.collection<FenceDoc>('send_fence');
+
+/**
+ * The block also lives in a document of its own. FerretDB 1.24 applies an update by reading and
+ * rewriting the whole document, so a concurrent write to the contact (a journey starting, an inbound
+ * message) can put `messaging` back to its old value; an inserted document cannot be undone that way.
+ */
+interface BlockDoc {
+  _id: string;
+  at: Date;
+}
+const blocksOf = (store: Store) => store.connection.collection<BlockDoc>('contact_blocks');
+
+/** True when the contact opted out of everything; pass the contact document when it is already at hand. */
+export async function isBlocked(store: Store, contactId: string, contact?: { messaging?: string | null } | null): Promise<boolean> {
+  if (contact?.messaging === 'opted_out') return true;
+  return (await blocksOf(store).findOne({ _id: contactId })) !== null;
+}
+
+/** The blocked contacts among many (a campaign upload), by the same rule as isBlocked. */
+export async function blockedAmong(store: Store, contacts: ReadonlyArray<{ _id: string; messaging?: string | null }>, contactIds: readonly string[]): Promise<Set<string>> {
+  const blocked = new Set(contacts.filter((c) => c.messaging === 'opted_out').map((c) => c._id));
+  const docs = await blocksOf(store).find({ _id: { $in: contactIds.filter((id) => !blocked.has(id)) } }).toArray();
+  for (const d of docs) blocked.add(d._id);
+  return blocked;
+}
+
+/** Lifts a block no newer than the contact's own act (a later opt-out stands). */
+export async function liftBlock(store: Store, contactId: string, notAfter: Date): Promise<void> {
+  await blocksOf(store).deleteOne({ _id: contactId, at: { $lte: notAfter } });
+}
+const fenceId = (idempotencyKey: string) => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
+
+/**
+ * Registers a send as at the provider, then reads the contact's block: a send that finds one takes its
+ * mark back and must not send (returns false). The block is written before the opt-out reads the
+ * marks, and this mark before this read, so at least one of the two sees the other.
+ */
+export async function enterSendFence(store: Store, contactId: string, idempotencyKey: string): Promise<boolean> {
+  const _id = fenceId(idempotencyKey);
+  try {
+    await fenceOf(store).insertOne({ _id, contactId, at: new Date() });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    await fenceOf(store).updateOne({ _id }, { $set: { at: new Date() } });
+  }
+  const contact = await store.contacts.findById(contactId).lean();
+  if (!(await isBlocked(store, contactId, contact))) return true;
+  await fenceOf(store).deleteOne({ _id });
+  return false;
+}
+
+export async function leaveSendFence(store: Store, _contactId: string, idempotencyKey: string): Promise<void> {
+  await fenceOf(store).deleteOne({ _id: fenceId(idempotencyKey) });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Blocks the contact for the send gate, then waits (up to waitMs) until no send that registered
+ * before the block is still at the provider (see enterSendFence for why every other send refuses).
+ * `inFlight` counts the sends still registered when the wait ended (0 unless the provider is slower
+ * than waitMs). A block older than the contact's last START (a late retry) changes nothing.
+ */
+export async function blockMessaging(
+  store: Store,
+  c: { businessId: string; contactId: string; phone: string; at: Date },
+  waitMs = IN_FLIGHT_WAIT_MS,
+): Promise<{ blocked: boolean; inFlight: number }> {
+  const block = () =>
+    store.contacts.updateOne(
+      { _id: c.contactId, $or: [{ messagingResumedAt: { $exists: false } }, { messagingResumedAt: { $lt: c.at } }] },
+      { $set: { messaging: 'opted_out', optedOutAt: c.at } },
+      { strict: false, strictQuery: false },
+    );
+  // Blocked already (the webhook blocks before answering; the workflow's first step repeats it for
+  // durability): two reads instead of two writes, which matters on a single-writer store.
+  const [known, blockDoc] = await Promise.all([store.contacts.findById(c.contactId).lean(), blocksOf(store).findOne({ _id: c.contactId })]);
+  if (!(known?.messaging === 'opted_out' && blockDoc)) {
+    // One write for a known contact. No match means no document yet (someone who never heard from us
+    // is blocked too) or a later START; once the document surely exists, a second try tells which.
+    let r = await block();
+    if (r.matchedCount === 0) {
+      await upsertContact(store, { businessId: c.businessId, contactId: c.contactId, phone: c.phone });
+      r = await block();
+    }
+    if (r.matchedCount === 0) return { blocked: false, inFlight: 0 };
+    try {
+      await blocksOf(store).insertOne({ _id: c.contactId, at: c.at });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+  }
+
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const since = Date.now() - IN_FLIGHT_MAX_AGE_MS;
+    const marks = await fenceOf(store).find({ contactId: c.contactId }).toArray();
+    const inFlight = marks.filter((m) => new Date(m.at).getTime() > since).length;
+    if (inFlight === 0 || Date.now() > until) return { blocked: true, inFlight };
+    await sleep(20);
+  }
+}
