@@ -6,8 +6,10 @@ import { historyFromJson } from '../histories/history-json';
 import { testWorkflowBundle } from '../harness/servers';
 
 /**
- * Journeys recorded by test/histories/record.ts must replay against the workflow code as it is now:
- * a change that would break running journeys fails here (ship it behind patched() instead).
+ * Histories recorded by test/histories/record.ts must replay against the workflow code as it is now:
+ * a change that would break running workflows fails here (ship it behind patched() instead). Every
+ * workflow type the worker registers has at least one; journey files are named after their
+ * scenario, the others start with their type.
  */
 
 jest.setTimeout(60_000);
@@ -18,7 +20,32 @@ const historiesDir = path.join(__dirname, '..', 'histories');
 const recorded = readdirSync(historiesDir)
   .filter((f) => f.endsWith('.json'))
   .sort()
-  .map((file) => ({ workflowId: path.basename(file, '.json'), json: JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')) as { events: any[] } }));
+  .map((file) => {
+    const json = JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')) as { events: any[] };
+    const workflowType: string = json.events[0].workflowExecutionStartedEventAttributes.workflowType.name;
+    return { workflowId: path.basename(file, '.json'), workflowType, json };
+  });
+const journeys = recorded.filter((h) => h.workflowType === 'journeyWorkflow');
+
+/** The file-name prefix of each workflow type's histories; a file with none of them is a journey's. */
+const PREFIXES: Record<string, string> = {
+  'optout-': 'optOutWorkflow',
+  'inbound-': 'inboundMessageWorkflow',
+  'inthread-': 'categoryChoiceWorkflow',
+  'campaign-': 'campaignWorkflow',
+  'tier-': 'whatsappTierWorkflow',
+  'direct-': 'directConsentWorkflow',
+};
+
+/** The patch ids whose marker the history carries: the new branch of each was taken. */
+function patchesIn(h: { json: { events: any[] } }): string[] {
+  return h.json.events
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .map((e) => {
+      const details = e.markerRecordedEventAttributes.details;
+      return JSON.parse(Buffer.from(details[Object.keys(details)[0]].payloads[0].data, 'base64').toString('utf8')).id as string;
+    });
+}
 
 async function replay(histories: Array<{ workflowId: string; json: { events: any[] } }>): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
@@ -28,19 +55,19 @@ async function replay(histories: Array<{ workflowId: string; json: { events: any
 }
 
 test('the recorded journeys cover the main endings', () => {
-  const endings = recorded.map((h) => {
+  const endings = journeys.map((h) => {
     const completed = h.json.events.find((e) => e.workflowExecutionCompletedEventAttributes);
     const payload = completed.workflowExecutionCompletedEventAttributes.result.payloads[0].data;
     return JSON.parse(Buffer.from(payload, 'base64').toString('utf8')).status;
   });
   expect(new Set(endings)).toEqual(new Set(['confirmed', 'expired', 'cancelled', 'opted_out']));
-  expect(recorded.map((h) => h.workflowId)).toEqual(expect.arrayContaining(['sms-confirmed', 'sms-expired-reminders', 'email-confirmed-narrowed']));
+  expect(journeys.map((h) => h.workflowId)).toEqual(expect.arrayContaining(['sms-confirmed', 'sms-expired-reminders', 'email-confirmed-narrowed']));
 });
 
 test('histories from before and after the journey-early-provider-reports patch are both kept', () => {
-  const hasMarker = (h: { json: { events: any[] } }) => h.json.events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-  expect(recorded.filter(hasMarker).length).toBeGreaterThan(0);
-  expect(recorded.filter((h) => !hasMarker(h)).length).toBeGreaterThan(0);
+  const hasMarker = (h: { json: { events: any[] } }) => patchesIn(h).includes('journey-early-provider-reports');
+  expect(journeys.filter(hasMarker).length).toBeGreaterThan(0);
+  expect(journeys.filter((h) => !hasMarker(h)).length).toBeGreaterThan(0);
 });
 
 test('store steps are local activities in journeys recorded after store-steps-local, activities in older ones', () => {
@@ -55,9 +82,28 @@ test('store steps are local activities in journeys recorded after store-steps-lo
 });
 
 test('every recorded journey replays against the current workflow code', async () => {
-  const results = await replay(recorded);
-  expect(results.map((r) => r.workflowId)).toEqual(recorded.map((h) => h.workflowId));
-  expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error ? String(r.error) : undefined }))).toEqual(recorded.map((h) => ({ workflowId: h.workflowId, error: undefined })));
+  const results = await replay(journeys);
+  expect(results.map((r) => r.workflowId)).toEqual(journeys.map((h) => h.workflowId));
+  expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error ? String(r.error) : undefined }))).toEqual(journeys.map((h) => ({ workflowId: h.workflowId, error: undefined })));
+});
+
+test('every workflow type the worker registers has a recorded history', async () => {
+  const registered = Object.keys(await import('../../workflows')).sort();
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'optOutWorkflow', 'whatsappTierWorkflow']);
+  expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
+});
+
+test('each history file name says its workflow type', () => {
+  const typeByName = (workflowId: string) => Object.entries(PREFIXES).find(([prefix]) => workflowId.startsWith(prefix))?.[1] ?? 'journeyWorkflow';
+  expect(recorded.map((h) => [h.workflowId, h.workflowType])).toEqual(recorded.map((h) => [h.workflowId, typeByName(h.workflowId)]));
+});
+
+const otherTypes = [...new Set(Object.values(PREFIXES))];
+test.each(otherTypes)('every recorded %s history replays against the current workflow code', async (workflowType) => {
+  const histories = recorded.filter((h) => h.workflowType === workflowType);
+  expect(histories.length).toBeGreaterThan(0);
+  const results = await replay(histories);
+  expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error ? String(r.error) : undefined }))).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
 });
 
 test('the replayer notices a history the code would not produce', async () => {
