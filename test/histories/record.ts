@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { parseArgs } from 'node:util';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import globalSetup from '../harness/global-setup';
@@ -21,8 +22,10 @@ import { historyToJson } from './history-json';
  * against the type in the history. Re-record when a workflow change is meant to break replay (and
  * ship it behind patched()); the point of the files is that old histories keep replaying against new
  * code, so never re-record one only because it stopped replaying. Some files were recorded by older
- * code (sms-confirmed: before store-steps-local) and prove a patch's old branch still replays:
- * re-recording them now would lose that, so without names only missing files are recorded.
+ * code and prove a patch's old branch still replays: sms-confirmed and the other unmarked journeys,
+ * and every <file>.before-<patch>.json, which record-at.sh writes by running these scenarios against
+ * the commit before the patch. Re-recording them now would lose that, so without names only missing
+ * files are recorded, and a scenario must still run against the code of those commits.
  */
 
 const ACME = { sms: '+15005550006', whatsapp: '+15005550007' };
@@ -144,13 +147,15 @@ async function messageSidOf(reply: Promise<{ status: number; messageSid: string 
   return r.messageSid;
 }
 
-/** The run the inbound workflow started as the contact's journey (the in-thread category question). */
-async function categoryChoiceStartedBy(stack: TestStack, inboundId: string): Promise<{ workflowId: string; runId: string }> {
+/**
+ * The run the inbound workflow started as the contact's journey (the in-thread category question);
+ * none when recorded with code from before inbound-start-asks-categories.
+ */
+async function categoryChoiceStartedBy(stack: TestStack, inboundId: string): Promise<{ workflowId: string; runId: string } | undefined> {
   const handle = stack.client.workflow.getHandle(inboundId);
   await handle.result();
   const started = (await handle.fetchHistory()).events?.find((e) => e.childWorkflowExecutionStartedEventAttributes)?.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-  if (!started?.workflowId || !started.runId) throw new Error(`${inboundId} started no category choice`);
-  return { workflowId: started.workflowId, runId: started.runId };
+  return started?.workflowId && started.runId ? { workflowId: started.workflowId, runId: started.runId } : undefined;
 }
 
 /** Opts the contact out of everything by SMS STOP and waits until the opt-out workflow has honoured it. */
@@ -191,13 +196,12 @@ const others: Record<string, Scenario> = {
     async record(stack) {
       const phone = '+14155550613';
       const inboundId = `inbound.${await messageSidOf(sms(stack, phone, 'START'))}`;
+      const inbound: Recording = { file: 'inbound-start-asks-categories', workflowId: inboundId, until: 'closed' };
       const choice = await categoryChoiceStartedBy(stack, inboundId);
+      if (!choice) return [inbound];
       await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone, direction: 'outbound-api' })[0], 10_000);
       await sms(stack, phone, '1,3');
-      return [
-        { file: 'inbound-start-asks-categories', workflowId: inboundId, until: 'closed' },
-        { file: 'inthread-sms-choice-confirmed', ...choice, until: 'closed' },
-      ];
+      return [inbound, { file: 'inthread-sms-choice-confirmed', ...choice, until: 'closed' }];
     },
   },
   /** START from a contact who had opted in and then STOPped: messaging resumes, the categories come back. */
@@ -223,14 +227,13 @@ const others: Record<string, Scenario> = {
       const phone = '+14155550615';
       await stopBySms(stack, phone);
       const inboundId = `inbound.${await messageSidOf(whatsapp(stack, phone, 'START'))}`;
+      const inbound: Recording = { file: 'inbound-start-resumes-then-asks', workflowId: inboundId, until: 'closed' };
       const choice = await categoryChoiceStartedBy(stack, inboundId);
+      if (!choice) return [inbound];
       const question = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}`, direction: 'outbound-api' }).find((m) => m.buttons.length > 0), 10_000);
       const all = question.buttons[question.buttons.length - 1];
       await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${ACME.whatsapp}`, buttonPayload: all.payload, buttonText: all.text });
-      return [
-        { file: 'inbound-start-resumes-then-asks', workflowId: inboundId, until: 'closed' },
-        { file: 'inthread-whatsapp-choice-after-resume', ...choice, until: 'closed' },
-      ];
+      return [inbound, { file: 'inthread-whatsapp-choice-after-resume', ...choice, until: 'closed' }];
     },
   },
   /** A signed paper form: recorded and confirmed once on WhatsApp. */
@@ -257,7 +260,7 @@ const others: Record<string, Scenario> = {
   /**
    * Four WhatsApp rows (campaign-shared-whatsapp-tier): the batch takes grants from the business's tier
    * workflow, one contact already has a journey running, so its grant is given back. The tier workflow
-   * lives on (24-hour window) and is recorded as it stands.
+   * lives on (24-hour window) and is recorded as it stands; before the patch there was none.
    */
   'campaign-whatsapp-shared-tier': {
     businessesFile: tierBusinesses,
@@ -268,10 +271,31 @@ const others: Record<string, Scenario> = {
       await stack.carrier.waitFor(() => stack.carrier.messages({ to: busy })[0], 10_000);
       const campaignId = await startCampaign(stack, { name: 'recorded whatsapp', plan: [{ channel: 'whatsapp', waitFor: '30s' }], contacts: [busy, '+14155550632', '+14155550633', '+14155550634'].map((phone) => ({ phone })) });
       await stack.client.workflow.getHandle(`campaign.${campaignId}`).result();
-      return [
-        { file: 'campaign-whatsapp-shared-tier', workflowId: `campaign.${campaignId}`, until: 'closed' },
-        { file: 'tier-after-whatsapp-campaign', workflowId: 'whatsapp-tier.tiered', until: 'open' },
-      ];
+      const campaign: Recording = { file: 'campaign-whatsapp-shared-tier', workflowId: `campaign.${campaignId}`, until: 'closed' };
+      const tier = await stack.client.workflow.getHandle('whatsapp-tier.tiered').describe().then(
+        () => true,
+        (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
+      );
+      return tier ? [campaign, { file: 'tier-after-whatsapp-campaign', workflowId: 'whatsapp-tier.tiered', until: 'open' }] : [campaign];
+    },
+  },
+  /**
+   * Eight WhatsApp rows for a tier of six: six start, two wait for the window (a day) to free up, so
+   * the campaign is recorded while it waits. Before campaign-shared-whatsapp-tier the campaign's own
+   * pacer counted the tier and slept; now the tier workflow holds the rows back. Only a history
+   * that ran into the tier tells those two branches apart.
+   */
+  'campaign-whatsapp-over-tier': {
+    businessesFile: tierBusinesses,
+    async record(stack) {
+      const contacts = Array.from({ length: 8 }, (_, i) => ({ phone: `+1415555064${i}` }));
+      const campaignId = await startCampaign(stack, { name: 'recorded over the tier', plan: [{ channel: 'whatsapp', waitFor: '30s' }], contacts });
+      const progress = async () => (await stack.request('GET', `/v1/campaigns/${campaignId}`)).body;
+      await stack.carrier.waitFor(async () => {
+        const p = await progress();
+        return p.started > 0 && p.counts?.pending > 0 && p.status === 'running' ? p : undefined;
+      }, 20_000);
+      return [{ file: 'campaign-whatsapp-over-tier', workflowId: `campaign.${campaignId}`, until: 'open' }];
     },
   },
 };
@@ -297,22 +321,33 @@ async function quietHistory(handle: WorkflowHandle): Promise<temporal.api.histor
   throw new Error(`${handle.workflowId} never went quiet`);
 }
 
-async function write(stack: TestStack, scenario: string, rec: Recording): Promise<void> {
+/** Where files go and what their names end with; see record-at.sh for recording with older code. */
+interface Output {
+  dir: string;
+  /** `before-<patch>`: the file is <name>.before-<patch>.json. */
+  label?: string;
+}
+
+function fileOf(out: Output, name: string): string {
+  return path.join(out.dir, `${name}${out.label ? `.${out.label}` : ''}.json`);
+}
+
+async function write(stack: TestStack, out: Output, scenario: string, rec: Recording): Promise<void> {
   const handle = stack.client.workflow.getHandle(rec.workflowId, rec.runId);
   if (rec.until === 'closed') await handle.result();
   const history = rec.until === 'closed' ? await handle.fetchHistory() : await quietHistory(handle);
   const { status, type } = await handle.describe();
-  const name = rec.file || scenario;
-  const file = path.join(__dirname, `${name}.json`);
+  const file = fileOf(out, rec.file || scenario);
   writeFileSync(file, `${JSON.stringify(historyToJson(history), null, 1)}\n`);
-  process.stdout.write(`${name}: ${type} ${status.name}, ${history.events?.length ?? 0} events -> ${path.relative(process.cwd(), file)}\n`);
+  process.stdout.write(`${path.basename(file)}: ${type} ${status.name}, ${history.events?.length ?? 0} events -> ${file}\n`);
 }
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
+  const { values, positionals: wanted } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, label: { type: 'string' } } });
+  const out: Output = { dir: path.resolve(values.out ?? __dirname), label: values.label };
   const unknown = wanted.filter((n) => !(n in scenarios));
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
-  const names = wanted.length ? wanted : Object.keys(scenarios).filter((name) => !existsSync(path.join(__dirname, `${name}.json`)));
+  const names = wanted.length ? wanted : Object.keys(scenarios).filter((name) => !existsSync(fileOf(out, name)));
   // One stack per businesses file: each scenario gets the limits it was written for.
   const byBusinesses = new Map<string | undefined, string[]>();
   for (const name of names) byBusinesses.set(scenarios[name].businessesFile, [...(byBusinesses.get(scenarios[name].businessesFile) ?? []), name]);
@@ -323,7 +358,7 @@ async function main(): Promise<void> {
       const stack = await startTestStack({ prefix: 'record', businessesFile });
       try {
         for (const name of group) {
-          for (const rec of await scenarios[name].record(stack)) await write(stack, name, rec);
+          for (const rec of await scenarios[name].record(stack)) await write(stack, out, name, rec);
         }
       } finally {
         await stack.close();
