@@ -37,6 +37,77 @@ const PREFIXES: Record<string, string> = {
   'direct-': 'directConsentWorkflow',
 };
 
+/**
+ * Every patch the workflow code calls, with the histories that hold each of its branches in place.
+ * `before` were recorded by code from before the patch (test/histories/record-at.sh) and reach a
+ * point where the branches issue different commands, so they fail once the old branch is dropped
+ * (or the patch deprecated); `after` carry its marker, so they fail if the new branch is dropped or
+ * patched() removed without deprecatePatch first. A patch may be deprecated only once no open run
+ * lacks its marker, and removed only once no open run lacks deprecatePatch's marker either.
+ * `unguarded` says why no recorded history tells the old branch from the new.
+ */
+const PATCHES: Record<string, { before: string[]; after: string[]; unguarded?: string }> = {
+  'journey-early-provider-reports': {
+    // sms-confirmed and the other journeys recorded before it replay the same either way.
+    before: [],
+    after: ['ivr-unanswered-then-sms', 'sms-confirmed-local-steps'],
+    unguarded: 'the branches differ only when a failed delivery or an unanswered call is reported before the send returns, a race record.ts cannot bring about',
+  },
+  'store-steps-local': {
+    before: [
+      'sms-confirmed',
+      'sms-expired-reminders',
+      'email-confirmed-narrowed',
+      'failed-then-cancelled',
+      'ivr-unanswered-then-sms',
+      'whatsapp-opted-out',
+      'optout-sms-stop-ends-journey.before-store-steps-local',
+      'inbound-yes-to-journey.before-store-steps-local',
+      'inbound-start-asks-categories.before-store-steps-local',
+      'inbound-start-resumes-messaging.before-store-steps-local',
+      'inbound-start-resumes-then-asks.before-store-steps-local',
+      'inthread-sms-choice-confirmed.before-store-steps-local',
+      'inthread-whatsapp-choice-after-resume.before-store-steps-local',
+      'direct-offline-consent.before-store-steps-local',
+    ],
+    after: [
+      'sms-confirmed-local-steps',
+      'optout-sms-stop-ends-journey',
+      'inbound-yes-to-journey',
+      'inbound-start-asks-categories',
+      'inbound-start-resumes-messaging',
+      'inbound-start-resumes-then-asks',
+      'inthread-sms-choice-confirmed',
+      'inthread-whatsapp-choice-after-resume',
+      'direct-offline-consent',
+    ],
+  },
+  'inbound-start-asks-categories': {
+    // START with nothing running, and START after STOP with nothing to restore: its two calls.
+    before: ['inbound-start-asks-categories.before-inbound-start-asks-categories', 'inbound-start-resumes-then-asks.before-inbound-start-asks-categories'],
+    after: ['inbound-start-asks-categories', 'inbound-start-resumes-then-asks'],
+  },
+  'campaign-shared-whatsapp-tier': {
+    // Only a campaign that ran into the tier: campaign-whatsapp-shared-tier.before-… stays under it and replays the same either way.
+    before: ['campaign-whatsapp-over-tier.before-campaign-shared-whatsapp-tier'],
+    after: ['campaign-whatsapp-shared-tier', 'campaign-whatsapp-over-tier'],
+  },
+};
+
+/** The patch ids the workflow code calls patched() with, string literals or constants of workflows/. */
+function patchIdsInWorkflowCode(): string[] {
+  const dir = path.join(__dirname, '..', '..', 'workflows');
+  const sources = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(path.join(dir, f), 'utf8'));
+  const code = sources.join('\n');
+  const constants = new Map([...code.matchAll(/const (\w+) = '([^']+)'/g)].map((m) => [m[1], m[2]]));
+  return [...new Set([...code.matchAll(/\bpatched\(([^)]*)\)/g)].map((m) => {
+    const arg = m[1].trim();
+    const id = /^'([^']+)'$/.exec(arg)?.[1] ?? constants.get(arg);
+    if (!id) throw new Error(`patched(${arg}): not a string literal nor a constant of workflows/`);
+    return id;
+  }))].sort();
+}
+
 /** The patch ids whose marker the history carries: the new branch of each was taken. */
 function patchesIn(h: { json: { events: any[] } }): string[] {
   return h.json.events
@@ -96,6 +167,25 @@ test('every workflow type the worker registers has a recorded history', async ()
 test('each history file name says its workflow type', () => {
   const typeByName = (workflowId: string) => Object.entries(PREFIXES).find(([prefix]) => workflowId.startsWith(prefix))?.[1] ?? 'journeyWorkflow';
   expect(recorded.map((h) => [h.workflowId, h.workflowType])).toEqual(recorded.map((h) => [h.workflowId, typeByName(h.workflowId)]));
+});
+
+test('every patch the workflow code calls is in the ledger of patch histories', () => {
+  expect(patchIdsInWorkflowCode()).toEqual(Object.keys(PATCHES).sort());
+});
+
+test.each(Object.entries(PATCHES))('patch %s: the listed histories lack (before) or carry (after) its marker, for every workflow type that calls it', (patchId, { before, after }) => {
+  const byId = (workflowId: string) => {
+    const h = recorded.find((r) => r.workflowId === workflowId);
+    if (!h) throw new Error(`no recorded history ${workflowId}`);
+    return h;
+  };
+  expect(before.filter((id) => patchesIn(byId(id)).includes(patchId))).toEqual([]);
+  expect(after.filter((id) => !patchesIn(byId(id)).includes(patchId))).toEqual([]);
+  const types = (ids: string[]) => [...new Set(ids.map((id) => byId(id).workflowType))].sort();
+  if (PATCHES[patchId].unguarded) expect(before).toEqual([]);
+  else expect(types(before)).toEqual(types(after));
+  // Every history that took the new branch is listed, so a type that calls the patch is not missed.
+  expect(types(recorded.filter((h) => patchesIn(h).includes(patchId)).map((h) => h.workflowId))).toEqual(types(after));
 });
 
 const otherTypes = [...new Set(Object.values(PREFIXES))];
