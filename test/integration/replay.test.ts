@@ -6,8 +6,10 @@ import { historyFromJson } from '../histories/history-json';
 import { testWorkflowBundle } from '../harness/servers';
 
 /**
- * Journeys recorded by test/histories/record.ts must replay against the workflow code as it is now:
- * a change that would break running journeys fails here (ship it behind patched() instead).
+ * Histories recorded by test/histories/record.ts must replay against the workflow code as it is now:
+ * a change that would break running workflows fails here (ship it behind patched() instead). Every
+ * workflow type the worker registers has at least one; journey files are named after their
+ * scenario, the others start with their type.
  */
 
 jest.setTimeout(60_000);
@@ -18,7 +20,103 @@ const historiesDir = path.join(__dirname, '..', 'histories');
 const recorded = readdirSync(historiesDir)
   .filter((f) => f.endsWith('.json'))
   .sort()
-  .map((file) => ({ workflowId: path.basename(file, '.json'), json: JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')) as { events: any[] } }));
+  .map((file) => {
+    const json = JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')) as { events: any[] };
+    const workflowType: string = json.events[0].workflowExecutionStartedEventAttributes.workflowType.name;
+    return { workflowId: path.basename(file, '.json'), workflowType, json };
+  });
+const journeys = recorded.filter((h) => h.workflowType === 'journeyWorkflow');
+
+/** The file-name prefix of each workflow type's histories; a file with none of them is a journey's. */
+const PREFIXES: Record<string, string> = {
+  'optout-': 'optOutWorkflow',
+  'inbound-': 'inboundMessageWorkflow',
+  'inthread-': 'categoryChoiceWorkflow',
+  'campaign-': 'campaignWorkflow',
+  'tier-': 'whatsappTierWorkflow',
+  'direct-': 'directConsentWorkflow',
+};
+
+/**
+ * Every patch the workflow code calls, with the histories that hold each of its branches in place.
+ * `before` were recorded by code from before the patch (test/histories/record-at.sh) and reach a
+ * point where the branches issue different commands, so they fail once the old branch is dropped
+ * (or the patch deprecated); `after` carry its marker, so they fail if the new branch is dropped or
+ * patched() removed without deprecatePatch first. A patch may be deprecated only once no open run
+ * lacks its marker, and removed only once no open run lacks deprecatePatch's marker either.
+ * `unguarded` says why no recorded history tells the old branch from the new.
+ */
+const PATCHES: Record<string, { before: string[]; after: string[]; unguarded?: string }> = {
+  'journey-early-provider-reports': {
+    // sms-confirmed and the other journeys recorded before it replay the same either way.
+    before: [],
+    after: ['ivr-unanswered-then-sms', 'sms-confirmed-local-steps'],
+    unguarded: 'the branches differ only when a failed delivery or an unanswered call is reported before the send returns, a race record.ts cannot bring about',
+  },
+  'store-steps-local': {
+    before: [
+      'sms-confirmed',
+      'sms-expired-reminders',
+      'email-confirmed-narrowed',
+      'failed-then-cancelled',
+      'ivr-unanswered-then-sms',
+      'whatsapp-opted-out',
+      'optout-sms-stop-ends-journey.before-store-steps-local',
+      'inbound-yes-to-journey.before-store-steps-local',
+      'inbound-start-asks-categories.before-store-steps-local',
+      'inbound-start-resumes-messaging.before-store-steps-local',
+      'inbound-start-resumes-then-asks.before-store-steps-local',
+      'inthread-sms-choice-confirmed.before-store-steps-local',
+      'inthread-whatsapp-choice-after-resume.before-store-steps-local',
+      'direct-offline-consent.before-store-steps-local',
+    ],
+    after: [
+      'sms-confirmed-local-steps',
+      'optout-sms-stop-ends-journey',
+      'inbound-yes-to-journey',
+      'inbound-start-asks-categories',
+      'inbound-start-resumes-messaging',
+      'inbound-start-resumes-then-asks',
+      'inthread-sms-choice-confirmed',
+      'inthread-whatsapp-choice-after-resume',
+      'direct-offline-consent',
+    ],
+  },
+  'inbound-start-asks-categories': {
+    // START with nothing running, and START after STOP with nothing to restore: its two calls.
+    before: ['inbound-start-asks-categories.before-inbound-start-asks-categories', 'inbound-start-resumes-then-asks.before-inbound-start-asks-categories'],
+    after: ['inbound-start-asks-categories', 'inbound-start-resumes-then-asks'],
+  },
+  'campaign-shared-whatsapp-tier': {
+    // Only a campaign that ran into the tier: campaign-whatsapp-shared-tier.before-… stays under it and replays the same either way.
+    before: ['campaign-whatsapp-over-tier.before-campaign-shared-whatsapp-tier'],
+    after: ['campaign-whatsapp-shared-tier', 'campaign-whatsapp-over-tier'],
+  },
+};
+
+/** The patch ids the workflow code calls patched() with, string literals or constants of workflows/. */
+function patchIdsInWorkflowCode(): string[] {
+  const dir = path.join(__dirname, '..', '..', 'workflows');
+  const sources = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(path.join(dir, f), 'utf8'));
+  const code = sources.join('\n');
+  const constants = new Map([...code.matchAll(/const (\w+) = '([^']+)'/g)].map((m) => [m[1], m[2]]));
+  return [...new Set([...code.matchAll(/\bpatched\(([^)]*)\)/g)].map((m) => {
+    const arg = m[1].trim();
+    const id = /^'([^']+)'$/.exec(arg)?.[1] ?? constants.get(arg);
+    if (!id) throw new Error(`patched(${arg}): not a string literal nor a constant of workflows/`);
+    return id;
+  }))].sort();
+}
+
+/** The patch ids whose marker the history carries: the new branch of each was taken. */
+function patchesIn(h: { json: { events: any[] } }): string[] {
+  return h.json.events
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .map((e) => {
+      const details = e.markerRecordedEventAttributes.details;
+      return JSON.parse(Buffer.from(details[Object.keys(details)[0]].payloads[0].data, 'base64').toString('utf8')).id as string;
+    });
+}
 
 async function replay(histories: Array<{ workflowId: string; json: { events: any[] } }>): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
@@ -28,19 +126,19 @@ async function replay(histories: Array<{ workflowId: string; json: { events: any
 }
 
 test('the recorded journeys cover the main endings', () => {
-  const endings = recorded.map((h) => {
+  const endings = journeys.map((h) => {
     const completed = h.json.events.find((e) => e.workflowExecutionCompletedEventAttributes);
     const payload = completed.workflowExecutionCompletedEventAttributes.result.payloads[0].data;
     return JSON.parse(Buffer.from(payload, 'base64').toString('utf8')).status;
   });
   expect(new Set(endings)).toEqual(new Set(['confirmed', 'expired', 'cancelled', 'opted_out']));
-  expect(recorded.map((h) => h.workflowId)).toEqual(expect.arrayContaining(['sms-confirmed', 'sms-expired-reminders', 'email-confirmed-narrowed']));
+  expect(journeys.map((h) => h.workflowId)).toEqual(expect.arrayContaining(['sms-confirmed', 'sms-expired-reminders', 'email-confirmed-narrowed']));
 });
 
 test('histories from before and after the journey-early-provider-reports patch are both kept', () => {
-  const hasMarker = (h: { json: { events: any[] } }) => h.json.events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-  expect(recorded.filter(hasMarker).length).toBeGreaterThan(0);
-  expect(recorded.filter((h) => !hasMarker(h)).length).toBeGreaterThan(0);
+  const hasMarker = (h: { json: { events: any[] } }) => patchesIn(h).includes('journey-early-provider-reports');
+  expect(journeys.filter(hasMarker).length).toBeGreaterThan(0);
+  expect(journeys.filter((h) => !hasMarker(h)).length).toBeGreaterThan(0);
 });
 
 test('store steps are local activities in journeys recorded after store-steps-local, activities in older ones', () => {
@@ -55,9 +153,47 @@ test('store steps are local activities in journeys recorded after store-steps-lo
 });
 
 test('every recorded journey replays against the current workflow code', async () => {
-  const results = await replay(recorded);
-  expect(results.map((r) => r.workflowId)).toEqual(recorded.map((h) => h.workflowId));
-  expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error ? String(r.error) : undefined }))).toEqual(recorded.map((h) => ({ workflowId: h.workflowId, error: undefined })));
+  const results = await replay(journeys);
+  expect(results.map((r) => r.workflowId)).toEqual(journeys.map((h) => h.workflowId));
+  expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error ? String(r.error) : undefined }))).toEqual(journeys.map((h) => ({ workflowId: h.workflowId, error: undefined })));
+});
+
+test('every workflow type the worker registers has a recorded history', async () => {
+  const registered = Object.keys(await import('../../workflows')).sort();
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'optOutWorkflow', 'whatsappTierWorkflow']);
+  expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
+});
+
+test('each history file name says its workflow type', () => {
+  const typeByName = (workflowId: string) => Object.entries(PREFIXES).find(([prefix]) => workflowId.startsWith(prefix))?.[1] ?? 'journeyWorkflow';
+  expect(recorded.map((h) => [h.workflowId, h.workflowType])).toEqual(recorded.map((h) => [h.workflowId, typeByName(h.workflowId)]));
+});
+
+test('every patch the workflow code calls is in the ledger of patch histories', () => {
+  expect(patchIdsInWorkflowCode()).toEqual(Object.keys(PATCHES).sort());
+});
+
+test.each(Object.entries(PATCHES))('patch %s: the listed histories lack (before) or carry (after) its marker, for every workflow type that calls it', (patchId, { before, after }) => {
+  const byId = (workflowId: string) => {
+    const h = recorded.find((r) => r.workflowId === workflowId);
+    if (!h) throw new Error(`no recorded history ${workflowId}`);
+    return h;
+  };
+  expect(before.filter((id) => patchesIn(byId(id)).includes(patchId))).toEqual([]);
+  expect(after.filter((id) => !patchesIn(byId(id)).includes(patchId))).toEqual([]);
+  const types = (ids: string[]) => [...new Set(ids.map((id) => byId(id).workflowType))].sort();
+  if (PATCHES[patchId].unguarded) expect(before).toEqual([]);
+  else expect(types(before)).toEqual(types(after));
+  // Every history that took the new branch is listed, so a type that calls the patch is not missed.
+  expect(types(recorded.filter((h) => patchesIn(h).includes(patchId)).map((h) => h.workflowId))).toEqual(types(after));
+});
+
+const otherTypes = [...new Set(Object.values(PREFIXES))];
+test.each(otherTypes)('every recorded %s history replays against the current workflow code', async (workflowType) => {
+  const histories = recorded.filter((h) => h.workflowType === workflowType);
+  expect(histories.length).toBeGreaterThan(0);
+  const results = await replay(histories);
+  expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error ? String(r.error) : undefined }))).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
 });
 
 test('the replayer notices a history the code would not produce', async () => {
