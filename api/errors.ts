@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { InvalidInputError, ServiceError, type FieldIssue, type ServiceErrorKind } from '../services/errors';
+import { isTemporalUnavailable } from '../services/temporal';
+
+const TEMPORAL_RETRY_AFTER_S = 5;
 
 /** An answer only HTTP knows (a missing key, a body too large); everything a service refuses is a ServiceError. */
 export class HttpError extends Error {
@@ -20,6 +23,7 @@ const STATUS_OF: Record<ServiceErrorKind, number> = { invalid: 400, not_found: 4
 export function statusOf(err: unknown): number {
   if (err instanceof HttpError) return err.statusCode;
   if (err instanceof ServiceError) return STATUS_OF[err.kind];
+  if (isTemporalUnavailable(err)) return 503;
   const status = (err as FastifyError).statusCode;
   return status && status >= 400 && status < 500 ? status : 500;
 }
@@ -55,6 +59,10 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | HttpError | ServiceError, request, reply) => {
     if (err instanceof HttpError) return sendError(reply, err.statusCode, err.code, err.message, err.details);
     if (err instanceof ServiceError) return sendError(reply, STATUS_OF[err.kind], err.code, err.message, err.details, err.retryAfterSeconds);
+    if (isTemporalUnavailable(err)) {
+      request.log.warn({ err }, 'Temporal did not answer');
+      return sendError(reply, 503, 'unavailable', 'the workflow service did not answer in time; nothing was changed; try again', undefined, TEMPORAL_RETRY_AFTER_S);
+    }
     const status = statusOf(err);
     if (status < 500) return sendError(reply, status, (err as FastifyError).code ?? 'bad_request', err.message);
     request.log.error({ err }, 'request failed');

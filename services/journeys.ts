@@ -19,12 +19,14 @@ import {
 import { requireKnownBusiness, requireKnownCategories } from './businesses';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { ContactOptedOutError, EndedError, InvalidInputError, NotFoundError, UnavailableError } from './errors';
-import { isClosedWorkflow, runStatus, type TemporalAccess } from './temporal';
+import { isClosedWorkflow, runStatus, within, type TemporalAccess } from './temporal';
 import { drawWhatsappTier } from './whatsapp-tier';
 import { startJourneyWorkflow } from './workflow-starts';
 
 /** Without a deadline a query waits for a worker for as long as the server lets it (30 s with none running). */
 const QUERY_DEADLINE_MS = 3_000;
+/** A start or describe Temporal has not answered by then gets a 503 with Retry-After, well before a client's own timeout. */
+const TEMPORAL_DEADLINE_MS = 5_000;
 /** A cancel the server dropped while the run's task was in flight is asked again this often, this far apart. */
 const CANCEL_ATTEMPTS = 5;
 const CANCEL_RETRY_MS = 300;
@@ -82,16 +84,19 @@ export async function startJourney(deps: ServiceDeps, req: JourneyRequest): Prom
   const workflowId = journeyWorkflowId(business.id, contactId);
   if (drawsWhatsappTier(plan, contact?.lastWhatsappInboundAt)) {
     // A running journey is answered as before and draws nothing: it already has its grant or needed none.
-    let latest;
-    try {
-      latest = await deps.client.workflow.getHandle(workflowId).describe();
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
+    const latest = await within(deps.client, TEMPORAL_DEADLINE_MS, 'Temporal', () =>
+      deps.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        }),
+    );
     if (latest?.status.name === 'RUNNING') return runningJourney(deps, workflowId);
     await drawWhatsappTier(deps, business, workflowId, latest?.runId, req.campaignId);
   }
-  const r = await startJourneyWorkflow(deps, input, 'ALLOW_DUPLICATE');
+  const r = await within(deps.client, TEMPORAL_DEADLINE_MS, 'Temporal', () => startJourneyWorkflow(deps, input, 'ALLOW_DUPLICATE'));
   // Not started: one is running. The grant taken above, if any, is kept: a duplicate of this request may have started it.
   return r.runId ? started(workflowId, r.runId, false) : runningJourney(deps, workflowId);
 }

@@ -3,11 +3,9 @@ import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { contactIdOf } from '../store/models';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
-import { providerStatusSignal } from '../workflows/journey/contract';
 import type { ServiceDeps } from './deps';
 import { requestOptOut, type OptOutOutcome } from './optouts';
-import { signalIfRunning } from './temporal';
-import { startInboundWorkflow } from './workflow-starts';
+import { deliverInboundMessage, signalJourney } from './journey-events';
 
 /** Twilio message statuses on the way to a final one (delivered, read, undelivered, failed). */
 export const IN_PROGRESS_STATUSES: ReadonlySet<string> = new Set(['accepted', 'scheduled', 'queued', 'sending', 'sent']);
@@ -62,7 +60,7 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage): Prom
     receivedAt,
     payload: m.payload,
   };
-  await startInboundWorkflow(deps, input);
+  await deliverInboundMessage(deps, input);
   return {};
 }
 
@@ -87,7 +85,7 @@ export interface MessageStatus {
 export async function receiveMessageStatus(deps: ServiceDeps, s: MessageStatus): Promise<{ optOut?: OptOutOutcome }> {
   const receivedAt = new Date().toISOString();
   if (s.workflowId && !IN_PROGRESS_STATUSES.has(s.status)) {
-    await signalIfRunning(deps.client, s.workflowId, s.runId, providerStatusSignal, { providerId: s.providerId, status: s.status, errorCode: s.errorCode, receivedAt });
+    await signalJourney(deps, `status.${s.providerId}.${s.status}`, { workflowId: s.workflowId, runId: s.runId }, 'providerStatus', { providerId: s.providerId, status: s.status, errorCode: s.errorCode, receivedAt });
   }
   if (s.errorCode === undefined || !CARRIER_UNSUBSCRIBED_CODES.has(s.errorCode) || !s.business || !s.contactId || !s.to) return {};
   const optOut = await requestOptOut(deps, {

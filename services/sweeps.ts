@@ -1,10 +1,11 @@
 import { startStuckCampaigns } from './campaigns';
 import type { ServiceDeps, ServiceLog } from './deps';
+import { handOverPendingEvents } from './journey-events';
 import { startPendingOptOuts } from './optouts';
 
 /**
  * The background work that finishes what a request accepted while Temporal could not take it: opt-outs
- * kept in the store, campaigns left `starting`. One place, one schedule; /healthz shows each sweep's
+ * and contact events kept in the store, campaigns left `starting`. One place, one schedule; /healthz shows each sweep's
  * last run, so ops see a sweep that fails or stopped.
  */
 interface SweepDef {
@@ -15,6 +16,7 @@ interface SweepDef {
 
 const SWEEPS: SweepDef[] = [
   { name: 'pending_optouts', everyMs: 10_000, run: (deps, log) => startPendingOptOuts(deps, log) },
+  { name: 'pending_events', everyMs: 10_000, run: (deps, log) => handOverPendingEvents(deps, log) },
   { name: 'starting_campaigns', everyMs: 60_000, run: async (deps, log) => ({ started: await startStuckCampaigns(deps, log) }) },
 ];
 

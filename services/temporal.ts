@@ -69,14 +69,22 @@ export async function runStatus(handle: WorkflowHandle): Promise<string | undefi
   }
 }
 
-/** Runs a Temporal call with a deadline; a call past it is an UnavailableError naming what did not answer. */
+/** gRPC codes that mean Temporal did not answer (cancelled, past the deadline, unreachable). */
+const GRPC_NOT_ANSWERED = new Set([1, 4, 14]);
+
+/** True when a Temporal call failed because the server did not answer, not because it refused. */
+export function isTemporalUnavailable(err: unknown): boolean {
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  const cause = err instanceof TemporalServiceError ? err.cause : err;
+  return isGrpcServiceError(cause) && GRPC_NOT_ANSWERED.has(cause.code);
+}
+
+/** Runs Temporal calls with a deadline; a call past it is an UnavailableError naming what did not answer. */
 export async function within<T>(client: Client, ms: number, what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await client.withDeadline(Date.now() + ms, call);
   } catch (err) {
-    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (isGrpcServiceError(err) && (err.code === 4 || err.code === 1))) {
-      throw new UnavailableError(`${what} did not answer within ${ms / 1000} s; nothing was changed; try again`);
-    }
+    if (isTemporalUnavailable(err)) throw new UnavailableError(`${what} did not answer within ${ms / 1000} s; nothing was changed; try again`);
     throw err;
   }
 }

@@ -1,12 +1,11 @@
 import type { Business } from '../domain/business';
 import { askOncePlan } from '../domain/plan';
 import { contactIdOf } from '../store/models';
-import { contactAnsweredSignal, ivrNoAnswerSignal, providerStatusSignal } from '../workflows/journey/contract';
 import type { ServiceDeps } from './deps';
 import { ContactOptedOutError } from './errors';
 import { startJourney } from './journeys';
 import { requestOptOut, type OptOutOutcome } from './optouts';
-import { signalIfRunning } from './temporal';
+import { signalJourney } from './journey-events';
 
 /** The journey run an opt-in call belongs to (from the signed webhook URL we gave the provider). */
 export interface CallRun {
@@ -45,7 +44,7 @@ export async function receiveKeyPress(deps: ServiceDeps, k: KeyPress): Promise<K
   }
   if (k.digits !== '1' && k.digits !== '2') return { kind: 'unknown_key' };
   const decision = k.digits === '1' ? 'confirm' : 'decline';
-  const delivered = await signalIfRunning(deps.client, k.workflowId, k.runId, contactAnsweredSignal, {
+  const delivered = await signalJourney(deps, `ivr.${k.callSid}.answer`, k, 'contactAnswered', {
     decision,
     channel: 'ivr',
     method: 'ivr_keypress',
@@ -54,18 +53,19 @@ export async function receiveKeyPress(deps: ServiceDeps, k: KeyPress): Promise<K
     providerId: k.callSid,
     payload: k.payload,
   });
-  return delivered ? { kind: 'answered', decision } : { kind: 'ended' };
+  // Kept for the sweep while Temporal is away: the answer is durable, so the caller hears it was taken.
+  return delivered === 'ended' ? { kind: 'ended' } : { kind: 'answered', decision };
 }
 
 /** The opt-in call ended without a key: the journey moves on. */
 export async function receiveNoAnswer(deps: ServiceDeps, run: CallRun, callSid: string): Promise<void> {
-  await signalIfRunning(deps.client, run.workflowId, run.runId, ivrNoAnswerSignal, { callSid, at: new Date().toISOString() });
+  await signalJourney(deps, `ivr.${callSid}.no-answer`, run, 'ivrNoAnswer', { callSid, at: new Date().toISOString() });
 }
 
 /** A final call status other than completed (busy, failed, no-answer) tells the journey the call did not happen. */
 export async function receiveCallStatus(deps: ServiceDeps, run: CallRun, callSid: string, status: string): Promise<void> {
   if (!status || status === 'completed') return;
-  await signalIfRunning(deps.client, run.workflowId, run.runId, providerStatusSignal, { providerId: callSid, status, receivedAt: new Date().toISOString() });
+  await signalJourney(deps, `call.${callSid}.${status}`, run, 'providerStatus', { providerId: callSid, status, receivedAt: new Date().toISOString() });
 }
 
 export type MissedCallOutcome = { outcome: 'journey_started' | 'journey_running'; journeyId: string } | { outcome: 'frequency_capped' | 'ignored'; reason: string };

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { loadBusinesses } from '../../lib/businesses';
 import { connectStore, type Store } from '../../store/models';
 import { createOptinflowWorker, type ActivityDeps } from '../../workers/worker';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName } from './servers';
+import { sleep } from './wait';
 
 export const TEST_ACCOUNT_SID = 'AC' + 'ab'.repeat(16);
 export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789';
@@ -49,7 +50,9 @@ export interface RunningWorker {
  * One line for a test file: real Temporal (own task queue), real FerretDB (own database), the local
  * carrier on free ports, a worker with the real activities and the API listening on loopback.
  */
-export async function startTestStack(opts: { worker?: boolean; prefix?: string; businessesFile?: string } = {}): Promise<TestStack> {
+export async function startTestStack(opts: { worker?: boolean; prefix?: string; businessesFile?: string; temporal?: { address: string; namespace: string } } = {}): Promise<TestStack> {
+  const temporalAddress = opts.temporal?.address ?? testTemporalAddress();
+  const temporalNamespace = opts.temporal?.namespace ?? testTemporalNamespace();
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -58,8 +61,8 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const dbName = uniqueName('db');
   const businesses = loadBusinesses(opts.businessesFile ?? path.join(__dirname, '..', '..', 'config', 'businesses.demo.json'));
   const store = await connectStore(testMongoUri(dbName));
-  const connection = await Connection.connect({ address: testTemporalAddress() });
-  const client = new Client({ connection, namespace: testTemporalNamespace() });
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection, namespace: temporalNamespace });
   const content = carrierContentFor(businesses.all());
   const carrier = await startCarrier({ httpPort: 0, smtpPort: 0, accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, statusCallbackDelayMs: 20, ...content });
 
@@ -86,10 +89,10 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
 
   const workers: RunningWorker[] = [];
   const startWorker = async (): Promise<RunningWorker> => {
-    const nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
+    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     const worker = await createOptinflowWorker({
       connection: nativeConnection,
-      namespace: testTemporalNamespace(),
+      namespace: temporalNamespace,
       taskQueue,
       workflowBundlePath: testWorkflowBundle().codePath,
       deps: activityDeps,
@@ -150,14 +153,58 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   return stack;
 }
 
-/** Polls GET /v1/journeys/:id until the journey reaches `status`; fails with what it last saw. */
-export async function waitForJourneyStatus(stack: TestStack, journeyId: string, status: string, timeoutMs = 20_000): Promise<any> {
+/** Starts a journey with POST /v1/journeys (for business `acme` unless the body names another) and returns its id. */
+export async function startJourney(stack: TestStack, body: Record<string, unknown>): Promise<string> {
+  const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', ...body });
+  expect(r.status).toBe(202);
+  return r.body.journeyId;
+}
+
+/** Polls GET /v1/journeys/:id until `reached` holds for the journey; fails naming `what`, with what it last saw. */
+export async function waitForJourney(stack: TestStack, journeyId: string, reached: (journey: any) => boolean, what: string, timeoutMs = 20_000): Promise<any> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-    if (r.body?.status === status) return r.body;
-    if (Date.now() > until) throw new Error(`journey ${journeyId} is ${r.body?.status}, expected ${status}: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 100));
+    if (r.status === 200 && reached(r.body)) return r.body;
+    if (Date.now() > until) throw new Error(`journey ${journeyId} never reached ${what} (last answer ${r.status}): ${JSON.stringify(r.body)}`);
+    await sleep(100);
+  }
+}
+
+/** Polls GET /v1/journeys/:id until the journey reaches `status`. */
+export function waitForJourneyStatus(stack: TestStack, journeyId: string, status: string, timeoutMs = 20_000): Promise<any> {
+  return waitForJourney(stack, journeyId, (journey) => journey.status === status, `status ${status}`, timeoutMs);
+}
+
+/** The journey as the API shows it; with `until`, polls until it reaches that status (or gives up and returns it, for the test to assert on). */
+export async function journeyOf(stack: TestStack, journeyId: string, until?: string, timeoutMs = 15_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
+    if (!until || r.body?.status === until || Date.now() > deadline) return r.body;
+    await sleep(100);
+  }
+}
+
+/** Polls GET /v1/campaigns/:id until `reached` holds for the campaign; fails with what it last saw. */
+export async function waitForCampaign(stack: TestStack, campaignId: string, reached: (campaign: any) => boolean, timeoutMs = 40_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await stack.request('GET', `/v1/campaigns/${campaignId}`);
+    if (r.status === 200 && reached(r.body)) return r.body;
+    if (Date.now() > deadline) throw new Error(`campaign ${campaignId} never reached the expected state (last answer ${r.status}): ${JSON.stringify(r.body)}`);
+    await sleep(100);
+  }
+}
+
+/** Whether Temporal knows a workflow with this id (running or closed) on this stack's namespace. */
+export async function workflowExists(stack: TestStack, workflowId: string): Promise<boolean> {
+  try {
+    await stack.client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
   }
 }
 
