@@ -2,7 +2,7 @@ import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
 import { appendConsentEvent, appendConsentEvents, consentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, upsertContact, type ConfirmationSent } from '../store/queries';
-import { recordJourneyStart } from '../store/journeys';
+import { recordJourneyEnd, recordJourneyStart } from '../store/journeys';
 import type { ContactAnswer, JourneyInput, JourneyState } from '../workflows/journey/contract';
 import { requireBusiness } from './business';
 
@@ -133,8 +133,9 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     await recordConfirmationEvents(store, input.journeyId, { journeyId: input.journeyId }, input);
   }
 
-  async function finishJourney(state: JourneyState): Promise<void> {
-    await store.journeys.updateOne({ _id: state.journeyId }, { $set: { status: state.status, state, endedAt: new Date() } });
+  /** ended: this call ended the journey (false for a repeat of the step). */
+  async function finishJourney(state: JourneyState): Promise<{ ended: boolean }> {
+    return { ended: await recordJourneyEnd(store, state) };
   }
 
   return { beginJourney, recordConsent, recordDecline, recordConfirmationSent, finishJourney };

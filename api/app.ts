@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { ServiceDeps } from '../services/deps';
 import { createSweeps, type Sweeps } from '../services/sweeps';
 import { HttpError, installErrorHandler } from './errors';
+import { installMetrics } from './metrics';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
@@ -69,6 +70,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(formbody);
 
   const sweeps = createSweeps(deps, app.log);
+  installMetrics(app, deps, sweeps);
   app.addHook('onReady', async () => sweeps.start());
   app.addHook('onClose', async () => sweeps.stop());
 

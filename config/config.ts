@@ -25,6 +25,10 @@ export const configShape = {
   /** Journeys kept in the worker's memory between events; an evicted one is replayed from its (short) history. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  /** The worker's Prometheus endpoints: Optinflow's own metrics and the Temporal SDK's, each on its own port (0 = off). */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_PORT: port.default(9464),
+  WORKER_SDK_METRICS_PORT: port.default(9465),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').default('mongodb://127.0.0.1:27017/optinflow'),
 

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
 import { DEV_API_KEY, devEnvironment } from './dev-env';
+import { metricsRows } from './metrics-urls';
 import { readStackSettings, StackSettingsError, type StackSettings } from './ports';
 import {
   assertPortFree,
@@ -207,6 +208,7 @@ async function main(): Promise<void> {
   const rows: Array<[string, string]> = [
     ['API', started.includes('api') ? apiUrl : '(not running)'],
     ['API health', started.includes('api') ? `${apiUrl}/healthz` : '(not running)'],
+    ...metricsRows(childEnv, apiUrl, started),
     ['Carrier page', started.includes('carrier') ? `${carrierUrl}/` : '(not running)'],
     ['Temporal UI', temporalServer?.uiUrl ?? '(external server: see its own UI)'],
     ['Temporal gRPC', temporalAddress],

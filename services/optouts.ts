@@ -1,3 +1,4 @@
+import { optOutAnswered } from '../lib/metric-events';
 import { blockMessaging, isBlocked } from '../store/blocks';
 import { dropPendingOptOut, keepPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
 import { optOutWorkflowId, type OptOutInput } from '../workflows/optout/contract';
@@ -87,6 +88,12 @@ async function blockUntil(deps: ServiceDeps, input: OptOutInput, deadline: numbe
  * instead, so the answer is durable either way (MongoDB down and Temporal slow at once: an error).
  */
 export async function requestOptOut(deps: ServiceDeps, input: OptOutInput, waitMs = OPTOUT_BLOCK_WAIT_MS): Promise<OptOutOutcome> {
+  const outcome = await startAndBlock(deps, input, waitMs);
+  optOutAnswered.publish({ source: input.source.kind, progress: outcome.progress });
+  return outcome;
+}
+
+async function startAndBlock(deps: ServiceDeps, input: OptOutInput, waitMs: number): Promise<OptOutOutcome> {
   const optOutId = optOutWorkflowId(input.origin);
   const deadline = Date.now() + waitMs;
   const all = deps.businesses.get(input.businessId)?.categories.map((c) => c.id) ?? [];

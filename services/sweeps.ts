@@ -24,6 +24,7 @@ export interface SweepStatus {
   name: string;
   everyMs: number;
   runs: number;
+  failures: number;
   lastRunAt?: string;
   lastOkAt?: string;
   lastError?: string;
@@ -39,7 +40,7 @@ export interface Sweeps {
 }
 
 export function createSweeps(deps: ServiceDeps, log: ServiceLog): Sweeps {
-  const state = new Map<string, SweepStatus>(SWEEPS.map((s) => [s.name, { name: s.name, everyMs: s.everyMs, runs: 0 }]));
+  const state = new Map<string, SweepStatus>(SWEEPS.map((s) => [s.name, { name: s.name, everyMs: s.everyMs, runs: 0, failures: 0 }]));
   const running = new Map<string, Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
 
@@ -56,6 +57,7 @@ export function createSweeps(deps: ServiceDeps, log: ServiceLog): Sweeps {
         s.lastOkAt = new Date().toISOString();
         s.lastError = undefined;
       } catch (err) {
+        s.failures++;
         s.lastError = (err as Error).message;
         log.warn({ err, sweep: def.name }, 'sweep failed; the next run tries again');
       } finally {

@@ -1,4 +1,5 @@
 import { TypedSearchAttributes } from '@temporalio/common';
+import { journeyStarted, optOutStarted } from '../lib/metric-events';
 import { campaignWorkflowId, campaignWorkflowRef, type CampaignWorkflowInput } from '../workflows/campaign/contract';
 import { directConsentWorkflowId, directConsentWorkflowRef, type DirectConsentInput } from '../workflows/direct/contract';
 import { inboundWorkflowId, inboundWorkflowRef, type InboundMessageInput } from '../workflows/inbound/contract';
@@ -13,8 +14,10 @@ import { startOnce, type TemporalAccess } from './temporal';
  */
 
 /** One opt-out per origin (MessageSid, CallSid, request id): a repeated delivery starts nothing. */
-export function startOptOutWorkflow(t: TemporalAccess, input: OptOutInput) {
-  return startOnce(t, optOutWorkflowRef, optOutWorkflowId(input.origin), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+export async function startOptOutWorkflow(t: TemporalAccess, input: OptOutInput) {
+  const r = await startOnce(t, optOutWorkflowRef, optOutWorkflowId(input.origin), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+  if (r.started) optOutStarted.publish({ source: input.source.kind, channel: input.channel });
+  return r;
 }
 
 /** One direct consent per witnessed act (a signed document, a key press). */
@@ -54,10 +57,12 @@ export function startCampaignWorkflow(t: TemporalAccess, input: CampaignWorkflow
  * A journey; one runs per business + contact. REJECT_DUPLICATE refuses to reuse the id of a closed
  * journey too (the campaign checks that closed one is not its own first), ALLOW_DUPLICATE only a running one.
  */
-export function startJourneyWorkflow(t: TemporalAccess, input: JourneyInput, reuse: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE') {
-  return startOnce(t, journeyWorkflowRef, journeyWorkflowId(input.businessId, input.contactId), input, {
+export async function startJourneyWorkflow(t: TemporalAccess, input: JourneyInput, reuse: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE') {
+  const r = await startOnce(t, journeyWorkflowRef, journeyWorkflowId(input.businessId, input.contactId), input, {
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy: reuse,
     typedSearchAttributes: new TypedSearchAttributes(journeySearchAttributes({ businessId: input.businessId, contactId: input.contactId, channel: input.plan[0].channel, campaignId: input.campaignId })),
   });
+  if (r.started) journeyStarted.publish({ channel: input.plan[0].channel, source: input.source?.kind ?? 'api', campaign: !!input.campaignId });
+  return r;
 }

@@ -1,3 +1,4 @@
+import type { JourneyState } from '../workflows/journey/contract';
 import type { Store } from './models';
 
 export interface JourneyStart {
@@ -17,6 +18,15 @@ export interface JourneyStart {
 export async function recordJourneyStart(store: Store, j: JourneyStart): Promise<void> {
   const { _id, ...fields } = j;
   await store.journeys.updateOne({ _id }, { $setOnInsert: { ...fields, status: 'active' } }, { upsert: true });
+}
+
+/**
+ * The journey's outcome, written once. The step is a local activity, which runs again when the workflow
+ * task that ran it fails (a signal arriving as the journey completes): true only for the run that ended it.
+ */
+export async function recordJourneyEnd(store: Store, state: JourneyState): Promise<boolean> {
+  const r = await store.journeys.updateOne({ _id: state.journeyId, status: 'active' }, { $set: { status: state.status, state, endedAt: new Date() } });
+  return r.modifiedCount === 1;
 }
 
 export interface InboundMessageRecord {

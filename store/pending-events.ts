@@ -33,3 +33,8 @@ export async function listPendingEvents(store: Store, limit: number): Promise<Pe
 export async function dropPendingEvent(store: Store, id: string): Promise<void> {
   await pendingOf(store).deleteOne({ _id: id });
 }
+
+/** How many contact events wait for the sweep (normally none: a few only while Temporal is slow or down). */
+export async function countPendingEvents(store: Store): Promise<number> {
+  return pendingOf(store).countDocuments({});
+}

@@ -24,3 +24,8 @@ export async function listPendingOptOuts(store: Store, limit: number): Promise<P
 export async function dropPendingOptOut(store: Store, optOutId: string): Promise<void> {
   await pendingOf(store).deleteOne({ _id: optOutId });
 }
+
+/** How many opt-outs wait for the sweep (normally none: a few only while Temporal is slow or down). */
+export async function countPendingOptOuts(store: Store): Promise<number> {
+  return pendingOf(store).countDocuments({});
+}

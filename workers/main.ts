@@ -6,6 +6,7 @@ import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { temporalConnectionOptions } from '../lib/temporal';
 import { connectStore } from '../store/models';
+import { startWorkerTelemetry } from './metrics-server';
 import { createOptinflowWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -15,7 +16,9 @@ async function main(): Promise<void> {
     const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level] ?? 'info';
     logger[method](meta ?? {}, message);
   };
+  const telemetry = await startWorkerTelemetry(config);
   Runtime.install({
+    telemetryOptions: telemetry.telemetryOptions,
     logger: {
       log: toPino,
       trace: (m, meta) => toPino('TRACE', m, meta),
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    metrics: telemetry.metrics,
     deps: {
       store,
       businesses,
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await store.connection.close();
+    await telemetry.close();
   }
 }
 

@@ -5,6 +5,7 @@ import { createConsentActivities } from '../activities/consent';
 import { createDirectConsentActivities } from '../activities/direct';
 import { createInThreadActivities } from '../activities/inthread';
 import { createOptOutActivities } from '../activities/optout';
+import { instrumentActivities, type WorkerMetrics } from './metrics';
 
 /** What every activity factory needs; the channel activities need the most. */
 export type ActivityDeps = ChannelDeps;
@@ -29,6 +30,8 @@ export interface OptinflowWorkerOptions {
   workflowBundlePath?: string;
   maxConcurrentActivityTaskExecutions?: number;
   maxCachedWorkflows?: number;
+  /** When given, the activities report what they did (sends by outcome, journeys ended, opt-outs recorded). */
+  metrics?: WorkerMetrics;
 }
 
 export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promise<Worker> {
@@ -37,7 +40,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities(opts.deps),
+    activities: opts.metrics ? instrumentActivities(createActivities(opts.deps), opts.metrics) : createActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,

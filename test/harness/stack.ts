@@ -229,6 +229,9 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
     API_KEYS: TEST_API_KEY,
     PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
     BUSINESSES_FILE: businessesFile,
+    // Off unless a test asks: test files run side by side, and a fixed port would collide.
+    WORKER_METRICS_PORT: '0',
+    WORKER_SDK_METRICS_PORT: '0',
   };
 }
 
