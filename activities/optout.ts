@@ -100,6 +100,8 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
           channel: input.channel,
           reason: input.reason,
           text: input.text,
+          matchedKeyword: input.keyword?.matched,
+          keywordLanguage: input.keyword?.language,
           reference: input.source.reference,
           businessName: business.name,
           allCategories,

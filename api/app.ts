@@ -12,6 +12,7 @@ import { registerJourneyRoutes } from './routes/journeys';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
 import { registerPreferenceRoutes } from './routes/preferences';
+import { registerReportRoutes } from './routes/reports';
 import { registerVoiceInboundRoutes } from './routes/voice-inbound';
 import { registerWebhookRoutes } from './routes/webhooks';
 import { registerWebformRoutes } from './routes/webform';
@@ -91,6 +92,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     registerCampaignRoutes(v1, deps);
     registerAgentRoutes(v1, deps);
     registerOfflineConsentRoutes(v1, deps);
+    registerReportRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);

@@ -43,6 +43,7 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage): Prom
       source: { kind: m.buttonPayload ? 'whatsapp_button' : 'keyword', reference: m.messageSid },
       receivedAt,
       text: m.body ?? m.buttonText,
+      keyword: 'matched' in classification ? { matched: classification.matched, language: classification.language } : undefined,
       payload: m.payload,
       confirmOn: m.channel,
     });

@@ -61,6 +61,8 @@ const consentEventSchema = new Schema(
   { versionKey: false },
 );
 consentEventSchema.index({ businessId: 1, contactId: 1, at: 1 });
+// The consent report reads a business's ledger, journeys and opt-out confirmations by time (MongoDB; FerretDB 1.24 uses only _id).
+consentEventSchema.index({ businessId: 1, at: 1 });
 
 const journeySchema = new Schema(
   {
@@ -81,6 +83,7 @@ const journeySchema = new Schema(
   { timestamps: true, versionKey: false },
 );
 journeySchema.index({ businessId: 1, contactId: 1 });
+journeySchema.index({ businessId: 1, startedAt: 1 });
 
 const outboxSchema = new Schema(
   {
@@ -104,6 +107,7 @@ const outboxSchema = new Schema(
   { timestamps: true, versionKey: false },
 );
 outboxSchema.index({ businessId: 1, contactId: 1, createdAt: 1 });
+outboxSchema.index({ businessId: 1, purpose: 1, createdAt: 1 });
 
 const inboundSchema = new Schema(
   {

@@ -17,6 +17,8 @@ export interface OptOutInput {
   source: { kind: string; reference?: string };
   receivedAt: string;
   text?: string;
+  /** For a keyword: the word or phrase that made the text an opt-out, and its language, as proof of why. */
+  keyword?: { matched?: string; language?: string };
   payload: Record<string, unknown>;
   /** Where the single confirmation goes; none when the channel confirms by itself (voice, web page). */
   confirmOn?: 'sms' | 'whatsapp';
