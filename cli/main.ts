@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { callApi, CliError, EXIT, resolveTarget, type ApiTarget } from './client';
 import { campaignSummary, consentSummary, journeySummary, table, uploadSummary } from './format';
+import { addReportCommand } from './report';
 
 /**
  * `optinflow`: the campaign owner's command line. Every command is one or a few API calls with the
@@ -274,6 +275,8 @@ export function buildProgram(io: CliIo): Command {
       });
       print(json, r, () => `Opt-out ${r.optOutId}: ${r.existing ? 'already recorded' : 'accepted'} for ${Array.isArray(r.categories) ? r.categories.join(', ') : r.categories}`);
     });
+
+  addReportCommand(program, ctx, print);
 
   return program;
 }

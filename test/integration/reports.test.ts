@@ -1,3 +1,5 @@
+import { runCli, type CliIo } from '../../cli/main';
+import { EXIT } from '../../cli/client';
 import { numberedPhones, waitForConsents } from '../harness/contact';
 import { startJourney, startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
 
@@ -142,4 +144,37 @@ test('an unknown or missing business is a 400 naming businessId; no key is a 401
     expect(r.body.issues.map((i: any) => i.field)).toEqual(['businessId']);
   }
   expect((await fetch(`${stack.apiUrl}/v1/reports/consent?businessId=acme`)).status).toBe(401);
+});
+
+async function optinflow(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, interactive: false };
+  const code = await runCli([...args, '--api-url', stack.apiUrl, '--api-key', stack.apiKey], io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+test('optinflow report prints the same numbers as tables, and the API answer with --json', async () => {
+  const r = await optinflow(['report', '--business', 'acme', '--since', '10m']);
+  expect(r.code).toBe(EXIT.ok);
+  expect(r.out).toMatch(/^all +4 +1 +1 +1 +1 +0 +0 +25\.0%$/m);
+  expect(r.out).toMatch(/^ {2}channel sms +3 +1 +0 +1 +1 +0 +0 +33\.3%$/m);
+  expect(r.out).toContain('Opt-outs: 3');
+  expect(r.out).toMatch(/^ {2}keyword +2$/m);
+  expect(r.out).toMatch(/^ {2}baja +es +1$/m);
+  expect(r.out).toMatch(/^STOP to ledger +3 /m);
+  expect(r.out).toMatch(/^STOP to confirmation sent +2 .* 100\.0%$/m);
+
+  const json = await optinflow(['report', '--business', 'acme', '--since', '10m', '--group-by', 'category', '--json']);
+  expect(json.code).toBe(EXIT.ok);
+  const body = JSON.parse(json.out);
+  expect(body.groupBy).toBe('category');
+  expect(body.journeys).toMatchObject({ started: 4, confirmed: 1, optInRate: 0.25 });
+
+  const bad = await optinflow(['report', '--business', 'acme', '--since', 'lately']);
+  expect(bad.code).toBe(EXIT.usage);
+  expect(bad.err).toContain('--since "lately"');
+  const unknown = await optinflow(['report', '--business', 'nope']);
+  expect(unknown.code).toBe(EXIT.rejected);
+  expect(unknown.err).toContain('businessId');
 });
