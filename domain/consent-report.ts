@@ -88,7 +88,7 @@ export function createConsentReport(params: ReportParams) {
     }
   }
 
-  /** An opt-out confirmation at the provider; record these before the ledger, to join them by opt-out id. */
+  /** An opt-out confirmation at the provider, joined to its opt-out by id when the report is finished. */
   function addOptOutConfirmation(optOutId: string, sentAt: Date | string): void {
     confirmationsSentAt.set(optOutId, new Date(sentAt).getTime());
   }

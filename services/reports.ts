@@ -14,8 +14,8 @@ export interface ConsentReportRequest {
 
 /**
  * The consent report of one business: journeys and their outcomes, opt-outs by source and keyword,
- * time to honour an opt-out and time to answer. Three streamed reads; the opt-out confirmations
- * first, so the ledger's opt-outs can be joined to them in memory (no $lookup on FerretDB).
+ * time to honour an opt-out and time to answer. Three streamed reads side by side; the ledger's
+ * opt-outs are joined to their confirmations in memory when all are read (no $lookup on FerretDB).
  */
 export async function consentReport(deps: Pick<ServiceDeps, 'store' | 'businesses'>, req: ConsentReportRequest): Promise<ConsentReport & { generatedAt: string; tookMs: number }> {
   const business = requireKnownBusiness(deps.businesses, req.businessId, 'query');
@@ -25,7 +25,7 @@ export async function consentReport(deps: Pick<ServiceDeps, 'store' | 'businesse
   await Promise.all([
     eachJourneyStarted(deps.store, business.id, range, report.addJourney),
     eachOptOutConfirmation(deps.store, business.id, range, report.addOptOutConfirmation),
+    eachLedgerEvent(deps.store, business.id, range, report.addLedgerEvent),
   ]);
-  await eachLedgerEvent(deps.store, business.id, range, report.addLedgerEvent);
   return { ...report.finish(), generatedAt: new Date().toISOString(), tookMs: Date.now() - began };
 }

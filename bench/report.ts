@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:report`: how long GET /v1/reports/consent takes for a business with many contacts.
+ * Seeds the store directly (no Temporal: the report only reads the store) with one journey per
+ * contact over 30 days and the ledger events and opt-out confirmations they would have written, then
+ * times the report over those 30 days. REPORT_CONTACTS (default 100000); MONGODB_URI for a real
+ * MongoDB, else FerretDB is started in a temporary directory.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findFreePort, startFerretDb } from '../dev/processes';
+import { loadBusinesses } from '../lib/businesses';
+import { consentReport } from '../services/reports';
+import { connectStore, type Store } from '../store/models';
+
+const repoRoot = path.resolve(__dirname, '..');
+const CONTACTS = Number(process.env.REPORT_CONTACTS || 100_000);
+const DAY_MS = 86_400_000;
+const BATCH = 5_000;
+const CATEGORIES = ['order_updates', 'offers', 'recommendations'];
+
+function* documents(now: number) {
+  for (let i = 0; i < CONTACTS; i++) {
+    const journeyId = `journey.acme.c_${i}:run`;
+    const startedAt = new Date(now - 30 * DAY_MS + Math.floor((i / CONTACTS) * 29 * DAY_MS));
+    const roll = i % 20;
+    const status = roll < 8 ? 'confirmed' : roll < 10 ? 'declined' : roll < 18 ? 'expired' : roll < 19 ? 'opted_out' : 'active';
+    const channel = ['sms', 'whatsapp', 'email', 'ivr'][i % 4];
+    yield { kind: 'journeys', doc: { _id: journeyId, workflowId: `journey.acme.c_${i}`, runId: 'run', businessId: 'acme', contactId: `c_${i}`, categories: CATEGORIES.slice(0, 2), plan: [{ channel, waitForMs: DAY_MS }], source: { kind: 'campaign' }, status, startedAt } };
+    const at = new Date(startedAt.getTime() + 3_600_000);
+    const answer = { journeyId, method: `${channel}_reply`, channel, requestedAt: startedAt.toISOString(), answeredAt: at.toISOString(), recordedAt: at.toISOString(), inbound: { Body: 'YES', From: '+14155550100' } };
+    if (status === 'confirmed') {
+      for (const category of CATEGORIES.slice(0, 2)) yield { kind: 'consent_events', doc: { _id: `${journeyId}:${category}:opted_in`, businessId: 'acme', contactId: `c_${i}`, phone: '+14155550100', category, type: 'opted_in', at, proof: { ...answer, confirmedCategories: CATEGORIES.slice(0, 2) } } };
+    }
+    if (status === 'declined') yield { kind: 'consent_events', doc: { _id: `${journeyId}:declined`, businessId: 'acme', contactId: `c_${i}`, phone: '+14155550100', category: 'offers,order_updates', type: 'declined', at, proof: answer } };
+    if (status === 'opted_out') {
+      const optOutId = `optout.sms.SM${i}`;
+      const proof = { optOutId, method: 'keyword', channel: 'sms', text: 'STOP', matchedKeyword: 'stop', keywordLanguage: 'en', receivedAt: at.toISOString(), recordedAt: new Date(at.getTime() + 800).toISOString(), allCategories: true };
+      for (const category of CATEGORIES) yield { kind: 'consent_events', doc: { _id: `${optOutId}:${category}:opted_out`, businessId: 'acme', contactId: `c_${i}`, phone: '+14155550100', category, type: 'opted_out', at, proof } };
+      yield { kind: 'outbox', doc: { _id: `${optOutId}/confirmation`, businessId: 'acme', contactId: `c_${i}`, channel: 'sms', purpose: 'optout_confirmation', to: '+14155550100', status: 'sent', createdAt: at, sentAt: new Date(at.getTime() + 2_500) } };
+    }
+  }
+}
+
+async function seed(store: Store, now: number): Promise<number> {
+  const batches = new Map<string, unknown[]>();
+  let written = 0;
+  const flush = async (kind: string) => {
+    const docs = batches.get(kind) ?? [];
+    if (docs.length) await store.connection.collection(kind).insertMany(docs as never[], { ordered: false });
+    written += docs.length;
+    batches.set(kind, []);
+  };
+  for (const { kind, doc } of documents(now)) {
+    const batch = batches.get(kind) ?? batches.set(kind, []).get(kind)!;
+    batch.push(doc);
+    if (batch.length >= BATCH) await flush(kind);
+  }
+  for (const kind of [...batches.keys()]) await flush(kind);
+  return written;
+}
+
+async function main(): Promise<void> {
+  let uri = process.env.MONGODB_URI;
+  let stopFerret: (() => Promise<void>) | undefined;
+  if (!uri) {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'optinflow-bench-report-'));
+    const ferret = await startFerretDb({ bin: process.env.FERRETDB_PATH || path.join(repoRoot, '.tools', 'bin', 'ferretdb'), port: await findFreePort(), dataDir: path.join(work, 'ferretdb'), logFile: path.join(work, 'ferretdb.log') });
+    stopFerret = () => ferret.stop();
+    uri = `${ferret.uri}bench_report`;
+  }
+  const store = await connectStore(uri);
+  try {
+    const now = Date.now();
+    const seedStart = Date.now();
+    const written = await seed(store, now);
+    process.stdout.write(`seeded ${written} documents for ${CONTACTS} contacts in ${((Date.now() - seedStart) / 1000).toFixed(1)} s\n`);
+    const businesses = loadBusinesses(path.join(repoRoot, 'config', 'businesses.demo.json'));
+    const req = { businessId: 'acme', from: new Date(now - 30 * DAY_MS), to: new Date(now), interval: 'day' as const, groupBy: 'channel' as const };
+    for (let run = 1; run <= 2; run++) {
+      const rss = process.memoryUsage().rss;
+      const r = await consentReport({ store, businesses }, req);
+      process.stdout.write(`run ${run}: ${r.tookMs} ms, journeys ${r.journeys.started}, opt-outs ${r.optOuts.total}, rss +${Math.round((process.memoryUsage().rss - rss) / 1048576)} MiB\n`);
+    }
+  } finally {
+    await store.connection.dropDatabase().catch(() => undefined);
+    await store.connection.close();
+    await stopFerret?.();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
