@@ -22,6 +22,8 @@ import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack } fr
 const BUSINESS = 'acme';
 const SMS_SENDER = '+15005550006';
 const POLL_MS = 250;
+const MAX_START_ATTEMPTS = 10;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Options {
   count: number;
@@ -57,13 +59,21 @@ async function runOptinflowPass(stack: BenchStack, o: Options): Promise<PassFigu
   const phones = Array.from({ length: o.count }, (_, i) => phoneOf(i));
   const startedAt = new Map<string, number>();
   const repliedAt = new Map<string, number>();
+  let startsRetried = 0;
   const t0 = Date.now();
   await mapLimit(phones, o.concurrency, async (phone) => {
     startedAt.set(phone, Date.now());
-    const r = await stack.request('POST', '/v1/journeys', { businessId: BUSINESS, contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '10m' }] });
-    if (r.status !== 202) throw new Error(`start ${phone}: ${r.status} ${JSON.stringify(r.body)}`);
+    for (let attempt = 1; ; attempt++) {
+      const r = await stack.request('POST', '/v1/journeys', { businessId: BUSINESS, contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '10m' }] });
+      if (r.status === 202 || r.status === 200) return;
+      // A 503 says Temporal did not answer in time and to try again after Retry-After, as a caller of the API would.
+      if (r.status !== 503 || attempt >= MAX_START_ATTEMPTS) throw new Error(`start ${phone}: ${r.status} ${JSON.stringify(r.body)}`);
+      startsRetried++;
+      await sleep((r.retryAfterSeconds ?? 1) * 1000);
+    }
   });
   const acceptedMs = Date.now() - t0;
+  if (startsRetried > 0) console.log(`  Optinflow: the API answered 503 (Temporal did not answer within its deadline) ${startsRetried} times; those starts were sent again after Retry-After`);
 
   // The first message the carrier got for each contact: its opt-in request (then its WhatsApp confirmation).
   const firstAt = (channel: 'sms' | 'whatsapp') => {

@@ -32,7 +32,7 @@ export interface BenchStack {
   pids: { worker: number; api: number; temporal?: number };
   /** Starts another Node process with the worker's environment plus `env`, stopped with the stack. */
   startProcess(name: string, entry: string, env: Record<string, string>): ManagedProcess;
-  request(method: string, p: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
+  request(method: string, p: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any; retryAfterSeconds?: number }>;
   peakRssMiB(): { worker: number; api: number; temporal?: number; bench: number };
   stop(): Promise<void>;
 }
@@ -149,10 +149,12 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
           body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         });
         const text = await res.text();
+        const retryAfter = res.headers.get('retry-after');
+        const retryAfterSeconds = retryAfter === null ? undefined : Number(retryAfter);
         try {
-          return { status: res.status, body: JSON.parse(text) };
+          return { status: res.status, body: JSON.parse(text), retryAfterSeconds };
         } catch {
-          return { status: res.status, body: text };
+          return { status: res.status, body: text, retryAfterSeconds };
         }
       },
       peakRssMiB: () => ({
