@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { redactText, redactUrl, redactValue } from './redact';
+import { isError, redactText, redactUrl, redactValue } from './redact';
 
 interface LoggedRequest {
   method?: string;
@@ -11,7 +11,7 @@ interface LoggedRequest {
 
 /** The fields of a log call made safe; `req` and `res` hold Fastify's objects, which the serializers below reduce. */
 function redactFields(fields: object): Record<string, unknown> {
-  if (fields instanceof Error) return { err: redactValue(fields) };
+  if (isError(fields)) return { err: redactValue(fields) };
   const { req, res, ...rest } = fields as Record<string, unknown>;
   return { ...(redactValue(rest) as Record<string, unknown>), ...(req === undefined ? {} : { req }), ...(res === undefined ? {} : { res }) };
 }

@@ -47,10 +47,10 @@ const MAX_STRING = 4_000;
 
 /*
  * A phone number: `+` and 8 to 15 digits, maybe grouped as people type them (+1 (415) 555-0101),
- * and the same URL-encoded (%2B14155550101, %2B1%20415...). The `+` must not follow a letter or
+ * and the same URL-encoded (%2B14155550101, %2B1%20415...). A `+` must not follow a letter or
  * digit, so base64 (task tokens) is left alone. `whatsapp:+1…` is found by its `+`.
  */
-const PHONE = /(?<![A-Za-z0-9])(?:\+|%2[Bb])\d(?:(?:[\s().+-]|%20|%28|%29){0,3}\d){7,14}(?!\d)/g;
+const PHONE = /(?:(?<![A-Za-z0-9])\+|%2[Bb])\d(?:(?:[\s().+-]|%20|%28|%29){0,3}\d){7,14}(?!\d)/g;
 const EMAIL = /[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 /** A signed page token (payload.HMAC-SHA256 in base64url): a link to a contact's own consent pages. */
 const PAGE_TOKEN = /[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
@@ -63,7 +63,8 @@ function isPersonalField(key: string, parentKey?: string): boolean {
 
 /** Free text with every phone number, e-mail address and page token masked. */
 export function redactText(text: string): string {
-  const short = text.length > MAX_STRING ? `${text.slice(0, MAX_STRING)}…(${text.length} chars)` : text;
+  // A cut through a number or an address would leave a part too short to be found: the last word goes with it.
+  const short = text.length > MAX_STRING ? `${text.slice(0, MAX_STRING).replace(/[\w.%+@()-]+$/, '')}…(${text.length} chars)` : text;
   return short.replace(EMAIL, EMAIL_MASK).replace(PHONE, PHONE_MASK).replace(PAGE_TOKEN, '[token]');
 }
 
@@ -91,7 +92,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Errors from another realm (the workflow sandbox) too; not a plain object that was once an error. */
-function isError(value: object): value is Error {
+export function isError(value: unknown): value is Error {
   return value instanceof Error || types.isNativeError(value);
 }
 
@@ -101,7 +102,7 @@ export function redactValue(value: unknown, depth = 0, seen: WeakSet<object> = n
   if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
-  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return `[${value.constructor.name} ${value.byteLength} bytes]`;
+  if (ArrayBuffer.isView(value)) return `[${value.constructor.name} ${value.byteLength} bytes]`;
   if (seen.has(value)) return '[Circular]';
   if (depth >= MAX_DEPTH) return '[Object]';
   seen.add(value);

@@ -36,6 +36,7 @@ describe('text', () => {
     ['E.164', `call ${PHONE} now`, 'call [phone] now'],
     ['WhatsApp address', `whatsapp:${PHONE}`, 'whatsapp:[phone]'],
     ['URL-encoded', `phone=%2B14153091718&x=1`, 'phone=[phone]&x=1'],
+    ['URL-encoded WhatsApp address', 'From=whatsapp%3A%2B14153091718', 'From=whatsapp%3A[phone]'],
     ['grouped as typed', 'from +1 (415) 309-1718.', 'from [phone].'],
     ['e-mail address', 'to dana.w+news@example.co.uk', 'to [email]'],
     ['URL-encoded e-mail address', 'email=dana.w%40example.org', 'email=[email]'],
@@ -52,6 +53,11 @@ describe('text', () => {
     ['package path in a stack', 'at node_modules/.pnpm/pino@10.4.0/node_modules/pino/lib/proto.js:123'],
   ])('keeps ids and numbers that are not phones: %s', (_what, text) => {
     expect(redactText(text)).toBe(text);
+  });
+
+  test('a long text is cut, never through a number', () => {
+    const cut = redactText(`${'x'.repeat(3_990)} ${PHONE} and more`);
+    expect(cut).toMatch(/^x{3990} …\(4012 chars\)$/);
   });
 
   test('a request URL: personal query values masked whole, page tokens masked, ids kept', () => {
