@@ -2,6 +2,7 @@ import type { Business } from '../domain/business';
 import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { contactIdOf } from '../store/models';
+import { noteProviderReport } from '../store/outbox';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
 import { providerStatusSignal } from '../workflows/journey/contract';
 import type { ServiceDeps } from './deps';
@@ -72,6 +73,8 @@ export interface MessageStatus {
   runId?: string;
   business?: Business;
   contactId?: string;
+  /** The outbox row of the send, from the callback URL: a report settles a send whose outcome we did not hear. */
+  outboxKey?: string;
   providerId: string;
   status: string;
   errorCode?: number;
@@ -86,9 +89,12 @@ export interface MessageStatus {
  */
 export async function receiveMessageStatus(deps: ServiceDeps, s: MessageStatus): Promise<{ optOut?: OptOutOutcome }> {
   const receivedAt = new Date().toISOString();
+  // Best effort, beside the signal: the send's retry looks the message up at the provider when no report got through.
+  const noted = s.outboxKey && s.providerId ? noteProviderReport(deps.store, s.outboxKey, s.providerId).catch(() => undefined) : undefined;
   if (s.workflowId && !IN_PROGRESS_STATUSES.has(s.status)) {
     await signalIfRunning(deps.client, s.workflowId, s.runId, providerStatusSignal, { providerId: s.providerId, status: s.status, errorCode: s.errorCode, receivedAt });
   }
+  await noted;
   if (s.errorCode === undefined || !CARRIER_UNSUBSCRIBED_CODES.has(s.errorCode) || !s.business || !s.contactId || !s.to) return {};
   const optOut = await requestOptOut(deps, {
     origin: `provider.${s.providerId}`,
