@@ -2,6 +2,7 @@ import type { Business } from '../domain/business';
 import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { contactIdOf } from '../store/models';
+import { noteProviderReport } from '../store/outbox';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
 import type { ServiceDeps } from './deps';
 import { requestOptOut, type OptOutOutcome } from './optouts';
@@ -70,6 +71,8 @@ export interface MessageStatus {
   runId?: string;
   business?: Business;
   contactId?: string;
+  /** The outbox row of the send, from the callback URL: a report settles a send whose outcome we did not hear. */
+  outboxKey?: string;
   providerId: string;
   status: string;
   errorCode?: number;
@@ -84,9 +87,12 @@ export interface MessageStatus {
  */
 export async function receiveMessageStatus(deps: ServiceDeps, s: MessageStatus): Promise<{ optOut?: OptOutOutcome }> {
   const receivedAt = new Date().toISOString();
+  // Best effort, beside the signal: the send's retry looks the message up at the provider when no report got through.
+  const noted = s.outboxKey && s.providerId ? noteProviderReport(deps.store, s.outboxKey, s.providerId).catch(() => undefined) : undefined;
   if (s.workflowId && !IN_PROGRESS_STATUSES.has(s.status)) {
     await signalJourney(deps, `status.${s.providerId}.${s.status}`, { workflowId: s.workflowId, runId: s.runId }, 'providerStatus', { providerId: s.providerId, status: s.status, errorCode: s.errorCode, receivedAt });
   }
+  await noted;
   if (s.errorCode === undefined || !CARRIER_UNSUBSCRIBED_CODES.has(s.errorCode) || !s.business || !s.contactId || !s.to) return {};
   const optOut = await requestOptOut(deps, {
     origin: `provider.${s.providerId}`,

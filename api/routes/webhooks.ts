@@ -51,6 +51,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
       runId: q.run,
       business: q.b ? deps.businesses.get(q.b) : undefined,
       contactId: q.c,
+      outboxKey: q.o,
       providerId: body.MessageSid ?? body.SmsSid ?? '',
       status: body.MessageStatus,
       errorCode: body.ErrorCode ? Number(body.ErrorCode) : undefined,

@@ -10,10 +10,8 @@ import { parseJourneyId } from '../../workflows/journey/contract';
  *
  * The send activity claims an outbox row before it calls the provider and finishes the row after.
  * A worker that dies in between leaves the row `claimed`: the provider may or may not have taken
- * the message. The retried activity sees that row and does not resend; it reports `ambiguous` and
- * the journey keeps waiting for the contact. We chose at-most-once for every message to a
- * contact: a duplicate opt-in request is a policy problem, a missing one is covered by the
- * journey's reminders and later steps.
+ * the message. The retried activity does not resend blindly: it looks the message up at the provider
+ * and adopts it when it is there, and sends again only when it is not (docs/ambiguous-sends.md).
  */
 
 const phoneNo = numberedPhones(400);
@@ -74,12 +72,14 @@ test('a worker killed between the provider call and the activity completion: exa
   killedWorker = undefined;
   const replacement = await stack.startWorker();
 
-  // The retry runs once the first attempt's start-to-close timeout (30 s) has passed.
-  await waitUntil(async () => (await stack.store.outbox.findById(key).lean())?.status === 'ambiguous', { timeoutMs: 60_000, what: 'the retried send to find the claimed outbox row' });
-  const waiting = await waitForJourney(stack, journeyId, (j) => j.events.some((e: any) => e.kind === 'request:ambiguous'), 'the ambiguous request');
+  // The retry runs once the first attempt's start-to-close timeout (30 s) has passed, and finds the
+  // message in the carrier's list: its status callbacks came while the row was still claimed.
+  await waitUntil(async () => (await stack.store.outbox.findById(key).lean())?.status === 'sent', { timeoutMs: 60_000, what: 'the retried send to settle the claimed outbox row' });
+  const waiting = await waitForJourney(stack, journeyId, (j) => j.events.some((e: any) => e.kind === 'request:sent'), 'the request found at the carrier');
   expect(waiting.status).toBe('active');
+  expect(waiting.events.find((e: any) => e.kind === 'request:sent').providerId).toBe(accepted.sid);
   expect(stack.carrier.messages({ to: phone }).map((m) => m.sid)).toEqual([accepted.sid]);
-  expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'ambiguous', attempts: 1 });
+  expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'sent', providerId: accepted.sid, attempts: 1, resolution: { outcome: 'found', how: 'message_list' } });
 
   // The message did reach the contact, who answers it; the journey completes normally.
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'yes' });
