@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import twilio from 'twilio';
 import { OptinChannel, OptinContact, OptinStatus } from '../../workflows/search-attributes';
+import { deliveryReportsOf } from '../../store/delivery-reports';
 import { consentsOf, numberedPhones } from '../harness/contact';
 import { TEST_API_KEY, TEST_AUTH_TOKEN, startTestStack, type TestStack, waitForJourney, workflowExists } from '../harness/stack';
 import { sleep } from '../harness/wait';
@@ -201,16 +202,19 @@ describe('repeated status callbacks', () => {
     const phone = phoneNo(8);
     const { journeyId, request } = await startSmsJourney(phone);
     const delivered = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0].callbacks.find((c) => c.params.MessageStatus === 'delivered'), SLOW);
-    const noted = (j: any) => j.events.filter((e: any) => e.providerId === request.sid && e.kind === 'status:delivered').length;
-    await waitForJourney(stack, journeyId, (j) => noted(j) === 1, 'the delivered status', SLOW);
-
     const path = new URL(delivered.url).pathname + new URL(delivered.url).search;
-    expect((await postWebhook(path, delivered.params)).status).toBe(204);
+    // A failure report of an earlier message of this journey, delivered twice: the journey notes it once.
+    const failed = { ...delivered.params, MessageSid: `SM${randomBytes(16).toString('hex')}`, MessageStatus: 'undelivered', ErrorCode: '30003' };
+    expect((await postWebhook(path, failed)).status).toBe(204);
+    expect((await postWebhook(path, failed)).status).toBe(204);
     expect((await postWebhook(path, delivered.params)).status).toBe(204);
     const marker = inboundSms(phone, 'hmm');
     await postWebhook('/webhooks/twilio/messaging', marker);
     const state = await waitForJourney(stack, journeyId, (j) => j.events.some((e: any) => e.providerId === marker.MessageSid), 'the marker reply', SLOW);
-    expect(noted(state)).toBe(1);
+    expect(state.events.filter((e: any) => e.providerId === failed.MessageSid && e.kind === 'status:undelivered')).toHaveLength(1);
+    // "delivered" changes nothing in a journey: kept once in the store for the audit trail, not a workflow task.
+    expect(state.events.filter((e: any) => e.kind === 'status:delivered')).toEqual([]);
+    expect((await deliveryReportsOf(stack.store, request.sid)).map((r) => r.status)).toEqual(['delivered']);
     // "sent" is on the way to "delivered": acknowledged, but not passed to the journey as a workflow task.
     expect(stack.carrier.messages({ to: phone })[0].callbacks.some((c) => c.params.MessageStatus === 'sent')).toBe(true);
     expect(state.events.filter((e: any) => e.kind === 'status:sent')).toEqual([]);
