@@ -52,6 +52,14 @@ export class EndedError extends ServiceError {
   }
 }
 
+/** A caller's request id already stands for another request: a repeat must send the same request. */
+export class RequestIdReusedError extends ServiceError {
+  constructor(requestId: string, businessId: string, differing: string[]) {
+    const rule = `was already used by this caller for business "${businessId}" with a different ${differing.join(', ')}; send the same request to repeat it, or use a new requestId`;
+    super('conflict', 'request_id_reused', `requestId "${requestId}" ${rule}`, [{ field: 'requestId', rule, value: requestId }]);
+  }
+}
+
 /** Temporal (or a workflow's worker) did not answer in time; nothing was changed. */
 export class UnavailableError extends ServiceError {
   constructor(message: string, retryAfterSeconds = 5) {
