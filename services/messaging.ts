@@ -2,10 +2,11 @@ import type { Business } from '../domain/business';
 import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { contactIdOf } from '../store/models';
-import type { InboundMessageInput } from '../workflows/inbound/contract';
+import { inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
 import { providerStatusSignal } from '../workflows/journey/contract';
 import type { ServiceDeps } from './deps';
 import { requestOptOut, type OptOutOutcome } from './optouts';
+import { inboundPayload } from './payloads';
 import { signalIfRunning } from './temporal';
 import { startInboundWorkflow } from './workflow-starts';
 
@@ -60,7 +61,7 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage): Prom
     buttonPayload: m.buttonPayload,
     intent: classification.intent,
     receivedAt,
-    payload: m.payload,
+    ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)),
   };
   await startInboundWorkflow(deps, input);
   return {};

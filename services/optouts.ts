@@ -5,9 +5,11 @@ import { contactIdOf } from '../store/models';
 import { dropPendingOptOut, keepPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
 import { claimRequestId } from '../store/request-ids';
 import { optOutWorkflowId, type OptOutChannel, type OptOutInput } from '../workflows/optout/contract';
+import { withinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { RequestIdReusedError } from './errors';
-import { runStatus } from './temporal';
+import { inboundPayload } from './payloads';
+import { runStatus, within } from './temporal';
 import { startOptOutWorkflow } from './workflow-starts';
 
 /**
@@ -45,23 +47,16 @@ export interface OptOutOutcome {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Races a promise against a timer; undefined when the timer won. */
-async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Starts the workflows of opt-outs kept in the store, each on its own: one that fails does not hold up the rest. */
+/**
+ * Starts the workflows of opt-outs kept in the store, each on its own and each within the start wait:
+ * one that fails or hangs does not hold up the rest.
+ */
 export async function startPendingOptOuts(deps: ServiceDeps, log: ServiceLog): Promise<{ started: number; failed: number }> {
   let started = 0;
   let failed = 0;
   for (const doc of await listPendingOptOuts(deps.store, PENDING_BATCH)) {
     try {
-      await startOptOutWorkflow(deps, doc.input);
+      await within(deps.client, OPTOUT_START_WAIT_MS, 'Temporal', () => startOptOutWorkflow(deps, doc.input));
       await dropPendingOptOut(deps.store, doc._id);
       started++;
     } catch (err) {
@@ -91,9 +86,11 @@ async function blockUntil(deps: ServiceDeps, input: OptOutInput, deadline: numbe
  * whatever the task queue's backlog. When Temporal is slow or down the opt-out is kept in the store
  * instead, so the answer is durable either way (MongoDB down and Temporal slow at once: an error).
  */
-export async function requestOptOut(deps: ServiceDeps, input: OptOutInput, waitMs = OPTOUT_BLOCK_WAIT_MS): Promise<OptOutOutcome> {
-  const optOutId = optOutWorkflowId(input.origin);
+export async function requestOptOut(deps: ServiceDeps, request: OptOutInput, waitMs = OPTOUT_BLOCK_WAIT_MS): Promise<OptOutOutcome> {
+  const optOutId = optOutWorkflowId(request.origin);
   const deadline = Date.now() + waitMs;
+  // Whatever the contact sent stays out of the workflow input (Temporal refuses megabytes) and out of document keys.
+  const input: OptOutInput = { ...request, ...(await inboundPayload(deps, optOutId, request.payload)) };
   const all = deps.businesses.get(input.businessId)?.categories.map((c) => c.id) ?? [];
   const everything = !input.categories?.length || all.every((c) => input.categories!.includes(c));
 
