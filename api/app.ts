@@ -1,9 +1,9 @@
-import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServiceDeps } from '../services/deps';
 import { createSweeps, type Sweeps } from '../services/sweeps';
 import { requireApiKey } from './auth';
 import { installErrorHandler } from './errors';
+import { installFormParser } from './form-body';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
@@ -58,7 +58,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 4096 },
   });
   installErrorHandler(app);
-  await app.register(formbody);
+  installFormParser(app);
 
   const sweeps = createSweeps(deps, app.log);
   app.addHook('onReady', async () => sweeps.start());
