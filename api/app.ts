@@ -4,6 +4,7 @@ import { createSweeps, type Sweeps } from '../services/sweeps';
 import { requireApiKey } from './auth';
 import { installErrorHandler } from './errors';
 import { installFormParser } from './form-body';
+import { PAGE_TOKEN_MAX, urlProblemHandler } from './html';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
@@ -55,9 +56,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: 12 * 1024 * 1024,
     trustProxy: deps.trustProxy ?? false,
     // Signed page tokens in /c/:token and /u/:token run to a few hundred characters; the default (100) answers 414.
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: PAGE_TOKEN_MAX },
+    frameworkErrors: urlProblemHandler,
   });
   installErrorHandler(app);
+  // No browser may read an answer as another type than the one it says (a JSON error echoing input, sniffed as HTML).
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
   installFormParser(app);
 
   const sweeps = createSweeps(deps, app.log);

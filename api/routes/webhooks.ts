@@ -7,7 +7,7 @@ import { receiveCallStatus, receiveKeyPress, receiveNoAnswer } from '../../servi
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
 import { FORM_LIMITS, formRoute } from '../form-body';
-import { inboundMessageSchema, statusCallbackSchema, voiceParamsSchema } from '../schemas';
+import { inboundMessageSchema, statusCallbackQuerySchema, statusCallbackSchema, voiceParamsSchema } from '../schemas';
 import { twilioSignatureGuard } from '../twilio-signature';
 import { twiml } from '../twiml';
 
@@ -46,7 +46,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
   });
 
   app.post('/webhooks/twilio/status', callback, async (request, reply) => {
-    const q = request.query as Record<string, string | undefined>;
+    const q = parseOr400(statusCallbackQuerySchema, request.query, 'query');
     const body = parseOr400(statusCallbackSchema, request.body, 'body');
     const to = body.To ? normalizePhone(body.To) : undefined;
     const r = await receiveMessageStatus(deps, {
