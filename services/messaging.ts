@@ -3,9 +3,10 @@ import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { contactIdOf } from '../store/models';
 import { noteProviderReport } from '../store/outbox';
-import type { InboundMessageInput } from '../workflows/inbound/contract';
+import { inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
 import type { ServiceDeps } from './deps';
 import { requestOptOut, type OptOutOutcome } from './optouts';
+import { inboundPayload } from './payloads';
 import { deliverInboundMessage, signalJourney } from './journey-events';
 import { keepDeliveryReport } from '../store/delivery-reports';
 import { FAILED_DELIVERY_STATUSES } from '../workflows/journey/contract';
@@ -61,7 +62,7 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage): Prom
     buttonPayload: m.buttonPayload,
     intent: classification.intent,
     receivedAt,
-    payload: m.payload,
+    ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)),
   };
   await deliverInboundMessage(deps, input);
   return {};

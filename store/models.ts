@@ -136,6 +136,8 @@ const inboundSchema = new Schema(
     routedTo: String,
     receivedAt: { type: Date, required: true },
     payload: Schema.Types.Mixed,
+    /** The stored whole of a payload that had to be cut (store/payloads.ts). */
+    payloadRef: String,
   },
   { timestamps: true, versionKey: false },
 );

@@ -1,3 +1,4 @@
+import { withStorableKeys } from '../domain/payload';
 import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
 
 export interface ContactFields {
@@ -26,9 +27,13 @@ export async function upsertContact(store: Store, c: ContactFields): Promise<voi
 /** Who a ledger event is about. */
 export type LedgerContact = Pick<ConsentEventDoc, 'businessId' | 'contactId' | 'phone'>;
 
-/** One ledger event about a contact and a category; its _id (derived from what caused it) makes a retried write change nothing. */
+/**
+ * One ledger event about a contact and a category; its _id (derived from what caused it) makes a
+ * retried write change nothing. Proof carries what contacts and providers sent, so its field names
+ * are made storable: a form field named "$where" must not keep an event out of the ledger.
+ */
 export function consentEvent(contact: LedgerContact, _id: string, category: string, type: ConsentEventDoc['type'], at: Date, proof: Record<string, unknown>): ConsentEventDoc & { _id: string } {
-  return { _id, businessId: contact.businessId, contactId: contact.contactId, phone: contact.phone, category, type, at, proof };
+  return { _id, businessId: contact.businessId, contactId: contact.contactId, phone: contact.phone, category, type, at, proof: withStorableKeys(proof) };
 }
 
 /** Appends a ledger event exactly once: a retried activity hits the same _id and changes nothing. */

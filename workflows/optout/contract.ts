@@ -17,7 +17,10 @@ export interface OptOutInput {
   source: { kind: string; reference?: string };
   receivedAt: string;
   text?: string;
+  /** What arrived (a webhook's form, a page's post), bounded and with storable field names; runs started before inputs were bounded carry it raw. */
   payload: Record<string, unknown>;
+  /** The stored whole of a payload that had to be cut (store/payloads.ts); the ledger's proof reads it from there. */
+  payloadRef?: string;
   /** Where the single confirmation goes; none when the channel confirms by itself (voice, web page). */
   confirmOn?: 'sms' | 'whatsapp';
 }
