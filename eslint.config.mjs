@@ -1,12 +1,23 @@
 import js from '@eslint/js';
+import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'stream', 'util', 'events', 'url', 'zlib', 'dns', 'tls', 'worker_threads', 'timers', 'process'];
+const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 const sideEffectLibs = ['mongoose', 'mongodb', 'twilio', 'nodemailer', 'fastify', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'];
-const banned = [
-  ...nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow and domain code must be deterministic and free of I/O: no Node built-ins.' })),
-  ...sideEffectLibs.map((name) => ({ name, message: 'Workflow and domain code must not import side-effecting libraries; use activities.', allowTypeImports: true })),
-];
+// The code that does I/O lives in these folders; workflows and domain may name its types, never run it.
+const ioFolders = ['activities', 'store', 'api', 'services', 'workers'];
+
+const workflowImportRules = {
+  paths: [
+    ...nodeBuiltins.map((name) => ({ name, message: 'Workflow and domain code must be deterministic and free of I/O: no Node built-ins.' })),
+    ...sideEffectLibs.map((name) => ({ name, message: 'Workflow and domain code must not import side-effecting libraries; use activities.', allowTypeImports: true })),
+  ],
+  patterns: [
+    { group: ['node:*'], message: 'Workflow and domain code must be deterministic and free of I/O: no Node built-ins.' },
+    // A relative import at any depth: `../activities/x` from workflows/, `../../activities/x` from workflows/journey/.
+    { regex: `^(\\.{1,2}/)+(.+/)?(${ioFolders.join('|')})(/|$)`, allowTypeImports: true, message: `Workflow and domain code imports ${ioFolders.join('/, ')}/ by type only.` },
+  ],
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.tools/**', '.data/**', 'coverage/**', '.scratch-*/**', 'bin/**', 'jest.config.js'] },
@@ -19,9 +30,17 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules need the program; only .ts files are in tsconfig.json.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+    },
+  },
+  {
     files: ['workflows/**/*.ts', 'domain/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: banned, patterns: [{ group: ['../activities/*', '../store/*', '../api/*', '../workers/*'], allowTypeImports: true, message: 'Import activities and stores by type only.' }] }],
+      '@typescript-eslint/no-restricted-imports': ['error', workflowImportRules],
     },
   },
 );

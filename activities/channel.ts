@@ -1,31 +1,16 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import type { Twilio } from 'twilio';
-import type { Business, BusinessRegistry, Channel } from '../domain/business';
-import { MAX_CATEGORY_BUTTONS } from '../domain/category-choice';
-import {
-  categoryClarifyText,
-  categoryQuestionText,
-  clarifyText,
-  confirmationText,
-  helpText,
-  optinEmail,
-  optinRequestText,
-  optoutConfirmationText,
-  pickLocale,
-  reminderText,
-  whatsappTemplateVariables,
-} from '../domain/messages';
-import { ivrWebhookUrls, optinCallTwiml } from '../domain/twiml';
-import { pageLinks } from '../lib/page-links';
-import type { Store } from '../store/models';
-import { claimOutbox, finishOutbox, recordRefusedSend } from '../store/queries';
-import { FailureType } from '../workflows/failures';
-import { requireBusiness } from './business';
+import type { BusinessRegistry, Channel } from '../domain/business';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { enterSendFence, isBlocked, leaveSendFence } from '../store/blocks';
-import { messagingResumedText, preferencesLinkText, startCarrierOptOut } from './optout';
-import { inServiceWindow } from '../domain/whatsapp-window';
+import type { Store } from '../store/models';
+import { claimOutbox, finishOutbox, markAmbiguous, recordUnsentSend, type OutboxRow } from '../store/outbox';
+import { FailureType } from '../workflows/failures';
+import { createAmbiguousSends } from './ambiguous-send';
+import { requireBusiness } from './business';
+import { createComposer, type Outgoing } from './compose';
+import { startCarrierOptOut } from './optout';
 
 export interface ChannelDeps {
   store: Store;
@@ -101,144 +86,72 @@ export function classifyProviderError(err: unknown): ProviderError {
   return { kind: 'ambiguous', detail };
 }
 
+/** How long after a send's outcome became unknown its retry asks the provider (its status callback may come first). */
+const AMBIGUOUS_SETTLE_MS = 5_000;
+
 export function createChannelActivities(deps: ChannelDeps) {
-  const { store, twilio, mailer, businesses, publicBaseUrl, pageTokenSecret } = deps;
+  const { store, twilio, mailer, businesses } = deps;
+  const composer = createComposer(deps);
+  const ambiguous = createAmbiguousSends({ store, twilio, settleMs: AMBIGUOUS_SETTLE_MS });
 
-  function webhookUrl(path: string, params: Record<string, string | number | undefined>): string {
-    const url = new URL(path, publicBaseUrl);
-    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));
-    return url.toString();
-  }
-
-  function statusCallback(input: SendInput): string {
-    return webhookUrl('/webhooks/twilio/status', { wf: input.workflowId, run: input.runId, step: input.step, b: input.businessId, c: input.contactId });
-  }
-
-  const linksOf = pageLinks(publicBaseUrl, pageTokenSecret);
-
-  function links(input: SendInput, business: Business) {
-    return {
-      confirmUrl: input.journeyId ? linksOf.confirm(business.id, input.contactId, input.journeyId, input.categories, input.linksValidUntil) : '',
-      unsubscribeUrl: linksOf.unsubscribe(business.id, input.contactId),
-    };
-  }
-
-  async function deliver(input: SendInput, business: Business): Promise<{ providerId: string; shown: string; mode?: 'template' | 'session' }> {
-    const locale = pickLocale(input.locale, business);
-    const textInput = { business, categories: input.categories, locale };
-    switch (input.channel) {
-      case 'sms': {
-        const body = smsBody(input, textInput);
-        const msg = await twilio.messages.create({ to: input.phone, from: business.senders.sms, body, statusCallback: statusCallback(input) });
-        return { providerId: msg.sid, shown: body };
-      }
-      case 'whatsapp': {
-        const to = `whatsapp:${input.phone}`;
-        const from = `whatsapp:${business.senders.whatsapp}`;
-        if (input.purpose === 'confirmation' || input.purpose === 'optout_confirmation') {
-          const contentSid = input.purpose === 'confirmation' ? business.whatsappTemplates.confirmation : business.whatsappTemplates.optoutConfirmation;
-          const shown = input.purpose === 'confirmation' ? confirmationText(textInput) : optoutConfirmationText(textInput);
-          const msg = await twilio.messages.create({ to, from, contentSid, contentVariables: JSON.stringify(whatsappTemplateVariables(textInput)), statusCallback: statusCallback(input) });
-          return { providerId: msg.sid, shown, mode: 'template' };
-        }
-        if (input.purpose === 'category_question' && business.whatsappCategoryChoiceContent && input.categories.length <= MAX_CATEGORY_BUTTONS) {
-          // The contact has just written to us, so a session quick reply may go out: one button per category and All.
-          const shown = categoryQuestionText(textInput, true);
-          const msg = await twilio.messages.create({ to, from, contentSid: business.whatsappCategoryChoiceContent, contentVariables: JSON.stringify({ '1': shown }), statusCallback: statusCallback(input) });
-          return { providerId: msg.sid, shown, mode: 'session' };
-        }
-        if (input.purpose === 'category_question' || input.purpose === 'category_clarify') {
-          const body = input.purpose === 'category_question' ? categoryQuestionText(textInput, false) : categoryClarifyText(textInput);
-          const msg = await twilio.messages.create({ to, from, body, statusCallback: statusCallback(input) });
-          return { providerId: msg.sid, shown: body, mode: 'session' };
-        }
-        if (input.purpose === 'clarify' || input.purpose === 'help' || input.purpose === 'resume_confirmation') {
-          const body = input.purpose === 'clarify' ? clarifyText(textInput) : smsBody(input, textInput);
-          const msg = await twilio.messages.create({ to, from, body, statusCallback: statusCallback(input) });
-          return { providerId: msg.sid, shown: body, mode: 'session' };
-        }
-        const contact = await store.contacts.findById(input.contactId).lean();
-        const inWindow = inServiceWindow(contact?.lastWhatsappInboundAt);
-        const shown = input.purpose === 'reminder' ? reminderText(textInput, 'whatsapp') : optinRequestText(textInput, 'whatsapp');
-        const contentSid = inWindow ? business.whatsappQuickReplyContent : business.whatsappTemplates.optinRequest;
-        const variables = inWindow ? { '1': shown } : whatsappTemplateVariables(textInput);
-        const msg = await twilio.messages.create({ to, from, contentSid, contentVariables: JSON.stringify(variables), statusCallback: statusCallback(input) });
-        return { providerId: msg.sid, shown, mode: inWindow ? 'session' : 'template' };
-      }
-      case 'ivr': {
-        const urls = ivrWebhookUrls(publicBaseUrl, { wf: input.workflowId ?? '', run: input.runId ?? '', step: input.step ?? 0, b: business.id, cats: input.categories });
-        const call = await twilio.calls.create({ to: input.phone, from: business.senders.voice, url: urls.start(1), statusCallback: urls.status });
-        return { providerId: call.sid, shown: optinCallTwiml(business, input.categories, 1, { gatherAction: urls.gatherAction, retry: urls.start(2), noAnswer: urls.noAnswer }) };
-      }
-      case 'email': {
-        if (!input.email) throw ApplicationFailure.create({ type: FailureType.MissingEmail, message: 'the contact has no e-mail address', nonRetryable: true });
-        const { confirmUrl, unsubscribeUrl } = links(input, business);
-        const content = optinEmail({ ...textInput, confirmUrl, unsubscribeUrl, reminder: input.purpose === 'reminder' });
-        const info = await mailer.sendMail({
-          from: { name: business.name, address: business.senders.email },
-          to: input.email,
-          subject: content.subject,
-          text: content.text,
-          html: content.html,
-          headers: { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Optinflow-Key': input.idempotencyKey },
-        });
-        return { providerId: info.messageId, shown: content.text };
-      }
+  async function dispatch(outgoing: Outgoing): Promise<string> {
+    switch (outgoing.kind) {
+      case 'message':
+        return (await twilio.messages.create(outgoing.params)).sid;
+      case 'call':
+        return (await twilio.calls.create(outgoing.params)).sid;
+      case 'email':
+        return (await mailer.sendMail(outgoing.mail)).messageId;
     }
   }
 
-  function smsBody(input: SendInput, textInput: Parameters<typeof optinRequestText>[0]): string {
-    switch (input.purpose) {
-      case 'reminder':
-        return reminderText(textInput, 'sms');
-      case 'clarify':
-        return clarifyText(textInput);
-      case 'confirmation':
-        return confirmationText(textInput);
-      case 'optout_confirmation':
-        return optoutConfirmationText(textInput);
-      case 'help':
-        return `${helpText(textInput)} ${preferencesLinkText(textInput.locale, linksOf.preferences(input.businessId, input.contactId))}`;
-      case 'resume_confirmation':
-        return messagingResumedText(textInput);
-      case 'category_question':
-        return categoryQuestionText(textInput, false);
-      case 'category_clarify':
-        return categoryClarifyText(textInput);
-      default:
-        return optinRequestText(textInput, 'sms');
-    }
+  /** Why the gate refuses this send right now, if it does. */
+  async function refusal(input: SendInput): Promise<string | undefined> {
+    if (input.purpose === 'optout_confirmation') return undefined;
+    const contact = await store.contacts.findById(input.contactId).lean();
+    return (await isBlocked(store, input.contactId, contact)) ? OPTED_OUT_REASON : undefined;
+  }
+
+  async function fromRow(input: SendInput, r: OutboxRow): Promise<SendResult> {
+    if (r.status === 'failed' && r.errorCode != null && CARRIER_UNSUBSCRIBED_CODES.has(r.errorCode)) await startCarrierOptOut(store, input, r.errorCode, r.reason ?? '');
+    return { outcome: r.status as SendResult['outcome'], providerId: r.providerId ?? undefined, errorCode: r.errorCode ?? undefined, reason: r.reason ?? undefined, shown: r.shown ?? undefined, at: new Date(r.sentAt ?? r.updatedAt ?? Date.now()).toISOString() };
   }
 
   /**
    * The one way anything reaches a contact. The send gate re-reads consent right before the provider
-   * call; the outbox row claimed first makes a retried activity send at most once.
+   * call; the outbox row claimed first makes a retried activity send at most once per claim, and a
+   * send whose outcome is unknown is settled (found, sent again, or given up) by the next attempt.
    */
   async function send(input: SendInput): Promise<SendResult> {
     const business = requireBusiness(businesses, input.businessId);
     const to = input.channel === 'email' ? (input.email ?? '') : input.phone;
     const row = { _id: input.idempotencyKey, businessId: input.businessId, contactId: input.contactId, journeyId: input.journeyId, channel: input.channel, purpose: input.purpose, to };
 
-    if (input.purpose !== 'optout_confirmation') {
-      const contact = await store.contacts.findById(input.contactId).lean();
-      if (await isBlocked(store, input.contactId, contact)) {
-        await recordRefusedSend(store, { ...row, reason: OPTED_OUT_REASON });
-        log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });
-        return { outcome: 'refused', reason: OPTED_OUT_REASON, at: new Date().toISOString() };
-      }
+    const refused = await refusal(input);
+    if (refused) {
+      await recordUnsentSend(store, { ...row, status: 'refused', reason: refused });
+      log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });
+      return { outcome: 'refused', reason: refused, at: new Date().toISOString() };
+    }
+    if (input.channel === 'email' && !input.email) {
+      const failure = ApplicationFailure.create({ type: FailureType.MissingEmail, message: 'the contact has no e-mail address', nonRetryable: true });
+      await recordUnsentSend(store, { ...row, status: 'failed', reason: failure.message });
+      throw failure;
     }
 
-    const claim = await claimOutbox(store, row);
-    if (claim.kind === 'finished') {
-      const r = claim.row;
-      if (r.status === 'failed' && r.errorCode != null && CARRIER_UNSUBSCRIBED_CODES.has(r.errorCode)) await startCarrierOptOut(store, input, r.errorCode, r.reason ?? '');
-      return { outcome: r.status as SendResult['outcome'], providerId: r.providerId ?? undefined, errorCode: r.errorCode ?? undefined, reason: r.reason ?? undefined, shown: r.shown ?? undefined, at: new Date(r.sentAt ?? r.updatedAt ?? Date.now()).toISOString() };
-    }
+    const outgoing = await composer.compose(input, business);
+    const claim = await claimOutbox(store, { ...row, shown: outgoing.shown });
+    if (claim.kind === 'finished') return fromRow(input, claim.row);
     if (claim.kind === 'ambiguous') {
-      log.warn('not resending: an earlier attempt may have reached the provider', { key: input.idempotencyKey });
-      return { outcome: 'ambiguous', reason: claim.row.reason ?? 'earlier attempt did not report back', at: new Date().toISOString() };
+      const settled = await ambiguous.settle(claim.row, outgoing, () => refusal(input));
+      if (settled.kind === 'finished') return fromRow(input, settled.row);
+      if (settled.kind === 'result') return settled.result;
     }
+    return callProvider(input, outgoing);
+  }
 
+  /** Calls the provider for a claimed row and records what it answered. */
+  async function callProvider(input: SendInput, outgoing: Outgoing): Promise<SendResult> {
     // The gate's last word, atomic with the block: either this send is registered as at the provider
     // (and an opt-out waits for it before acknowledging), or the contact is blocked and nothing is sent.
     const fenced = input.purpose !== 'optout_confirmation';
@@ -256,9 +169,9 @@ export function createChannelActivities(deps: ChannelDeps) {
     }
 
     try {
-      const delivered = await deliverFenced(input, business, fenced);
-      await finishOutbox(store, input.idempotencyKey, { status: 'sent', providerId: delivered.providerId, shown: delivered.shown });
-      return { outcome: 'sent', providerId: delivered.providerId, shown: delivered.shown, mode: delivered.mode, at: new Date().toISOString() };
+      const providerId = await dispatchFenced(input, outgoing, fenced);
+      await finishOutbox(store, input.idempotencyKey, { status: 'sent', providerId, shown: outgoing.shown });
+      return { outcome: 'sent', providerId, shown: outgoing.shown, mode: outgoing.kind === 'message' ? outgoing.mode : undefined, at: new Date().toISOString() };
     } catch (err) {
       if (err instanceof ApplicationFailure) {
         await finishOutbox(store, input.idempotencyKey, { status: 'failed', reason: err.message });
@@ -270,9 +183,10 @@ export function createChannelActivities(deps: ChannelDeps) {
         throw ApplicationFailure.create({ type: 'ProviderUnavailable', message: `provider unavailable, will retry: ${verdict.detail}` });
       }
       if (verdict.kind === 'ambiguous') {
-        await finishOutbox(store, input.idempotencyKey, { status: 'ambiguous', reason: verdict.detail });
-        log.warn('provider outcome unknown; not resending', { key: input.idempotencyKey, detail: verdict.detail });
-        return { outcome: 'ambiguous', reason: verdict.detail, at: new Date().toISOString() };
+        await markAmbiguous(store, input.idempotencyKey, verdict.detail);
+        log.warn('provider outcome unknown; the next attempt looks it up before sending again', { key: input.idempotencyKey, detail: verdict.detail });
+        const settled = await ambiguous.leftForRetry(input.idempotencyKey, verdict.detail);
+        return settled.kind === 'finished' ? fromRow(input, settled.row) : settled.result;
       }
       await finishOutbox(store, input.idempotencyKey, { status: 'failed', errorCode: verdict.code, reason: verdict.detail });
       if (verdict.code !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(verdict.code)) await startCarrierOptOut(store, input, verdict.code, verdict.detail);
@@ -285,9 +199,9 @@ export function createChannelActivities(deps: ChannelDeps) {
    * it. Leaving must not turn a delivered message into an error (a retry would send again); an entry
    * left behind expires on its own.
    */
-  async function deliverFenced(input: SendInput, business: Business, fenced: boolean) {
+  async function dispatchFenced(input: SendInput, outgoing: Outgoing, fenced: boolean): Promise<string> {
     try {
-      return await deliver(input, business);
+      return await dispatch(outgoing);
     } finally {
       if (fenced) await leaveSendFence(store, input.contactId, input.idempotencyKey).catch((err: Error) => log.warn('could not clear the in-flight mark', { key: input.idempotencyKey, error: err.message }));
     }

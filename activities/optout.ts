@@ -4,6 +4,7 @@ import type { Locale } from '../domain/messages';
 import { blockMessaging, liftBlock } from '../store/blocks';
 import { keepInboundMessage } from '../store/journeys';
 import type { Store } from '../store/models';
+import { inboundProof } from '../store/payloads';
 import { startOptOutWorkflow } from '../services/workflow-starts';
 import { appendConsentEvent, appendConsentEvents, consentEvent, setCurrentConsent, setCurrentConsents, upsertContact } from '../store/queries';
 import { requireBusiness } from './business';
@@ -90,6 +91,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
       await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
     }
     const recordedAt = new Date().toISOString();
+    const inbound = await inboundProof(store, input);
     const eventIdOf = (category: string) => `${input.optOutId}:${category}:opted_out`;
     // One insert and one bulk update for all categories: on FerretDB every round trip is a write of its own.
     await appendConsentEvents(
@@ -107,7 +109,8 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
           allCategories,
           receivedAt: input.receivedAt,
           recordedAt,
-          inbound: input.payload,
+          inbound,
+          inboundRef: input.payloadRef,
           optOutId: input.optOutId,
         }),
       ),
@@ -196,7 +199,8 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
       intent: input.intent,
       routedTo: input.routedTo,
       receivedAt: at,
-      payload: input.payload,
+      payload: await inboundProof(store, input),
+      payloadRef: input.payloadRef,
     });
   }
 

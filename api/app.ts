@@ -1,9 +1,10 @@
-import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
 import type { ServiceDeps } from '../services/deps';
 import { createSweeps, type Sweeps } from '../services/sweeps';
-import { HttpError, installErrorHandler } from './errors';
+import { requireApiKey } from './auth';
+import { installErrorHandler } from './errors';
+import { installFormParser } from './form-body';
+import { PAGE_TOKEN_MAX, urlProblemHandler } from './html';
 import { installMetrics } from './metrics';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
@@ -22,14 +23,6 @@ export interface ApiDeps extends ServiceDeps {
   twilioAuthToken: string;
   trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
-}
-
-function keyMatches(given: string, keys: string[]): boolean {
-  const g = Buffer.from(given);
-  return keys.some((k) => {
-    const b = Buffer.from(k);
-    return b.length === g.length && timingSafeEqual(b, g);
-  });
 }
 
 async function checkHealth(deps: ApiDeps, sweeps: Sweeps) {
@@ -65,10 +58,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: 12 * 1024 * 1024,
     trustProxy: deps.trustProxy ?? false,
     // Signed page tokens in /c/:token and /u/:token run to a few hundred characters; the default (100) answers 414.
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: PAGE_TOKEN_MAX },
+    frameworkErrors: urlProblemHandler,
   });
   installErrorHandler(app);
-  await app.register(formbody);
+  // No browser may read an answer as another type than the one it says (a JSON error echoing input, sniffed as HTML).
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  installFormParser(app);
 
   const sweeps = createSweeps(deps, app.log);
   installMetrics(app, deps, sweeps);
@@ -81,12 +79,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   await app.register(async (v1) => {
-    v1.addHook('onRequest', async (request) => {
-      const header = request.headers.authorization;
-      const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!m) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <api key>"');
-      if (!keyMatches(m[1], deps.apiKeys)) throw new HttpError(401, 'unauthorized', 'the API key is not valid');
-    });
+    requireApiKey(v1, deps.apiKeys);
     registerJourneyRoutes(v1, deps);
     registerConsentRoutes(v1, deps);
     registerCampaignRoutes(v1, deps);

@@ -35,11 +35,12 @@ export function page(title: string, body: string): string {
 /**
  * Every hosted page goes out through here. Pages carry tokens in their URL and personal choices in
  * their body: no caching, no referrer leaking the token, no framing (a framed Confirm button could
- * be clicked for someone), and no script at all.
+ * be clicked for someone), no script at all, and no guessing another type than HTML.
  */
 export function sendPage(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
   return reply
     .status(status)
+    .header('x-content-type-options', 'nosniff')
     .header('cache-control', 'no-store')
     .header('referrer-policy', 'no-referrer')
     .header('x-frame-options', 'DENY')
@@ -60,7 +61,10 @@ const TOKEN_PROBLEM: Record<Exclude<TokenCheck, { ok: true }>['reason'], { statu
   wrong_purpose: { status: 400, title: 'This link is not valid', text: 'This link belongs to a different page. Nothing was changed.' },
 };
 
-const tokenParams = z.object({ token: z.string().min(10).max(4096) });
+/** The longest page token read; a longer one is refused by the router already (api/app.ts maxParamLength). */
+export const PAGE_TOKEN_MAX = 4096;
+
+const tokenParams = z.object({ token: z.string().min(10).max(PAGE_TOKEN_MAX) });
 
 export interface CheckedToken {
   payload: PageTokenPayload;
@@ -95,4 +99,19 @@ export function pageErrorHandler(this: FastifyInstance, err: FastifyError | Http
   if (status >= 400 && status < 500) return sendProblemPage(reply, status, 'We could not read that request', `${err.message}. Nothing was changed.`);
   request.log.error({ err }, 'page request failed');
   return sendProblemPage(reply, 503, 'Something went wrong on our side', 'Please try again in a few minutes.');
+}
+
+/** Hosted pages' paths: a problem there is answered with a page. */
+const PAGE_PATH = /^\/(?:[cup]|b\/[^/]+)\//;
+
+/**
+ * Fastify's refusals of a URL before any route sees it (a segment longer than PAGE_TOKEN_MAX, broken
+ * percent-encoding). A page link gets the problem page a person can read, anything else a short JSON
+ * answer; neither echoes the URL back.
+ */
+export function urlProblemHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = err.statusCode ?? 400;
+  if (PAGE_PATH.test(request.url ?? '')) return sendProblemPage(reply, status, 'This link is not valid', 'The link may have been copied incompletely. Nothing was changed.');
+  const message = status === 414 ? `a part of the path is longer than ${PAGE_TOKEN_MAX} characters` : 'the path is not a valid URL';
+  return reply.status(status).header('x-content-type-options', 'nosniff').send({ error: status === 414 ? 'uri_too_long' : 'bad_url', message });
 }

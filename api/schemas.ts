@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { channelSchema } from '../domain/business';
+import { channelSchema, idPattern } from '../domain/business';
 import { parseDuration } from '../domain/duration';
 import { normalizePhone } from '../domain/phone';
 import type { PlanStep } from '../domain/plan';
@@ -117,11 +117,30 @@ export const statusCallbackSchema = z.object({
   From: z.string().optional(),
 });
 
+/*
+ * The ids we put in the callback URLs we give the provider. Temporal answers an id it cannot read with
+ * an error rather than "no such run", so a mangled URL is refused here, naming the part.
+ */
+const businessIdField = z.string().regex(idPattern, 'must be a business id (lower-case letters, digits, _ or -)');
+const contactIdField = z.string().regex(/^c_[0-9a-f]{24}$/, 'must be a contact id ("c_" and 24 hex digits)');
+const journeyWorkflowIdField = z.string().regex(/^journey\.[a-z0-9][a-z0-9_-]{0,62}\.c_[0-9a-f]{24}$/, 'must be a journey workflow id ("journey.<business>.<contact id>")');
+const runIdField = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a run id (a UUID)');
+
+/** The query of a message status callback: which journey run sent it; messages sent outside a journey have none. */
+export const statusCallbackQuerySchema = z.object({
+  wf: journeyWorkflowIdField.optional(),
+  run: runIdField.optional(),
+  b: businessIdField.optional(),
+  c: contactIdField.optional(),
+  /** The send's outbox key: a report settles a send whose outcome we did not hear. */
+  o: z.string().min(1).max(300).optional(),
+});
+
 export const voiceParamsSchema = z.object({
-  wf: z.string().min(1),
-  run: z.string().min(1),
+  wf: journeyWorkflowIdField,
+  run: runIdField,
   step: z.coerce.number().int().min(0),
-  b: z.string().min(1),
+  b: businessIdField,
   cats: z.string().min(1).transform((s) => s.split(',')),
   attempt: z.coerce.number().int().min(1).max(2).optional(),
 });

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config/config';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
+import { redactText } from '../lib/redact';
 import { temporalConnectionOptions } from '../lib/temporal';
 import { connectStore } from '../store/models';
 import { buildApp } from './app';
@@ -50,6 +51,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : `api failed: ${(err as Error).message}`);
+  console.error(err instanceof ConfigError ? err.message : `api failed: ${redactText((err as Error).message)}`);
   process.exit(1);
 });

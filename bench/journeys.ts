@@ -1,62 +1,213 @@
-import { argValue, mapLimit, percentile, startBenchStack } from './stack';
+import { Command } from 'commander';
+import { waitUntil } from '../dev/processes';
+import { IN_PROGRESS_STATUSES } from '../services/messaging';
+import { contactIdOf } from '../store/models';
+import { inboundWorkflowId } from '../workflows/inbound/contract';
+import { journeyWorkflowId } from '../workflows/journey/contract';
+import { printCosts, summarize, unitCost, type UnitCost } from './actions';
+import { runBarePass, startBareWorker, type PassFigures } from './bare/run';
+import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack } from './stack';
 
 /**
- * npm run bench:journeys -- [--count 1000] [--concurrency 32]
- * Starts N SMS journeys through the API, answers YES to each through the carrier's signed webhook,
- * and prints throughput, latencies and the worker's peak memory. Not a test: it asserts nothing.
+ * npm run bench:journeys -- [--count 1000] [--concurrency 32] [--bare both|before|after] [--sample 20]
+ *
+ * On one embedded stack: N SMS journeys through the API, each answered YES through the carrier's
+ * signed webhook, and N bare journeys of the same shape (./bare: request → wait for the reply →
+ * record → confirmation, steps that do nothing) on their own worker and task queue, started and
+ * answered through the Temporal client. Prints both sets of figures and their ratio, then what a
+ * confirmed journey costs Temporal, read from the histories of a sample of each. Not a test: it
+ * asserts nothing.
  */
+
+const BUSINESS = 'acme';
+const SMS_SENDER = '+15005550006';
+const POLL_MS = 250;
+const MAX_START_ATTEMPTS = 10;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Options {
+  count: number;
+  concurrency: number;
+  bare: 'both' | 'before' | 'after';
+  sample: number;
+  timeout: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const positive = (name: string) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got "${v}")`);
+    return n;
+  };
+  const o = new Command('bench:journeys')
+    .option('--count <n>', 'journeys of each design', positive('count'), 1000)
+    .option('--concurrency <n>', 'starts and replies in flight at once', positive('concurrency'), 32)
+    .option('--bare <when>', 'run the bare baseline before Optinflow, after it, or both (a pass on each side)', 'both')
+    .option('--sample <n>', 'confirmed journeys of each design whose histories are counted', positive('sample'), 20)
+    .option('--timeout <seconds>', 'give up on a phase after this long', positive('timeout'), 600)
+    .parse(argv)
+    .opts<Options>();
+  if (!['both', 'before', 'after'].includes(o.bare)) throw new Error(`--bare must be both, before or after (got "${o.bare}")`);
+  if (o.count > 10_000) throw new Error('--count is at most 10000');
+  return o;
+}
+
+const phoneOf = (i: number) => `+1415555${String(i).padStart(4, '0')}`;
+
+/** Runs N Optinflow journeys: started through the API, answered YES through the signed messaging webhook. */
+async function runOptinflowPass(stack: BenchStack, o: Options): Promise<PassFigures> {
+  const phones = Array.from({ length: o.count }, (_, i) => phoneOf(i));
+  const startedAt = new Map<string, number>();
+  const repliedAt = new Map<string, number>();
+  let startsRetried = 0;
+  const t0 = Date.now();
+  await mapLimit(phones, o.concurrency, async (phone) => {
+    startedAt.set(phone, Date.now());
+    for (let attempt = 1; ; attempt++) {
+      const r = await stack.request('POST', '/v1/journeys', { businessId: BUSINESS, contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '10m' }] });
+      if (r.status === 202 || r.status === 200) return;
+      // A 503 says Temporal did not answer in time and to try again after Retry-After, as a caller of the API would.
+      if (r.status !== 503 || attempt >= MAX_START_ATTEMPTS) throw new Error(`start ${phone}: ${r.status} ${JSON.stringify(r.body)}`);
+      startsRetried++;
+      await sleep((r.retryAfterSeconds ?? 1) * 1000);
+    }
+  });
+  const acceptedMs = Date.now() - t0;
+  if (startsRetried > 0) console.log(`  Optinflow: the API answered 503 (Temporal did not answer within its deadline) ${startsRetried} times; those starts were sent again after Retry-After`);
+
+  // The first message the carrier got for each contact: its opt-in request (then its WhatsApp confirmation).
+  const firstAt = (channel: 'sms' | 'whatsapp') => {
+    const at = new Map<string, number>();
+    for (const m of stack.carrier.messages({ channel, direction: 'outbound-api' })) {
+      const t = Date.parse(m.createdAt);
+      if (t < (at.get(m.contact) ?? Infinity)) at.set(m.contact, t);
+    }
+    return at;
+  };
+  let requestAt = new Map<string, number>();
+  await waitUntil(() => (requestAt = firstAt('sms')).size >= o.count, { timeoutMs: o.timeout * 1000, intervalMs: POLL_MS, what: `${o.count} opt-in requests at the carrier` });
+  const requestsMs = Math.max(...requestAt.values()) - t0;
+
+  const tReply = Date.now();
+  await mapLimit(phones, o.concurrency, async (phone) => {
+    repliedAt.set(phone, Date.now());
+    const r = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'YES' });
+    if (r.status !== 200) throw new Error(`reply ${phone}: webhook answered ${r.status}`);
+  });
+  let confirmationAt = new Map<string, number>();
+  await waitUntil(() => (confirmationAt = firstAt('whatsapp')).size >= o.count, { timeoutMs: o.timeout * 1000, intervalMs: POLL_MS, what: `${o.count} WhatsApp confirmations at the carrier` });
+  const confirmationsMs = Math.max(...confirmationAt.values()) - tReply;
+
+  const consentAt = new Map<string, number>();
+  for (const c of await stack.store.consents.find({ businessId: BUSINESS }).lean()) consentAt.set(c.phone, new Date(c.createdAt as Date).getTime());
+  return {
+    name: 'Optinflow',
+    count: o.count,
+    acceptedMs,
+    requestsMs,
+    confirmationsMs,
+    toRequest: phones.map((p) => requestAt.get(p)! - startedAt.get(p)!),
+    toRecord: phones.map((p) => (consentAt.get(p) ?? NaN) - repliedAt.get(p)!),
+    workflowIds: phones.map((p) => journeyWorkflowId(BUSINESS, contactIdOf(BUSINESS, p))),
+  };
+}
+
+/** Waits until no workflow of the task queue runs, so a pass's tail (last writes, late signals) does not load the next one. */
+async function settle(stack: BenchStack, taskQueue: string, o: Options): Promise<void> {
+  const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`;
+  await waitUntil(async () => (await stack.client.workflow.count(query)).count === 0, { timeoutMs: o.timeout * 1000, intervalMs: 500, what: `every workflow on ${taskQueue} to close` });
+}
+
+const perSecond = (n: number, ms: number) => n / (ms / 1000);
+const endToEndMs = (p: PassFigures) => p.requestsMs + p.confirmationsMs;
+
+function printFigures(passes: PassFigures[], order: string, rss: { optinflow: number; bare: number; api: number; temporal?: number; bench: number }): void {
+  const optinflow = passes.find((p) => p.name === 'Optinflow')!;
+  const bares = passes.filter((p) => p !== optinflow);
+  const mean = (f: (p: PassFigures) => number) => bares.reduce((s, p) => s + f(p), 0) / bares.length;
+  const rows: Array<{ label: string; of: (p: PassFigures) => number; ratio?: boolean; unit?: string }> = [
+    { label: 'starts accepted /s', of: (p) => perSecond(p.count, p.acceptedMs), ratio: true },
+    { label: 'requests done /s', of: (p) => perSecond(p.count, p.requestsMs), ratio: true },
+    { label: 'confirmations /s', of: (p) => perSecond(p.count, p.confirmationsMs), ratio: true },
+    { label: 'end to end journeys/s', of: (p) => perSecond(p.count, endToEndMs(p)), ratio: true },
+    { label: 'end to end s', of: (p) => endToEndMs(p) / 1000 },
+    { label: 'start -> request p50 ms', of: (p) => percentile(p.toRequest, 50) },
+    { label: 'start -> request p99 ms', of: (p) => percentile(p.toRequest, 99) },
+    { label: 'reply -> recorded p50 ms', of: (p) => percentile(p.toRecord, 50) },
+    { label: 'reply -> recorded p99 ms', of: (p) => percentile(p.toRecord, 99) },
+  ];
+  const w = 14;
+  const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1)).padStart(w);
+  console.log('');
+  console.log(`order: ${order}; each pass starts once every workflow of the one before has closed`);
+  console.log(`${''.padEnd(26)}${passes.map((p) => p.name.padStart(w)).join('')}${'Optinflow/bare'.padStart(w + 2)}`);
+  for (const r of rows) {
+    const ratio = r.ratio ? (r.of(optinflow) / mean(r.of)).toFixed(2).padStart(w + 2) : '';
+    console.log(`${r.label.padEnd(26)}${passes.map((p) => f(r.of(p))).join('')}${ratio}`);
+  }
+  console.log('(end to end: from the first start to the last request done, plus from the first reply to the last confirmation done; the ratio is to the mean of the bare passes)');
+  console.log(`peak RSS MiB: Optinflow worker ${rss.optinflow}, bare worker ${rss.bare} (whole processes); api ${rss.api}; temporal ${rss.temporal ?? 'external'}; bench+carrier ${rss.bench}`);
+}
+
+/** Evenly spread over the run, so early and late journeys both count. */
+function sampleOf<T>(items: T[], n: number): T[] {
+  const k = Math.min(n, items.length);
+  return Array.from({ length: k }, (_, j) => items[Math.floor((j * items.length) / k)]);
+}
+
+async function printActionCounts(stack: BenchStack, optinflow: PassFigures, bare: PassFigures, o: Options): Promise<void> {
+  const phones = sampleOf(Array.from({ length: optinflow.count }, (_, i) => phoneOf(i)), o.sample);
+  const optinflowUnits: UnitCost[] = [];
+  let finalStatuses = 0;
+  let statusSignals = 0;
+  for (const phone of phones) {
+    const inbound = stack.carrier.messages({ contact: phone, direction: 'inbound' });
+    const unit = await unitCost(stack.client, [journeyWorkflowId(BUSINESS, contactIdOf(BUSINESS, phone))], inbound.map((m) => inboundWorkflowId(m.sid)));
+    optinflowUnits.push(unit);
+    for (const m of stack.carrier.messages({ contact: phone, direction: 'outbound-api' })) {
+      finalStatuses += m.callbacks.filter((c) => c.params.MessageStatus && !IN_PROGRESS_STATUSES.has(c.params.MessageStatus)).length;
+    }
+    statusSignals += unit.workflows.flatMap((w) => [...w.items]).filter(([k]) => k.startsWith('signal providerStatus')).reduce((s, [, v]) => s + v, 0);
+  }
+  const bareUnits: UnitCost[] = [];
+  for (const id of sampleOf(bare.workflowIds, o.sample)) bareUnits.push(await unitCost(stack.client, [id]));
+
+  printCosts('Temporal per confirmed SMS journey, from the histories of every workflow it caused (mean over the sample):', [
+    { name: 'Optinflow', summary: summarize(optinflowUnits) },
+    { name: 'bare', summary: summarize(bareUnits) },
+  ]);
+  const n = Math.max(1, phones.length);
+  console.log(
+    `  delivery reports: ${(finalStatuses / n).toFixed(2)} final statuses posted per journey, ${(statusSignals / n).toFixed(2)} reached it as signals ` +
+      '(the others came after it closed: a refused signal, one API→Temporal call each, not billed)',
+  );
+  console.log('  billable actions = workflows started + activity attempts + workflow tasks with local-activity markers + signals + timers + upserts + updates (see bench/actions.ts)');
+}
+
 async function main(): Promise<void> {
-  const count = argValue('count', 1000);
-  const concurrency = argValue('concurrency', 32);
+  const o = parseOptions(process.argv);
   const stack = await startBenchStack();
-  const phones = Array.from({ length: count }, (_, i) => `+1415555${String(i).padStart(4, '0')}`);
   try {
-    console.log(`bench:journeys: ${count} journeys, ${concurrency} concurrent API calls`);
-    const startedAt = new Map<string, number>();
-    const consentAt = new Map<string, number>();
-    let confirmed = 0;
-    const t0 = Date.now();
-    await mapLimit(phones, concurrency, async (phone) => {
-      startedAt.set(phone, Date.now());
-      const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '10m' }] });
-      if (r.status !== 202) throw new Error(`start ${phone}: ${r.status} ${JSON.stringify(r.body)}`);
-    });
-    const acceptedMs = Date.now() - t0;
+    const bareWorker = await startBareWorker(stack);
+    const order = { both: 'bare, Optinflow, bare', before: 'bare, then Optinflow', after: 'Optinflow, then bare' }[o.bare];
+    console.log(`bench:journeys: ${o.count} journeys per pass, ${o.concurrency} starts and replies in flight; order: ${order}`);
+    const passes: PassFigures[] = [];
+    const bare = async (name: string, pass: string) => {
+      const p = await runBarePass(stack, bareWorker, { name, pass, count: o.count, concurrency: o.concurrency, timeoutMs: o.timeout * 1000 });
+      await settle(stack, bareWorker.taskQueue, o);
+      console.log(`  ${name}: ${(endToEndMs(p) / 1000).toFixed(1)} s end to end`);
+      passes.push(p);
+    };
+    if (o.bare !== 'after') await bare(o.bare === 'both' ? 'bare (1st)' : 'bare', 'first');
+    const optinflow = await runOptinflowPass(stack, o);
+    await settle(stack, stack.taskQueue, o);
+    console.log(`  Optinflow: ${(endToEndMs(optinflow) / 1000).toFixed(1)} s end to end`);
+    passes.push(optinflow);
+    if (o.bare !== 'before') await bare(o.bare === 'both' ? 'bare (2nd)' : 'bare', 'second');
 
-    const requestAt = new Map<string, number>();
-    const progress = setInterval(() => console.log(`  ${requestAt.size}/${count} requests at the carrier, ${confirmed}/${count} confirmed`), 5000);
-    await stack.carrier.waitFor(() => {
-      for (const m of stack.carrier.messages({ channel: 'sms' })) if (!requestAt.has(m.contact)) requestAt.set(m.contact, Date.parse(m.createdAt));
-      return requestAt.size >= count;
-    }, 600_000);
-    const allSentMs = Math.max(...requestAt.values()) - t0;
-
-    const repliedAt = new Map<string, number>();
-    const tReply = Date.now();
-    await mapLimit(phones, concurrency, async (phone) => {
-      repliedAt.set(phone, Date.now());
-      const r = await stack.carrier.sendInbound({ from: phone, to: '+15005550006', body: 'YES' });
-      if (r.status !== 200) throw new Error(`reply ${phone}: webhook answered ${r.status}`);
-    });
-    // The WhatsApp confirmation follows the consent write: once every contact has one, read when each consent was written.
-    await stack.carrier.waitFor(() => {
-      confirmed = new Set(stack.carrier.messages({ channel: 'whatsapp' }).map((m) => m.contact)).size;
-      return confirmed >= count;
-    }, 600_000);
-    clearInterval(progress);
-    const confirmedMs = Date.now() - tReply;
-    for (const c of await stack.store.consents.find({}).lean()) consentAt.set(c.phone, new Date(c.createdAt as Date).getTime());
-
-    const toRequest = phones.map((p) => (requestAt.get(p) ?? NaN) - (startedAt.get(p) ?? NaN));
-    const toConsent = phones.map((p) => (consentAt.get(p) ?? NaN) - (repliedAt.get(p) ?? NaN));
     const rss = stack.peakRssMiB();
-    console.log('');
-    console.log(`journeys started (API accepted)   ${count} in ${(acceptedMs / 1000).toFixed(1)} s = ${(count / (acceptedMs / 1000)).toFixed(1)} journeys/s`);
-    console.log(`opt-in requests at the carrier    ${count} in ${(allSentMs / 1000).toFixed(1)} s = ${(count / (allSentMs / 1000)).toFixed(1)} journeys/s`);
-    console.log(`start -> request sent             p50 ${percentile(toRequest, 50)} ms   p99 ${percentile(toRequest, 99)} ms`);
-    console.log(`reply -> consent recorded         p50 ${percentile(toConsent, 50)} ms   p99 ${percentile(toConsent, 99)} ms   (consent documents' createdAt)`);
-    console.log(`all ${count} WhatsApp confirmations sent ${(confirmedMs / 1000).toFixed(1)} s after the first reply`);
-    console.log(`peak RSS MiB                      worker ${rss.worker}   api ${rss.api}   temporal ${rss.temporal ?? 'external'}   bench+carrier ${rss.bench}`);
+    printFigures(passes, order, { optinflow: rss.worker, bare: peakRssMiB(bareWorker.pid), api: rss.api, temporal: rss.temporal, bench: rss.bench });
+    await printActionCounts(stack, optinflow, passes.find((p) => p !== optinflow)!, o);
   } finally {
     await stack.stop();
   }

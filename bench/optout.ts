@@ -6,6 +6,7 @@ import { contactIdOf } from '../store/models';
 import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
 import { startTestStack, type TestStack } from '../test/harness/stack';
+import { printCosts, summarize, unitCost } from './actions';
 
 /**
  * npm run bench:optout -- --count 2000 --rate 200
@@ -205,6 +206,7 @@ async function run(stack: TestStack, o: Options): Promise<boolean> {
   console.log(`reminders the carrier got between a STOP and its acknowledgement: ${remindersBeforeAck}; sends the gate refused: ${refusedSends}`);
 
   await printWhereTimeWent(stack);
+  await printActionCounts(stack);
 
   const complete = ack.length === o.count && ledger.length === o.count && ended.length === o.count && confirmation.length === o.count;
   return complete && afterOptOut === 0 && duplicateConfirmations === 0;
@@ -269,6 +271,23 @@ async function printWhereTimeWent(stack: TestStack): Promise<void> {
     console.log(`${`${type} wait`.padEnd(34)}${p(xs, 0.5)}${p(xs, 0.99)}`);
     console.log(`${`${type} run`.padEnd(34)}${p(actRun.get(type), 0.5)}${p(actRun.get(type), 0.99)}`);
   }
+}
+
+const ACTION_SAMPLE = 20;
+
+/**
+ * What an opt-out costs Temporal: its own workflow's history plus the signal that ends the journey
+ * (counted where it is sent; the journey's own ending is the journey's cost), over a sample.
+ */
+async function printActionCounts(stack: TestStack): Promise<void> {
+  const ids: string[] = [];
+  for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'optOutWorkflow' AND TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Completed'` })) {
+    ids.push(w.workflowId);
+    if (ids.length >= ACTION_SAMPLE) break;
+  }
+  const units = [];
+  for (const id of ids) units.push(await unitCost(stack.client, [id]));
+  printCosts('Temporal per opt-out (STOP by SMS while a journey runs), from the opt-out workflows\' histories (mean):', [{ name: 'Optinflow', summary: summarize(units) }]);
 }
 
 async function main(): Promise<void> {

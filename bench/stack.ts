@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { startCarrier, type Carrier } from '../dev/carrier/carrier';
 import { carrierContentFor } from '../dev/content-templates';
 import { findFreePort, httpOk, startFerretDb, startNodeProcess, startTemporalDevServer, waitUntil, type ManagedProcess } from '../dev/processes';
@@ -24,8 +25,14 @@ export interface BenchStack {
   apiKey: string;
   carrier: Carrier;
   store: Store;
+  /** A client of the stack's Temporal, for benchmarks that drive workflows directly and read histories. */
+  client: Client;
+  /** The product worker's task queue. */
+  taskQueue: string;
   pids: { worker: number; api: number; temporal?: number };
-  request(method: string, p: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
+  /** Starts another Node process with the worker's environment plus `env`, stopped with the stack. */
+  startProcess(name: string, entry: string, env: Record<string, string>): ManagedProcess;
+  request(method: string, p: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any; retryAfterSeconds?: number }>;
   peakRssMiB(): { worker: number; api: number; temporal?: number; bench: number };
   stop(): Promise<void>;
 }
@@ -68,6 +75,9 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
     const mongoUri = `${mongoBase}bench_${Date.now().toString(36)}`;
     const store = await connectStore(mongoUri);
     stops.push(() => store.connection.close());
+    const connection = await Connection.connect({ address: temporalAddress });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
 
     const apiPort = await findFreePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -83,11 +93,12 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
     });
     stops.push(() => carrier.close());
 
+    const taskQueue = `bench-${Date.now().toString(36)}`;
     const env = {
       ...process.env,
       LOG_LEVEL: 'warn',
       TEMPORAL_ADDRESS: temporalAddress,
-      TEMPORAL_TASK_QUEUE: `bench-${Date.now().toString(36)}`,
+      TEMPORAL_TASK_QUEUE: taskQueue,
       MONGODB_URI: mongoUri,
       TWILIO_ACCOUNT_SID: ACCOUNT_SID,
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
@@ -123,7 +134,14 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       apiKey: BENCH_API_KEY,
       carrier,
       store,
+      client,
+      taskQueue,
       pids,
+      startProcess(name, entry, extraEnv) {
+        const child = startNodeProcess({ name, entry, env: { ...env, ...extraEnv }, cwd: repoRoot, logFile: path.join(work, `${name}.log`) });
+        stops.push(() => child.stop());
+        return child;
+      },
       async request(method, p, body, contentType = 'application/json') {
         const res = await fetch(`${apiUrl}${p}`, {
           method,
@@ -131,17 +149,19 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
           body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         });
         const text = await res.text();
+        const retryAfter = res.headers.get('retry-after');
+        const retryAfterSeconds = retryAfter === null ? undefined : Number(retryAfter);
         try {
-          return { status: res.status, body: JSON.parse(text) };
+          return { status: res.status, body: JSON.parse(text), retryAfterSeconds };
         } catch {
-          return { status: res.status, body: text };
+          return { status: res.status, body: text, retryAfterSeconds };
         }
       },
       peakRssMiB: () => ({
         worker: peakRssMiB(pids.worker),
         api: peakRssMiB(pids.api),
         temporal: pids.temporal ? peakRssMiB(pids.temporal) : undefined,
-        bench: Math.round(process.memoryUsage().rss / 1048576),
+        bench: Math.round(process.resourceUsage().maxRSS / 1024),
       }),
       async stop() {
         for (const s of stops.reverse()) await s().catch(() => undefined);

@@ -2,7 +2,8 @@
  * `npm start`: the whole stack on one machine, supervised. Starts the Temporal dev server and
  * FerretDB (unless TEMPORAL_ADDRESS / MONGODB_URI point elsewhere), the local carrier, the
  * worker and the API; waits until the API reports healthy; prints where everything is. If any
- * component dies, everything stops with exit code 1; Ctrl-C stops everything cleanly.
+ * component dies, everything stops with exit code 1; Ctrl-C stops everything cleanly. If the
+ * supervisor itself dies, even by SIGKILL, its watchdog (dev/watchdog.ts) stops the components.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -21,20 +22,32 @@ import {
   waitUntil,
   type ManagedProcess,
 } from './processes';
+import { startWatchdog, type Watchdog } from './watchdog';
 
 const repoRoot = path.resolve(__dirname, '..');
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 const complain = (line: string) => process.stderr.write(`[start] ${line}\n`);
 
 const API_READY_TIMEOUT_MS = 180_000;
+/** As long as a component gets to stop after Ctrl-C. */
+const WATCHDOG_GRACE_MS = 5_000;
 
 class Stack {
   private readonly running: ManagedProcess[] = [];
   private stopping: Promise<void> | undefined;
 
-  /** Registers a component so a crash anywhere, at any time, brings the stack down. */
+  constructor(private readonly watchdog: Watchdog) {
+    void watchdog.exited.then(() => {
+      if (this.stopping) return;
+      complain('the watchdog exited: a kill -9 of this supervisor would leave the stack running — stopping the stack.');
+      void this.shutdown(1);
+    });
+  }
+
+  /** Registers a component so a crash anywhere, at any time, brings the stack down, and so does a SIGKILL of the supervisor. */
   watch(component: ManagedProcess): ManagedProcess {
     this.running.push(component);
+    this.watchdog.watch(component.child.pid);
     if (this.stopping) void component.stop();
     void component.exited.then((exit) => {
       if (component.stopping || this.stopping) return;
@@ -61,7 +74,9 @@ class Stack {
     this.stopping ??= (async () => {
       for (const component of [...this.running].reverse()) {
         await component.stop().catch((err: Error) => complain(`stopping ${component.name}: ${err.message}`));
+        this.watchdog.forget(component.child.pid);
       }
+      this.watchdog.release();
       process.exit(exitCode);
     })();
     return this.stopping;
@@ -102,7 +117,8 @@ async function checkPorts(settings: StackSettings): Promise<void> {
   for (const [port, name, envVar] of checks) await assertPortFree(port, name, envVar, settings.host);
 }
 
-const stack = new Stack();
+// Started before any component, so none can outlive a supervisor killed at any moment.
+const stack = new Stack(startWatchdog(WATCHDOG_GRACE_MS));
 
 async function main(): Promise<void> {
   const settings = readStackSettings(process.env, repoRoot);

@@ -4,7 +4,8 @@ export const channelSchema = z.enum(['sms', 'email', 'ivr', 'whatsapp']);
 export type Channel = z.infer<typeof channelSchema>;
 
 const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550100');
-const idPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Business and category ids: they appear in workflow ids, URLs and search attributes as they are. */
+export const idPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export const categorySchema = z.object({
   id: z.string().regex(idPattern, 'must be lower-case letters, digits, _ or -'),

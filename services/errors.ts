@@ -25,10 +25,19 @@ export class ServiceError extends Error {
   }
 }
 
-/** Input that parsed but breaks a rule only a service knows (an unknown business or category). */
+/** How much of what was sent a 400 echoes: enough to recognise it, never the megabytes someone posted. */
+const ECHO_CHARS = 100;
+const RULE_CHARS = 300;
+const MAX_ISSUES = 20;
+
+const cut = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max)}\u2026 (${s.length} characters)`);
+
+/** Input that does not parse, or breaks a rule only a service knows (an unknown business or category). */
 export class InvalidInputError extends ServiceError {
   constructor(where: string, issues: FieldIssue[]) {
-    super('invalid', 'invalid_request', `${where} is invalid: ${issues.map((i) => `${i.field}: ${i.rule}`).join('; ')}`, issues);
+    const shown = issues.slice(0, MAX_ISSUES).map((i) => ({ ...i, field: cut(i.field, ECHO_CHARS), rule: cut(i.rule, RULE_CHARS), ...(typeof i.value === 'string' ? { value: cut(i.value, ECHO_CHARS) } : {}) }));
+    const more = issues.length > MAX_ISSUES ? `; and ${issues.length - MAX_ISSUES} more` : '';
+    super('invalid', 'invalid_request', `${where} is invalid: ${shown.map((i) => `${i.field}: ${i.rule}`).join('; ')}${more}`, shown);
   }
 }
 
@@ -49,6 +58,14 @@ export class ContactOptedOutError extends ServiceError {
 export class EndedError extends ServiceError {
   constructor(code: string, message: string) {
     super('conflict', code, message);
+  }
+}
+
+/** A caller's request id already stands for another request: a repeat must send the same request. */
+export class RequestIdReusedError extends ServiceError {
+  constructor(requestId: string, businessId: string, differing: string[]) {
+    const rule = `was already used by this caller for business "${businessId}" with a different ${differing.join(', ')}; send the same request to repeat it, or use a new requestId`;
+    super('conflict', 'request_id_reused', `requestId "${requestId}" ${rule}`, [{ field: 'requestId', rule, value: requestId }]);
   }
 }
 

@@ -2,10 +2,14 @@ import type { Business } from '../domain/business';
 import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { contactIdOf } from '../store/models';
-import type { InboundMessageInput } from '../workflows/inbound/contract';
+import { noteProviderReport } from '../store/outbox';
+import { inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
 import type { ServiceDeps } from './deps';
 import { requestOptOut, type OptOutOutcome } from './optouts';
+import { inboundPayload } from './payloads';
 import { deliverInboundMessage, signalJourney } from './journey-events';
+import { keepDeliveryReport } from '../store/delivery-reports';
+import { FAILED_DELIVERY_STATUSES } from '../workflows/journey/contract';
 
 /** Twilio message statuses on the way to a final one (delivered, read, undelivered, failed). */
 export const IN_PROGRESS_STATUSES: ReadonlySet<string> = new Set(['accepted', 'scheduled', 'queued', 'sending', 'sent']);
@@ -59,7 +63,7 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage): Prom
     buttonPayload: m.buttonPayload,
     intent: classification.intent,
     receivedAt,
-    payload: m.payload,
+    ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)),
   };
   await deliverInboundMessage(deps, input);
   return {};
@@ -71,6 +75,8 @@ export interface MessageStatus {
   runId?: string;
   business?: Business;
   contactId?: string;
+  /** The outbox row of the send, from the callback URL: a report settles a send whose outcome we did not hear. */
+  outboxKey?: string;
   providerId: string;
   status: string;
   errorCode?: number;
@@ -80,14 +86,20 @@ export interface MessageStatus {
 }
 
 /**
- * A delivery status. Only final ones reach the journey (a message in progress changes nothing there,
- * and every signal is a workflow task); the carrier's "recipient unsubscribed" is an opt-out.
+ * A delivery status. Only failures reach the journey (the only reports it acts on; every signal is a
+ * workflow task and a billed action); other final ones (delivered, read) are kept in the store for the
+ * audit trail, ones in progress are dropped. The carrier's "recipient unsubscribed" is an opt-out.
  */
 export async function receiveMessageStatus(deps: ServiceDeps, s: MessageStatus): Promise<{ optOut?: OptOutOutcome }> {
   const receivedAt = new Date().toISOString();
-  if (s.workflowId && !IN_PROGRESS_STATUSES.has(s.status)) {
+  // Best effort, beside the signal: the send's retry looks the message up at the provider when no report got through.
+  const noted = s.outboxKey && s.providerId ? noteProviderReport(deps.store, s.outboxKey, s.providerId).catch(() => undefined) : undefined;
+  if (s.workflowId && FAILED_DELIVERY_STATUSES.has(s.status)) {
     await signalJourney(deps, `status.${s.providerId}.${s.status}`, { workflowId: s.workflowId, runId: s.runId }, 'providerStatus', { providerId: s.providerId, status: s.status, errorCode: s.errorCode, receivedAt });
+  } else if (!IN_PROGRESS_STATUSES.has(s.status)) {
+    await keepDeliveryReport(deps.store, { providerId: s.providerId, status: s.status, outboxKey: s.outboxKey, workflowId: s.workflowId, errorCode: s.errorCode, at: new Date(receivedAt) });
   }
+  await noted;
   if (s.errorCode === undefined || !CARRIER_UNSUBSCRIBED_CODES.has(s.errorCode) || !s.business || !s.contactId || !s.to) return {};
   const optOut = await requestOptOut(deps, {
     origin: `provider.${s.providerId}`,

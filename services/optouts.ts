@@ -1,9 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import type { Business } from '../domain/business';
 import { optOutAnswered } from '../lib/metric-events';
 import { blockMessaging, isBlocked } from '../store/blocks';
+import { contactIdOf } from '../store/models';
 import { dropPendingOptOut, keepPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
-import { optOutWorkflowId, type OptOutInput } from '../workflows/optout/contract';
+import { claimRequestId } from '../store/request-ids';
+import { optOutWorkflowId, type OptOutChannel, type OptOutInput } from '../workflows/optout/contract';
+import { withinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
-import { runStatus } from './temporal';
+import { RequestIdReusedError } from './errors';
+import { inboundPayload } from './payloads';
+import { runStatus, within } from './temporal';
 import { startOptOutWorkflow } from './workflow-starts';
 
 /**
@@ -41,23 +48,16 @@ export interface OptOutOutcome {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Races a promise against a timer; undefined when the timer won. */
-async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Starts the workflows of opt-outs kept in the store, each on its own: one that fails does not hold up the rest. */
+/**
+ * Starts the workflows of opt-outs kept in the store, each on its own and each within the start wait:
+ * one that fails or hangs does not hold up the rest.
+ */
 export async function startPendingOptOuts(deps: ServiceDeps, log: ServiceLog): Promise<{ started: number; failed: number }> {
   let started = 0;
   let failed = 0;
   for (const doc of await listPendingOptOuts(deps.store, PENDING_BATCH)) {
     try {
-      await startOptOutWorkflow(deps, doc.input);
+      await within(deps.client, OPTOUT_START_WAIT_MS, 'Temporal', () => startOptOutWorkflow(deps, doc.input));
       await dropPendingOptOut(deps.store, doc._id);
       started++;
     } catch (err) {
@@ -87,15 +87,17 @@ async function blockUntil(deps: ServiceDeps, input: OptOutInput, deadline: numbe
  * whatever the task queue's backlog. When Temporal is slow or down the opt-out is kept in the store
  * instead, so the answer is durable either way (MongoDB down and Temporal slow at once: an error).
  */
-export async function requestOptOut(deps: ServiceDeps, input: OptOutInput, waitMs = OPTOUT_BLOCK_WAIT_MS): Promise<OptOutOutcome> {
-  const outcome = await startAndBlock(deps, input, waitMs);
-  optOutAnswered.publish({ source: input.source.kind, progress: outcome.progress });
+export async function requestOptOut(deps: ServiceDeps, request: OptOutInput, waitMs = OPTOUT_BLOCK_WAIT_MS): Promise<OptOutOutcome> {
+  const outcome = await startAndBlock(deps, request, waitMs);
+  optOutAnswered.publish({ source: request.source.kind, progress: outcome.progress });
   return outcome;
 }
 
-async function startAndBlock(deps: ServiceDeps, input: OptOutInput, waitMs: number): Promise<OptOutOutcome> {
-  const optOutId = optOutWorkflowId(input.origin);
+async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: number): Promise<OptOutOutcome> {
+  const optOutId = optOutWorkflowId(request.origin);
   const deadline = Date.now() + waitMs;
+  // Whatever the contact sent stays out of the workflow input (Temporal refuses megabytes) and out of document keys.
+  const input: OptOutInput = { ...request, ...(await inboundPayload(deps, optOutId, request.payload)) };
   const all = deps.businesses.get(input.businessId)?.categories.map((c) => c.id) ?? [];
   const everything = !input.categories?.length || all.every((c) => input.categories!.includes(c));
 
@@ -134,6 +136,57 @@ async function startAndBlock(deps: ServiceDeps, input: OptOutInput, waitMs: numb
   } catch (err) {
     return { optOutId, started, progress: 'pending', detail: `could not block in the store: ${(err as Error).message}` };
   }
+}
+
+/** An opt-out another system asks for (POST /v1/optouts): an agent's tool, a CRM. */
+export interface CallerOptOut {
+  business: Business;
+  /** Who asked (a hash of the API key used): a request id is the caller's own, within one business. */
+  callerId: string;
+  /** Makes the call repeatable: the same id with the same request is the same opt-out. */
+  requestId?: string;
+  phone: string;
+  categories?: string[];
+  reason: string;
+  source: { kind: OptOutChannel; reference?: string };
+}
+
+/** The parts of a caller's opt-out a repeat must match, each compared on its own so a conflict can name them. */
+function askedFor(r: CallerOptOut): Record<string, unknown> {
+  return { phone: r.phone, categories: r.categories ? [...r.categories].sort() : 'all', reason: r.reason, source: { kind: r.source.kind, reference: r.source.reference ?? null } };
+}
+
+/** Keeps the request under its id; the same id for anything else is refused, naming what differs. */
+async function requireSameRequest(deps: ServiceDeps, key: string, r: CallerOptOut & { requestId: string }): Promise<void> {
+  const asked = askedFor(r);
+  const claim = await claimRequestId(deps.store, key, asked);
+  if (claim.claimed) return;
+  const differing = Object.keys(asked).filter((field) => JSON.stringify(claim.request[field]) !== JSON.stringify(asked[field]));
+  if (differing.length) throw new RequestIdReusedError(r.requestId, r.business.id, differing);
+}
+
+/**
+ * A caller's opt-out. Its request id is scoped to the business and the caller, so another business or
+ * another caller using the same id asks for an opt-out of its own; the same id for a different
+ * request is a conflict, never the earlier request's answer.
+ */
+export async function requestCallerOptOut(deps: ServiceDeps, r: CallerOptOut): Promise<OptOutOutcome> {
+  const origin = r.requestId ? `api.${r.business.id}.${r.callerId}.${r.requestId}` : `api.${randomUUID()}`;
+  if (r.requestId) await requireSameRequest(deps, origin, { ...r, requestId: r.requestId });
+  return requestOptOut(deps, {
+    origin,
+    businessId: r.business.id,
+    contactId: contactIdOf(r.business.id, r.phone),
+    phone: r.phone,
+    channel: r.source.kind,
+    categories: r.categories,
+    reason: r.reason,
+    source: r.source,
+    receivedAt: new Date().toISOString(),
+    payload: { reason: r.reason, source: r.source, categories: r.categories ?? 'all' },
+    // An agent relaying what the contact said in a chat confirms there; other sources have no thread to answer in.
+    confirmOn: r.source.kind === 'sms' || r.source.kind === 'whatsapp' ? r.source.kind : undefined,
+  });
 }
 
 /** True when this origin's earlier opt-out has finished and the contact may be messaged again (an old link used anew). */

@@ -6,6 +6,7 @@ import { ContactOptedOutError } from './errors';
 import { startJourney } from './journeys';
 import { requestOptOut, type OptOutOutcome } from './optouts';
 import { signalJourney } from './journey-events';
+import { FAILED_DELIVERY_STATUSES } from '../workflows/journey/contract';
 
 /** The journey run an opt-in call belongs to (from the signed webhook URL we gave the provider). */
 export interface CallRun {
@@ -62,9 +63,9 @@ export async function receiveNoAnswer(deps: ServiceDeps, run: CallRun, callSid: 
   await signalJourney(deps, `ivr.${callSid}.no-answer`, run, 'ivrNoAnswer', { callSid, at: new Date().toISOString() });
 }
 
-/** A final call status other than completed (busy, failed, no-answer) tells the journey the call did not happen. */
+/** A call that did not happen (busy, failed, no-answer, canceled) tells the journey; other statuses change nothing there. */
 export async function receiveCallStatus(deps: ServiceDeps, run: CallRun, callSid: string, status: string): Promise<void> {
-  if (!status || status === 'completed') return;
+  if (!FAILED_DELIVERY_STATUSES.has(status)) return;
   await signalJourney(deps, `call.${callSid}.${status}`, run, 'providerStatus', { providerId: callSid, status, receivedAt: new Date().toISOString() });
 }
 

@@ -1,3 +1,4 @@
+import { withStorableKeys } from '../domain/payload';
 import type { JourneyState } from '../workflows/journey/contract';
 import type { Store } from './models';
 
@@ -39,10 +40,12 @@ export interface InboundMessageRecord {
   routedTo: string;
   receivedAt: Date;
   payload: Record<string, unknown>;
+  /** The stored whole of a payload too large or oddly named to keep here (store/payloads.ts). */
+  payloadRef?: string;
 }
 
-/** Every inbound message is kept once, keyed by the provider's message id. */
+/** Every inbound message is kept once, keyed by the provider's message id; field names the store refuses are made storable. */
 export async function keepInboundMessage(store: Store, m: InboundMessageRecord): Promise<void> {
   const { _id, ...fields } = m;
-  await store.inbound.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+  await store.inbound.updateOne({ _id }, { $setOnInsert: { ...fields, payload: withStorableKeys(fields.payload) } }, { upsert: true });
 }

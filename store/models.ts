@@ -85,6 +85,19 @@ const journeySchema = new Schema(
 journeySchema.index({ businessId: 1, contactId: 1 });
 journeySchema.index({ businessId: 1, startedAt: 1 });
 
+/** How an ambiguous send was settled (docs/ambiguous-sends.md): adopted, sent again, or left. */
+const outboxResolutionSchema = new Schema(
+  {
+    outcome: { type: String, enum: ['found', 'resent', 'gave_up'], required: true },
+    /** What decided it: status_callback, message_list, call_list, smtp_no_lookup, send_gate, ... */
+    how: { type: String, required: true },
+    at: { type: Date, required: true },
+    detail: String,
+    resends: { type: Number, default: 0 },
+  },
+  { _id: false },
+);
+
 const outboxSchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -94,13 +107,19 @@ const outboxSchema = new Schema(
     channel: { type: String, required: true },
     purpose: { type: String, required: true },
     to: { type: String, required: true },
-    /** claimed → sent | failed | refused | ambiguous; released when a retry may safely send again. */
+    /**
+     * claimed → sent | failed | refused | ambiguous; released when a retry may safely send again;
+     * ambiguous → sent (found at the provider) | claimed (sent again) | stays, with `resolution`.
+     */
     status: { type: String, required: true },
     providerId: String,
     errorCode: Number,
     reason: String,
     attempts: { type: Number, default: 0 },
     claimedAt: Date,
+    /** From when the provider may have taken the message without telling us. */
+    ambiguousAt: Date,
+    resolution: outboxResolutionSchema,
     sentAt: Date,
     shown: String,
   },
@@ -121,6 +140,8 @@ const inboundSchema = new Schema(
     routedTo: String,
     receivedAt: { type: Date, required: true },
     payload: Schema.Types.Mixed,
+    /** The stored whole of a payload that had to be cut (store/payloads.ts). */
+    payloadRef: String,
   },
   { timestamps: true, versionKey: false },
 );

@@ -1,3 +1,4 @@
+import { withStorableKeys } from '../domain/payload';
 import type { OptOutInput } from '../workflows/optout/contract';
 import type { Store } from './models';
 
@@ -13,7 +14,7 @@ interface PendingOptOutDoc {
 const pendingOf = (store: Store) => store.connection.collection<PendingOptOutDoc>('optout_pending');
 
 export async function keepPendingOptOut(store: Store, optOutId: string, input: OptOutInput): Promise<void> {
-  await pendingOf(store).updateOne({ _id: optOutId }, { $setOnInsert: { input, at: new Date() } }, { upsert: true });
+  await pendingOf(store).updateOne({ _id: optOutId }, { $setOnInsert: { input: withStorableKeys(input), at: new Date() } }, { upsert: true });
 }
 
 /** The oldest kept opt-outs first. */

@@ -1,4 +1,5 @@
-import { isDuplicateKey, type ConsentEventDoc, type OutboxDoc, type Store } from './models';
+import { withStorableKeys } from '../domain/payload';
+import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
 
 export interface ContactFields {
   businessId: string;
@@ -26,9 +27,13 @@ export async function upsertContact(store: Store, c: ContactFields): Promise<voi
 /** Who a ledger event is about. */
 export type LedgerContact = Pick<ConsentEventDoc, 'businessId' | 'contactId' | 'phone'>;
 
-/** One ledger event about a contact and a category; its _id (derived from what caused it) makes a retried write change nothing. */
+/**
+ * One ledger event about a contact and a category; its _id (derived from what caused it) makes a
+ * retried write change nothing. Proof carries what contacts and providers sent, so its field names
+ * are made storable: a form field named "$where" must not keep an event out of the ledger.
+ */
 export function consentEvent(contact: LedgerContact, _id: string, category: string, type: ConsentEventDoc['type'], at: Date, proof: Record<string, unknown>): ConsentEventDoc & { _id: string } {
-  return { _id, businessId: contact.businessId, contactId: contact.contactId, phone: contact.phone, category, type, at, proof };
+  return { _id, businessId: contact.businessId, contactId: contact.contactId, phone: contact.phone, category, type, at, proof: withStorableKeys(proof) };
 }
 
 /** Appends a ledger event exactly once: a retried activity hits the same _id and changes nothing. */
@@ -97,66 +102,6 @@ export async function setCurrentConsents(store: Store, changes: CurrentConsentCh
 
 export async function setCurrentConsent(store: Store, c: CurrentConsentChange): Promise<void> {
   await setCurrentConsents(store, [c]);
-}
-
-export type OutboxClaim =
-  | { kind: 'claimed'; attempts: number }
-  | { kind: 'finished'; row: OutboxDoc & { _id: string } }
-  | { kind: 'ambiguous'; row: OutboxDoc & { _id: string } };
-
-/**
- * Claims the right to call the provider for one idempotency key. A row left `claimed` by an attempt
- * that never reported back means the provider may or may not have been called: we do not resend.
- */
-export async function claimOutbox(
-  store: Store,
-  row: { _id: string; businessId: string; contactId: string; journeyId?: string; channel: string; purpose: string; to: string },
-): Promise<OutboxClaim> {
-  const now = new Date();
-  try {
-    await store.outbox.create({ ...row, status: 'claimed', attempts: 1, claimedAt: now });
-    return { kind: 'claimed', attempts: 1 };
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-  }
-  const reclaimed = await store.outbox.updateOne({ _id: row._id, status: 'released' }, { $set: { status: 'claimed', claimedAt: now }, $inc: { attempts: 1 } });
-  if (reclaimed.modifiedCount === 1) {
-    const r = await store.outbox.findById(row._id).lean();
-    return { kind: 'claimed', attempts: r?.attempts ?? 2 };
-  }
-  const existing = (await store.outbox.findById(row._id).lean()) as (OutboxDoc & { _id: string }) | null;
-  if (!existing) throw new Error(`outbox row ${row._id} vanished while claiming`);
-  if (existing.status === 'claimed') {
-    await store.outbox.updateOne({ _id: row._id, status: 'claimed' }, { $set: { status: 'ambiguous', reason: 'a previous attempt stopped after claiming; the provider may have accepted it' } });
-    return { kind: 'ambiguous', row: { ...existing, status: 'ambiguous' } };
-  }
-  if (existing.status === 'ambiguous') return { kind: 'ambiguous', row: existing };
-  return { kind: 'finished', row: existing };
-}
-
-export async function finishOutbox(
-  store: Store,
-  id: string,
-  result: { status: 'sent' | 'failed' | 'refused' | 'ambiguous' | 'released'; providerId?: string; errorCode?: number; reason?: string; shown?: string },
-): Promise<void> {
-  const set: Record<string, unknown> = { status: result.status };
-  if (result.providerId) set.providerId = result.providerId;
-  if (result.errorCode !== undefined) set.errorCode = result.errorCode;
-  if (result.reason) set.reason = result.reason;
-  if (result.shown) set.shown = result.shown;
-  if (result.status === 'sent') set.sentAt = new Date();
-  await store.outbox.updateOne({ _id: id }, { $set: set });
-}
-
-export async function recordRefusedSend(
-  store: Store,
-  row: { _id: string; businessId: string; contactId: string; journeyId?: string; channel: string; purpose: string; to: string; reason: string },
-): Promise<void> {
-  try {
-    await store.outbox.create({ ...row, status: 'refused', attempts: 0 });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-  }
 }
 
 export async function consentOverview(store: Store, businessId: string, contactId: string) {

@@ -1,33 +1,22 @@
-import { NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { inspect } from 'node:util';
+import { NativeConnection } from '@temporalio/worker';
 import { createMailer } from '../activities/providers/mailer';
 import { createTwilioClient } from '../activities/providers/twilio';
 import { ConfigError, loadConfig } from '../config/config';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
+import { redactText } from '../lib/redact';
 import { temporalConnectionOptions } from '../lib/temporal';
 import { connectStore } from '../store/models';
+import { installRuntimeLogger } from './logging';
 import { startWorkerTelemetry } from './metrics-server';
 import { createOptinflowWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger('worker', config.LOG_LEVEL);
-  const toPino = (level: LogLevel, message: string, meta?: LogMetadata) => {
-    const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level] ?? 'info';
-    logger[method](meta ?? {}, message);
-  };
   const telemetry = await startWorkerTelemetry(config);
-  Runtime.install({
-    telemetryOptions: telemetry.telemetryOptions,
-    logger: {
-      log: toPino,
-      trace: (m, meta) => toPino('TRACE', m, meta),
-      debug: (m, meta) => toPino('DEBUG', m, meta),
-      info: (m, meta) => toPino('INFO', m, meta),
-      warn: (m, meta) => toPino('WARN', m, meta),
-      error: (m, meta) => toPino('ERROR', m, meta),
-    },
-  });
+  installRuntimeLogger(logger, telemetry.telemetryOptions);
 
   const businesses = loadBusinesses(config.BUSINESSES_FILE);
   const store = await connectStore(config.MONGODB_URI);
@@ -63,7 +52,7 @@ main().catch((err) => {
   if (err instanceof ConfigError) {
     console.error(err.message);
   } else {
-    console.error('worker failed:', err);
+    console.error(`worker failed: ${redactText(inspect(err))}`);
   }
   process.exit(1);
 });

@@ -1,12 +1,15 @@
 import { patched, proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 
+/** The send activity's last attempt gives up on an unresolved ambiguous send instead of failing. */
+export const SEND_MAX_ATTEMPTS = 10;
+
 /**
  * Senders cap attempts: a provider that keeps refusing connections must not hold a workflow forever,
  * and ten attempts at most 20 s apart keep an opt-out confirmation within the five minutes we promise.
  */
 export const SEND_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 10 },
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: SEND_MAX_ATTEMPTS },
 };
 
 /** Store writes retry without limit: MongoDB being down must delay a consent record, never lose it. */

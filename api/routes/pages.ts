@@ -9,6 +9,7 @@ import { optedBackInSince, requestOptOut } from '../../services/optouts';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import type { OptOutInput } from '../../workflows/optout/contract';
 import type { ApiDeps } from '../app';
+import { FORM_LIMITS, formRoute } from '../form-body';
 import { checkPageToken, pageErrorHandler, sendPage, sendProblemPage } from '../html';
 
 const confirmForm = z.object({
@@ -53,6 +54,9 @@ ${boxes}
 }
 
 const pageRoute = { errorHandler: pageErrorHandler };
+const pageForm = { ...pageRoute, ...formRoute(FORM_LIMITS.page) };
+/** An unsubscribe is never refused for its size (RFC 8058 clients post one field; anything can arrive). */
+const unsubscribeForm = { ...pageRoute, ...formRoute(FORM_LIMITS.optOutCarrier) };
 
 /** The journey a confirmation link names, if it names one well-formed. */
 const journeyOfLink = (j: string | undefined) => (j && parseJourneyId(j) ? j : undefined);
@@ -69,7 +73,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return sendPage(reply, 200, `${t.business.name} on WhatsApp`, confirmFormHtml(t.token, t.business, categories, new Set(categories)));
   });
 
-  app.post('/c/:token', pageRoute, async (request, reply) => {
+  app.post('/c/:token', pageForm, async (request, reply) => {
     const t = checkPageToken(deps, reply, request.params, 'confirm');
     if (!t) return reply;
     const form = confirmForm.safeParse(request.body ?? {});
@@ -121,7 +125,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   /** Both the page's button and RFC 8058 one-click (body "List-Unsubscribe=One-Click") land here. */
-  app.post('/u/:token', pageRoute, async (request, reply) => {
+  app.post('/u/:token', unsubscribeForm, async (request, reply) => {
     const t = checkPageToken(deps, reply, request.params, 'unsubscribe');
     if (!t) return reply;
     const contact = await deps.store.contacts.findById(t.payload.c).lean();

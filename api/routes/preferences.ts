@@ -5,6 +5,7 @@ import { categoryLabels, type Business } from '../../domain/business';
 import { escapeHtml } from '../../domain/escape';
 import { applyPreferences, readPreferences, type ContactPreferences, type PreferenceResult, type SwitchOnOutcome } from '../../services/preferences';
 import type { ApiDeps } from '../app';
+import { FORM_LIMITS, formRoute } from '../form-body';
 import { checkPageToken, pageErrorHandler, sendPage, sendProblemPage, type CheckedToken } from '../html';
 
 const preferencesForm = z.object({
@@ -98,7 +99,7 @@ export function registerPreferenceRoutes(app: FastifyInstance, deps: ApiDeps): v
     return sendPage(reply, 200, `Your messages from ${loaded.t.business.name}`, preferencesHtml(loaded.t, loaded.state));
   });
 
-  app.post('/p/:token', pageRoute, async (request, reply) => {
+  app.post('/p/:token', { ...pageRoute, ...formRoute(FORM_LIMITS.page) }, async (request, reply) => {
     const loaded = await load(request, reply);
     if (!loaded) return reply;
     const { t, state } = loaded;

@@ -7,6 +7,7 @@ import { consentedDuringCall, recordIvrMenuConsent } from '../../services/consen
 import { askMissedCaller } from '../../services/voice';
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
+import { FORM_LIMITS, formRoute } from '../form-body';
 import { twilioSignatureGuard } from '../twilio-signature';
 import { twiml } from '../twiml';
 
@@ -33,7 +34,7 @@ const menuParamsSchema = z.object({
  * an opt-in journey for the caller, at most once per frequency-cap window.
  */
 export function registerVoiceInboundRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const guard = twilioSignatureGuard(deps.twilioAuthToken, deps.publicBaseUrl);
+  const callback = { ...formRoute(FORM_LIMITS.providerCallback), preHandler: twilioSignatureGuard(deps.twilioAuthToken, deps.publicBaseUrl) };
   const menuUrls = (business: Business, categories: readonly string[]) => inboundMenuUrls(deps.publicBaseUrl, business.id, categories);
   const businessCalled = (to: string) => {
     const business = deps.businesses.bySenderNumber(to);
@@ -41,7 +42,7 @@ export function registerVoiceInboundRoutes(app: FastifyInstance, deps: ApiDeps):
   };
   const cannotContinue = (reply: FastifyReply) => twiml(reply, sayAndHangUpTwiml('Sorry, this call cannot continue. Goodbye.'));
 
-  app.post('/webhooks/twilio/voice/inbound', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/voice/inbound', callback, async (request, reply) => {
     const call = parseOr400(inboundCallSchema, request.body, 'body');
     const business = businessCalled(call.To);
     if (!business) return twiml(reply, sayAndHangUpTwiml('Sorry, this number is not in service. Goodbye.'));
@@ -49,14 +50,14 @@ export function registerVoiceInboundRoutes(app: FastifyInstance, deps: ApiDeps):
     return twiml(reply, inboundMenuTwiml(business, categories, menuUrls(business, categories), 1));
   });
 
-  app.post('/webhooks/twilio/voice/inbound/menu', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/voice/inbound/menu', callback, async (request, reply) => {
     const p = parseOr400(menuParamsSchema, request.query, 'query');
     const business = deps.businesses.get(p.b);
     if (!business) return cannotContinue(reply);
     return twiml(reply, inboundMenuTwiml(business, p.cats, menuUrls(business, p.cats), p.attempt === 2 ? 2 : 1));
   });
 
-  app.post('/webhooks/twilio/voice/inbound/gather', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/voice/inbound/gather', callback, async (request, reply) => {
     const p = parseOr400(menuParamsSchema, request.query, 'query');
     const call = parseOr400(inboundCallSchema, request.body, 'body');
     const business = deps.businesses.get(p.b);
@@ -83,7 +84,7 @@ export function registerVoiceInboundRoutes(app: FastifyInstance, deps: ApiDeps):
     return twiml(reply, sayAndHangUpTwiml(`Thank you. ${business.name} will confirm on WhatsApp. You can reply STOP there at any time. Goodbye.`));
   });
 
-  app.post('/webhooks/twilio/voice/inbound-status', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/voice/inbound-status', callback, async (request, reply) => {
     const call = parseOr400(inboundCallSchema, request.body, 'body');
     const status = call.CallStatus ?? '';
     const business = businessCalled(call.To);

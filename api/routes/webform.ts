@@ -6,6 +6,7 @@ import { escapeHtml } from '../../domain/escape';
 import { normalizePhone } from '../../domain/phone';
 import { askFromWebform } from '../../services/optin-requests';
 import type { ApiDeps } from '../app';
+import { FORM_LIMITS, formRoute } from '../form-body';
 import { pageErrorHandler, sendPage, sendProblemPage } from '../html';
 import { SlidingWindowLimiter } from '../rate-limit';
 
@@ -107,7 +108,7 @@ export function registerWebformRoutes(app: FastifyInstance, deps: ApiDeps, limit
     return sendPage(reply, 200, webformWords(business).heading, formHtml(business, { phone: '', categories: new Set(), confirmBy: 'whatsapp' }));
   });
 
-  app.post('/b/:businessId/optin', pageRoute, async (request, reply) => {
+  app.post('/b/:businessId/optin', { ...pageRoute, ...formRoute(FORM_LIMITS.page) }, async (request, reply) => {
     const business = businessOf(request.params, reply);
     if (!business) return reply;
     const parsed = optinForm.safeParse(request.body ?? {});

@@ -6,7 +6,8 @@ import type { OptOutOutcome } from '../../services/optouts';
 import { receiveCallStatus, receiveKeyPress, receiveNoAnswer } from '../../services/voice';
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
-import { inboundMessageSchema, statusCallbackSchema, voiceParamsSchema } from '../schemas';
+import { FORM_LIMITS, formRoute } from '../form-body';
+import { inboundMessageSchema, statusCallbackQuerySchema, statusCallbackSchema, voiceParamsSchema } from '../schemas';
 import { twilioSignatureGuard } from '../twilio-signature';
 import { twiml } from '../twiml';
 
@@ -25,9 +26,11 @@ const formOf = (request: FastifyRequest) => ({ ...(request.body as Record<string
  */
 export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const guard = twilioSignatureGuard(deps.twilioAuthToken, deps.publicBaseUrl);
+  const message = { ...formRoute(FORM_LIMITS.optOutCarrier), preHandler: guard };
+  const callback = { ...formRoute(FORM_LIMITS.providerCallback), preHandler: guard };
   const cannotContinue = (reply: FastifyReply) => twiml(reply, sayAndHangUpTwiml('Sorry, this call cannot continue. Goodbye.'));
 
-  app.post('/webhooks/twilio/messaging', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/messaging', message, async (request, reply) => {
     const msg = parseOr400(inboundMessageSchema, request.body, 'body');
     const business = deps.businesses.bySenderNumber(msg.To);
     if (!business) {
@@ -42,8 +45,8 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
     return twiml(reply, EMPTY_TWIML);
   });
 
-  app.post('/webhooks/twilio/status', { preHandler: guard }, async (request, reply) => {
-    const q = request.query as Record<string, string | undefined>;
+  app.post('/webhooks/twilio/status', callback, async (request, reply) => {
+    const q = parseOr400(statusCallbackQuerySchema, request.query, 'query');
     const body = parseOr400(statusCallbackSchema, request.body, 'body');
     const to = body.To ? normalizePhone(body.To) : undefined;
     const r = await receiveMessageStatus(deps, {
@@ -51,6 +54,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
       runId: q.run,
       business: q.b ? deps.businesses.get(q.b) : undefined,
       contactId: q.c,
+      outboxKey: q.o,
       providerId: body.MessageSid ?? body.SmsSid ?? '',
       status: body.MessageStatus,
       errorCode: body.ErrorCode ? Number(body.ErrorCode) : undefined,
@@ -61,7 +65,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
     return reply.status(204).send();
   });
 
-  app.post('/webhooks/twilio/voice/optin', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/voice/optin', callback, async (request, reply) => {
     const p = parseOr400(voiceParamsSchema, request.query, 'query');
     const business = deps.businesses.get(p.b);
     if (!business) return cannotContinue(reply);
@@ -69,7 +73,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
     return twiml(reply, optinCallTwiml(business, p.cats, p.attempt === 2 ? 2 : 1, { gatherAction: urls.gatherAction, retry: urls.start(2), noAnswer: urls.noAnswer }));
   });
 
-  app.post('/webhooks/twilio/voice/gather', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/voice/gather', callback, async (request, reply) => {
     const p = parseOr400(voiceParamsSchema, request.query, 'query');
     const body = request.body as Record<string, string>;
     const business = deps.businesses.get(p.b);
@@ -102,13 +106,13 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
     }
   });
 
-  app.post('/webhooks/twilio/voice/no-answer', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/voice/no-answer', callback, async (request, reply) => {
     const p = parseOr400(voiceParamsSchema, request.query, 'query');
     await receiveNoAnswer(deps, { workflowId: p.wf, runId: p.run }, (request.body as Record<string, string>).CallSid ?? '');
     return twiml(reply, sayAndHangUpTwiml('We did not receive an answer. Goodbye.'));
   });
 
-  app.post('/webhooks/twilio/voice/status', { preHandler: guard }, async (request, reply) => {
+  app.post('/webhooks/twilio/voice/status', callback, async (request, reply) => {
     const p = parseOr400(voiceParamsSchema, request.query, 'query');
     const body = request.body as Record<string, string>;
     await receiveCallStatus(deps, { workflowId: p.wf, runId: p.run }, body.CallSid ?? '', body.CallStatus ?? '');

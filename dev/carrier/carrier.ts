@@ -6,6 +6,7 @@ import { startMailbox } from './mailbox';
 import type { Mailbox } from './mailbox';
 import { Messaging } from './messaging';
 import { contactAnchor, renderPage } from './page';
+import { faultSchema, TwilioRestApi } from './rest-api';
 import { CarrierRuntime, FormParams, parseAddress } from './runtime';
 import type {
   Carrier,
@@ -24,7 +25,6 @@ import { WebhookClient } from './webhook-client';
 export type * from './types';
 
 const MAX_BODY_BYTES = 1_000_000;
-const TWILIO_RESOURCE = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)(?:\/([^/]+))?\.json$/;
 
 const silentLogger: CarrierLogger = { info: () => undefined, warn: () => undefined };
 
@@ -44,15 +44,6 @@ const behaviourSchema = z.object({
   unsubscribed: z.boolean().optional(),
   callOutcome: z.enum(['busy', 'no-answer', 'failed']).optional(),
 });
-
-const faultSchema = z.object({
-  target: z.enum(['messages', 'calls', 'any']),
-  status: z.union([z.literal(429), z.literal(500), z.literal(503)]).optional(),
-  delayMs: z.number().int().min(0).max(120_000).optional(),
-  times: z.number().int().min(1).optional(),
-});
-
-const faultCodes: Record<number, number> = { 429: 20429, 500: 20500, 503: 20503 };
 
 interface Reply {
   status: number;
@@ -120,8 +111,8 @@ class LocalCarrier implements Carrier {
   private readonly messaging: Messaging;
   private readonly voice: Voice;
   private readonly webhooks: WebhookClient;
+  private readonly restApi: TwilioRestApi;
   private readonly mail: CarrierEmail[] = [];
-  private faults: Array<Fault & { remaining: number }> = [];
   private server: http.Server | null = null;
   private mailbox: Mailbox | null = null;
 
@@ -142,6 +133,7 @@ class LocalCarrier implements Carrier {
     );
     this.messaging = new Messaging(this.runtime);
     this.voice = new Voice(this.runtime);
+    this.restApi = new TwilioRestApi(this.runtime, this.messaging, this.voice);
   }
 
   async start(): Promise<void> {
@@ -204,7 +196,7 @@ class LocalCarrier implements Carrier {
     this.messaging.reset();
     this.voice.reset();
     this.mail.length = 0;
-    this.faults = [];
+    this.restApi.clearFaults();
     this.runtime.behaviours.clear();
   }
 
@@ -247,7 +239,7 @@ class LocalCarrier implements Carrier {
   }
 
   injectFault(fault: Fault): void {
-    this.faults.push({ ...fault, remaining: fault.times ?? 1 });
+    this.restApi.injectFault(fault);
   }
 
   async waitFor<T>(predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 5_000): Promise<T> {
@@ -258,14 +250,6 @@ class LocalCarrier implements Carrier {
       if (Date.now() > deadline) throw new Error(`carrier.waitFor: condition not met within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-  }
-
-  private takeFault(resource: 'messages' | 'calls'): Fault | undefined {
-    const fault = this.faults.find((f) => f.target === 'any' || f.target === resource);
-    if (!fault) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
-    return fault;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -298,7 +282,7 @@ class LocalCarrier implements Carrier {
     const raw = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
     const contentType = String(req.headers['content-type'] ?? '');
 
-    if (url.pathname.startsWith('/2010-04-01/')) return this.twilioApi(req, url, method, parseForm(raw));
+    if (url.pathname.startsWith('/2010-04-01/')) return this.restApi.handle(req, url, method, parseForm(raw));
     if (url.pathname.startsWith('/_carrier/')) return this.inspectionApi(url, method, parseJsonOrForm(raw, contentType));
     if (url.pathname.startsWith('/ui/') && method === 'POST') return this.ui(url, Object.fromEntries(new URLSearchParams(raw)));
     if (url.pathname === '/' && method === 'GET') {
@@ -316,49 +300,6 @@ class LocalCarrier implements Carrier {
       };
     }
     return { status: 404, json: { error: `no route ${method} ${url.pathname}` } };
-  }
-
-  private authenticate(req: http.IncomingMessage, pathAccountSid: string): void {
-    const header = req.headers.authorization ?? '';
-    const match = /^Basic\s+(.+)$/i.exec(header);
-    const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
-    const separator = decoded.indexOf(':');
-    const user = decoded.slice(0, separator);
-    const password = decoded.slice(separator + 1);
-    const ok = separator > 0 && user === this.opts.accountSid && password === this.opts.authToken && pathAccountSid === this.opts.accountSid;
-    if (!ok) throw new TwilioApiError(401, 20003);
-  }
-
-  private async twilioApi(req: http.IncomingMessage, url: URL, method: string, params: FormParams): Promise<Reply> {
-    const match = TWILIO_RESOURCE.exec(url.pathname);
-    const notFound = () => new TwilioApiError(404, 20404, `The requested resource ${url.pathname} was not found`);
-    if (!match) throw notFound();
-    const [, accountSid, collection, sid] = match;
-    this.authenticate(req, accountSid);
-
-    const fault = this.takeFault(collection === 'Messages' ? 'messages' : 'calls');
-    if (fault?.status) {
-      if (fault.delayMs) await this.runtime.sleep(fault.delayMs);
-      throw new TwilioApiError(fault.status, faultCodes[fault.status]);
-    }
-    const reply = await this.twilioResource(collection, sid, method, params, notFound);
-    // The request has taken effect; only the answer is late, as when Twilio is slow but not down.
-    if (fault?.delayMs) await this.runtime.sleep(fault.delayMs);
-    return reply;
-  }
-
-  private async twilioResource(collection: string, sid: string | undefined, method: string, params: FormParams, notFound: () => Error): Promise<Reply> {
-    if (collection === 'Messages') {
-      if (!sid && method === 'POST') return { status: 201, json: this.messaging.toResource(this.messaging.create(params)) };
-      const message = sid && method === 'GET' ? this.messaging.get(sid) : undefined;
-      if (!message) throw notFound();
-      return { status: 200, json: this.messaging.toResource(message) };
-    }
-    if (!sid && method === 'POST') return { status: 201, json: this.voice.toResource(this.voice.create(params)) };
-    if (sid && method === 'POST') return { status: 200, json: this.voice.toResource(await this.voice.update(sid, params)) };
-    const call = sid && method === 'GET' ? this.voice.get(sid) : undefined;
-    if (!call) throw notFound();
-    return { status: 200, json: this.voice.toResource(call) };
   }
 
   private async inspectionApi(url: URL, method: string, body: unknown): Promise<Reply> {

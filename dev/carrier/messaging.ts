@@ -54,6 +54,14 @@ function matches(message: CarrierMessage, filter: MessageFilter): boolean {
   );
 }
 
+/**
+ * When the message left for the handset. A message still queued counts from its creation: the carrier
+ * sends within milliseconds, so a lookup by sent date right after a create sees it either way.
+ */
+export function sentAtOf(message: CarrierMessage): string {
+  return message.statusHistory.find((s) => s.status !== 'queued')?.at ?? message.createdAt;
+}
+
 interface DeliveryPlan {
   final: MessageStatus;
   errorCode: number | null;
@@ -79,7 +87,8 @@ export class Messaging {
     this.lastInbound.clear();
   }
 
-  create(params: FormParams): CarrierMessage {
+  /** `silent`: the message sends no status callbacks, as when they are lost on the way to us. */
+  create(params: FormParams, opts: { silent?: boolean } = {}): CarrierMessage {
     const rawTo = first(params, 'To');
     const rawFrom = first(params, 'From');
     if (!rawTo) throw new TwilioApiError(400, 21604);
@@ -131,7 +140,7 @@ export class Messaging {
       updatedAt: now,
     };
     this.store.set(message.sid, message);
-    void this.progress(message, this.planDelivery(message));
+    void this.progress(message, this.planDelivery(message), opts.silent === true);
     return message;
   }
 
@@ -166,7 +175,7 @@ export class Messaging {
     return { final: 'delivered', errorCode: null };
   }
 
-  private async progress(message: CarrierMessage, plan: DeliveryPlan): Promise<void> {
+  private async progress(message: CarrierMessage, plan: DeliveryPlan, silent: boolean): Promise<void> {
     const steps: Array<{ status: MessageStatus; errorCode: number | null }> = [{ status: 'queued', errorCode: null }];
     if (plan.final !== 'failed') steps.push({ status: 'sent', errorCode: null });
     steps.push({ status: plan.final, errorCode: plan.errorCode });
@@ -183,7 +192,7 @@ export class Messaging {
       if (step.status !== 'queued') {
         message.statusHistory.push({ status: step.status, at, errorCode: step.errorCode });
       }
-      if (message.statusCallback) {
+      if (message.statusCallback && !silent) {
         const { delivery } = await this.runtime.post('POST', message.statusCallback, this.statusParams(message));
         message.callbacks.push(delivery);
       }
@@ -317,7 +326,7 @@ export class Messaging {
       api_version: API_VERSION,
       body: message.body,
       date_created: rfc2822(message.createdAt),
-      date_sent: message.status === 'queued' ? null : rfc2822(message.updatedAt),
+      date_sent: message.status === 'queued' ? null : rfc2822(sentAtOf(message)),
       date_updated: rfc2822(message.updatedAt),
       direction: message.direction,
       error_code: message.errorCode,

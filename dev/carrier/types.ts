@@ -157,9 +157,18 @@ export interface RecipientBehaviour {
 
 export interface Fault {
   target: 'messages' | 'calls' | 'any';
+  /** Which requests it applies to: creates (POST to the list) or reads (GET). Default: every request. */
+  request?: 'create' | 'read';
   status?: 429 | 500 | 503;
   /** Delay before answering. Without `status` the request is processed first, then answered late. */
   delayMs?: number;
+  /**
+   * With `status`: the request takes effect first and the error is answered after it, as when Twilio
+   * created the message but failed to say so. Without it a `status` fault changes nothing.
+   */
+  applied?: boolean;
+  /** A message created by the faulted request sends no status callbacks (they were lost on the way). */
+  noCallbacks?: boolean;
   /** How many matching requests it applies to. Default 1. */
   times?: number;
 }

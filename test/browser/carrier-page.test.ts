@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { consentsOf } from '../harness/contact';
+import { journeyOf, startTestStack, type TestStack } from '../harness/stack';
 import { launchBrowser, newVisitor, screenshot } from './browser';
-import { consentsOf, journeyOf } from './helpers';
 
 /** A new user tries journeys by hand on the carrier's page: reply by SMS, press a key in the call. */
 let stack: TestStack;
@@ -33,7 +33,7 @@ test('reply YES from the carrier page confirms an SMS journey', async () => {
   await page.locator('section').filter({ has: page.locator('h2', { hasText: phone }) }).getByText("You're subscribed to Offers and promotions from Acme Outdoor Supplies on WhatsApp").waitFor({ state: 'visible', timeout: 5000 });
   await screenshot(page, 'carrier-page');
   await context.close();
-  expect((await consentsOf(stack, phone)).byCat.offers).toBe('opted_in');
+  expect((await consentsOf(stack, phone)).byCategory.offers).toBe('opted_in');
 });
 
 test('pressing 1 on the carrier page keypad confirms an IVR journey', async () => {
@@ -51,6 +51,6 @@ test('pressing 1 on the carrier page keypad confirms an IVR journey', async () =
 
   expect((await journeyOf(stack, start.body.journeyId, 'confirmed')).status).toBe('confirmed');
   const consent = await consentsOf(stack, phone);
-  expect(consent.byCat.order_updates).toBe('opted_in');
+  expect(consent.byCategory.order_updates).toBe('opted_in');
   expect(consent.events.find((e: any) => e.type === 'opted_in').proof).toMatchObject({ method: 'ivr_keypress', channel: 'ivr' });
 });

@@ -1,9 +1,10 @@
 import type { Browser } from 'playwright-core';
 import { createPageToken } from '../../lib/tokens';
 import { contactIdOf } from '../../store/models';
-import { startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { consentsOf } from '../harness/contact';
+import { journeyOf, startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { sleep } from '../harness/wait';
 import { launchBrowser, newVisitor, screenshot } from './browser';
-import { consentsOf, journeyOf } from './helpers';
 
 let stack: TestStack;
 let browser: Browser;
@@ -34,7 +35,7 @@ test('confirm in a browser: narrowed categories are recorded with the form post 
   const scanned = await fetch(link, { headers: { 'user-agent': 'MailScanner/1.0' } });
   expect(scanned.status).toBe(200);
   expect(scanned.headers.get('cache-control')).toBe('no-store');
-  await new Promise((res) => setTimeout(res, 300));
+  await sleep(300);
   const afterScan = await journeyOf(stack, journeyId);
   expect(afterScan.status).toBe('active');
   expect(afterScan.events.map((e: any) => e.kind)).not.toContain('email_form');
@@ -57,8 +58,8 @@ test('confirm in a browser: narrowed categories are recorded with the form post 
   expect(await page.locator('body').innerText()).toContain('You will receive Order updates, Product recommendations from Acme Outdoor Supplies on WhatsApp');
 
   expect((await journeyOf(stack, journeyId, 'confirmed')).status).toBe('confirmed');
-  const { byCat, events } = await consentsOf(stack, phone);
-  expect(byCat).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
+  const { byCategory, events } = await consentsOf(stack, phone);
+  expect(byCategory).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
   const optIn = events.find((e) => e.type === 'opted_in' && e.category === 'order_updates');
   expect(optIn.proof).toMatchObject({ method: 'email_form', channel: 'email', businessName: 'Acme Outdoor Supplies', confirmedCategories: ['order_updates', 'recommendations'] });
   expect(optIn.proof.inbound).toMatchObject({ ip: '127.0.0.1', userAgent, form: { decision: 'confirm', categories: ['order_updates', 'recommendations'] } });
@@ -96,8 +97,8 @@ test('decline in a browser; confirming with nothing ticked asks again instead of
   await page.getByRole('button', { name: 'Decline' }).click();
   expect(await page.locator('body').innerText()).toContain('Acme Outdoor Supplies will not send you WhatsApp messages');
   expect((await journeyOf(stack, journeyId, 'declined')).status).toBe('declined');
-  const { byCat, events } = await consentsOf(stack, phone);
-  expect(byCat).toEqual({ order_updates: 'none', offers: 'none', recommendations: 'none' });
+  const { byCategory, events } = await consentsOf(stack, phone);
+  expect(byCategory).toEqual({ order_updates: 'none', offers: 'none', recommendations: 'none' });
   const declined = events.find((e) => e.type === 'declined');
   expect(declined.proof).toMatchObject({ method: 'email_form', channel: 'email', inbound: { ip: '127.0.0.1', form: { decision: 'decline' } } });
   expect(stack.carrier.messages({ to: `whatsapp:${phone}` })).toHaveLength(0);

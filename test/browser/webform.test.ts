@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { contactIdOf } from '../../store/models';
 import { startTestStack, type TestStack } from '../harness/stack';
+import { sleep } from '../harness/wait';
 import { launchBrowser, newVisitor, screenshot } from './browser';
 
 let stack: TestStack;
@@ -58,7 +59,7 @@ test('a filled honeypot is refused and starts nothing; a bad number shows the fo
   expect(await page.getByLabel('Mobile number').inputValue()).toBe('0415 <b>555</b>');
   expect(await page.getByLabel('Order updates').isChecked()).toBe(true);
 
-  await new Promise((res) => setTimeout(res, 500));
+  await sleep(500);
   expect(stack.carrier.messages({ contact: '+14155550162' })).toHaveLength(0);
   expect(await stack.store.journeys.countDocuments({ contactId: contactIdOf('acme', '+14155550162') })).toBe(0);
 });

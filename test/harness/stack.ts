@@ -12,7 +12,7 @@ import type { BusinessRegistry } from '../../domain/business';
 import { loadBusinesses } from '../../lib/businesses';
 import { connectStore, type Store } from '../../store/models';
 import { createOptinflowWorker, type ActivityDeps } from '../../workers/worker';
-import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName } from './servers';
+import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName, withDatabase } from './servers';
 import { sleep } from './wait';
 
 export const TEST_ACCOUNT_SID = 'AC' + 'ab'.repeat(16);
@@ -50,7 +50,7 @@ export interface RunningWorker {
  * One line for a test file: real Temporal (own task queue), real FerretDB (own database), the local
  * carrier on free ports, a worker with the real activities and the API listening on loopback.
  */
-export async function startTestStack(opts: { worker?: boolean; prefix?: string; businessesFile?: string; temporal?: { address: string; namespace: string } } = {}): Promise<TestStack> {
+export async function startTestStack(opts: { worker?: boolean; prefix?: string; businessesFile?: string; temporal?: { address: string; namespace: string }; mongoUri?: string } = {}): Promise<TestStack> {
   const temporalAddress = opts.temporal?.address ?? testTemporalAddress();
   const temporalNamespace = opts.temporal?.namespace ?? testTemporalNamespace();
   if (!runtimeInstalled) {
@@ -60,7 +60,7 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const taskQueue = uniqueName(opts.prefix ?? 'tq');
   const dbName = uniqueName('db');
   const businesses = loadBusinesses(opts.businessesFile ?? path.join(__dirname, '..', '..', 'config', 'businesses.demo.json'));
-  const store = await connectStore(testMongoUri(dbName));
+  const store = await connectStore(opts.mongoUri ? withDatabase(opts.mongoUri, dbName) : testMongoUri(dbName));
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace: temporalNamespace });
   const content = carrierContentFor(businesses.all());

@@ -7,6 +7,7 @@ import { parseJourneyId } from '../../workflows/journey/contract';
 import globalSetup from '../harness/global-setup';
 import globalTeardown from '../harness/global-teardown';
 import { startTestStack, type TestStack } from '../harness/stack';
+import { sleep } from '../harness/wait';
 import { historyToJson } from './history-json';
 
 /**
@@ -29,7 +30,6 @@ import { historyToJson } from './history-json';
  */
 
 const ACME = { sms: '+15005550006', whatsapp: '+15005550007' };
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 type Recorder = (stack: TestStack) => Promise<string>;
 

@@ -1,8 +1,10 @@
-import { randomBytes, randomInt } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
 import twilio from 'twilio';
 import { OptinChannel, OptinContact, OptinStatus } from '../../workflows/search-attributes';
-import { TEST_API_KEY, TEST_AUTH_TOKEN, startTestStack, type TestStack } from '../harness/stack';
+import { deliveryReportsOf } from '../../store/delivery-reports';
+import { consentsOf, numberedPhones } from '../harness/contact';
+import { TEST_API_KEY, TEST_AUTH_TOKEN, startTestStack, type TestStack, waitForJourney, workflowExists } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /**
  * The API's edges: Bearer auth, 400s that name the field and the rule, Twilio signatures that must
@@ -15,12 +17,7 @@ jest.setTimeout(60_000);
 /** Generous waits: these files share two cores with the servers and other test files. */
 const SLOW = 30_000;
 
-/**
- * Workflow ids derive from the contact's phone number and every test file shares one Temporal
- * namespace: this file's numbers use an exchange picked per run, so no other file's journeys collide.
- */
-const exchange = [...Array(700).keys()].map((i) => 200 + i).filter((e) => e !== 555 && e % 100 !== 11)[randomInt(690)];
-const phoneNo = (n: number) => `+1415${exchange}${String(500 + n).padStart(4, '0')}`;
+const phoneNo = numberedPhones(500);
 
 const ACME_SMS = '+15005550006';
 
@@ -31,8 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 async function call(method: string, path: string, opts: { auth?: string | null; body?: unknown } = {}) {
   const auth = opts.auth === undefined ? `Bearer ${TEST_API_KEY}` : opts.auth;
@@ -71,32 +66,6 @@ async function readJourney(journeyId: string) {
   const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
   expect(r.status).toBe(200);
   return r.body;
-}
-
-async function waitForJourney(journeyId: string, until: (j: any) => boolean, what: string, timeoutMs = SLOW) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const j = await readJourney(journeyId);
-    if (until(j)) return j;
-    if (Date.now() > deadline) throw new Error(`journey ${journeyId} never reached ${what}: ${JSON.stringify(j)}`);
-    await sleep(100);
-  }
-}
-
-async function consentsOf(phone: string) {
-  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
-  expect(r.status).toBe(200);
-  return r.body;
-}
-
-async function workflowExists(workflowId: string): Promise<boolean> {
-  try {
-    await stack.client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
 }
 
 describe('Bearer auth on /v1', () => {
@@ -175,12 +144,12 @@ describe('Twilio webhooks', () => {
     expect((await postWebhook(statusPath, forgedFailure, { signature: null })).status).toBe(403);
 
     await sleep(500);
-    expect(await workflowExists(`optout.sms.${stop.MessageSid}`)).toBe(false);
-    expect(await workflowExists(`inbound.${stop.MessageSid}`)).toBe(false);
+    expect(await workflowExists(stack, `optout.sms.${stop.MessageSid}`)).toBe(false);
+    expect(await workflowExists(stack, `inbound.${stop.MessageSid}`)).toBe(false);
     const state = await readJourney(journeyId);
     expect(state).toMatchObject({ status: 'active', stepIndex: 0 });
     expect(state.events.filter((e: any) => e.direction === 'received' || e.kind.startsWith('status:failed'))).toHaveLength(0);
-    const consents = await consentsOf(phone);
+    const consents = await consentsOf(stack, phone);
     expect(consents.messaging).toBe('allowed');
     expect(consents.events).toHaveLength(0);
     expect(stack.carrier.messages({ contact: phone }).map((m) => m.sid)).toEqual([request.sid]);
@@ -188,7 +157,7 @@ describe('Twilio webhooks', () => {
     // The same message, signed as Twilio signs it, is taken: the 403s above were the signature's doing.
     const signed = await postWebhook(path, inboundSms(phone, 'yes'));
     expect(signed.status).toBe(200);
-    await waitForJourney(journeyId, (j) => j.status === 'confirmed', 'confirmed');
+    await waitForJourney(stack, journeyId, (j) => j.status === 'confirmed', 'confirmed', SLOW);
   });
 
   test('a signed body that fails the schema answers 400 naming the field', async () => {
@@ -203,13 +172,13 @@ describe('Twilio webhooks', () => {
     const stop = inboundSms(phone, 'STOP');
     const [first, second] = [await postWebhook('/webhooks/twilio/messaging', stop), await postWebhook('/webhooks/twilio/messaging', stop)];
     expect([first.status, second.status]).toEqual([200, 200]);
-    await waitForJourney(journeyId, (j) => j.status === 'opted_out', 'opted_out');
+    await waitForJourney(stack, journeyId, (j) => j.status === 'opted_out', 'opted_out', SLOW);
     await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone }).length === 2, SLOW);
     await sleep(1_000);
     const sent = stack.carrier.messages({ to: phone });
     expect(sent).toHaveLength(2);
     expect(sent[1].body).toContain('you are unsubscribed');
-    const events = (await consentsOf(phone)).events;
+    const events = (await consentsOf(stack, phone)).events;
     expect(events.filter((e: any) => e.type === 'opted_out')).toHaveLength(3);
   });
 
@@ -221,7 +190,7 @@ describe('Twilio webhooks', () => {
     expect((await postWebhook('/webhooks/twilio/messaging', maybe)).status).toBe(200);
     const marker = inboundSms(phone, 'hmm');
     expect((await postWebhook('/webhooks/twilio/messaging', marker)).status).toBe(200);
-    const state = await waitForJourney(journeyId, (j) => j.events.some((e: any) => e.providerId === marker.MessageSid), 'the marker reply');
+    const state = await waitForJourney(stack, journeyId, (j) => j.events.some((e: any) => e.providerId === marker.MessageSid), 'the marker reply', SLOW);
     expect(state.events.filter((e: any) => e.providerId === maybe.MessageSid)).toHaveLength(1);
     expect(await stack.store.inbound.countDocuments({ contactId: state.contactId })).toBe(2);
     await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {});
@@ -233,16 +202,19 @@ describe('repeated status callbacks', () => {
     const phone = phoneNo(8);
     const { journeyId, request } = await startSmsJourney(phone);
     const delivered = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0].callbacks.find((c) => c.params.MessageStatus === 'delivered'), SLOW);
-    const noted = (j: any) => j.events.filter((e: any) => e.providerId === request.sid && e.kind === 'status:delivered').length;
-    await waitForJourney(journeyId, (j) => noted(j) === 1, 'the delivered status');
-
     const path = new URL(delivered.url).pathname + new URL(delivered.url).search;
-    expect((await postWebhook(path, delivered.params)).status).toBe(204);
+    // A failure report of an earlier message of this journey, delivered twice: the journey notes it once.
+    const failed = { ...delivered.params, MessageSid: `SM${randomBytes(16).toString('hex')}`, MessageStatus: 'undelivered', ErrorCode: '30003' };
+    expect((await postWebhook(path, failed)).status).toBe(204);
+    expect((await postWebhook(path, failed)).status).toBe(204);
     expect((await postWebhook(path, delivered.params)).status).toBe(204);
     const marker = inboundSms(phone, 'hmm');
     await postWebhook('/webhooks/twilio/messaging', marker);
-    const state = await waitForJourney(journeyId, (j) => j.events.some((e: any) => e.providerId === marker.MessageSid), 'the marker reply');
-    expect(noted(state)).toBe(1);
+    const state = await waitForJourney(stack, journeyId, (j) => j.events.some((e: any) => e.providerId === marker.MessageSid), 'the marker reply', SLOW);
+    expect(state.events.filter((e: any) => e.providerId === failed.MessageSid && e.kind === 'status:undelivered')).toHaveLength(1);
+    // "delivered" changes nothing in a journey: kept once in the store for the audit trail, not a workflow task.
+    expect(state.events.filter((e: any) => e.kind === 'status:delivered')).toEqual([]);
+    expect((await deliveryReportsOf(stack.store, request.sid)).map((r) => r.status)).toEqual(['delivered']);
     // "sent" is on the way to "delivered": acknowledged, but not passed to the journey as a workflow task.
     expect(stack.carrier.messages({ to: phone })[0].callbacks.some((c) => c.params.MessageStatus === 'sent')).toBe(true);
     expect(state.events.filter((e: any) => e.kind === 'status:sent')).toEqual([]);
@@ -258,7 +230,7 @@ describe('GET /v1/journeys/:id', () => {
     expect(running).toMatchObject({ journeyId, status: 'active', source: 'workflow', channel: 'sms', stepIndex: 0 });
 
     await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'no thanks' });
-    const ended = await waitForJourney(journeyId, (j) => j.source === 'store', 'the store');
+    const ended = await waitForJourney(stack, journeyId, (j) => j.source === 'store', 'the store', SLOW);
     expect(ended).toMatchObject({ journeyId, status: 'declined', outcome: { status: 'declined' } });
     expect(ended.events.find((e: any) => e.kind === 'request:sent')).toMatchObject({ providerId: request.sid });
     const stored = await stack.store.journeys.findById(journeyId).lean();

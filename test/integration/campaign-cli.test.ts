@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTestStack, type TestStack } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /** The `optinflow` bin as a campaign owner's script runs it: a child process, --json, exit codes. */
 
@@ -62,7 +63,7 @@ test('campaign start --json uploads the CSV, follows it to the end of starting a
   const reply = await stack.carrier.sendInbound({ from: '+14155558002', to: '+1500555006', body: 'YES' });
   expect(reply.status).toBe(200);
   let shown: any;
-  for (const until = Date.now() + 20_000; !shown && Date.now() < until; await new Promise((res) => setTimeout(res, 250))) {
+  for (const until = Date.now() + 20_000; !shown && Date.now() < until; await sleep(250)) {
     const c = await optinflow(['consent', 'show', '+14155558002', '--business', 'acme', '--json']);
     const body = JSON.parse(c.stdout);
     if (body.categories.find((x: any) => x.category === 'offers')?.status === 'opted_in') shown = body;

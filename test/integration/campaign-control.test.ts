@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { phoneBlock } from '../harness/contact';
+import { startTestStack, type TestStack, waitForCampaign } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /**
  * Pacing, pause/resume and cancel, measured where it matters: at the carrier. The 'paced' business
@@ -17,10 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-function phones(block: number, n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `+1415555${block}${String(i).padStart(2, '0')}`);
-}
 
 async function startCampaign(contacts: string[], waitFor = '30s') {
   const r = await stack.request('POST', '/v1/campaigns', {
@@ -41,20 +39,10 @@ async function campaign(campaignId: string) {
   return r.body;
 }
 
-async function waitForCampaign(campaignId: string, until: (body: any) => boolean, timeoutMs = 40_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const body = await campaign(campaignId);
-    if (until(body)) return body;
-    if (Date.now() > deadline) throw new Error(`campaign ${campaignId} never reached the expected state: ${JSON.stringify(body)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
-
 const requestsTo = (list: string[]) => list.flatMap((phone) => stack.carrier.messages({ to: phone }));
 
 test('journeys start no faster than the business rate', async () => {
-  const list = phones(60, 16);
+  const list = phoneBlock(60, 16);
   const campaignId = await startCampaign(list);
   await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 30_000);
   const times = requestsTo(list).map((m) => Date.parse(m.createdAt)).sort((a, b) => a - b);
@@ -62,14 +50,14 @@ test('journeys start no faster than the business rate', async () => {
   expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(2_500);
   const busiestSecond = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
   expect(busiestSecond).toBeLessThanOrEqual(2 * RATE);
-  const done = await waitForCampaign(campaignId, (b) => b.status === 'completed');
+  const done = await waitForCampaign(stack, campaignId, (b) => b.status === 'completed');
   expect(done.started).toBe(16);
   expect(done.startedPerSecond).toBeGreaterThan(0);
   expect(done.startedPerSecond).toBeLessThanOrEqual(RATE * 1.5);
 });
 
 test('pause stops starting journeys; resume continues where it stopped', async () => {
-  const list = phones(61, 24);
+  const list = phoneBlock(61, 24);
   const campaignId = await startCampaign(list);
   await stack.carrier.waitFor(() => requestsTo(list).length >= 5, 20_000);
 
@@ -79,7 +67,7 @@ test('pause stops starting journeys; resume continues where it stopped', async (
   const startedAtPause = paused.body.started;
   expect(startedAtPause).toBeLessThan(list.length);
 
-  await new Promise((res) => setTimeout(res, 2_500));
+  await sleep(2_500);
   expect(requestsTo(list).length).toBe(startedAtPause);
   expect((await campaign(campaignId)).started).toBe(startedAtPause);
   expect((await stack.request('POST', `/v1/campaigns/${campaignId}/pause`)).status).toBe(200);
@@ -87,25 +75,25 @@ test('pause stops starting journeys; resume continues where it stopped', async (
   const resumed = await stack.request('POST', `/v1/campaigns/${campaignId}/resume`);
   expect(resumed.status).toBe(200);
   expect(resumed.body.status).toBe('running');
-  const done = await waitForCampaign(campaignId, (b) => b.status === 'completed');
+  const done = await waitForCampaign(stack, campaignId, (b) => b.status === 'completed');
   expect(done.started).toBe(list.length);
   await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 10_000);
   for (const phone of list) expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
 });
 
 test('cancel with journeys=cancel: no new journeys, running ones end as cancelled, the rest is skipped', async () => {
-  const list = phones(62, 24);
+  const list = phoneBlock(62, 24);
   const campaignId = await startCampaign(list, '60s');
   await stack.carrier.waitFor(() => requestsTo(list).length >= 4, 20_000);
 
   const cancel = await stack.request('POST', `/v1/campaigns/${campaignId}/cancel`, { journeys: 'cancel', reason: 'wrong list' });
   expect(cancel.status).toBe(202);
-  const done = await waitForCampaign(campaignId, (b) => b.status === 'cancelled' && b.counts.cancelled === b.started && b.counts.active === 0);
+  const done = await waitForCampaign(stack, campaignId, (b) => b.status === 'cancelled' && b.counts.cancelled === b.started && b.counts.active === 0);
   expect(done.started).toBeLessThan(list.length);
   expect(done.counts.skipped.campaign_cancelled).toBe(list.length - done.started);
   expect(done.counts.pending).toBe(0);
   expect(done.finished).toBe(true);
-  await new Promise((res) => setTimeout(res, 1_000));
+  await sleep(1_000);
   expect(requestsTo(list).length).toBe(done.started);
 
   const again = await stack.request('POST', `/v1/campaigns/${campaignId}/resume`);
@@ -115,19 +103,19 @@ test('cancel with journeys=cancel: no new journeys, running ones end as cancelle
 });
 
 test('cancel with journeys=finish: no new journeys, running ones carry on', async () => {
-  const list = phones(63, 24);
+  const list = phoneBlock(63, 24);
   const campaignId = await startCampaign(list, '60s');
   await stack.carrier.waitFor(() => requestsTo(list).length >= 4, 20_000);
   const cancel = await stack.request('POST', `/v1/campaigns/${campaignId}/cancel`, { journeys: 'finish' });
   expect(cancel.status).toBe(202);
-  const done = await waitForCampaign(campaignId, (b) => b.status === 'cancelled');
+  const done = await waitForCampaign(stack, campaignId, (b) => b.status === 'cancelled');
   expect(done.counts.cancelled).toBe(0);
   expect(done.counts.active).toBe(done.started);
   expect(done.finished).toBe(false);
 
   const first = list.find((p) => stack.carrier.messages({ to: p }).length === 1)!;
   await stack.carrier.sendInbound({ from: first, to: '+1500555106', body: 'YES' });
-  await waitForCampaign(campaignId, (b) => b.counts.confirmed === 1);
+  await waitForCampaign(stack, campaignId, (b) => b.counts.confirmed === 1);
 });
 
 test('unknown campaign is 404; a malformed id is 400', async () => {
@@ -159,13 +147,13 @@ test('quiet hours: a contact in their night waits, one in their day is asked at 
   expect(r.status).toBe(202);
   const { campaignId } = r.body;
   await stack.carrier.waitFor(() => stack.carrier.messages({ to: waker }).length === 1, 15_000);
-  const waiting = await waitForCampaign(campaignId, (b) => b.started === 1 && b.deferredByQuietHours === 1);
+  const waiting = await waitForCampaign(stack, campaignId, (b) => b.started === 1 && b.deferredByQuietHours === 1);
   expect(waiting.status).toBe('running');
   expect(waiting.counts.pending).toBe(1);
-  await new Promise((res) => setTimeout(res, 1_000));
+  await sleep(1_000);
   expect(stack.carrier.messages({ to: sleeper })).toHaveLength(0);
 
   expect((await stack.request('POST', `/v1/campaigns/${campaignId}/cancel`, {})).status).toBe(202);
-  const done = await waitForCampaign(campaignId, (b) => b.status === 'cancelled');
+  const done = await waitForCampaign(stack, campaignId, (b) => b.status === 'cancelled');
   expect(done.counts.skipped).toEqual({ campaign_cancelled: 1 });
 });

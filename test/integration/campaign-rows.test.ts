@@ -3,7 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCampaignActivities, type RowStartResult } from '../../activities/campaign';
 import { contactIdOf } from '../../store/models';
 import { parseJourneyId } from '../../workflows/journey/contract';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack, waitForCampaign } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /** A campaign with good and bad rows: every row gets its outcome, bad rows never fail the campaign. */
 
@@ -17,16 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-async function waitForCampaign(campaignId: string, until: (body: any) => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/campaigns/${campaignId}`);
-    if (r.status === 200 && until(r.body)) return r.body;
-    if (Date.now() > deadline) throw new Error(`campaign ${campaignId} never reached the expected state: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
 
 async function postCsv(query: string, csv: string) {
   const res = await fetch(`${stack.apiUrl}/v1/campaigns?${query}`, {
@@ -101,7 +92,7 @@ test('JSON campaign: each row is accepted or skipped with its reason; accepted r
   expect(byRow[10].detail).toContain('fixed line');
   expect(byRow[11]).toMatchObject({ outcome: 'accepted' });
 
-  const done = await waitForCampaign(campaignId, (b) => b.status === 'completed' && b.started === 3);
+  const done = await waitForCampaign(stack, campaignId, (b) => b.status === 'completed' && b.started === 3);
   expect(done.counts.pending).toBe(0);
   expect(done.counts.skipped).toEqual({ invalid_phone: 2, duplicate_in_file: 1, opted_out: 1, frequency_cap: 1, already_opted_in: 1, invalid_field: 2 });
 
@@ -118,7 +109,7 @@ test('JSON campaign: each row is accepted or skipped with its reason; accepted r
 
   await stack.carrier.sendInbound({ from: '+14155550210', to: '+1500555006', body: 'YES' });
   await stack.carrier.sendInbound({ from: partlyIn, to: '+1500555006', body: 'no' });
-  const answered = await waitForCampaign(campaignId, (b) => b.counts.confirmed === 1 && b.counts.declined === 1);
+  const answered = await waitForCampaign(stack, campaignId, (b) => b.counts.confirmed === 1 && b.counts.declined === 1);
   expect(answered.counts.active).toBe(1);
   expect(answered.optInRate).toBe(0.5);
 
@@ -139,7 +130,7 @@ test('JSON campaign: each row is accepted or skipped with its reason; accepted r
     ids = [];
     for await (const w of stack.client.workflow.list({ query: `OptinCampaign = '${campaignId}'` })) ids.push(w.workflowId);
     if (ids.length >= 4) break;
-    await new Promise((res) => setTimeout(res, 300));
+    await sleep(300);
   }
   expect(ids.filter((id) => id.startsWith('journey.')).sort()).toEqual(journeys.map((j) => j.workflowId).sort());
   expect(ids).toContain(`campaign.${campaignId}`);
@@ -158,7 +149,7 @@ test('CSV campaign: rows streamed and checked; a journey already running makes i
   const reasons = start.body.outcomes.map((o: any) => o.reason ?? o.outcome);
   expect(reasons).toEqual(['accepted', 'accepted', 'invalid_phone', 'accepted', 'duplicate_in_file', 'invalid_field']);
 
-  const done = await waitForCampaign(start.body.campaignId, (b) => b.status === 'completed');
+  const done = await waitForCampaign(stack, start.body.campaignId, (b) => b.status === 'completed');
   expect(done.started).toBe(2);
   expect(done.counts.skipped.journey_already_running).toBe(1);
   const rows = await stack.request('GET', `/v1/campaigns/${start.body.campaignId}/rows?reason=journey_already_running`);

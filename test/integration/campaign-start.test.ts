@@ -1,11 +1,10 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import path from 'node:path';
 import { buildApp } from '../../api/app';
 import { waitUntil } from '../../dev/processes';
 import { campaignStore, insertCampaignRows, readChunk, type CampaignRow } from '../../store/campaigns';
 import { contactIdOf } from '../../store/models';
 import { campaignWorkflowId, type CampaignProgress } from '../../workflows/campaign/contract';
-import { apiDepsWith, startTestStack, unreachableTemporalClient, type TestStack } from '../harness/stack';
+import { apiDepsWith, startTestStack, unreachableTemporalClient, type TestStack, workflowExists } from '../harness/stack';
 
 /**
  * A campaign accepted while Temporal cannot take its workflow is never lost: the POST answers 202
@@ -22,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-async function workflowExists(campaignId: string): Promise<boolean> {
-  try {
-    await stack.client.workflow.getHandle(campaignWorkflowId(campaignId)).describe();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
-}
 
 test('Temporal unreachable at POST: 202 starting with the rows stored; the next GET starts the campaign', async () => {
   // The SDK's own retries are off, so the API's three attempts fail at once instead of after seconds each.
@@ -54,13 +43,13 @@ test('Temporal unreachable at POST: 202 starting with the rows stored; the next 
     const doc = await campaignStore(stack.store).campaigns.findById(campaignId).lean();
     expect(doc).toMatchObject({ status: 'starting', accepted: 3 });
     expect((await readChunk(stack.store, campaignId, 0))!.rows.map((r) => r.state)).toEqual(['pending', 'pending', 'pending']);
-    expect(await workflowExists(campaignId)).toBe(false);
+    expect(await workflowExists(stack, campaignWorkflowId(campaignId))).toBe(false);
     expect(stack.carrier.messages({ to: list[0] })).toHaveLength(0);
 
     const seen = await stack.request('GET', `/v1/campaigns/${campaignId}`);
     expect(seen.status).toBe(200);
     expect(seen.body.status).not.toBe('starting');
-    expect(await workflowExists(campaignId)).toBe(true);
+    expect(await workflowExists(stack, campaignWorkflowId(campaignId))).toBe(true);
 
     const result = (await stack.client.workflow.getHandle(campaignWorkflowId(campaignId)).result()) as CampaignProgress;
     expect(result).toMatchObject({ status: 'completed', started: 3 });
@@ -91,12 +80,12 @@ test('a campaign left starting (the API died after storing it) is started by the
     skippedAtUpload: {},
     progress: { started: 0, skippedAtStart: {} },
   });
-  expect(await workflowExists(campaignId)).toBe(false);
+  expect(await workflowExists(stack, campaignWorkflowId(campaignId))).toBe(false);
 
   const restarted = await buildApp(apiDepsWith(stack, stack.client));
   try {
     await restarted.ready();
-    await waitUntil(() => workflowExists(campaignId), { timeoutMs: 15_000, what: 'the sweep to start the campaign workflow' });
+    await waitUntil(() => workflowExists(stack, campaignWorkflowId(campaignId)), { timeoutMs: 15_000, what: 'the sweep to start the campaign workflow' });
     const result = (await stack.client.workflow.getHandle(campaignWorkflowId(campaignId)).result()) as CampaignProgress;
     expect(result).toMatchObject({ status: 'completed', started: 2 });
     await stack.carrier.waitFor(() => list.every((phone) => stack.carrier.messages({ to: phone }).length === 1), 15_000);

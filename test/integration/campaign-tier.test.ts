@@ -2,7 +2,9 @@ import path from 'node:path';
 import { waitUntil } from '../../dev/processes';
 import { campaignWorkflowId, type CampaignProgress } from '../../workflows/campaign/contract';
 import { WHATSAPP_TIER_WORKFLOW_TYPE, whatsappTierUsageQuery, whatsappTierWorkflowId, type WhatsappTierInput } from '../../workflows/campaign/tier-contract';
+import { phoneBlock } from '../harness/contact';
 import { startTestStack, type TestStack } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /**
  * The WhatsApp tier is the business number's, not a campaign's: two campaigns of one business running
@@ -23,8 +25,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const phones = (block: number, n: number) => Array.from({ length: n }, (_, i) => `+1415555${block}${String(i).padStart(2, '0')}`);
-
 async function startCampaign(name: string, contacts: string[]): Promise<string> {
   const r = await stack.request('POST', '/v1/campaigns', {
     businessId: 'tiered',
@@ -42,15 +42,15 @@ test('two campaigns of one business share its WhatsApp tier; held rows start whe
   const input: WhatsappTierInput = { businessId: 'tiered', windowMs: WINDOW_MS };
   const tier = await stack.client.workflow.start(WHATSAPP_TIER_WORKFLOW_TYPE, { workflowId: whatsappTierWorkflowId('tiered'), taskQueue: stack.taskQueue, args: [input] });
 
-  const first = phones(71, 5);
-  const second = phones(72, 5);
+  const first = phoneBlock(71, 5);
+  const second = phoneBlock(72, 5);
   const everyone = [...first, ...second];
   const requests = () => everyone.flatMap((phone) => stack.carrier.messages({ to: `whatsapp:${phone}` }));
   const [a, b] = await Promise.all([startCampaign('first', first), startCampaign('second', second)]);
 
   await stack.carrier.waitFor(() => requests().length >= TIER, 20_000);
   // Each campaign alone is under the tier (5 < 6); together they would be 10.
-  await new Promise((res) => setTimeout(res, 2_500));
+  await sleep(2_500);
   expect(requests()).toHaveLength(TIER);
   expect(await tier.query(whatsappTierUsageQuery)).toMatchObject({ used: TIER, limit: TIER });
   const views = await Promise.all([a, b].map(async (id) => (await stack.request('GET', `/v1/campaigns/${id}`)).body));
@@ -78,7 +78,7 @@ test('a row skipped at start (journey already running) gives its grant back', as
   const tier = stack.client.workflow.getHandle(whatsappTierWorkflowId('tiered'));
   // Let the first test's grants leave the window so the count below is this campaign's alone.
   await waitUntil(async () => (await tier.query(whatsappTierUsageQuery)).used === 0, { timeoutMs: 15_000, what: 'the earlier grants to expire' });
-  const [busy, ...fresh] = phones(73, 3);
+  const [busy, ...fresh] = phoneBlock(73, 3);
   const running = await stack.request('POST', '/v1/journeys', { businessId: 'tiered', contact: { phone: busy }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '30s' }] });
   expect(running.status).toBe(202);
 

@@ -204,6 +204,53 @@ describe('Twilio messaging through the real twilio client', () => {
     expect(twilioErrorCode(err)).toBeUndefined();
     expect(carrier.messages({ to: contact })).toHaveLength(1);
   });
+
+  it('answers a 500 after creating the message when the fault is applied, or before creating it when not', async () => {
+    carrier.injectFault({ target: 'messages', request: 'create', status: 500, applied: true });
+    const lost = await rejection(client.messages.create({ to: contact, from: business, body: 'taken', statusCallback: `${receiver.url}/status` }));
+    expect([twilioHttpStatus(lost), twilioErrorCode(lost)]).toEqual([500, 20500]);
+    const [created] = carrier.messages({ to: contact });
+    expect(created.body).toBe('taken');
+    await carrier.waitFor(() => receiver.to('/status').some((c) => c.params.MessageSid === created.sid && c.params.MessageStatus === 'delivered'));
+
+    carrier.injectFault({ target: 'messages', request: 'create', status: 503 });
+    expect(twilioHttpStatus(await rejection(client.messages.create({ to: contact, from: business, body: 'dropped' })))).toBe(503);
+    expect(carrier.messages({ to: contact }).map((m) => m.body)).toEqual(['taken']);
+  });
+
+  it('sends no status callbacks for a message whose fault says they were lost', async () => {
+    carrier.injectFault({ target: 'messages', status: 503, applied: true, noCallbacks: true });
+    await rejection(client.messages.create({ to: contact, from: business, body: 'silent', statusCallback: `${receiver.url}/status` }));
+    const silent = await carrier.waitFor(() => carrier.messages({ to: contact }).find((m) => m.status === 'delivered'));
+    expect(silent.callbacks).toEqual([]);
+    expect(receiver.to('/status')).toEqual([]);
+  });
+
+  it('lists messages by To, From and DateSent bounds, newest first, and a create fault leaves reads alone', async () => {
+    const before = new Date(Date.now() - 1_000);
+    const first = await client.messages.create({ to: contact, from: business, body: 'one' });
+    const second = await client.messages.create({ to: `whatsapp:${contact}`, from: `whatsapp:${business}`, contentSid: templateSid, contentVariables: JSON.stringify({ 1: 'Acme' }) });
+    const third = await client.messages.create({ to: contact, from: business, body: 'three' });
+    await client.messages.create({ to: '+4915112345679', from: business, body: 'someone else' });
+    carrier.injectFault({ target: 'messages', request: 'create', status: 500 });
+
+    const listed = await client.messages.list({ to: contact, from: business, dateSentAfter: before });
+    expect(listed.map((m) => m.sid)).toEqual([third.sid, first.sid]);
+    expect(listed[1]).toMatchObject({ body: 'one', direction: 'outbound-api', to: contact, from: business });
+    expect(listed[1].dateCreated).toBeInstanceOf(Date);
+    expect((await client.messages.list({ to: `whatsapp:${contact}` })).map((m) => m.sid)).toEqual([second.sid]);
+    expect(await client.messages.list({ to: contact, dateSentAfter: new Date(Date.now() + 60_000) })).toEqual([]);
+    expect(await client.messages.list({ to: contact, dateSentBefore: new Date(before.getTime() - 60_000) })).toEqual([]);
+    expect((await client.messages.list({ to: contact, pageSize: 1 })).map((m) => m.sid)).toEqual([third.sid, first.sid]);
+    expect((await client.messages.list({ to: contact, limit: 1 })).map((m) => m.sid)).toEqual([third.sid]);
+
+    const day = new Date().toISOString().slice(0, 10);
+    const byDay = await fetch(`${carrier.httpUrl}/2010-04-01/Accounts/${accountSid}/Messages.json?To=${encodeURIComponent(contact)}&DateSent=${day}`, {
+      headers: { authorization: `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}` },
+    });
+    expect(((await byDay.json()) as { messages: { sid: string }[] }).messages.map((m) => m.sid)).toEqual([third.sid, first.sid]);
+    expect(twilioHttpStatus(await rejection(client.messages.create({ to: contact, from: business, body: 'x' })))).toBe(500);
+  });
 });
 
 describe('inbound messages', () => {
@@ -299,6 +346,15 @@ describe('IVR calls', () => {
     expect(receiver.to('/call-status')[0].params).toMatchObject({ CallSid: sid, CallStatus: 'completed' });
     expect(receiver.to('/call-status')[0].signatureValid).toBe(true);
     expect((await client.calls(sid).fetch()).status).toBe('completed');
+  });
+
+  it('lists calls by To and From, newest first', async () => {
+    const sid = await ivrCall();
+    const listed = await client.calls.list({ to: contact, from: business });
+    expect(listed.map((c) => c.sid)).toEqual([sid]);
+    expect(listed[0]).toMatchObject({ direction: 'outbound-api', to: contact, from: business });
+    expect(await client.calls.list({ to: '+4915112345679' })).toEqual([]);
+    await carrier.hangUp(sid);
   });
 
   it('continues after the Gather when the contact presses nothing', async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { findFreePort, startTemporalDevServer, type TemporalDevServer } from '../../dev/processes';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
 import { startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /**
  * Temporal killed (SIGKILL) mid-traffic and restarted on its database: the journeys it held resume,
@@ -62,7 +63,7 @@ test('replies sent while Temporal is down are applied once after it restarts; th
   for (const journeyId of journeyIds.slice(2)) await waitForJourneyStatus(stack, journeyId, 'confirmed', 60_000);
 
   for (const phone of phones) await stack.carrier.waitFor(() => waConfirmations(phone)[0], 30_000);
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await sleep(2_000);
   expect(phones.map((phone) => waConfirmations(phone).length)).toEqual([1, 1, 1, 1]);
   expect(await stack.store.connection.collection('events_pending').countDocuments({})).toBe(0);
 });

@@ -6,6 +6,7 @@ import { CATEGORY_CHOICE_WORKFLOW_TYPE, type CategoryChoiceInput } from '../../w
 import { journeyIdOf, journeyWorkflowId, type JourneyState } from '../../workflows/journey/contract';
 import { consentsOf, freshPhones, postAsTwilio, waitForConsents } from '../harness/contact';
 import { startTestStack, TEST_ACCOUNT_SID, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /**
  * START (or "subscribe") with nothing running asks, in the same thread, which categories: a numbered
@@ -35,17 +36,12 @@ const smsTo = (phone: string): CarrierMessage[] => stack.carrier.messages({ to: 
 const whatsappTo = (phone: string): CarrierMessage[] => stack.carrier.messages({ to: `whatsapp:${phone}`, direction: 'outbound-api' });
 const sms = (phone: string, body: string) => stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body });
 const whatsapp = (phone: string, body: string) => stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${WA_SENDER}`, body });
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 /** The category choice runs as the contact's journey; its id is in the journeys collection once it began. */
 async function choiceJourneyOf(phone: string): Promise<string> {
   const contactId = contactIdOf('acme', phone);
   const doc = await stack.carrier.waitFor(() => stack.store.journeys.findOne({ contactId, 'source.kind': 'in_thread_start' }).lean(), 10_000);
   return String(doc._id);
-}
-
-function statusOf(consents: any): Record<string, string> {
-  return Object.fromEntries(consents.categories.map((c: any) => [c.category, c.status]));
 }
 
 test('SMS START with no journey: numbered list, reply "1,3", two opt-ins with proof, WhatsApp confirmation', async () => {
@@ -71,7 +67,7 @@ test('SMS START with no journey: numbered list, reply "1,3", two opt-ins with pr
   expect(confirmation.renderedText).toContain(BUSINESS_NAME);
 
   const consents = await waitForConsents(stack, phone, (c) => c.events.filter((e: any) => e.type === 'confirmation_sent').length === 2);
-  expect(statusOf(consents)).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
+  expect(consents.byCategory).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
   const optIns = consents.events.filter((e: any) => e.type === 'opted_in');
   expect(optIns.map((e: any) => e.category).sort()).toEqual(['order_updates', 'recommendations']);
   for (const e of optIns) {
@@ -124,7 +120,7 @@ test('WhatsApp "subscribe": one button per category plus All; tapping All opts i
   const confirmation = await stack.carrier.waitFor(() => whatsappTo(phone).find((m) => m.contentSid === CONFIRMATION_CONTENT), 10_000);
   expect(confirmation.renderedText).toContain('Order updates, Offers and promotions and Product recommendations');
   const consents = await waitForConsents(stack, phone, (c) => c.events.filter((e: any) => e.type === 'confirmation_sent').length === 3);
-  expect(statusOf(consents)).toEqual({ order_updates: 'opted_in', offers: 'opted_in', recommendations: 'opted_in' });
+  expect(consents.byCategory).toEqual({ order_updates: 'opted_in', offers: 'opted_in', recommendations: 'opted_in' });
   const optIn = consents.events.find((e: any) => e.type === 'opted_in' && e.category === 'offers');
   expect(optIn.proof).toMatchObject({
     method: 'in_thread_choice',
@@ -168,7 +164,7 @@ test('an unreadable reply gets one clarification, then the flow keeps waiting fo
   expect(ended.outcome.categories).toEqual(['offers']);
   expect(ended.events.filter((e: any) => e.kind.startsWith('category_clarify'))).toHaveLength(1);
   const consents = await waitForConsents(stack, phone, (c) => c.events.some((e: any) => e.type === 'confirmation_sent'));
-  expect(statusOf(consents)).toEqual({ order_updates: 'none', offers: 'opted_in', recommendations: 'none' });
+  expect(consents.byCategory).toEqual({ order_updates: 'none', offers: 'opted_in', recommendations: 'none' });
 });
 
 test('NO declines: the flow ends declined with a declined event, and nothing is confirmed', async () => {
@@ -180,7 +176,7 @@ test('NO declines: the flow ends declined with a declined event, and nothing is 
   await waitForJourneyStatus(stack, journeyId, 'declined');
   const consents = await waitForConsents(stack, phone, (c) => c.events.some((e: any) => e.type === 'declined'));
   expect(consents.events.find((e: any) => e.type === 'declined').proof).toMatchObject({ shown: question.body, answerText: 'no', journeyId });
-  expect(statusOf(consents)).toEqual({ order_updates: 'none', offers: 'none', recommendations: 'none' });
+  expect(consents.byCategory).toEqual({ order_updates: 'none', offers: 'none', recommendations: 'none' });
   await sleep(300);
   expect(whatsappTo(phone)).toHaveLength(0);
 });
@@ -201,7 +197,7 @@ test('STOP while the question is open opts out through the usual path and ends t
   // A late answer to the question reaches nothing and changes nothing.
   await whatsapp(phone, '1');
   await sleep(1000);
-  expect(statusOf(await consentsOf(stack, phone))).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
+  expect((await consentsOf(stack, phone)).byCategory).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
   expect(whatsappTo(phone)).toHaveLength(2);
 });
 
@@ -277,8 +273,8 @@ describe('a blocked contact writes START', () => {
     const before = smsTo(phone).length;
 
     await sms(phone, 'START');
-    const consents = await waitForConsents(stack, phone, (c) => c.messaging === 'allowed' && statusOf(c).order_updates === 'opted_in');
-    expect(statusOf(consents)).toEqual({ order_updates: 'opted_in', offers: 'opted_out', recommendations: 'opted_out' });
+    const consents = await waitForConsents(stack, phone, (c) => c.messaging === 'allowed' && c.byCategory.order_updates === 'opted_in');
+    expect(consents.byCategory).toEqual({ order_updates: 'opted_in', offers: 'opted_out', recommendations: 'opted_out' });
     const resumed = await stack.carrier.waitFor(() => smsTo(phone)[before], 10_000);
     expect(resumed.body).toContain('you can receive messages from us again');
     await sleep(1000);

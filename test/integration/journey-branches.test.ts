@@ -1,5 +1,6 @@
-import { randomInt } from 'node:crypto';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { consentsOf, numberedPhones } from '../harness/contact';
+import { startJourney, startTestStack, type TestStack, waitForJourney, waitForJourneyStatus } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /**
  * Every way a journey can go besides a plain yes: decline, expiry with reminders, escalation to the
@@ -10,12 +11,7 @@ import { startTestStack, type TestStack } from '../harness/stack';
  * The tests run concurrently against one stack: each has its own contact, and asserts only on it.
  */
 
-/**
- * Workflow ids derive from the contact's phone number and every test file shares one Temporal
- * namespace: this file's numbers use an exchange picked per run, so no other file's journeys collide.
- */
-const exchange = [...Array(700).keys()].map((i) => 200 + i).filter((e) => e !== 555 && e % 100 !== 11)[randomInt(690)];
-const phoneNo = (n: number) => `+1415${exchange}${String(300 + n).padStart(4, '0')}`;
+const phoneNo = numberedPhones(300);
 
 const ACME_SMS = '+15005550006';
 
@@ -32,32 +28,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const sleepUntil = (at: number) => sleep(Math.max(0, at - Date.now()));
-
-async function startJourney(body: Record<string, unknown>): Promise<string> {
-  const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', ...body });
-  expect(r.status).toBe(202);
-  return r.body.journeyId;
-}
-
-async function waitForJourney(journeyId: string, until: (j: any) => boolean, what: string, timeoutMs = SLOW) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-    if (r.status === 200 && until(r.body)) return r.body;
-    if (Date.now() > deadline) throw new Error(`journey ${journeyId} never reached ${what}: ${JSON.stringify(r.body)}`);
-    await sleep(100);
-  }
-}
-
-const waitForStatus = (journeyId: string, status: string, timeoutMs?: number) => waitForJourney(journeyId, (j) => j.status === status, status, timeoutMs);
-
-async function consentsOf(phone: string) {
-  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
-  expect(r.status).toBe(200);
-  return { ...r.body, byCategory: Object.fromEntries(r.body.categories.map((c: any) => [c.category, c.status])) as Record<string, string> };
-}
 
 /** Everything the carrier accepted for this contact on any channel, oldest first. */
 function outboundTo(phone: string) {
@@ -66,13 +37,13 @@ function outboundTo(phone: string) {
 
 test.concurrent('decline: NO writes a declined ledger event, no consent and sends nothing more', async () => {
   const phone = phoneNo(1);
-  const journeyId = await startJourney({ contact: { phone }, categories: ['offers', 'recommendations'], plan: [{ channel: 'sms', waitFor: '30s', remindAfter: ['3s'] }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['offers', 'recommendations'], plan: [{ channel: 'sms', waitFor: '30s', remindAfter: ['3s'] }] });
   const request = await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'No' });
-  const done = await waitForStatus(journeyId, 'declined');
+  const done = await waitForJourneyStatus(stack, journeyId, 'declined', SLOW);
   expect(done.outcome.categories).toBeUndefined();
 
-  const consents = await consentsOf(phone);
+  const consents = await consentsOf(stack, phone);
   expect(consents.byCategory).toEqual({ order_updates: 'none', offers: 'none', recommendations: 'none' });
   expect(consents.events).toHaveLength(1);
   expect(consents.events[0]).toMatchObject({ type: 'declined', proof: { method: 'sms_reply', answerText: 'No', requestProviderId: request.sid, categories: ['offers', 'recommendations'] } });
@@ -83,8 +54,8 @@ test.concurrent('decline: NO writes a declined ledger event, no consent and send
 
 test.concurrent('expire: reminders go out on time, then the journey ends expired with nothing written', async () => {
   const phone = phoneNo(2);
-  const journeyId = await startJourney({ contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '4s', remindAfter: ['2s', '1s'] }] });
-  const done = await waitForStatus(journeyId, 'expired');
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '4s', remindAfter: ['2s', '1s'] }] });
+  const done = await waitForJourneyStatus(stack, journeyId, 'expired', SLOW);
   const sent = outboundTo(phone);
   expect(sent).toHaveLength(3);
   expect(sent[0].body.startsWith('Reminder')).toBe(false);
@@ -98,7 +69,7 @@ test.concurrent('expire: reminders go out on time, then the journey ends expired
   expect(Date.parse(done.outcome.at) - t[0]).toBeGreaterThanOrEqual(3_900);
   expect(done.attempts).toBe(3);
 
-  expect((await consentsOf(phone)).events).toHaveLength(0);
+  expect((await consentsOf(stack, phone)).events).toHaveLength(0);
   expect(await stack.store.consents.countDocuments({ phone })).toBe(0);
   const stored = await stack.store.journeys.findById(journeyId).lean();
   expect(stored).toMatchObject({ status: 'expired' });
@@ -108,21 +79,21 @@ test.concurrent('expire: reminders go out on time, then the journey ends expired
 test.concurrent('escalation: no answer by SMS moves to e-mail after waitFor; the e-mail confirms', async () => {
   const phone = phoneNo(3);
   const email = 'escalate@example.org';
-  const journeyId = await startJourney({ contact: { phone, email }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '2s' }, { channel: 'email', waitFor: '30s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone, email }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '2s' }, { channel: 'email', waitFor: '30s' }] });
   const sms = await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   expect(stack.carrier.emails({ to: email })).toHaveLength(0);
   const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], SLOW);
   const gap = Date.parse(mail.receivedAt) - Date.parse(sms.createdAt);
   expect(gap).toBeGreaterThanOrEqual(1_900);
   expect(gap).toBeLessThan(15_000);
-  const moving = await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  const moving = await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1, 'step 1', SLOW);
   expect(moving).toMatchObject({ status: 'active', channel: 'email', source: 'workflow' });
 
   // A late SMS answer after escalation still counts: the contact acted.
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'yes' });
-  const done = await waitForStatus(journeyId, 'confirmed');
+  const done = await waitForJourneyStatus(stack, journeyId, 'confirmed', SLOW);
   expect(done.outcome.categories).toEqual(['offers']);
-  const proof = (await consentsOf(phone)).events.find((e: any) => e.type === 'opted_in').proof;
+  const proof = (await consentsOf(stack, phone)).events.find((e: any) => e.type === 'opted_in').proof;
   expect(proof).toMatchObject({ method: 'sms_reply', requestChannel: 'email' });
 });
 
@@ -131,11 +102,11 @@ test.concurrent('provider refuses at once (21211): the journey moves to the next
   const email = 'refused@example.org';
   stack.carrier.setRecipientBehaviour(phone, { failWith: 21211 });
   const started = Date.now();
-  const journeyId = await startJourney({ contact: { phone, email }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }, { channel: 'email', waitFor: '60s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone, email }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }, { channel: 'email', waitFor: '60s' }] });
   await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], SLOW);
   expect(Date.now() - started).toBeLessThan(20_000);
   expect(outboundTo(phone)).toHaveLength(0);
-  const state = await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  const state = await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1, 'step 1', SLOW);
   expect(state.events.find((e: any) => e.kind === 'request:failed')).toMatchObject({ channel: 'sms', step: 0, detail: 'error 21211' });
   const outbox = await stack.store.outbox.find({ contactId: state.contactId, purpose: 'request' }).sort({ createdAt: 1 }).lean();
   expect(outbox.map((r) => [r.channel, r.status, r.errorCode ?? null])).toEqual([
@@ -149,12 +120,12 @@ test.concurrent('provider refuses at once (21211): the journey moves to the next
 test.concurrent('delivery fails later (30003 status callback): the journey moves on at once', async () => {
   const phone = phoneNo(5);
   stack.carrier.setRecipientBehaviour(phone, { failWith: 30003 });
-  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s', remindAfter: ['40s'] }, { channel: 'ivr', waitFor: '60s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s', remindAfter: ['40s'] }, { channel: 'ivr', waitFor: '60s' }] });
   const sms = await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   const call = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone })[0], SLOW);
   expect(stack.carrier.messages({ contact: phone })[0]).toMatchObject({ sid: sms.sid, status: 'undelivered', errorCode: 30003 });
   expect(Date.parse(call.createdAt) - Date.parse(sms.createdAt)).toBeLessThan(20_000);
-  const state = await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  const state = await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1, 'step 1', SLOW);
   expect(state.events.some((e: any) => e.kind === 'status:undelivered' && e.providerId === sms.sid && e.detail === 'error 30003')).toBe(true);
   expect(outboundTo(phone)).toHaveLength(1);
   stack.carrier.setRecipientBehaviour(phone, {});
@@ -165,12 +136,12 @@ test.concurrent('WhatsApp template fails at delivery (63016): the e-mail step st
   const phone = phoneNo(10);
   const email = 'no-whatsapp@example.org';
   stack.carrier.setRecipientBehaviour(phone, { failWith: 63016 });
-  const journeyId = await startJourney({ contact: { phone, email }, categories: ['offers'], plan: [{ channel: 'whatsapp', waitFor: '60s' }, { channel: 'email', waitFor: '60s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone, email }, categories: ['offers'], plan: [{ channel: 'whatsapp', waitFor: '60s' }, { channel: 'email', waitFor: '60s' }] });
   const wa = await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], SLOW);
   expect(Date.parse(mail.receivedAt) - Date.parse(wa.createdAt)).toBeLessThan(20_000);
   expect(stack.carrier.messages({ contact: phone })[0]).toMatchObject({ status: 'failed', errorCode: 63016 });
-  const state = await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  const state = await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1, 'step 1', SLOW);
   expect(state.events.some((e: any) => e.kind === 'status:failed' && e.providerId === wa.sid)).toBe(true);
   stack.carrier.setRecipientBehaviour(phone, {});
   await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {});
@@ -179,37 +150,37 @@ test.concurrent('WhatsApp template fails at delivery (63016): the e-mail step st
 test.concurrent('the call is not answered: the next step starts at once', async () => {
   const phone = phoneNo(11);
   stack.carrier.setRecipientBehaviour(phone, { callOutcome: 'no-answer' });
-  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'ivr', waitFor: '60s' }, { channel: 'sms', waitFor: '60s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'ivr', waitFor: '60s' }, { channel: 'sms', waitFor: '60s' }] });
   const call = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone })[0], SLOW);
   const sms = await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   expect(Date.parse(sms.createdAt) - Date.parse(call.createdAt)).toBeLessThan(20_000);
   expect(stack.carrier.calls({ to: phone })[0].status).toBe('no-answer');
-  await waitForJourney(journeyId, (j) => j.stepIndex === 1 && j.channel === 'sms', 'the SMS step');
+  await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1 && j.channel === 'sms', 'the SMS step', SLOW);
   stack.carrier.setRecipientBehaviour(phone, {});
   await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {});
 });
 
 test.concurrent('unknown replies: exactly one "reply YES or NO" per step, then YES still confirms', async () => {
   const phone = phoneNo(6);
-  const journeyId = await startJourney({ contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '6s' }, { channel: 'sms', waitFor: '30s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '6s' }, { channel: 'sms', waitFor: '30s' }] });
   await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   const clarifications = () => outboundTo(phone).filter((m) => m.body.includes('Please reply YES or NO'));
   const unknownReplies = (j: any) => j.events.filter((e: any) => e.kind === 'sms_reply' && e.detail === 'other').length;
 
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'maybe' });
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'what is this?' });
-  await waitForJourney(journeyId, (j) => unknownReplies(j) === 2, 'two unknown replies');
+  await waitForJourney(stack, journeyId, (j) => unknownReplies(j) === 2, 'two unknown replies', SLOW);
   await stack.carrier.waitFor(() => clarifications().length === 1, SLOW);
 
-  await waitForJourney(journeyId, (j) => j.stepIndex === 1, 'step 1');
+  await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1, 'step 1', SLOW);
   await stack.carrier.waitFor(() => outboundTo(phone).length === 3, SLOW);
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'hmm' });
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'hmm?' });
-  await waitForJourney(journeyId, (j) => unknownReplies(j) === 4, 'four unknown replies');
+  await waitForJourney(stack, journeyId, (j) => unknownReplies(j) === 4, 'four unknown replies', SLOW);
   await stack.carrier.waitFor(() => clarifications().length === 2, SLOW);
 
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'YES' });
-  await waitForStatus(journeyId, 'confirmed');
+  await waitForJourneyStatus(stack, journeyId, 'confirmed', SLOW);
   expect(clarifications()).toHaveLength(2);
   // Two requests and two clarifications; the confirmation goes out on WhatsApp.
   expect(outboundTo(phone).filter((m) => m.channel === 'sms')).toHaveLength(4);
@@ -218,7 +189,7 @@ test.concurrent('unknown replies: exactly one "reply YES or NO" per step, then Y
 test.concurrent('STOP mid-journey: opted_out, one opt-out confirmation, nothing after it', async () => {
   const phone = phoneNo(7);
   const email = 'stopper@example.org';
-  const journeyId = await startJourney({
+  const journeyId = await startJourney(stack, {
     contact: { phone, email },
     categories: ['order_updates', 'offers'],
     plan: [
@@ -229,7 +200,7 @@ test.concurrent('STOP mid-journey: opted_out, one opt-out confirmation, nothing 
   const request = await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   const stop = await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'STOP' });
   expect(stop.status).toBe(200);
-  const done = await waitForStatus(journeyId, 'opted_out');
+  const done = await waitForJourneyStatus(stack, journeyId, 'opted_out', SLOW);
   expect(done.outcome.categories).toBeUndefined();
 
   // Past the reminder and the e-mail step that would have followed.
@@ -238,7 +209,7 @@ test.concurrent('STOP mid-journey: opted_out, one opt-out confirmation, nothing 
   expect(sent).toHaveLength(2);
   expect(sent[1].body).toContain('you are unsubscribed');
   expect(stack.carrier.emails({ to: email })).toHaveLength(0);
-  const consents = await consentsOf(phone);
+  const consents = await consentsOf(stack, phone);
   expect(consents.messaging).toBe('opted_out');
   expect(consents.byCategory).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
   expect(consents.events.every((e: any) => e.type === 'opted_out')).toBe(true);
@@ -249,7 +220,7 @@ test.concurrent('STOP mid-journey: opted_out, one opt-out confirmation, nothing 
 
 test.concurrent('cancel: POST /cancel ends the journey at once; cancelling again answers 409', async () => {
   const phone = phoneNo(8);
-  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '5s', remindAfter: ['3s'] }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '5s', remindAfter: ['3s'] }] });
   const request = await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   const cancelled = await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, { reason: 'campaign withdrawn' });
   expect(cancelled.status).toBe(200);
@@ -259,13 +230,13 @@ test.concurrent('cancel: POST /cancel ends the journey at once; cancelling again
   expect(again.status).toBe(409);
   expect(again.body.error).toBe('journey_ended');
 
-  const read = await waitForJourney(journeyId, (j) => j.source === 'store', 'the store');
+  const read = await waitForJourney(stack, journeyId, (j) => j.source === 'store', 'the store', SLOW);
   expect(read.status).toBe('cancelled');
   const afterClose = await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {});
   expect(afterClose).toMatchObject({ status: 409, body: { error: 'journey_ended' } });
   await sleepUntil(Date.parse(request.createdAt) + 4_000);
   expect(outboundTo(phone)).toHaveLength(1);
-  expect((await consentsOf(phone)).events).toHaveLength(0);
+  expect((await consentsOf(stack, phone)).events).toHaveLength(0);
 
   const unknown = await stack.request('POST', `/v1/journeys/${journeyId.replace(/.{4}$/, '0000')}/cancel`, {});
   expect(unknown.status).toBe(404);
@@ -286,7 +257,7 @@ test.concurrent('duplicate start: 200 with the running journey and no second req
 
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'no' });
   // A decided journey still finishes its bookkeeping; only once it has closed may a new one start.
-  await waitForJourney(journeyId, (j) => j.status === 'declined' && j.source === 'store', 'declined, from the store');
+  await waitForJourney(stack, journeyId, (j) => j.status === 'declined' && j.source === 'store', 'declined, from the store', SLOW);
   const next = await stack.request('POST', '/v1/journeys', body);
   expect(next.status).toBe(202);
   expect(next.body.journeyId).not.toBe(journeyId);

@@ -1,6 +1,6 @@
-import { randomInt } from 'node:crypto';
 import { BUTTON_PAYLOADS } from '../../domain/keywords';
-import { startTestStack, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { consentsOf, numberedPhones, waitForWhatsappWindow } from '../harness/contact';
+import { startJourney, startTestStack, type TestStack, waitForJourneyStatus } from '../harness/stack';
 
 /**
  * A contact confirms on each channel: SMS reply, WhatsApp button (template outside the 24-hour
@@ -10,12 +10,7 @@ import { startTestStack, type TestStack, waitForJourneyStatus } from '../harness
  * The tests run concurrently against one stack: each has its own contact, and asserts only on it.
  */
 
-/**
- * Workflow ids derive from the contact's phone number and every test file shares one Temporal
- * namespace: this file's numbers use an exchange picked per run, so no other file's journeys collide.
- */
-const exchange = [...Array(700).keys()].map((i) => 200 + i).filter((e) => e !== 555 && e % 100 !== 11)[randomInt(690)];
-const phoneNo = (n: number) => `+1415${exchange}${String(200 + n).padStart(4, '0')}`;
+const phoneNo = numberedPhones(200);
 
 const ACME = { sms: '+15005550006', whatsapp: '+15005550007', voice: '+15005550008' };
 const TEMPLATE = { optinRequest: 'HXacme0optin0request000000000001', confirmation: 'HXacme0optin0confirmation00000002', quickReply: 'HXacme0session0quick0reply00000004' };
@@ -33,37 +28,23 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function startJourney(body: Record<string, unknown>): Promise<string> {
-  const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', ...body });
-  expect(r.status).toBe(202);
-  return r.body.journeyId;
-}
-
-const waitForStatus = (journeyId: string, status: string, timeoutMs = SLOW) => waitForJourneyStatus(stack, journeyId, status, timeoutMs);
-
-async function consentsOf(phone: string) {
-  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
-  expect(r.status).toBe(200);
-  return { ...r.body, byCategory: Object.fromEntries(r.body.categories.map((c: any) => [c.category, c.status])) as Record<string, string> };
-}
-
 function waConfirmation(phone: string) {
   return stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` }).find((m) => m.contentSid === TEMPLATE.confirmation), SLOW);
 }
 
 test.concurrent('SMS: a localised YES (OUI) confirms every requested category', async () => {
   const phone = phoneNo(1);
-  const journeyId = await startJourney({ contact: { phone, locale: 'fr' }, categories: ['order_updates', 'recommendations'], plan: [{ channel: 'sms', waitFor: '30s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone, locale: 'fr' }, categories: ['order_updates', 'recommendations'], plan: [{ channel: 'sms', waitFor: '30s' }] });
   const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], SLOW);
   expect(request.from).toBe(ACME.sms);
   expect(request.body).toContain('sur WhatsApp');
 
   await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'OUI' });
-  const done = await waitForStatus(journeyId, 'confirmed');
+  const done = await waitForJourneyStatus(stack, journeyId, 'confirmed', SLOW);
   expect(done.outcome.categories).toEqual(['order_updates', 'recommendations']);
 
   const confirmation = await waConfirmation(phone);
-  const consents = await consentsOf(phone);
+  const consents = await consentsOf(stack, phone);
   expect(consents.byCategory).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
   const recommendations = consents.categories.find((c: any) => c.category === 'recommendations');
   expect(recommendations.confirmationMessageId).toBe(confirmation.sid);
@@ -72,7 +53,7 @@ test.concurrent('SMS: a localised YES (OUI) confirms every requested category', 
 
 test.concurrent('WhatsApp outside the 24-hour window: approved template, Yes button confirms', async () => {
   const phone = phoneNo(2);
-  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'whatsapp', waitFor: '30s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'whatsapp', waitFor: '30s' }] });
   const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0], SLOW);
   expect(request.contentSid).toBe(TEMPLATE.optinRequest);
   expect(request.renderedText).toContain('Acme Outdoor Supplies');
@@ -80,11 +61,11 @@ test.concurrent('WhatsApp outside the 24-hour window: approved template, Yes but
   await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0]?.status === 'delivered');
 
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${ACME.whatsapp}`, buttonPayload: BUTTON_PAYLOADS.yes, buttonText: 'Yes' });
-  const done = await waitForStatus(journeyId, 'confirmed');
+  const done = await waitForJourneyStatus(stack, journeyId, 'confirmed', SLOW);
   expect(done.events.find((e: any) => e.kind === 'request:sent')).toMatchObject({ channel: 'whatsapp', detail: 'template', providerId: request.sid });
 
   await waConfirmation(phone);
-  const consents = await consentsOf(phone);
+  const consents = await consentsOf(stack, phone);
   expect(consents.byCategory).toEqual({ order_updates: 'none', offers: 'opted_in', recommendations: 'none' });
   const optIn = consents.events.find((e: any) => e.type === 'opted_in');
   expect(optIn.proof).toMatchObject({ method: 'whatsapp_button', channel: 'whatsapp', requestChannel: 'whatsapp', requestMode: 'template', requestProviderId: request.sid });
@@ -93,14 +74,9 @@ test.concurrent('WhatsApp outside the 24-hour window: approved template, Yes but
 test.concurrent('WhatsApp inside the 24-hour window: session quick reply, no template', async () => {
   const phone = phoneNo(3);
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${ACME.whatsapp}`, body: 'Hi there, question about my order' });
-  const contactId = (await consentsOf(phone)).contactId;
-  const until = Date.now() + SLOW;
-  while (!(await stack.store.contacts.findById(contactId).lean())?.lastWhatsappInboundAt) {
-    if (Date.now() > until) throw new Error('the inbound WhatsApp message was never recorded');
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  await waitForWhatsappWindow(stack, phone, { timeoutMs: SLOW });
 
-  const journeyId = await startJourney({ contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'whatsapp', waitFor: '30s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'whatsapp', waitFor: '30s' }] });
   const request = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0], SLOW);
   expect(request.contentSid).toBe(TEMPLATE.quickReply);
   expect(request.renderedText).toContain('Acme Outdoor Supplies: may we send you Order updates and Offers and promotions on WhatsApp?');
@@ -109,28 +85,28 @@ test.concurrent('WhatsApp inside the 24-hour window: session quick reply, no tem
   await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0]?.status === 'delivered');
 
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${ACME.whatsapp}`, buttonPayload: BUTTON_PAYLOADS.yes, buttonText: 'Yes' });
-  const done = await waitForStatus(journeyId, 'confirmed');
+  const done = await waitForJourneyStatus(stack, journeyId, 'confirmed', SLOW);
   expect(done.events.find((e: any) => e.kind === 'request:sent')).toMatchObject({ detail: 'session' });
-  const consents = await consentsOf(phone);
+  const consents = await consentsOf(stack, phone);
   expect(consents.byCategory).toEqual({ order_updates: 'opted_in', offers: 'opted_in', recommendations: 'none' });
   expect(consents.events.find((e: any) => e.type === 'opted_in').proof).toMatchObject({ requestMode: 'session', shown: request.renderedText });
 });
 
 test.concurrent('IVR: the call names the business and WhatsApp; key 1 confirms', async () => {
   const phone = phoneNo(4);
-  const journeyId = await startJourney({ contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'ivr', waitFor: '30s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'ivr', waitFor: '30s' }] });
   const waiting = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone }).find((c) => c.gather), SLOW);
   expect(waiting.from).toBe(ACME.voice);
   expect(waiting.transcript.find((t) => t.kind === 'say')?.text).toContain('This is Acme Outdoor Supplies. We would like to send you Order updates on WhatsApp. Press 1');
 
   const after = await stack.carrier.pressKeys(waiting.sid, '1');
   expect(after.transcript.at(-2)?.text).toContain('will confirm on WhatsApp');
-  const done = await waitForStatus(journeyId, 'confirmed');
+  const done = await waitForJourneyStatus(stack, journeyId, 'confirmed', SLOW);
   expect(done.outcome.categories).toEqual(['order_updates']);
 
   const confirmation = await waConfirmation(phone);
   expect(confirmation.renderedText).toContain('Order updates from Acme Outdoor Supplies');
-  const consents = await consentsOf(phone);
+  const consents = await consentsOf(stack, phone);
   expect(consents.byCategory.order_updates).toBe('opted_in');
   expect(consents.events.find((e: any) => e.type === 'opted_in').proof).toMatchObject({ method: 'ivr_keypress', channel: 'ivr', answerText: '1', answerProviderId: waiting.sid });
   expect(stack.carrier.messages({ to: phone })).toHaveLength(0);
@@ -138,7 +114,7 @@ test.concurrent('IVR: the call names the business and WhatsApp; key 1 confirms',
 
 test.concurrent('IVR: no key is asked once more, then the call counts as no answer and the next step starts at once', async () => {
   const phone = phoneNo(5);
-  const journeyId = await startJourney({ contact: { phone }, categories: ['offers'], plan: [{ channel: 'ivr', waitFor: '60s' }, { channel: 'sms', waitFor: '60s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'ivr', waitFor: '60s' }, { channel: 'sms', waitFor: '60s' }] });
   const first = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone }).find((c) => c.gather), SLOW);
   const second = await stack.carrier.letGatherTimeOut(first.sid);
   expect(second.gather).not.toBeNull();
@@ -151,15 +127,15 @@ test.concurrent('IVR: no key is asked once more, then the call counts as no answ
   expect(stack.carrier.calls({ to: phone })).toHaveLength(1);
 
   await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'N' });
-  const done = await waitForStatus(journeyId, 'declined');
+  const done = await waitForJourneyStatus(stack, journeyId, 'declined', SLOW);
   expect(done.events.some((e: any) => e.kind === 'ivr_no_answer')).toBe(true);
-  expect((await consentsOf(phone)).byCategory.offers).toBe('none');
+  expect((await consentsOf(stack, phone)).byCategory.offers).toBe('none');
 });
 
 test.concurrent('e-mail: opening the page changes nothing; the form POST confirms only the ticked categories', async () => {
   const phone = phoneNo(6);
   const email = 'dana@example.org';
-  const journeyId = await startJourney({ contact: { phone, email }, categories: ['order_updates', 'offers', 'recommendations'], plan: [{ channel: 'email', waitFor: '30s' }] });
+  const journeyId = await startJourney(stack, { contact: { phone, email }, categories: ['order_updates', 'offers', 'recommendations'], plan: [{ channel: 'email', waitFor: '30s' }] });
   const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], SLOW);
   expect(mail.subject).toContain('Acme Outdoor Supplies');
   expect(mail.text).toContain('WhatsApp');
@@ -178,7 +154,7 @@ test.concurrent('e-mail: opening the page changes nothing; the form POST confirm
   await (await fetch(link!)).text();
   const stillActive = await stack.request('GET', `/v1/journeys/${journeyId}`);
   expect(stillActive.body).toMatchObject({ status: 'active', source: 'workflow' });
-  expect((await consentsOf(phone)).events).toHaveLength(0);
+  expect((await consentsOf(stack, phone)).events).toHaveLength(0);
 
   const form = new URLSearchParams([
     ['categories', 'order_updates'],
@@ -189,11 +165,11 @@ test.concurrent('e-mail: opening the page changes nothing; the form POST confirm
   expect(posted.status).toBe(200);
   expect(await posted.text()).toContain('Order updates, Product recommendations');
 
-  const done = await waitForStatus(journeyId, 'confirmed');
+  const done = await waitForJourneyStatus(stack, journeyId, 'confirmed', SLOW);
   expect(done.outcome.categories).toEqual(['order_updates', 'recommendations']);
   const confirmation = await waConfirmation(phone);
   expect(confirmation.renderedText).toContain('Order updates and Product recommendations');
-  const consents = await consentsOf(phone);
+  const consents = await consentsOf(stack, phone);
   expect(consents.byCategory).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'opted_in' });
   const proof = consents.events.find((e: any) => e.type === 'opted_in').proof;
   expect(proof).toMatchObject({ method: 'email_form', channel: 'email', confirmedCategories: ['order_updates', 'recommendations'] });
@@ -202,5 +178,5 @@ test.concurrent('e-mail: opening the page changes nothing; the form POST confirm
 
   const reused = await fetch(link!, { method: 'POST', body: new URLSearchParams({ decision: 'confirm', categories: 'offers' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   expect([409, 410]).toContain(reused.status);
-  expect((await consentsOf(phone)).byCategory.offers).toBe('none');
+  expect((await consentsOf(stack, phone)).byCategory.offers).toBe('none');
 });

@@ -1,7 +1,8 @@
-import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
-import { productionWorkerEnv, startTestStack, type RunningWorker, type TestStack } from '../harness/stack';
+import { numberedPhones } from '../harness/contact';
+import { productionWorkerEnv, startTestStack, type RunningWorker, type TestStack, waitForJourney } from '../harness/stack';
+import { sleep } from '../harness/wait';
 import { parseJourneyId } from '../../workflows/journey/contract';
 
 /**
@@ -9,18 +10,11 @@ import { parseJourneyId } from '../../workflows/journey/contract';
  *
  * The send activity claims an outbox row before it calls the provider and finishes the row after.
  * A worker that dies in between leaves the row `claimed`: the provider may or may not have taken
- * the message. The retried activity sees that row and does not resend; it reports `ambiguous` and
- * the journey keeps waiting for the contact. We chose at-most-once for every message to a
- * contact: a duplicate opt-in request is a policy problem, a missing one is covered by the
- * journey's reminders and later steps.
+ * the message. The retried activity does not resend blindly: it looks the message up at the provider
+ * and adopts it when it is there, and sends again only when it is not (docs/ambiguous-sends.md).
  */
 
-/**
- * Workflow ids derive from the contact's phone number and every test file shares one Temporal
- * namespace: this file's numbers use an exchange picked per run, so no other file's journeys collide.
- */
-const exchange = [...Array(700).keys()].map((i) => 200 + i).filter((e) => e !== 555 && e % 100 !== 11)[randomInt(690)];
-const phoneNo = (n: number) => `+1415${exchange}${String(400 + n).padStart(4, '0')}`;
+const phoneNo = numberedPhones(400);
 
 const ACME_SMS = '+15005550006';
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -38,24 +32,6 @@ afterAll(async () => {
   await killedWorker?.stop(1_000);
   await stack?.close();
 });
-
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-async function journeyState(journeyId: string) {
-  const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-  expect(r.status).toBe(200);
-  return r.body;
-}
-
-async function waitForJourney(journeyId: string, until: (j: any) => boolean, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const j = await journeyState(journeyId);
-    if (until(j)) return j;
-    if (Date.now() > deadline) throw new Error(`journey ${journeyId} never reached ${what}: ${JSON.stringify(j)}`);
-    await sleep(100);
-  }
-}
 
 /**
  * Stops a stack worker without closing its connection: stack.close() closes it, and a second close throws.
@@ -96,16 +72,18 @@ test('a worker killed between the provider call and the activity completion: exa
   killedWorker = undefined;
   const replacement = await stack.startWorker();
 
-  // The retry runs once the first attempt's start-to-close timeout (30 s) has passed.
-  await waitUntil(async () => (await stack.store.outbox.findById(key).lean())?.status === 'ambiguous', { timeoutMs: 60_000, what: 'the retried send to find the claimed outbox row' });
-  const waiting = await waitForJourney(journeyId, (j) => j.events.some((e: any) => e.kind === 'request:ambiguous'), 'the ambiguous request');
+  // The retry runs once the first attempt's start-to-close timeout (30 s) has passed, and finds the
+  // message in the carrier's list: its status callbacks came while the row was still claimed.
+  await waitUntil(async () => (await stack.store.outbox.findById(key).lean())?.status === 'sent', { timeoutMs: 60_000, what: 'the retried send to settle the claimed outbox row' });
+  const waiting = await waitForJourney(stack, journeyId, (j) => j.events.some((e: any) => e.kind === 'request:sent'), 'the request found at the carrier');
   expect(waiting.status).toBe('active');
+  expect(waiting.events.find((e: any) => e.kind === 'request:sent').providerId).toBe(accepted.sid);
   expect(stack.carrier.messages({ to: phone }).map((m) => m.sid)).toEqual([accepted.sid]);
-  expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'ambiguous', attempts: 1 });
+  expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'sent', providerId: accepted.sid, attempts: 1, resolution: { outcome: 'found', how: 'message_list' } });
 
   // The message did reach the contact, who answers it; the journey completes normally.
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'yes' });
-  const done = await waitForJourney(journeyId, (j) => j.status === 'confirmed', 'confirmed');
+  const done = await waitForJourney(stack, journeyId, (j) => j.status === 'confirmed', 'confirmed');
   expect(done.outcome.categories).toEqual(['offers']);
   expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
   expect(stack.carrier.messages({ to: `whatsapp:${phone}` })).toHaveLength(1);
@@ -119,7 +97,7 @@ test('an inbound reply while no worker runs is acknowledged and applied once a w
   expect(start.status).toBe(202);
   const { journeyId } = start.body;
   await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 30_000);
-  await waitForJourney(journeyId, (j) => j.events.some((e: any) => e.kind === 'request:sent'), 'the request sent');
+  await waitForJourney(stack, journeyId, (j) => j.events.some((e: any) => e.kind === 'request:sent'), 'the request sent');
 
   await stopWorker(running);
   const inbound = await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'Yes' });
@@ -137,7 +115,7 @@ test('an inbound reply while no worker runs is acknowledged and applied once a w
   expect(read).toMatchObject({ status: 200, body: { journeyId, status: 'active', source: 'store' } });
 
   current = await stack.startWorker();
-  const done = await waitForJourney(journeyId, (j) => j.status === 'confirmed', 'confirmed', 30_000);
+  const done = await waitForJourney(stack, journeyId, (j) => j.status === 'confirmed', 'confirmed', 30_000);
   expect(done.outcome.categories).toEqual(['order_updates']);
   expect(await stack.store.consentEvents.countDocuments({ contactId, type: 'opted_in' })).toBe(1);
   expect(await stack.store.inbound.findById(inbound.messageSid).lean()).toMatchObject({ routedTo: 'journey' });

@@ -8,8 +8,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const waitForStatus = (journeyId: string, status: string, timeoutMs = 20_000) => waitForJourneyStatus(stack, journeyId, status, timeoutMs);
-
 test('SMS journey: request, reply YES, consent with proof, WhatsApp confirmation', async () => {
   const phone = '+14155550101';
   const start = await stack.request('POST', '/v1/journeys', {
@@ -34,7 +32,7 @@ test('SMS journey: request, reply YES, consent with proof, WhatsApp confirmation
   const inbound = await stack.carrier.sendInbound({ from: phone, to: '+15005550006', body: 'Yes!' });
   expect(inbound.status).toBe(200);
 
-  const done = await waitForStatus(journeyId, 'confirmed');
+  const done = await waitForJourneyStatus(stack, journeyId, 'confirmed');
   expect(done.outcome.categories).toEqual(['order_updates', 'offers']);
 
   const confirmation = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${phone}` })[0], 10_000);

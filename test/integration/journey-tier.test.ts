@@ -1,10 +1,10 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { contactIdOf } from '../../store/models';
 import { WHATSAPP_TIER_WORKFLOW_TYPE, whatsappTierUsageQuery, whatsappTierWorkflowId, type WhatsappTierInput } from '../../workflows/campaign/tier-contract';
 import { journeyWorkflowId } from '../../workflows/journey/contract';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { freshPhones, waitForWhatsappWindow } from '../harness/contact';
+import { startTestStack, type TestStack, workflowExists } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /**
  * Single journeys (POST /v1/journeys and the routes built on it) that open a business-initiated
@@ -31,40 +31,18 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const usedPhones = new Set<string>();
-/** Journey ids derive from the phone: every run uses its own numbers. */
-function freshPhone(): string {
-  for (;;) {
-    const phone = `+1415556${String(randomInt(0, 10_000)).padStart(4, '0')}`;
-    if (!usedPhones.has(phone)) {
-      usedPhones.add(phone);
-      return phone;
-    }
-  }
-}
+const freshPhone = freshPhones('+1415556');
 
 const whatsappJourney = (phone: string, step: Record<string, unknown> = {}) => ({ businessId: 'tiered', contact: { phone }, categories: ['offers'], plan: [{ channel: 'whatsapp', waitFor: '30s', ...step }] });
 const postJourney = (body: unknown) => stack.request('POST', '/v1/journeys', body);
 const used = async () => (await stack.client.workflow.getHandle(whatsappTierWorkflowId('tiered')).query(whatsappTierUsageQuery)).used;
 
-async function journeyExists(phone: string): Promise<boolean> {
-  try {
-    await stack.client.workflow.getHandle(journeyWorkflowId('tiered', contactIdOf('tiered', phone))).describe();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
-}
+const journeyExists = (phone: string) => workflowExists(stack, journeyWorkflowId('tiered', contactIdOf('tiered', phone)));
 
 /** The contact writes to the business on WhatsApp: their customer service window opens. */
 async function contactWrites(phone: string): Promise<void> {
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${WHATSAPP_SENDER}`, body: 'Hello, is my order on its way?' });
-  const until = Date.now() + 15_000;
-  while (!(await stack.store.contacts.findById(contactIdOf('tiered', phone)).lean())?.lastWhatsappInboundAt) {
-    if (Date.now() > until) throw new Error(`the inbound message of ${phone} was never recorded`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  await waitForWhatsappWindow(stack, phone, { businessId: 'tiered' });
 }
 
 let refused: { phone: string; retryAfterMs: number; at: number };
@@ -159,7 +137,7 @@ test('inside the customer service window the first WhatsApp message is a free se
 
 test('the refused journey starts once its Retry-After has passed, with the template', async () => {
   const wait = refused.at + refused.retryAfterMs - Date.now();
-  if (wait > 0) await new Promise((res) => setTimeout(res, wait + 200));
+  if (wait > 0) await sleep(wait + 200);
   const r = await postJourney(whatsappJourney(refused.phone));
   expect(r.status).toBe(202);
   const ask = await stack.carrier.waitFor(() => stack.carrier.messages({ to: `whatsapp:${refused.phone}`, direction: 'outbound-api' })[0], 15_000);

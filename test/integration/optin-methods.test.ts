@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { contactIdOf } from '../../store/models';
-import { consentsOf, freshPhones, postAsTwilio, waitForConsents } from '../harness/contact';
+import { consentsOf, freshPhones, postAsTwilio, waitForConsents, waitForWhatsappWindow } from '../harness/contact';
 import { startTestStack, TEST_ACCOUNT_SID, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /** Opt-in methods where the contact or an agent starts: agent in-chat, paper form, inbound IVR, missed call. */
 
@@ -22,8 +23,6 @@ const freshPhone = freshPhones('+1206555');
 
 const callSid = () => `CA${randomBytes(16).toString('hex')}`;
 
-const waitForStatus = (journeyId: string, status: string, timeoutMs = 20_000) => waitForJourneyStatus(stack, journeyId, status, timeoutMs);
-
 const whatsappTo = (phone: string) => stack.carrier.messages({ to: `whatsapp:${phone}`, direction: 'outbound-api' });
 
 function gatherActionOf(twiml: string): string {
@@ -37,11 +36,7 @@ describe('support agent in-chat opt-in', () => {
     const phone = freshPhone();
     const hello = await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${WHATSAPP_SENDER}`, body: 'Where is my parcel?' });
     expect(hello.status).toBe(200);
-    const until = Date.now() + 10_000;
-    while (!(await stack.store.contacts.findOne({ phone, lastWhatsappInboundAt: { $exists: true } }).lean())) {
-      if (Date.now() > until) throw new Error('the inbound WhatsApp message never reached the store');
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    await waitForWhatsappWindow(stack, phone, { timeoutMs: 10_000 });
 
     const start = await stack.request('POST', '/v1/agent/optin', { businessId: 'acme', agentId: 'agent-7', ticketId: 'T-1234', phone, categories: ['order_updates'] });
     expect(start.status).toBe(202);
@@ -54,7 +49,7 @@ describe('support agent in-chat opt-in', () => {
 
     const tap = await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: `whatsapp:${WHATSAPP_SENDER}`, buttonPayload: 'yes', buttonText: 'Yes' });
     expect(tap.status).toBe(200);
-    await waitForStatus(journeyId, 'confirmed');
+    await waitForJourneyStatus(stack, journeyId, 'confirmed');
 
     const consents = await consentsOf(stack, phone);
     expect(consents.categories.find((c: any) => c.category === 'order_updates').status).toBe('opted_in');
@@ -119,7 +114,7 @@ describe('in person / on paper', () => {
     const again = await stack.request('POST', '/v1/consents/offline', body);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ existing: true, directConsentId: first.body.directConsentId });
-    await new Promise((res) => setTimeout(res, 1000));
+    await sleep(1000);
     expect(whatsappTo(phone)).toHaveLength(1);
     expect((await consentsOf(stack, phone)).events).toHaveLength(consents.events.length);
   });
@@ -144,7 +139,7 @@ describe('in person / on paper', () => {
     expect((await consentsOf(stack, phone)).messaging).toBe('opted_out');
     expect(whatsappTo(phone).filter((m) => m.contentSid === CONFIRMATION_CONTENT)).toHaveLength(0);
 
-    await new Promise((res) => setTimeout(res, 20));
+    await sleep(20);
     const newer = await stack.request('POST', '/v1/consents/offline', {
       businessId: 'acme',
       phone,
@@ -257,7 +252,7 @@ describe('calls to the business voice number', () => {
     const again = await postAsTwilio(stack.apiUrl, '/webhooks/twilio/voice/inbound-status', { ...first, CallSid: callSid(), CallStatus: 'busy' });
     expect(again.json.outcome).toBe('frequency_capped');
 
-    await new Promise((res) => setTimeout(res, 500));
+    await sleep(500);
     expect(await stack.store.journeys.countDocuments({ contactId: journey?.contactId })).toBe(1);
     expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
   });

@@ -1,5 +1,6 @@
 import type { CarrierMessage } from '../../dev/carrier/types';
 import { startTestStack, type TestStack } from '../harness/stack';
+import { sleep } from '../harness/wait';
 
 /**
  * The promise behind every opt-out acknowledgement: once our webhook has answered a STOP, the carrier
@@ -22,7 +23,6 @@ afterAll(async () => {
 
 const outbound = (phone: string): CarrierMessage[] => stack.carrier.messages({ contact: phone }).filter((m) => m.direction !== 'inbound');
 const isConfirmation = (m: CarrierMessage) => m.body.includes('you are unsubscribed') && m.body.includes('START');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('STOP at the moment reminders fire: after each acknowledgement only the one confirmation reaches the carrier', async () => {
   const phones = Array.from({ length: CONTACTS }, (_, i) => `+1415555${3000 + i}`);

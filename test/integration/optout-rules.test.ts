@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import twilio from 'twilio';
 import type { CarrierMessage } from '../../dev/carrier/types';
 import { verifyPageToken } from '../../lib/tokens';
 import { JOURNEY_WORKFLOW_TYPE, journeyWorkflowId, type JourneyInput, type JourneyState } from '../../workflows/journey/contract';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { consentsOf, optInBySms, postAsTwilio } from '../harness/contact';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { eventually, sleep } from '../harness/wait';
 
 /** What an opt-out promises beyond reaching the path: once per request, the gate, opting back in, HELP, input rules. */
 
@@ -21,60 +22,18 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const outbound = (phone: string): CarrierMessage[] => stack.carrier.messages({ contact: phone }).filter((m) => m.direction !== 'inbound');
 const confirmations = (phone: string) => outbound(phone).filter((m) => m.renderedText.includes('you are unsubscribed'));
-
-async function consents(phone: string) {
-  const r = await stack.request('GET', `/v1/consents?businessId=acme&phone=${encodeURIComponent(phone)}`);
-  expect(r.status).toBe(200);
-  return r.body;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-const statusOf = (c: any) => Object.fromEntries(c.categories.map((x: any) => [x.category, x.status]));
-
-/** The contact agrees by SMS to the given categories, the way a real journey gets consent. */
-async function optInBySms(phone: string, categories: string[]) {
-  const start = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories, plan: [{ channel: 'sms', waitFor: '30s' }] });
-  expect(start.status).toBe(202);
-  await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
-  await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'YES' });
-  await until('consent', async () => {
-    const now = statusOf(await consents(phone));
-    return categories.every((cat) => now[cat] === 'opted_in');
-  });
-}
-
-/** Posts an inbound message the way Twilio does, signed, with a MessageSid we choose (to deliver it twice). */
-async function postInbound(params: Record<string, string>) {
-  const url = `${stack.apiUrl}/webhooks/twilio/messaging`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params) },
-    body: new URLSearchParams(params).toString(),
-  });
-  return { status: res.status, body: await res.text() };
-}
 
 test('a repeated delivery of the same STOP is a no-op: one set of events, one confirmation', async () => {
   const phone = '+14155550301';
   const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: TEST_ACCOUNT_SID, From: phone, To: SMS_SENDER, Body: 'Stop' };
-  expect((await postInbound(params)).status).toBe(200);
+  expect((await postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', params)).status).toBe(200);
   await stack.carrier.waitFor(() => confirmations(phone)[0], 10_000);
-  const again = await Promise.all([postInbound(params), postInbound(params)]);
+  const again = await Promise.all([postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', params), postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', params)]);
   expect(again.map((r) => r.status)).toEqual([200, 200]);
   await sleep(1_000);
-  const c = await consents(phone);
+  const c = await consentsOf(stack, phone);
   expect(c.events.filter((e: any) => e.type === 'opted_out')).toHaveLength(3);
   expect(confirmations(phone)).toHaveLength(1);
 });
@@ -82,7 +41,7 @@ test('a repeated delivery of the same STOP is a no-op: one set of events, one co
 test('the send gate refuses an opted-out contact and records the refusal in the outbox', async () => {
   const phone = '+14155550302';
   await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, reason: 'asked by phone', source: { kind: 'agent' } });
-  const { contactId } = await consents(phone);
+  const { contactId } = await consentsOf(stack, phone);
   // A journey that got past the API's check (a campaign racing the opt-out) still sends nothing.
   const input: JourneyInput = { businessId: 'acme', contactId, contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitForMs: 5_000, remindAfterMs: [] }], requestedAt: new Date().toISOString() };
   const state: JourneyState = await stack.client.workflow.execute(JOURNEY_WORKFLOW_TYPE, { workflowId: journeyWorkflowId('acme', contactId), taskQueue: stack.taskQueue, args: [input] });
@@ -97,7 +56,7 @@ test('the send gate refuses an opted-out contact and records the refusal in the 
 test('a new journey for an opted-out contact is refused with 409 and a clear reason', async () => {
   const phone = '+14155550303';
   await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOPALL' });
-  await until('opt-out', async () => (await consents(phone)).messaging === 'opted_out');
+  await eventually('opt-out', async () => (await consentsOf(stack, phone)).messaging === 'opted_out');
   const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '30s' }] });
   expect(r.status).toBe(409);
   expect(r.body).toMatchObject({ error: 'contact_opted_out' });
@@ -106,18 +65,18 @@ test('a new journey for an opted-out contact is refused with 409 and a clear rea
 
 test('POST /v1/optouts with some categories leaves the others alone and blocks nothing', async () => {
   const phone = '+14155550304';
-  await optInBySms(phone, ['order_updates', 'offers']);
+  await optInBySms(stack, phone, ['order_updates', 'offers']);
   const r = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, categories: ['offers'], reason: 'too many offers', source: { kind: 'api' }, requestId: 'crm-7781' });
   expect(r.status).toBe(202);
   expect(r.body).toMatchObject({ progress: 'accepted', categories: ['offers'] });
   const repeat = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone, categories: ['offers'], reason: 'too many offers', source: { kind: 'api' }, requestId: 'crm-7781' });
   expect(repeat.status).toBe(200);
   expect(repeat.body.existing).toBe(true);
-  const c = await until('opt-out recorded', async () => {
-    const x = await consents(phone);
-    return statusOf(x).offers === 'opted_out' && x;
+  const c = await eventually('opt-out recorded', async () => {
+    const x = await consentsOf(stack, phone);
+    return x.byCategory.offers === 'opted_out' && x;
   });
-  expect(statusOf(c)).toEqual({ order_updates: 'opted_in', offers: 'opted_out', recommendations: 'none' });
+  expect(c.byCategory).toEqual({ order_updates: 'opted_in', offers: 'opted_out', recommendations: 'none' });
   expect(c.messaging).toBe('allowed');
   expect(c.events.filter((e: any) => e.type === 'opted_out')).toHaveLength(1);
 });
@@ -136,18 +95,18 @@ test.each([
 
 test('START from an opted-out contact lifts the block, restores what they had agreed to, and confirms naming the business', async () => {
   const phone = '+14155550306';
-  await optInBySms(phone, ['offers']);
+  await optInBySms(stack, phone, ['offers']);
   await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
-  await until('opt-out', async () => (await consents(phone)).events.filter((e: any) => e.type === 'opted_out').length === 3);
+  await eventually('opt-out', async () => (await consentsOf(stack, phone)).events.filter((e: any) => e.type === 'opted_out').length === 3);
 
   const r = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'START' });
   expect(r.status).toBe(200);
   const reply = await stack.carrier.waitFor(() => outbound(phone).find((m) => m.body.includes('receive messages from us again')), 10_000);
   expect(reply.body).toContain(BUSINESS_NAME);
   expect(reply.body).toContain('STOP');
-  const c = await consents(phone);
+  const c = await consentsOf(stack, phone);
   expect(c.messaging).toBe('allowed');
-  expect(statusOf(c)).toEqual({ order_updates: 'opted_out', offers: 'opted_in', recommendations: 'opted_out' });
+  expect(c.byCategory).toEqual({ order_updates: 'opted_out', offers: 'opted_in', recommendations: 'opted_out' });
   const again = c.events.filter((e: any) => e.type === 'opted_in' && e.proof.method === 'keyword_start');
   expect(again.map((e: any) => e.category)).toEqual(['offers']);
   expect(again[0].proof.providerId).toBe(r.messageSid);
@@ -163,16 +122,16 @@ test('UNSTOP on WhatsApp from a contact who never agreed to anything lifts the b
   const phone = '+14155550307';
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, body: 'STOP' });
   // The block shows at once; wait for the ledger as well, so UNSTOP comes after the whole opt-out.
-  await until('opt-out', async () => {
-    const c = await consents(phone);
-    return c.messaging === 'opted_out' && Object.values(statusOf(c)).every((s) => s === 'opted_out');
+  await eventually('opt-out', async () => {
+    const c = await consentsOf(stack, phone);
+    return c.messaging === 'opted_out' && Object.values(c.byCategory).every((s) => s === 'opted_out');
   });
   await stack.carrier.sendInbound({ from: `whatsapp:${phone}`, to: WA_SENDER, body: 'UNSTOP' });
   const reply = await stack.carrier.waitFor(() => outbound(phone).find((m) => m.renderedText.includes('receive messages from us again')), 10_000);
   expect(reply.channel).toBe('whatsapp');
-  const c = await consents(phone);
+  const c = await consentsOf(stack, phone);
   expect(c.messaging).toBe('allowed');
-  expect(statusOf(c)).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
+  expect(c.byCategory).toEqual({ order_updates: 'opted_out', offers: 'opted_out', recommendations: 'opted_out' });
   expect(c.events.filter((e: any) => e.type === 'opted_in')).toEqual([]);
   expect(c.events.filter((e: any) => e.type === 'messaging_resumed').map((e: any) => e.proof.restored)).toEqual([[]]);
   // Nothing came back, so the thread goes on with the category question (docs/optin-methods.md).
@@ -189,7 +148,7 @@ test('HELP gets a reply naming the business, how to opt out, and a link to the p
   const link = /(http:\/\/127\.0\.0\.1:\d+)\/p\/(\S+)/.exec(reply.body);
   expect(link?.[1]).toBe(stack.apiUrl);
   const check = verifyPageToken(TEST_PAGE_SECRET, link![2], 'preferences');
-  expect(check.ok && check.payload).toMatchObject({ b: 'acme', c: (await consents(phone)).contactId });
+  expect(check.ok && check.payload).toMatchObject({ b: 'acme', c: (await consentsOf(stack, phone)).contactId });
 });
 
 test('with no worker the STOP is blocked and acknowledged at once; ledger and confirmation follow once a worker runs', async () => {
@@ -197,16 +156,16 @@ test('with no worker the STOP is blocked and acknowledged at once; ledger and co
   // Shut the worker down but leave its connection to stack.close().
   const stopped = stack.worker!.worker;
   stopped.shutdown();
-  await until('worker stopped', async () => stopped.getState() === 'STOPPED');
+  await eventually('worker stopped', async () => stopped.getState() === 'STOPPED');
   const started = Date.now();
   const r = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
   expect(r.status).toBe(200);
   expect(Date.now() - started).toBeLessThan(3_000);
-  const blocked = await consents(phone);
+  const blocked = await consentsOf(stack, phone);
   expect(blocked.messaging).toBe('opted_out');
   expect(blocked.events).toHaveLength(0);
 
   stack.worker = await stack.startWorker();
-  await until('opt-out', async () => (await consents(phone)).events.filter((e: any) => e.type === 'opted_out').length === 3);
+  await eventually('opt-out', async () => (await consentsOf(stack, phone)).events.filter((e: any) => e.type === 'opted_out').length === 3);
   await stack.carrier.waitFor(() => confirmations(phone)[0], 15_000);
 });

@@ -1,7 +1,7 @@
 import { createPageToken } from '../../lib/tokens';
 import { contactIdOf } from '../../store/models';
-import { consentsOf, journeyOf } from '../browser/helpers';
-import { startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { consentsOf } from '../harness/contact';
+import { journeyOf, startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -51,11 +51,11 @@ test('a category the link did not ask for cannot be added by editing the form; a
   const res = await fetch(link, form({ decision: 'confirm', categories: ['order_updates', 'offers'] }));
   expect(res.status).toBe(200);
   await journeyOf(stack, journeyId, 'confirmed');
-  expect((await consentsOf(stack, phone)).byCat).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'none' });
+  expect((await consentsOf(stack, phone)).byCategory).toEqual({ order_updates: 'opted_in', offers: 'none', recommendations: 'none' });
 
   const replay = await fetch(link, form({ decision: 'decline' }));
   expect(replay.status).toBe(410);
-  expect((await consentsOf(stack, phone)).byCat.order_updates).toBe('opted_in');
+  expect((await consentsOf(stack, phone)).byCategory.order_updates).toBe('opted_in');
 });
 
 test('a confirmation token is refused on the unsubscribe page, and an unsubscribe token on the confirmation page', async () => {

@@ -1,6 +1,7 @@
 import { contactIdOf } from '../../store/models';
-import { consentsOf, eventually } from '../browser/helpers';
+import { consentsOf } from '../harness/contact';
 import { startTestStack, type TestStack } from '../harness/stack';
+import { eventually, sleep } from '../harness/wait';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -57,7 +58,7 @@ test('wrong input: each 4xx page says what is wrong, escaped, and nothing starts
   expect(unknown.status).toBe(404);
   expect(await unknown.text()).toContain('There is no sign-up form at this address');
 
-  await new Promise((res) => setTimeout(res, 300));
+  await sleep(300);
   expect(stack.carrier.messages({ contact: '+14155550181' })).toHaveLength(0);
   expect(await stack.store.journeys.countDocuments({ contactId: contactIdOf('acme', '+14155550181') })).toBe(0);
 });
@@ -70,11 +71,11 @@ test('SMS can be chosen for the confirmation; an opted-out number gets the same 
 
   const optout = await stack.request('POST', '/v1/optouts', { businessId: 'acme', phone: '+14155550183', reason: 'asked by phone', source: { kind: 'agent' } });
   expect(optout.status).toBe(202);
-  await eventually(async () => (await stack.store.contacts.findById(contactIdOf('acme', '+14155550183')).lean())?.messaging === 'opted_out');
+  await eventually('the contact to be opted out', async () => (await stack.store.contacts.findById(contactIdOf('acme', '+14155550183')).lean())?.messaging === 'opted_out');
   const r = await submit({ phone: '+14155550183', categories: 'offers' }, '192.0.2.2');
   expect(r.status).toBe(200);
   expect(r.html).toContain('Check your phone');
-  await new Promise((res) => setTimeout(res, 500));
+  await sleep(500);
   expect(stack.carrier.messages({ contact: '+14155550183' }).filter((m) => m.direction === 'outbound-api' && m.contentSid !== 'HXacme0optout0confirmation0000003')).toHaveLength(0);
 });
 
@@ -83,7 +84,7 @@ test('the consent from a sign-up names the web form as its source', async () => 
   expect((await submit({ phone: '+14155550184', categories: 'offers' }, '192.0.2.3')).status).toBe(200);
   await stack.carrier.waitFor(() => stack.carrier.messages({ to: 'whatsapp:+14155550184' })[0], 10_000);
   await stack.carrier.sendInbound({ from: 'whatsapp:+14155550184', to: 'whatsapp:+15005550007', buttonPayload: 'yes', buttonText: 'Yes' });
-  const optIn = await eventually(async () => (await consentsOf(stack, '+14155550184')).events.find((e) => e.type === 'opted_in' && e.category === 'offers'));
+  const optIn = await eventually('the offers opt-in', async () => (await consentsOf(stack, '+14155550184')).events.find((e) => e.type === 'opted_in' && e.category === 'offers'));
   expect(optIn.proof).toMatchObject({ method: 'whatsapp_button', channel: 'whatsapp', source: { kind: 'web_form' } });
   expect(optIn.proof.source.reference).toMatch(/^webform\./);
   signUpProof = optIn.proof;

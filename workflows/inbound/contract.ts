@@ -11,7 +11,10 @@ export interface InboundMessageInput {
   buttonPayload?: string;
   intent: InboundIntent;
   receivedAt: string;
+  /** The provider's webhook, bounded and with storable field names; runs started before inputs were bounded carry it raw. */
   payload: Record<string, unknown>;
+  /** The stored whole of a payload that had to be cut (store/payloads.ts); recordInbound reads it from there. */
+  payloadRef?: string;
 }
 
 export const INBOUND_WORKFLOW_TYPE = 'inboundMessageWorkflow';

@@ -52,6 +52,9 @@ export interface ContactAnswer {
   payload: Record<string, unknown>;
 }
 
+/** Delivery statuses that mean the message or call did not reach the contact: the only ones a journey acts on. */
+export const FAILED_DELIVERY_STATUSES: ReadonlySet<string> = new Set(['failed', 'undelivered', 'no-answer', 'busy', 'canceled']);
+
 export interface ProviderStatusEvent {
   providerId: string;
   status: string;

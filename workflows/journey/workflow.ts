@@ -2,13 +2,13 @@ import { allHandlersFinished, condition, log, patched, proxyActivities, setHandl
 import type { ChannelActivities } from '../../activities/channel';
 import type { RequestProof } from '../../activities/consent';
 import { OptinChannel } from '../search-attributes';
-import { ivrNoAnswerSignal, submitFormUpdate, type ContactAnswer, type FormSubmission, type JourneyInput, type JourneyState } from './contract';
+import { FAILED_DELIVERY_STATUSES, ivrNoAnswerSignal, submitFormUpdate, type ContactAnswer, type FormSubmission, type JourneyInput, type JourneyState } from './contract';
 import { SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import { confirmOnWhatsApp, consentSteps, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
-const FAILED_DELIVERY = new Set(['failed', 'undelivered', 'no-answer', 'busy', 'canceled']);
+const FAILED_DELIVERY = FAILED_DELIVERY_STATUSES;
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState> {
   const { workflowId, runId, journeyId } = currentJourneyRun();

@@ -19,7 +19,10 @@ export interface OptOutInput {
   text?: string;
   /** For a keyword: the word or phrase that made the text an opt-out, and its language, as proof of why. */
   keyword?: { matched?: string; language?: string };
+  /** What arrived (a webhook's form, a page's post), bounded and with storable field names; runs started before inputs were bounded carry it raw. */
   payload: Record<string, unknown>;
+  /** The stored whole of a payload that had to be cut (store/payloads.ts); the ledger's proof reads it from there. */
+  payloadRef?: string;
   /** Where the single confirmation goes; none when the channel confirms by itself (voice, web page). */
   confirmOn?: 'sms' | 'whatsapp';
 }

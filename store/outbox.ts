@@ -1,0 +1,164 @@
+import { isDuplicateKey, type OutboxDoc, type Store } from './models';
+
+/**
+ * The outbox: one row per idempotency key, so a retried send activity calls the provider at most once
+ * per claim. A row whose provider call may or may not have taken effect is `ambiguous` until the send
+ * activity's retry (activities/ambiguous-send.ts) or a status callback settles it; `resolution` says how.
+ */
+
+export type OutboxRow = OutboxDoc & { _id: string };
+
+export interface OutboxRowInput {
+  _id: string;
+  businessId: string;
+  contactId: string;
+  journeyId?: string;
+  channel: string;
+  purpose: string;
+  to: string;
+  /** What the contact will read if the provider takes it; kept so a send found later has its proof. */
+  shown?: string;
+}
+
+export type OutboxClaim = { kind: 'claimed'; attempts: number } | { kind: 'finished'; row: OutboxRow } | { kind: 'ambiguous'; row: OutboxRow };
+
+/** What settled an ambiguous send and why, e.g. `{ how: 'message_list', detail: 'SM… created 10:00:01' }`. */
+export interface ResolutionNote {
+  how: string;
+  detail?: string;
+}
+
+function resolution(outcome: 'found' | 'resent' | 'gave_up', note: ResolutionNote, resends: number) {
+  return { outcome, how: note.how, detail: note.detail, at: new Date(), resends };
+}
+
+/**
+ * Claims the right to call the provider for one idempotency key. A row left `claimed` by an attempt
+ * that never reported back means the provider may or may not have been called: it becomes ambiguous,
+ * from the moment it was claimed.
+ */
+export async function claimOutbox(store: Store, row: OutboxRowInput): Promise<OutboxClaim> {
+  const now = new Date();
+  try {
+    await store.outbox.create({ ...row, status: 'claimed', attempts: 1, claimedAt: now });
+    return { kind: 'claimed', attempts: 1 };
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+  const set: Record<string, unknown> = { status: 'claimed', claimedAt: now };
+  if (row.shown) set.shown = row.shown;
+  const reclaimed = await store.outbox.updateOne({ _id: row._id, status: 'released' }, { $set: set, $inc: { attempts: 1 } });
+  if (reclaimed.modifiedCount === 1) {
+    const r = await store.outbox.findById(row._id).lean();
+    return { kind: 'claimed', attempts: r?.attempts ?? 2 };
+  }
+  const existing = (await store.outbox.findById(row._id).lean()) as OutboxRow | null;
+  if (!existing) throw new Error(`outbox row ${row._id} vanished while claiming`);
+  if (existing.status === 'claimed') {
+    const ambiguousAt = existing.claimedAt ?? now;
+    const reason = 'a previous attempt stopped after claiming; the provider may have accepted it';
+    await store.outbox.updateOne({ _id: row._id, status: 'claimed' }, { $set: { status: 'ambiguous', ambiguousAt, reason } });
+    return { kind: 'ambiguous', row: { ...existing, status: 'ambiguous', ambiguousAt, reason } };
+  }
+  if (existing.status === 'ambiguous') return { kind: 'ambiguous', row: existing };
+  return { kind: 'finished', row: existing };
+}
+
+export async function finishOutbox(
+  store: Store,
+  id: string,
+  result: { status: 'sent' | 'failed' | 'refused' | 'released'; providerId?: string; errorCode?: number; reason?: string; shown?: string },
+): Promise<void> {
+  const set: Record<string, unknown> = { status: result.status };
+  if (result.providerId) set.providerId = result.providerId;
+  if (result.errorCode !== undefined) set.errorCode = result.errorCode;
+  if (result.reason) set.reason = result.reason;
+  if (result.shown) set.shown = result.shown;
+  if (result.status === 'sent') set.sentAt = new Date();
+  await store.outbox.updateOne({ _id: id }, { $set: set });
+}
+
+/**
+ * The provider call's outcome is unknown (a 5xx, a timeout). Only a claimed row changes: a status
+ * callback may already have settled it as sent.
+ */
+export async function markAmbiguous(store: Store, id: string, reason: string): Promise<void> {
+  await store.outbox.updateOne({ _id: id, status: 'claimed' }, { $set: { status: 'ambiguous', ambiguousAt: new Date(), reason } });
+}
+
+/**
+ * Records a send that never reached the provider: refused by the gate, or impossible (no address). A row
+ * already there stays as it is, except one whose earlier call may have reached the provider: that one
+ * is not sent again, and says why.
+ */
+export async function recordUnsentSend(store: Store, row: OutboxRowInput & { status: 'refused' | 'failed'; reason: string }): Promise<void> {
+  try {
+    await store.outbox.create({ ...row, attempts: 0 });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    const note = { how: 'send_gate', detail: row.reason };
+    await store.outbox.updateOne({ _id: row._id, status: { $in: ['claimed', 'ambiguous'] } }, { $set: { status: 'ambiguous', resolution: resolution('gave_up', note, 0) } });
+  }
+}
+
+/** How long a status callback waits for a send still at the provider to record its own answer. */
+const REPORT_WAIT_MS = 2_000;
+const REPORT_POLL_MS = 100;
+
+/**
+ * A status callback for the message of this outbox row (its key is in the callback URL): an ambiguous
+ * row is settled as sent. A callback can beat the send's own answer, so it waits a moment for a row
+ * still claimed; it never writes one (on FerretDB two concurrent updates of a document can lose one).
+ * A row still claimed after the wait (its worker died) is settled by the retry's lookup instead.
+ */
+export async function noteProviderReport(store: Store, key: string, providerId: string): Promise<void> {
+  const deadline = Date.now() + REPORT_WAIT_MS;
+  for (;;) {
+    const row = await readOutbox(store, key);
+    if (row?.status === 'ambiguous') {
+      await adoptFoundSend(store, row, providerId, { how: 'status_callback', detail: `the provider reported ${providerId}` });
+      return;
+    }
+    if (row?.status !== 'claimed' || Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, REPORT_POLL_MS));
+  }
+}
+
+/** The provider has the message: the ambiguous row becomes sent with its id. False when something else settled it first. */
+export async function adoptFoundSend(store: Store, row: OutboxRow, providerId: string, note: ResolutionNote): Promise<boolean> {
+  const set = { status: 'sent', providerId, sentAt: new Date(), resolution: resolution('found', note, row.resolution?.resends ?? 0) };
+  const r = await store.outbox.updateOne({ _id: row._id, status: 'ambiguous' }, { $set: set });
+  return r.matchedCount === 1;
+}
+
+/**
+ * The provider has no such message: the row is claimed again for one more call, with what that call
+ * will show. False when something else settled it first.
+ */
+export async function reclaimForResend(store: Store, row: OutboxRow, note: ResolutionNote, shown: string): Promise<boolean> {
+  const resends = (row.resolution?.resends ?? 0) + 1;
+  const r = await store.outbox.updateOne(
+    { _id: row._id, status: 'ambiguous' },
+    { $set: { status: 'claimed', claimedAt: new Date(), shown, resolution: resolution('resent', note, resends) }, $inc: { attempts: 1 } },
+  );
+  return r.matchedCount === 1;
+}
+
+/**
+ * Nothing more will be tried for this send, and the row says why: it stays ambiguous, or becomes
+ * refused when the provider has none and the gate stopped the resend.
+ */
+export async function giveUpAmbiguous(store: Store, row: OutboxRow, note: ResolutionNote, status: 'ambiguous' | 'refused'): Promise<void> {
+  await store.outbox.updateOne({ _id: row._id, status: 'ambiguous' }, { $set: { status, resolution: resolution('gave_up', note, row.resolution?.resends ?? 0) } });
+}
+
+export async function readOutbox(store: Store, id: string): Promise<OutboxRow | null> {
+  return (await store.outbox.findById(id).lean()) as OutboxRow | null;
+}
+
+/** Which of these provider ids another outbox row of the contact already holds: they are not this send's. */
+export async function providerIdsTakenByOthers(store: Store, row: OutboxRow, providerIds: string[]): Promise<Set<string>> {
+  if (providerIds.length === 0) return new Set();
+  const taken = await store.outbox.find({ businessId: row.businessId, contactId: row.contactId, providerId: { $in: providerIds }, _id: { $ne: row._id } }, { providerId: 1 }).lean();
+  return new Set(taken.map((t) => t.providerId).filter((id): id is string => typeof id === 'string'));
+}
