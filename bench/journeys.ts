@@ -6,7 +6,7 @@ import { inboundWorkflowId } from '../workflows/inbound/contract';
 import { journeyWorkflowId } from '../workflows/journey/contract';
 import { printCosts, summarize, unitCost, type UnitCost } from './actions';
 import { runBarePass, startBareWorker, type PassFigures } from './bare/run';
-import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack } from './stack';
+import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack, positiveInt } from './stack';
 
 /**
  * npm run bench:journeys -- [--count 1000] [--concurrency 32] [--bare both|before|after] [--sample 20]
@@ -34,17 +34,12 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const positive = (name: string) => (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got "${v}")`);
-    return n;
-  };
   const o = new Command('bench:journeys')
-    .option('--count <n>', 'journeys of each design', positive('count'), 1000)
-    .option('--concurrency <n>', 'starts and replies in flight at once', positive('concurrency'), 32)
+    .option('--count <n>', 'journeys of each design', positiveInt('count'), 1000)
+    .option('--concurrency <n>', 'starts and replies in flight at once', positiveInt('concurrency'), 32)
     .option('--bare <when>', 'run the bare baseline before Optinflow, after it, or both (a pass on each side)', 'both')
-    .option('--sample <n>', 'confirmed journeys of each design whose histories are counted', positive('sample'), 20)
-    .option('--timeout <seconds>', 'give up on a phase after this long', positive('timeout'), 600)
+    .option('--sample <n>', 'confirmed journeys of each design whose histories are counted', positiveInt('sample'), 20)
+    .option('--timeout <seconds>', 'give up on a phase after this long', positiveInt('timeout'), 600)
     .parse(argv)
     .opts<Options>();
   if (!['both', 'before', 'after'].includes(o.bare)) throw new Error(`--bare must be both, before or after (got "${o.bare}")`);

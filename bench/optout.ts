@@ -7,6 +7,7 @@ import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
 import { startTestStack, type TestStack } from '../test/harness/stack';
 import { printCosts, summarize, unitCost } from './actions';
+import { positiveInt } from './stack';
 
 /**
  * npm run bench:optout -- --count 2000 --rate 200
@@ -30,16 +31,11 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const positive = (name: string) => (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got "${v}")`);
-    return n;
-  };
   const program = new Command('bench:optout')
-    .option('--count <n>', 'contacts, each with a running journey and one STOP', positive('count'), 2000)
-    .option('--rate <per-second>', 'STOPs sent per second', positive('rate'), 200)
-    .option('--remind-every <seconds>', 'seconds between a journey\'s reminders', positive('remind-every'), 30)
-    .option('--timeout <seconds>', 'give up waiting for confirmations after this long', positive('timeout'), 600)
+    .option('--count <n>', 'contacts, each with a running journey and one STOP', positiveInt('count'), 2000)
+    .option('--rate <per-second>', 'STOPs sent per second', positiveInt('rate'), 200)
+    .option('--remind-every <seconds>', 'seconds between a journey\'s reminders', positiveInt('remind-every'), 30)
+    .option('--timeout <seconds>', 'give up waiting for confirmations after this long', positiveInt('timeout'), 600)
     .parse(argv);
   const o = program.opts<Options>();
   if (o.count > AREA_CODES.length * 10_000) throw new Error(`--count is at most ${AREA_CODES.length * 10_000}`);

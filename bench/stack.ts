@@ -200,3 +200,12 @@ export function argValue(name: string, fallback: number): number {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
   return v;
 }
+
+/** A commander option parser for a positive whole number, naming the option when the value is not one. */
+export function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got "${value}")`);
+    return n;
+  };
+}

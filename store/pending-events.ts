@@ -1,4 +1,5 @@
 import type { InboundMessageInput } from '../workflows/inbound/contract';
+import { keptCollection } from './kept';
 import type { Store } from './models';
 
 /**
@@ -19,22 +20,13 @@ export interface PendingEventDoc {
   event: PendingEvent;
 }
 
-const pendingOf = (store: Store) => store.connection.collection<PendingEventDoc>('events_pending');
+const kept = keptCollection<{ stream: string; event: PendingEvent }>('events_pending');
 
 export async function keepPendingEvent(store: Store, id: string, stream: string, event: PendingEvent): Promise<void> {
-  await pendingOf(store).updateOne({ _id: id }, { $setOnInsert: { stream, event, at: new Date() } }, { upsert: true });
+  await kept.keep(store, id, { stream, event });
 }
 
 /** The oldest kept events first. */
-export async function listPendingEvents(store: Store, limit: number): Promise<PendingEventDoc[]> {
-  return pendingOf(store).find({}).sort({ at: 1 }).limit(limit).toArray();
-}
-
-export async function dropPendingEvent(store: Store, id: string): Promise<void> {
-  await pendingOf(store).deleteOne({ _id: id });
-}
-
-/** How many contact events wait for the sweep (normally none: a few only while Temporal is slow or down). */
-export async function countPendingEvents(store: Store): Promise<number> {
-  return pendingOf(store).countDocuments({});
-}
+export const listPendingEvents = (store: Store, limit: number): Promise<PendingEventDoc[]> => kept.list(store, limit);
+export const dropPendingEvent = (store: Store, id: string): Promise<void> => kept.drop(store, id);
+export const countPendingEvents = (store: Store): Promise<number> => kept.count(store);

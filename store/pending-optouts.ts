@@ -1,5 +1,6 @@
 import { withStorableKeys } from '../domain/payload';
 import type { OptOutInput } from '../workflows/optout/contract';
+import { keptCollection } from './kept';
 import type { Store } from './models';
 
 /**
@@ -11,22 +12,13 @@ interface PendingOptOutDoc {
   input: OptOutInput;
   at: Date;
 }
-const pendingOf = (store: Store) => store.connection.collection<PendingOptOutDoc>('optout_pending');
+const kept = keptCollection<{ input: OptOutInput }>('optout_pending');
 
 export async function keepPendingOptOut(store: Store, optOutId: string, input: OptOutInput): Promise<void> {
-  await pendingOf(store).updateOne({ _id: optOutId }, { $setOnInsert: { input: withStorableKeys(input), at: new Date() } }, { upsert: true });
+  await kept.keep(store, optOutId, { input: withStorableKeys(input) });
 }
 
 /** The oldest kept opt-outs first. */
-export async function listPendingOptOuts(store: Store, limit: number): Promise<PendingOptOutDoc[]> {
-  return pendingOf(store).find({}).sort({ at: 1 }).limit(limit).toArray();
-}
-
-export async function dropPendingOptOut(store: Store, optOutId: string): Promise<void> {
-  await pendingOf(store).deleteOne({ _id: optOutId });
-}
-
-/** How many opt-outs wait for the sweep (normally none: a few only while Temporal is slow or down). */
-export async function countPendingOptOuts(store: Store): Promise<number> {
-  return pendingOf(store).countDocuments({});
-}
+export const listPendingOptOuts = (store: Store, limit: number): Promise<PendingOptOutDoc[]> => kept.list(store, limit);
+export const dropPendingOptOut = (store: Store, optOutId: string): Promise<void> => kept.drop(store, optOutId);
+export const countPendingOptOuts = (store: Store): Promise<number> => kept.count(store);
