@@ -2,7 +2,7 @@ import { activityInfo, getClient, log } from '@temporalio/activity';
 import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
 import { blockMessaging, liftBlock } from '../store/blocks';
-import { keepInboundMessage } from '../store/journeys';
+import { recordInboundMessage } from '../store/inbound';
 import type { Store } from '../store/models';
 import { inboundProof } from '../store/payloads';
 import { startOptOutWorkflow } from '../services/workflow-starts';
@@ -185,23 +185,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
 
   /** Keeps every inbound message, also from unknown contacts or with no journey; opens the WhatsApp window. */
   async function recordInbound(input: InboundMessageInput & { routedTo: string }): Promise<void> {
-    const at = new Date(input.receivedAt);
-    await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
-    if (input.channel === 'whatsapp') {
-      await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
-    }
-    await keepInboundMessage(store, {
-      _id: input.messageSid,
-      businessId: input.businessId,
-      contactId: input.contactId,
-      channel: input.channel,
-      from: input.phone,
-      intent: input.intent,
-      routedTo: input.routedTo,
-      receivedAt: at,
-      payload: await inboundProof(store, input),
-      payloadRef: input.payloadRef,
-    });
+    await recordInboundMessage(store, input, input.routedTo);
   }
 
   return { blockContact, recordOptOut, resumeMessaging, recordInbound };

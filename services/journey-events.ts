@@ -1,10 +1,11 @@
 import type { SignalDefinition } from '@temporalio/workflow';
+import { recordInboundMessage } from '../store/inbound';
 import { dropPendingEvent, keepPendingEvent, listPendingEvents, type PendingEventDoc } from '../store/pending-events';
-import { inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
-import { contactAnsweredSignal, ivrNoAnswerSignal, providerStatusSignal } from '../workflows/journey/contract';
+import { answerOf, inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
+import { contactAnsweredSignal, ivrNoAnswerSignal, journeyWorkflowId, providerStatusSignal } from '../workflows/journey/contract';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { handOverOrKeep } from './durable';
-import { signalIfRunning } from './temporal';
+import { signalIfRunning, within } from './temporal';
 import { startInboundWorkflow } from './workflow-starts';
 
 /** The journey signals a webhook sends, by name, so a kept one can be sent later with its definition. */
@@ -20,6 +21,31 @@ type ArgOf<N extends JourneySignalName> = (typeof JOURNEY_SIGNALS)[N] extends Si
 const IN_ORDER_WAIT_MS = 10_000;
 const PENDING_BATCH = 500;
 const STREAMS_AT_ONCE = 20;
+
+/** How long a reply waits to reach a running journey directly before going the way of its own workflow. */
+const DIRECT_WAIT_MS = 2_000;
+/** Replies a running journey takes as they are; START (opt_in) and HELP need the inbound workflow's routing. */
+const DIRECT_INTENTS: ReadonlySet<string> = new Set(['yes', 'no', 'other']);
+
+/**
+ * A reply to the contact's running journey goes straight to it: one signal and no workflow of its own
+ * (the inbound workflow cost a start and two workflow tasks per reply). A repeated delivery is one
+ * answer to the journey (it ignores a provider id it has seen). False when the reply is not for a
+ * journey, none runs, or Temporal did not answer at once: the reply's own workflow then takes it.
+ */
+export async function answerJourneyDirectly(deps: ServiceDeps, input: InboundMessageInput, log: ServiceLog): Promise<boolean> {
+  if (!DIRECT_INTENTS.has(input.intent)) return false;
+  let delivered: boolean;
+  try {
+    delivered = await within(deps.client, DIRECT_WAIT_MS, 'Temporal', () => signalIfRunning(deps.client, journeyWorkflowId(input.businessId, input.contactId), undefined, contactAnsweredSignal, answerOf(input)));
+  } catch {
+    return false;
+  }
+  if (!delivered) return false;
+  // The journey has the answer (and its proof); this copy is the inbound log and the WhatsApp window.
+  await recordInboundMessage(deps.store, input, 'journey').catch((err: unknown) => log.warn({ err, messageSid: input.messageSid }, 'a reply reached its journey but the inbound record was not written'));
+  return true;
+}
 
 /** A reply or other message (not an opt-out): its own workflow, keyed by MessageSid, hands it to the contact's journey. */
 export async function deliverInboundMessage(deps: ServiceDeps, input: InboundMessageInput): Promise<'taken' | 'kept'> {

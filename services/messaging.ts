@@ -4,10 +4,10 @@ import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { contactIdOf } from '../store/models';
 import { noteProviderReport } from '../store/outbox';
 import { inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
-import type { ServiceDeps } from './deps';
+import type { ServiceDeps, ServiceLog } from './deps';
 import { requestOptOut, type OptOutOutcome } from './optouts';
 import { inboundPayload } from './payloads';
-import { deliverInboundMessage, signalJourney } from './journey-events';
+import { answerJourneyDirectly, deliverInboundMessage, signalJourney } from './journey-events';
 import { keepDeliveryReport } from '../store/delivery-reports';
 import { FAILED_DELIVERY_STATUSES } from '../workflows/journey/contract';
 
@@ -29,10 +29,11 @@ export interface InboundMessage {
 
 /**
  * A message from a contact. An opt-out (keyword or STOP button) is requested at once and blocks the
- * contact before this returns; anything else goes to the message's own workflow (keyed by MessageSid)
- * which hands it to the contact's journey. Returns once the event is durable.
+ * contact before this returns; a reply to a running journey goes straight to it; anything else (START,
+ * HELP, no journey running) goes to the message's own workflow, keyed by MessageSid. Returns once the
+ * event is durable.
  */
-export async function receiveMessage(deps: ServiceDeps, m: InboundMessage): Promise<{ optOut?: OptOutOutcome }> {
+export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: ServiceLog): Promise<{ optOut?: OptOutOutcome }> {
   const contactId = contactIdOf(m.business.id, m.phone);
   const classification = m.buttonPayload ? { intent: classifyButtonPayload(m.buttonPayload) } : classifyInbound(m.body ?? '', m.business.keywords);
   const receivedAt = new Date().toISOString();
@@ -65,7 +66,7 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage): Prom
     receivedAt,
     ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)),
   };
-  await deliverInboundMessage(deps, input);
+  if (!(await answerJourneyDirectly(deps, input, log))) await deliverInboundMessage(deps, input);
   return {};
 }
 

@@ -40,7 +40,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
     const phone = normalizePhone(msg.From);
     if (!phone.ok) return reply.status(400).send({ error: 'invalid_request', message: `body is invalid: From: ${phone.rule}` });
     const channel = msg.From.startsWith('whatsapp:') ? 'whatsapp' : 'sms';
-    const r = await receiveMessage(deps, { business, messageSid: msg.MessageSid, phone: phone.e164, channel, body: msg.Body, buttonPayload: msg.ButtonPayload, buttonText: msg.ButtonText, payload: formOf(request) });
+    const r = await receiveMessage(deps, { business, messageSid: msg.MessageSid, phone: phone.e164, channel, body: msg.Body, buttonPayload: msg.ButtonPayload, buttonText: msg.ButtonText, payload: formOf(request) }, request.log);
     warnIfPending(request, r.optOut);
     return twiml(reply, EMPTY_TWIML);
   });

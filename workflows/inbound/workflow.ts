@@ -2,11 +2,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { getExternalWorkflowHandle, ParentClosePolicy, patched, proxyActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
-import { contactAnsweredSignal, journeyWorkflowId, type AnswerDecision } from '../journey/contract';
+import { contactAnsweredSignal, journeyWorkflowId } from '../journey/contract';
 import { DEFAULT_CATEGORY_CHOICE_WAIT_MS } from '../inthread/contract';
 import { categoryChoiceWorkflow } from '../inthread/workflow';
 import { journeySearchAttributes } from '../search-attributes';
-import type { InboundMessageInput } from './contract';
+import { answerOf, type InboundMessageInput } from './contract';
 import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
 const store = proxyStoreSteps<OptOutActivities>();
@@ -15,25 +15,10 @@ const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 /** Inbound workflows that ran before START could open a category choice replay without it. */
 const CATEGORY_CHOICE_PATCH = 'inbound-start-asks-categories';
 
-function decisionOf(intent: InboundMessageInput['intent']): AnswerDecision {
-  if (intent === 'yes' || intent === 'opt_in') return 'confirm';
-  if (intent === 'no') return 'decline';
-  if (intent === 'opt_out') return 'opt_out';
-  return 'other';
-}
-
 /** Hands the message to the contact's running journey (or category choice); false when none runs. */
 async function answerRunningJourney(input: InboundMessageInput): Promise<boolean> {
   try {
-    await getExternalWorkflowHandle(journeyWorkflowId(input.businessId, input.contactId)).signal(contactAnsweredSignal, {
-      decision: decisionOf(input.intent),
-      channel: input.channel,
-      method: input.buttonPayload ? 'whatsapp_button' : input.channel === 'whatsapp' ? 'whatsapp_reply' : 'sms_reply',
-      receivedAt: input.receivedAt,
-      text: input.text,
-      providerId: input.messageSid,
-      payload: input.payload,
-    });
+    await getExternalWorkflowHandle(journeyWorkflowId(input.businessId, input.contactId)).signal(contactAnsweredSignal, answerOf(input));
     return true;
   } catch {
     return false;

@@ -59,7 +59,14 @@ export interface JourneyHooks {
 export function handleJourneyReports(state: JourneyState, hooks: JourneyHooks): void {
   setHandler(journeyStateQuery, () => state);
 
+  // A reply reaches the journey straight from the webhook, and a provider may deliver a webhook twice:
+  // the same message (provider id) is one answer. No recorded history holds a repeat, so replay is unchanged.
+  const seenAnswers = new Set<string>();
   setHandler(contactAnsweredSignal, (a) => {
+    if (a.providerId) {
+      if (seenAnswers.has(a.providerId)) return;
+      seenAnswers.add(a.providerId);
+    }
     state.events.push({ at: a.receivedAt, direction: 'received', kind: a.method, channel: a.channel, providerId: a.providerId, detail: a.decision });
     if (hooks.ended() || hooks.decided()) return;
     hooks.answered(a);
