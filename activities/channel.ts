@@ -63,7 +63,13 @@ export interface SendResult {
 
 /** Twilio errors after which this channel cannot reach the contact; the journey moves on at once. */
 export const UNREACHABLE_CODES = new Set([21211, 21214, 21610, 21612, 21614, 30003, 30005, 30006, 63003, 63016, 63024]);
-const OPTED_OUT_REASON = 'contact opted out: only the opt-out confirmation may be sent';
+const OPTED_OUT_REASON = 'contact opted out: only the opt-out confirmation and answers to HELP may be sent';
+/**
+ * Sends the gate lets through to an opted-out contact: the one opt-out confirmation, and the answer
+ * to the contact's own HELP, which carriers expect answered always (it names the business and how to
+ * opt back in; it asks for nothing).
+ */
+const ALWAYS_SENT: ReadonlySet<SendInput['purpose']> = new Set(['optout_confirmation', 'help']);
 
 type ProviderError = { kind: 'retry'; detail: string } | { kind: 'ambiguous'; detail: string } | { kind: 'rejected'; code?: number; detail: string };
 
@@ -107,7 +113,7 @@ export function createChannelActivities(deps: ChannelDeps) {
 
   /** Why the gate refuses this send right now, if it does. */
   async function refusal(input: SendInput): Promise<string | undefined> {
-    if (input.purpose === 'optout_confirmation') return undefined;
+    if (ALWAYS_SENT.has(input.purpose)) return undefined;
     const contact = await store.contacts.findById(input.contactId).lean();
     return (await isBlocked(store, input.contactId, contact)) ? OPTED_OUT_REASON : undefined;
   }
@@ -154,7 +160,7 @@ export function createChannelActivities(deps: ChannelDeps) {
   async function callProvider(input: SendInput, outgoing: Outgoing): Promise<SendResult> {
     // The gate's last word, atomic with the block: either this send is registered as at the provider
     // (and an opt-out waits for it before acknowledging), or the contact is blocked and nothing is sent.
-    const fenced = input.purpose !== 'optout_confirmation';
+    const fenced = !ALWAYS_SENT.has(input.purpose);
     if (fenced) {
       const entered = await enterSendFence(store, input.contactId, input.idempotencyKey).catch(async (err: Error) => {
         // Nothing reached the provider: release the claim so the retry may send.

@@ -1,7 +1,10 @@
 import type { Business } from '../domain/business';
 import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
+import { isBlocked } from '../store/blocks';
+import { recordInboundMessage } from '../store/inbound';
 import { contactIdOf } from '../store/models';
+import { optOutWorkflowId } from '../workflows/optout/contract';
 import { noteProviderReport } from '../store/outbox';
 import { inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
 import type { ServiceDeps, ServiceLog } from './deps';
@@ -38,6 +41,12 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
   const classification = m.buttonPayload ? { intent: classifyButtonPayload(m.buttonPayload) } : classifyInbound(m.body ?? '', m.business.keywords);
   const receivedAt = new Date().toISOString();
   if (classification.intent === 'opt_out') {
+    if (await alreadyOptedOut(deps, contactId)) {
+      // A STOP from someone already opted out changes nothing: kept as an inbound message, no second opt-out or confirmation.
+      const input: InboundMessageInput = { messageSid: m.messageSid, businessId: m.business.id, contactId, phone: m.phone, channel: m.channel, text: m.body ?? m.buttonText, buttonPayload: m.buttonPayload, intent: 'opt_out', receivedAt, ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)) };
+      await recordInboundMessage(deps.store, input, 'already_opted_out');
+      return { optOut: { optOutId: optOutWorkflowId(`${m.channel}.${m.messageSid}`), started: false, progress: 'already_done' } };
+    }
     const optOut = await requestOptOut(deps, {
       origin: `${m.channel}.${m.messageSid}`,
       businessId: m.business.id,
@@ -68,6 +77,21 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
   };
   if (!(await answerJourneyDirectly(deps, input, log))) await deliverInboundMessage(deps, input);
   return {};
+}
+
+/** How long a STOP waits to learn whether the contact opted out already; the opt-out itself needs the rest of the webhook's time. */
+const ALREADY_OPTED_OUT_WAIT_MS = 1_000;
+
+/** True when the contact is blocked already; a store that does not answer at once says no, so the opt-out takes its durable path. */
+async function alreadyOptedOut(deps: ServiceDeps, contactId: string): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const read = (async () => isBlocked(deps.store, contactId, await deps.store.contacts.findById(contactId).lean()))().catch(() => false);
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ALREADY_OPTED_OUT_WAIT_MS)));
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface MessageStatus {

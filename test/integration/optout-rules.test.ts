@@ -3,7 +3,7 @@ import type { CarrierMessage } from '../../dev/carrier/types';
 import { verifyPageToken } from '../../lib/tokens';
 import { JOURNEY_WORKFLOW_TYPE, journeyWorkflowId, type JourneyInput, type JourneyState } from '../../workflows/journey/contract';
 import { consentsOf, optInBySms, postAsTwilio } from '../harness/contact';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack, workflowExists } from '../harness/stack';
 import { eventually, sleep } from '../harness/wait';
 
 /** What an opt-out promises beyond reaching the path: once per request, the gate, opting back in, HELP, input rules. */
@@ -149,6 +149,33 @@ test('HELP gets a reply naming the business, how to opt out, and a link to the p
   expect(link?.[1]).toBe(stack.apiUrl);
   const check = verifyPageToken(TEST_PAGE_SECRET, link![2], 'preferences');
   expect(check.ok && check.payload).toMatchObject({ b: 'acme', c: (await consentsOf(stack, phone)).contactId });
+});
+
+test('HELP from an opted-out contact is still answered, as carriers expect; nothing else reaches them', async () => {
+  const phone = '+14155550318';
+  await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
+  await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
+  await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'HELP' });
+  const help = await stack.carrier.waitFor(() => outbound(phone)[1], 10_000);
+  expect(help.body).toContain(BUSINESS_NAME);
+  expect((await consentsOf(stack, phone)).messaging).toBe('opted_out');
+  await sleep(1_500);
+  expect(outbound(phone)).toHaveLength(2);
+});
+
+test('a STOP from a contact already opted out is kept, but starts no second opt-out and sends no second confirmation', async () => {
+  const phone = '+14155550319';
+  await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
+  await stack.carrier.waitFor(() => outbound(phone)[0], 10_000);
+  await eventually('opt-out recorded', async () => (await consentsOf(stack, phone)).events.some((e: any) => e.type === 'opted_out'));
+  const events = (await consentsOf(stack, phone)).events.length;
+  const again = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
+  expect(again.status).toBe(200);
+  expect(await stack.store.inbound.findById(again.messageSid).lean()).toMatchObject({ intent: 'opt_out', routedTo: 'already_opted_out' });
+  await sleep(1_500);
+  expect(outbound(phone)).toHaveLength(1);
+  expect((await consentsOf(stack, phone)).events).toHaveLength(events);
+  expect(await workflowExists(stack, `optout.sms.${again.messageSid}`)).toBe(false);
 });
 
 test('with no worker the STOP is blocked and acknowledged at once; ledger and confirmation follow once a worker runs', async () => {
