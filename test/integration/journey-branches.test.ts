@@ -85,7 +85,8 @@ test.concurrent('escalation: no answer by SMS moves to e-mail after waitFor; the
   const mail = await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], SLOW);
   const gap = Date.parse(mail.receivedAt) - Date.parse(sms.createdAt);
   expect(gap).toBeGreaterThanOrEqual(1_900);
-  expect(gap).toBeLessThan(15_000);
+  // Bounds against being stuck, wide enough for a loaded 2-core CI machine (seen: 26 s once).
+  expect(gap).toBeLessThan(30_000);
   const moving = await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1, 'step 1', SLOW);
   expect(moving).toMatchObject({ status: 'active', channel: 'email', source: 'workflow' });
 
@@ -104,7 +105,8 @@ test.concurrent('provider refuses at once (21211): the journey moves to the next
   const started = Date.now();
   const journeyId = await startJourney(stack, { contact: { phone, email }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }, { channel: 'email', waitFor: '60s' }] });
   await stack.carrier.waitFor(() => stack.carrier.emails({ to: email })[0], SLOW);
-  expect(Date.now() - started).toBeLessThan(20_000);
+  // Well before the 60 s deadline: the refusal moved the journey, not a timer.
+  expect(Date.now() - started).toBeLessThan(35_000);
   expect(outboundTo(phone)).toHaveLength(0);
   const state = await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1, 'step 1', SLOW);
   expect(state.events.find((e: any) => e.kind === 'request:failed')).toMatchObject({ channel: 'sms', step: 0, detail: 'error 21211' });
@@ -124,7 +126,8 @@ test.concurrent('delivery fails later (30003 status callback): the journey moves
   const sms = await stack.carrier.waitFor(() => outboundTo(phone)[0], SLOW);
   const call = await stack.carrier.waitFor(() => stack.carrier.calls({ to: phone })[0], SLOW);
   expect(stack.carrier.messages({ contact: phone })[0]).toMatchObject({ sid: sms.sid, status: 'undelivered', errorCode: 30003 });
-  expect(Date.parse(call.createdAt) - Date.parse(sms.createdAt)).toBeLessThan(20_000);
+  // Well before the 40 s reminder and the 60 s deadline: the failure moved the journey, not a timer.
+  expect(Date.parse(call.createdAt) - Date.parse(sms.createdAt)).toBeLessThan(35_000);
   const state = await waitForJourney(stack, journeyId, (j) => j.stepIndex === 1, 'step 1', SLOW);
   expect(state.events.some((e: any) => e.kind === 'status:undelivered' && e.providerId === sms.sid && e.detail === 'error 30003')).toBe(true);
   expect(outboundTo(phone)).toHaveLength(1);
