@@ -4,6 +4,7 @@ import type { Twilio } from 'twilio';
 import type { BusinessRegistry, Channel } from '../domain/business';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { enterSendFence, isBlocked, leaveSendFence } from '../store/blocks';
+import { recordJourneyBegin, type JourneyBegin } from '../store/journeys';
 import type { Store } from '../store/models';
 import { claimOutbox, finishOutbox, markAmbiguous, recordUnsentSend, type OutboxRow } from '../store/outbox';
 import { FailureType } from '../workflows/failures';
@@ -48,6 +49,11 @@ export interface SendInput {
   step?: number;
   /** Until when links in this message stay valid (epoch ms). */
   linksValidUntil?: number;
+  /**
+   * A journey's first request carries what the journey writes as it begins, so beginning costs no
+   * workflow task and no action of its own; the write comes before the send gate reads the contact.
+   */
+  begin?: JourneyBegin;
 }
 
 export interface SendResult {
@@ -130,6 +136,7 @@ export function createChannelActivities(deps: ChannelDeps) {
    */
   async function send(input: SendInput): Promise<SendResult> {
     const business = requireBusiness(businesses, input.businessId);
+    if (input.begin) await recordJourneyBegin(store, input.begin);
     const to = input.channel === 'email' ? (input.email ?? '') : input.phone;
     const row = { _id: input.idempotencyKey, businessId: input.businessId, contactId: input.contactId, journeyId: input.journeyId, channel: input.channel, purpose: input.purpose, to };
 

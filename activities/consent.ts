@@ -1,9 +1,9 @@
 import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
-import { appendConsentEvent, appendConsentEvents, consentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, upsertContact, type ConfirmationSent } from '../store/queries';
-import { recordJourneyEnd, recordJourneyStart } from '../store/journeys';
-import type { ContactAnswer, JourneyInput, JourneyState } from '../workflows/journey/contract';
+import { appendConsentEvent, appendConsentEvents, consentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, type ConfirmationSent } from '../store/queries';
+import { recordJourneyBegin, recordJourneyEnd, type JourneyBegin } from '../store/journeys';
+import type { ContactAnswer, JourneyState } from '../workflows/journey/contract';
 import { requireBusiness } from './business';
 
 export interface ConsentDeps {
@@ -36,21 +36,8 @@ export interface RecordAnswerInput extends JourneyRecordRef {
 }
 
 export function createConsentActivities({ store, businesses }: ConsentDeps) {
-  async function beginJourney(input: JourneyInput & { journeyId: string; workflowId: string; runId: string }): Promise<void> {
-    await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact });
-    await store.contacts.updateOne({ _id: input.contactId }, { $set: { lastRequestAt: new Date() } });
-    await recordJourneyStart(store, {
-      _id: input.journeyId,
-      workflowId: input.workflowId,
-      runId: input.runId,
-      businessId: input.businessId,
-      contactId: input.contactId,
-      campaignId: input.campaignId,
-      categories: input.categories,
-      plan: input.plan,
-      source: input.source,
-      startedAt: new Date(input.requestedAt),
-    });
+  async function beginJourney(input: JourneyBegin): Promise<void> {
+    await recordJourneyBegin(store, input);
   }
 
   /** Writes one opted_in ledger event and the current consent per confirmed category. */

@@ -1,6 +1,7 @@
 import { withStorableKeys } from '../domain/payload';
-import type { JourneyState } from '../workflows/journey/contract';
+import type { JourneyInput, JourneyState } from '../workflows/journey/contract';
 import type { Store } from './models';
+import { upsertContact } from './queries';
 
 export interface JourneyStart {
   _id: string;
@@ -19,6 +20,27 @@ export interface JourneyStart {
 export async function recordJourneyStart(store: Store, j: JourneyStart): Promise<void> {
   const { _id, ...fields } = j;
   await store.journeys.updateOne({ _id }, { $setOnInsert: { ...fields, status: 'active' } }, { upsert: true });
+}
+
+/** What a journey writes as it begins: its ids and what it was started with. */
+export type JourneyBegin = JourneyInput & { journeyId: string; workflowId: string; runId: string };
+
+/** The contact (created or updated, asked now) and the journey's document; each write is idempotent, so a retry is harmless. */
+export async function recordJourneyBegin(store: Store, input: JourneyBegin): Promise<void> {
+  await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact });
+  await store.contacts.updateOne({ _id: input.contactId }, { $set: { lastRequestAt: new Date() } });
+  await recordJourneyStart(store, {
+    _id: input.journeyId,
+    workflowId: input.workflowId,
+    runId: input.runId,
+    businessId: input.businessId,
+    contactId: input.contactId,
+    campaignId: input.campaignId,
+    categories: input.categories,
+    plan: input.plan,
+    source: input.source,
+    startedAt: new Date(input.requestedAt),
+  });
 }
 
 /**

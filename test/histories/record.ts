@@ -70,6 +70,8 @@ const journeys: Record<string, Recorder> = {
   'sms-confirmed': smsConfirmed('+14155550601'),
   /** The same, recorded after the store steps became local activities (store-steps-local). */
   'sms-confirmed-local-steps': smsConfirmed('+14155550607'),
+  /** The same, recorded after the journey began inside its first send (journey-lean-start). */
+  'sms-confirmed-lean-start': smsConfirmed('+14155550608'),
   /** No answer: two reminders, then the deadline. */
   'sms-expired-reminders': async (stack) => {
     const phone = '+14155550602';

@@ -87,6 +87,11 @@ const PATCHES: Record<string, { before: string[]; after: string[]; unguarded?: s
     before: ['inbound-start-asks-categories.before-inbound-start-asks-categories', 'inbound-start-resumes-then-asks.before-inbound-start-asks-categories'],
     after: ['inbound-start-asks-categories', 'inbound-start-resumes-then-asks'],
   },
+  'journey-lean-start': {
+    // Every journey recorded before it began with a beginJourney step; the inbound workflows start journeys but never call it.
+    before: ['sms-confirmed-local-steps', 'ivr-unanswered-then-sms', 'sms-expired-reminders', 'email-confirmed-narrowed'],
+    after: ['sms-confirmed-lean-start'],
+  },
   'campaign-shared-whatsapp-tier': {
     // Only a campaign that ran into the tier: campaign-whatsapp-shared-tier.before-… stays under it and replays the same either way.
     before: ['campaign-whatsapp-over-tier.before-campaign-shared-whatsapp-tier'],
@@ -150,6 +155,20 @@ test('store steps are local activities in journeys recorded after store-steps-lo
   // beginJourney, recordConsent, recordConfirmationSent and finishJourney: four markers, no task queue round trips.
   expect(scheduled('sms-confirmed-local-steps')).toEqual(['send', 'send', 'send']);
   expect(localSteps('sms-confirmed-local-steps')).toBe(4);
+});
+
+test('a journey recorded after journey-lean-start begins inside its first send and does not repeat the channel it started with', () => {
+  const events = (workflowId: string) => recorded.find((h) => h.workflowId === workflowId)!.json.events;
+  const localSteps = (workflowId: string) => events(workflowId).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+  const channelUpserts = (workflowId: string) => events(workflowId).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.OptinChannel).length;
+  expect(localSteps('sms-confirmed-local-steps')).toBe(4);
+  expect(channelUpserts('sms-confirmed-local-steps')).toBe(1);
+  // recordConsent, recordConfirmationSent and finishJourney; the first send began the journey.
+  expect(localSteps('sms-confirmed-lean-start')).toBe(3);
+  expect(channelUpserts('sms-confirmed-lean-start')).toBe(0);
+  const firstSend = events('sms-confirmed-lean-start').find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes;
+  const sendInput = JSON.parse(Buffer.from(firstSend.input.payloads[0].data, 'base64').toString('utf8'));
+  expect(sendInput.begin).toMatchObject({ businessId: 'acme', journeyId: expect.any(String), workflowId: expect.any(String) });
 });
 
 test('every recorded journey replays against the current workflow code', async () => {

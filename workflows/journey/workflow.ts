@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities } from '../../activities/channel';
 import type { RequestProof } from '../../activities/consent';
 import { OptinChannel } from '../search-attributes';
@@ -9,6 +9,12 @@ import { confirmOnWhatsApp, consentSteps, currentJourneyRun, handleJourneyEnding
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 const FAILED_DELIVERY = FAILED_DELIVERY_STATUSES;
+
+/**
+ * The journey begins inside its first send (no local activity, so no action and no workflow task of
+ * its own), and the first step does not repeat the channel the start already gave ops.
+ */
+export const LEAN_JOURNEY_START_PATCH = 'journey-lean-start';
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState> {
   const { workflowId, runId, journeyId } = currentJourneyRun();
@@ -111,7 +117,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     step: state.stepIndex,
   });
 
-  await consentSteps().beginJourney({ ...input, journeyId, workflowId, runId });
+  const leanStart = patched(LEAN_JOURNEY_START_PATCH);
+  if (!leanStart) await consentSteps().beginJourney({ ...input, journeyId, workflowId, runId });
+  const channelAtStart = workflowInfo().typedSearchAttributes.get(OptinChannel);
 
   const planMs = input.plan.reduce((sum, s) => sum + s.waitForMs, 0);
   const linksValidUntil = Date.now() + planMs;
@@ -121,13 +129,15 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     const step = input.plan[i];
     state.stepIndex = i;
     state.channel = step.channel;
-    upsertSearchAttributes([{ key: OptinChannel, value: step.channel }]);
+    const first = leanStart && i === 0;
+    if (!(first && channelAtStart === step.channel)) upsertSearchAttributes([{ key: OptinChannel, value: step.channel }]);
     stepFailed = false;
     callEnded = false;
     clarifyPending = false;
     let clarified = false;
 
-    const request = await send({ ...baseSend(), step: i, channel: step.channel, purpose: 'request', idempotencyKey: `${workflowId}/${runId}/step${i}/request`, linksValidUntil });
+    const begin = first ? { begin: { ...input, journeyId, workflowId, runId } } : {};
+    const request = await send({ ...baseSend(), step: i, channel: step.channel, purpose: 'request', idempotencyKey: `${workflowId}/${runId}/step${i}/request`, linksValidUntil, ...begin });
     state.attempts++;
     noteSent(state, 'request', step.channel, request);
     if (request.outcome === 'refused') {
