@@ -1,5 +1,4 @@
 import { defineQuery } from '@temporalio/workflow';
-import { z } from 'zod';
 import { defineWorkflowRef } from '../workflow-ref';
 
 /**
@@ -10,24 +9,24 @@ import { defineWorkflowRef } from '../workflow-ref';
 export const DIRECT_CONSENT_METHODS = ['offline_document', 'ivr_keypress'] as const;
 export type DirectConsentMethod = (typeof DIRECT_CONSENT_METHODS)[number];
 
-export const directConsentInputSchema = z.object({
+export interface DirectConsentInput {
   /** The act's own id (`offline.<document hash>`, `ivr.<CallSid>`): the workflow id derives from it. */
-  origin: z.string().min(1),
-  businessId: z.string(),
-  contactId: z.string(),
-  phone: z.string(),
-  categories: z.array(z.string()).min(1),
-  method: z.enum(DIRECT_CONSENT_METHODS),
-  channel: z.enum(['in_person', 'ivr']),
+  origin: string;
+  businessId: string;
+  contactId: string;
+  phone: string;
+  /** At least one. */
+  categories: string[];
+  method: DirectConsentMethod;
+  channel: 'in_person' | 'ivr';
   /** When the contact acted (the signature date, the key press), which may be long before we hear of it. */
-  consentedAt: z.string(),
-  receivedAt: z.string(),
+  consentedAt: string;
+  receivedAt: string;
   /** Exactly what the contact was shown or told when they consented, when we know it. */
-  shown: z.string().optional(),
-  evidence: z.record(z.string(), z.unknown()),
-  source: z.object({ kind: z.string(), reference: z.string().optional() }),
-});
-export type DirectConsentInput = z.infer<typeof directConsentInputSchema>;
+  shown?: string;
+  evidence: Record<string, unknown>;
+  source: { kind: string; reference?: string };
+}
 
 export interface DirectConsentResult {
   /** Categories whose current consent is this act; a later opt-out keeps the others out. */

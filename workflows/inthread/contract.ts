@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * The in-thread category choice: a contact who writes START (or "subscribe", ...) on SMS or WhatsApp
  * with no journey running is asked, in the same thread, which categories they want.
@@ -15,25 +13,24 @@ export const CATEGORY_CHOICE_WORKFLOW_TYPE = 'categoryChoiceWorkflow';
 /** How long the question stays open; the inbound workflow asks with this, tests with seconds. */
 export const DEFAULT_CATEGORY_CHOICE_WAIT_MS = 24 * 3_600_000;
 
-export const categoryChoiceInputSchema = z.object({
-  businessId: z.string(),
-  contactId: z.string(),
-  phone: z.string(),
+export interface CategoryChoiceInput {
+  businessId: string;
+  contactId: string;
+  phone: string;
   /** The thread the contact wrote in; the question and the clarification go there. */
-  channel: z.enum(['sms', 'whatsapp']),
+  channel: 'sms' | 'whatsapp';
   /** The contact's own message that asked to subscribe: part of the proof. */
-  start: z.object({
-    messageSid: z.string(),
-    text: z.string().optional(),
-    receivedAt: z.string(),
-    payload: z.record(z.string(), z.unknown()),
-  }),
-  waitForMs: z.number().int().positive(),
+  start: {
+    messageSid: string;
+    text?: string;
+    receivedAt: string;
+    payload: Record<string, unknown>;
+  };
+  waitForMs: number;
   /** The same START had lifted an opt-out from everything (and restored no category). */
-  resumedMessaging: z.boolean().optional(),
-  requestedAt: z.string(),
-});
-export type CategoryChoiceInput = z.infer<typeof categoryChoiceInputSchema>;
+  resumedMessaging?: boolean;
+  requestedAt: string;
+}
 
 /** The journey source kind stored for a category choice; the START message sid is its reference. */
 export const IN_THREAD_SOURCE_KIND = 'in_thread_start';

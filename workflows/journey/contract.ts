@@ -1,37 +1,38 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
-import { channelSchema } from '../../domain/business';
+import type { Channel } from '../../domain/business';
 import { defineWorkflowRef } from '../workflow-ref';
 
 /** The journey's public surface: what the API and other workflows may import. */
 
-export const journeyStepSchema = z.object({
-  channel: channelSchema,
-  waitForMs: z.number().int().positive(),
-  remindAfterMs: z.array(z.number().int().positive()).default([]),
-});
-export type JourneyStep = z.infer<typeof journeyStepSchema>;
+// Plain types, no schemas: the API validates with zod (api/schemas.ts), and zod stays out of the workflow bundle.
 
-export const journeyContactSchema = z.object({
-  phone: z.string(),
-  email: z.string().optional(),
-  locale: z.string().optional(),
-  timezone: z.string().optional(),
-  name: z.string().optional(),
-});
-export type JourneyContact = z.infer<typeof journeyContactSchema>;
+export interface JourneyStep {
+  channel: Channel;
+  /** A positive whole number of milliseconds. */
+  waitForMs: number;
+  remindAfterMs: number[];
+}
 
-export const journeyInputSchema = z.object({
-  businessId: z.string(),
-  contactId: z.string(),
-  contact: journeyContactSchema,
-  categories: z.array(z.string()).min(1),
-  plan: z.array(journeyStepSchema).min(1),
-  source: z.object({ kind: z.string(), reference: z.string().optional(), evidence: z.record(z.string(), z.unknown()).optional() }).optional(),
-  campaignId: z.string().optional(),
-  requestedAt: z.string(),
-});
-export type JourneyInput = z.infer<typeof journeyInputSchema>;
+export interface JourneyContact {
+  phone: string;
+  email?: string;
+  locale?: string;
+  timezone?: string;
+  name?: string;
+}
+
+export interface JourneyInput {
+  businessId: string;
+  contactId: string;
+  contact: JourneyContact;
+  /** At least one. */
+  categories: string[];
+  /** At least one step. */
+  plan: JourneyStep[];
+  source?: { kind: string; reference?: string; evidence?: Record<string, unknown> };
+  campaignId?: string;
+  requestedAt: string;
+}
 
 export const JOURNEY_STATUSES = ['active', 'confirmed', 'declined', 'expired', 'opted_out', 'cancelled'] as const;
 export type JourneyStatus = (typeof JOURNEY_STATUSES)[number];
