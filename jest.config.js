@@ -1,5 +1,22 @@
-/** Three projects: pure-logic unit tests, integration tests against real servers started by globalSetup, and the same with a real browser. */
+/**
+ * Three projects: pure-logic unit tests, integration tests against real servers started by
+ * globalSetup, and the same with a real browser. With OPTINFLOW_TEST_TEMPORAL=cluster (npm run
+ * test:cluster) there is a fourth, alone: the cluster fault tests and a subset of the integration
+ * files, against the real Temporal server on PostgreSQL with two history hosts (docs/cluster.md).
+ */
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] };
+
+/** Integration files that also run on the cluster: journeys on every channel, opt-outs, campaigns, replies in a thread. */
+const ON_CLUSTER = ['journey-sms', 'journey-channels', 'journey-durability', 'optout-race', 'optout-sources', 'campaign-start', 'campaign-rows', 'inthread-optin', 'pages-confirm'];
+
+const clusterProject = {
+  displayName: 'cluster',
+  testEnvironment: 'node',
+  transform,
+  testMatch: ['<rootDir>/test/cluster/**/*.test.ts', ...ON_CLUSTER.map((f) => `<rootDir>/test/integration/${f}.test.ts`)],
+  globalSetup: '<rootDir>/test/harness/global-setup.ts',
+  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+};
 
 module.exports = {
   // Project configs cannot set this; it must live at the top level to reach integration and browser hooks.
@@ -27,5 +44,5 @@ module.exports = {
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
     },
-  ],
+  ].filter(() => process.env.OPTINFLOW_TEST_TEMPORAL !== 'cluster').concat(process.env.OPTINFLOW_TEST_TEMPORAL === 'cluster' ? [clusterProject] : []),
 };

@@ -297,7 +297,7 @@ async function main(): Promise<void> {
     const harness = globalThis.__optinflowHarness;
     console.log(
       `peak RSS: bench process (API + worker + carrier) ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; ` +
-        `Temporal ${harness?.temporal ? peakRssMiB(harness.temporal.child.pid) : 'external'}; FerretDB ${harness?.ferret ? peakRssMiB(harness.ferret.process.child.pid) : 'external'}`,
+        `Temporal ${harness?.temporal ? harness.temporal.pids.map((pid) => peakRssMiB(pid)).join(" + ") : 'external'}; FerretDB ${harness?.ferret ? peakRssMiB(harness.ferret.process.child.pid) : 'external'}`,
     );
   } finally {
     await stack?.close().catch((err) => console.error('closing the stack failed:', err));

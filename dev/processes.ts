@@ -44,6 +44,9 @@ export interface SpawnOptions {
   logFile?: string;
   /** How many output lines tail() can return. */
   keepLines?: number;
+  /** Run as this user (PostgreSQL refuses to run as root). */
+  uid?: number;
+  gid?: number;
 }
 
 const DEFAULT_GRACE_MS = 5_000;
@@ -64,6 +67,7 @@ export function spawnManaged(options: SpawnOptions): ManagedProcess {
     env: options.env ?? process.env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
   });
 
   const record = (chunk: Buffer) => {

@@ -5,6 +5,8 @@
 #
 #   dev/tools.sh            Temporal CLI and FerretDB
 #   dev/tools.sh --browser  also Debian's chromium, for the browser tests
+#   dev/tools.sh --cluster  also the Temporal server and its SQL schema tool, and Debian's
+#                           PostgreSQL when missing, for the cluster profile (docs/cluster.md)
 #
 # Skips: TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH (Temporal), MONGODB_URI or FERRETDB_PATH
 # (FerretDB), CHROMIUM_PATH or an installed chromium (browser).
@@ -14,6 +16,8 @@ TEMPORAL_CLI_VERSION=v1.5.1
 FERRETDB_VERSION=v1.24.2
 # Bumped whenever patch_ferretdb changes, so an installed binary without the patches is rebuilt.
 FERRETDB_PATCH_LEVEL=optinflow.1
+# The server docker-compose.yml runs too (temporalio/auto-setup:1.29.1).
+TEMPORAL_SERVER_VERSION=v1.29.1
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/.tools/bin"
@@ -33,14 +37,16 @@ cleanup() { if [[ -n "$ferretdb_src" ]]; then rm -rf "$ferretdb_src"; fi; }
 trap cleanup EXIT
 
 want_browser=0
+want_cluster=0
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;
+    --cluster) want_cluster=1 ;;
     -h | --help)
       sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
-    *) fail "unknown argument '$arg' (expected --browser)" ;;
+    *) fail "unknown argument '$arg' (expected --browser or --cluster)" ;;
   esac
 done
 
@@ -193,6 +199,51 @@ install_chromium() {
   log "chromium installed in $(elapsed_since "$started")"
 }
 
+# The real server (not the CLI's dev server) and its schema tool, both from the server's module, and
+# the PostgreSQL schema files of that version, which the schema tool applies at start.
+install_temporal_server() {
+  if stamp_matches temporal-server "$TEMPORAL_SERVER_VERSION"; then
+    log "temporal-server $TEMPORAL_SERVER_VERSION already installed"
+  else
+    require_go "the Temporal server" "nothing: the cluster profile needs it"
+    log "building Temporal server $TEMPORAL_SERVER_VERSION and its SQL tool (first time takes ~10 min on 2 cores)…"
+    local started tmp
+    started=$(date +%s)
+    tmp=$(mktemp -d)
+    rm -f "$BIN/.temporal-server.version"
+    GOBIN="$tmp" go install "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" ||
+      fail "building the Temporal server failed (see the go output above): check that the Go module proxy is reachable"
+    mv "$tmp/server" "$BIN/temporal-server" && mv "$tmp/sql" "$BIN/temporal-sql-tool" && rmdir "$tmp"
+    local schema
+    schema="$(go env GOMODCACHE)/go.temporal.io/server@$TEMPORAL_SERVER_VERSION/schema/postgresql/v12"
+    [[ -d "$schema/temporal/versioned" ]] || fail "the PostgreSQL schema of the Temporal server was not found in $schema"
+    rm -rf "$ROOT/.tools/temporal-schema" && mkdir -p "$ROOT/.tools/temporal-schema" && cp -r "$schema/." "$ROOT/.tools/temporal-schema/"
+    chmod -R u+w "$ROOT/.tools/temporal-schema"
+    echo "$TEMPORAL_SERVER_VERSION" >"$BIN/.temporal-server.version"
+    log "temporal-server $TEMPORAL_SERVER_VERSION installed in $(elapsed_since "$started")"
+  fi
+}
+
+install_postgres() {
+  if compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+    log "PostgreSQL already installed ($(ls -d /usr/lib/postgresql/*/bin | head -1))"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 || fail "PostgreSQL is missing and apt-get is not available: install PostgreSQL 12+ yourself"
+  [[ "$(id -u)" == 0 ]] || fail "PostgreSQL is missing and installing it needs root: run 'sudo apt-get install -y postgresql'"
+  log "installing Debian's PostgreSQL for the cluster profile…"
+  local started
+  started=$(date +%s)
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq || fail "apt-get update failed: check the Debian package sources"
+  # Only the server binaries: the package's own cluster (pg_createcluster) is not used.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || fail "apt-get install postgresql failed"
+  log "PostgreSQL installed in $(elapsed_since "$started")"
+}
+
 install_temporal
 install_ferretdb
 if ((want_browser)); then install_chromium; fi
+if ((want_cluster)); then
+  install_temporal_server
+  install_postgres
+fi

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { findFreePort, startFerretDb, startTemporalDevServer, type FerretDbServer, type TemporalDevServer } from '../../dev/processes';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
+import { startTestCluster } from './cluster';
 import { withDatabase } from './servers';
 
 /**
@@ -15,7 +16,8 @@ import { withDatabase } from './servers';
 
 export interface HarnessState {
   workDir: string;
-  temporal: TemporalDevServer | undefined;
+  /** The dev server, or the cluster profile's processes (`pids`: every server process, for RSS figures). */
+  temporal: { address: string; namespace: string; pids: number[]; stop(): Promise<void> } | undefined;
   ferret: FerretDbServer | undefined;
 }
 
@@ -31,6 +33,10 @@ const repoRoot = path.resolve(__dirname, '..', '..');
  */
 const TEST_NAMESPACES = Array.from({ length: 64 }, (_, i) => `optinflow-test-${String(i + 1).padStart(2, '0')}`);
 
+/** The cluster profile runs a subset of the files, and each namespace made on it costs start time. */
+const CLUSTER_NAMESPACES = TEST_NAMESPACES.slice(0, 24);
+const onCluster = process.env.OPTINFLOW_TEST_TEMPORAL === 'cluster';
+
 function tool(envVar: string, name: string): string {
   const bin = process.env[envVar] || path.join(repoRoot, '.tools', 'bin', name);
   if (!existsSync(bin)) throw new Error(`${bin} not found: run 'npm run tools' first, or set ${envVar}`);
@@ -42,9 +48,12 @@ export default async function globalSetup(): Promise<void> {
   const state: HarnessState = { workDir, temporal: undefined, ferret: undefined };
   globalThis.__optinflowHarness = state;
 
+  const namespaces = onCluster ? CLUSTER_NAMESPACES : TEST_NAMESPACES;
   const temporalStart = process.env.TEMPORAL_ADDRESS
     ? undefined
-    : findFreePort().then((port) =>
+    : onCluster
+      ? startTestCluster(workDir, repoRoot, namespaces).then((c) => ({ address: c.address, namespace: c.namespace, pids: [...c.processes.values()].map((p) => p.child.pid!), stop: c.stop }))
+      : findFreePort().then((port) =>
         startTemporalDevServer({
           bin: tool('TEMPORAL_CLI_PATH', 'temporal'),
           port,
@@ -52,7 +61,7 @@ export default async function globalSetup(): Promise<void> {
           extraNamespaces: TEST_NAMESPACES,
           searchAttributes: searchAttributeDefinitions,
           logFile: path.join(workDir, 'temporal.log'),
-        }),
+        }).then((server: TemporalDevServer) => ({ address: server.address, namespace: server.namespace, pids: [server.child.pid!], stop: server.stop })),
       );
   const ferretStart = process.env.MONGODB_URI
     ? undefined
@@ -72,7 +81,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.OPTINFLOW_TEST_TEMPORAL_ADDRESS = state.temporal?.address ?? process.env.TEMPORAL_ADDRESS;
   process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACE = state.temporal?.namespace ?? (process.env.TEMPORAL_NAMESPACE || 'default');
   if (state.temporal) {
-    process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACES = TEST_NAMESPACES.join(',');
+    process.env.OPTINFLOW_TEST_TEMPORAL_NAMESPACES = namespaces.join(',');
     process.env.OPTINFLOW_TEST_LOCK_DIR = workDir;
   }
   process.env.OPTINFLOW_TEST_MONGODB_URI = state.ferret?.uri ?? withDatabase(process.env.MONGODB_URI!, '');
