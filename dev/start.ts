@@ -5,8 +5,10 @@
  * component dies, everything stops with exit code 1; Ctrl-C stops everything cleanly. If the
  * supervisor itself dies, even by SIGKILL, its watchdog (dev/watchdog.ts) stops the components.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { startTemporalCluster, type TemporalCluster } from './cluster/cluster';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
 import { DEV_API_KEY, devEnvironment } from './dev-env';
 import { metricsRows } from './metrics-urls';
@@ -29,6 +31,38 @@ const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 const complain = (line: string) => process.stderr.write(`[start] ${line}\n`);
 
 const API_READY_TIMEOUT_MS = 180_000;
+
+/** `npm start -- --cluster` (or OPTINFLOW_TEMPORAL_PROFILE=cluster): the real Temporal server on PostgreSQL instead of the dev server. */
+const onCluster = process.argv.includes('--cluster') || process.env.OPTINFLOW_TEMPORAL_PROFILE === 'cluster';
+
+/** Builds the cluster profile's tools on first use, so `npm start -- --cluster` works on a fresh clone. */
+function ensureClusterTools(): void {
+  if (existsSync(path.join(repoRoot, '.tools', 'bin', 'temporal-server')) && existsSync(path.join(repoRoot, '.tools', 'temporal-schema'))) return;
+  say('the cluster profile needs the Temporal server: running npm run tools -- --cluster…');
+  const r = spawnSync('bash', [path.join(repoRoot, 'dev', 'tools.sh'), '--cluster'], { stdio: 'inherit' });
+  if (r.status !== 0) throw new StackSettingsError('npm run tools -- --cluster failed (see above)');
+}
+
+async function startCluster(settings: StackSettings): Promise<TemporalCluster> {
+  ensureClusterTools();
+  const tools = path.join(repoRoot, '.tools');
+  const cluster = await startTemporalCluster({
+    serverBin: path.join(tools, 'bin', 'temporal-server'),
+    sqlToolBin: path.join(tools, 'bin', 'temporal-sql-tool'),
+    schemaDir: path.join(tools, 'temporal-schema'),
+    dataDir: path.join(settings.dataDir, 'cluster'),
+    logDir: path.join(settings.dataDir, 'logs'),
+    host: settings.host,
+    frontendPort: settings.temporalPort,
+    namespaces: [],
+    searchAttributes: searchAttributeDefinitions,
+    onSpawn: (p) => stack.watch(p),
+  });
+  // The shards settle a few seconds after the ring forms.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  for (const [host, shards] of cluster.shardOwners()) say(`  ${host}: history shards ${shards.join(', ') || '(none yet)'}`);
+  return cluster;
+}
 /** As long as a component gets to stop after Ctrl-C. */
 const WATCHDOG_GRACE_MS = 5_000;
 
@@ -131,13 +165,15 @@ async function main(): Promise<void> {
     });
   }
 
-  if (!settings.externalTemporalAddress) requireExecutable(settings.temporalCliPath, 'Temporal CLI', 'TEMPORAL_CLI_PATH', 'TEMPORAL_ADDRESS');
+  if (!settings.externalTemporalAddress && !onCluster) requireExecutable(settings.temporalCliPath, 'Temporal CLI', 'TEMPORAL_CLI_PATH', 'TEMPORAL_ADDRESS');
   if (!settings.externalMongoUri) requireExecutable(settings.ferretDbPath, 'FerretDB', 'FERRETDB_PATH', 'MONGODB_URI');
   await checkPorts(settings);
 
   const temporal = settings.externalTemporalAddress
     ? undefined
-    : startTemporalDevServer({
+    : onCluster
+      ? startCluster(settings).then((c) => ({ address: c.address, uiUrl: undefined as string | undefined }))
+      : startTemporalDevServer({
         bin: settings.temporalCliPath,
         host: settings.host,
         port: settings.temporalPort,
@@ -158,7 +194,7 @@ async function main(): Promise<void> {
         onSpawn: (server) => stack.watch(server),
       });
   say(
-    `starting ${[temporal && `Temporal (:${settings.temporalPort})`, ferret && `FerretDB (:${settings.ferretDbPort})`].filter(Boolean).join(' and ') || 'against external Temporal and MongoDB'}…`,
+    `starting ${[temporal && `Temporal${onCluster ? ' cluster on PostgreSQL' : ''} (:${settings.temporalPort})`, ferret && `FerretDB (:${settings.ferretDbPort})`].filter(Boolean).join(' and ') || 'against external Temporal and MongoDB'}…`,
   );
   const [temporalServer, ferretServer] = await Promise.all([temporal, ferret]);
 
@@ -226,7 +262,7 @@ async function main(): Promise<void> {
     ['API health', started.includes('api') ? `${apiUrl}/healthz` : '(not running)'],
     ...metricsRows(childEnv, apiUrl, started),
     ['Carrier page', started.includes('carrier') ? `${carrierUrl}/` : '(not running)'],
-    ['Temporal UI', temporalServer?.uiUrl ?? '(external server: see its own UI)'],
+    ['Temporal UI', temporalServer?.uiUrl ?? (onCluster ? '(not on the cluster profile: docs/cluster.md)' : '(external server: see its own UI)')],
     ['Temporal gRPC', temporalAddress],
     ['MongoDB URI', mongoUri],
     ['Dev API key', stackEnv.API_KEYS === DEV_API_KEY ? DEV_API_KEY : '(from API_KEYS)'],
