@@ -1,3 +1,4 @@
+import { contactActor, type LedgerActor } from '../domain/access';
 import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
@@ -49,6 +50,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
       categories: input.categories,
       plan: input.plan,
       source: input.source,
+      actor: input.actor,
       startedAt: new Date(input.requestedAt),
     });
   }
@@ -87,7 +89,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           campaignId: journey?.campaignId,
           workflowId: input.workflowId,
           runId: input.runId,
-        }),
+        }, contactActor(input.answer.channel, (journey?.actor ?? undefined) as LedgerActor | undefined)),
       ),
     );
     await setCurrentConsents(
@@ -125,7 +127,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
         inbound: input.answer.payload,
         journeyId: input.journeyId,
         runId: input.runId,
-      }),
+      }, contactActor(input.answer.channel)),
     );
   }
 

@@ -1,4 +1,5 @@
 import { withStorableKeys } from '../domain/payload';
+import type { LedgerActor } from '../domain/access';
 import type { JourneyState } from '../workflows/journey/contract';
 import type { Store } from './models';
 
@@ -12,6 +13,7 @@ export interface JourneyStart {
   categories: string[];
   plan: unknown;
   source?: unknown;
+  actor?: LedgerActor;
   startedAt: Date;
 }
 

@@ -1,5 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
+import { ledgerActorSchema } from '../../domain/access';
 import { defineWorkflowRef } from '../workflow-ref';
 
 /**
@@ -26,6 +27,8 @@ export const directConsentInputSchema = z.object({
   shown: z.string().optional(),
   evidence: z.record(z.string(), z.unknown()),
   source: z.object({ kind: z.string(), reference: z.string().optional() }),
+  /** Who recorded it: the key for a paper form; absent for the caller's own key press and for runs started before keys had ids. */
+  actor: ledgerActorSchema.optional(),
 });
 export type DirectConsentInput = z.infer<typeof directConsentInputSchema>;
 

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { ledgerActorSchema } from '../../domain/access';
 import { channelSchema } from '../../domain/business';
 import { defineWorkflowRef } from '../workflow-ref';
 
@@ -30,6 +31,8 @@ export const journeyInputSchema = z.object({
   source: z.object({ kind: z.string(), reference: z.string().optional(), evidence: z.record(z.string(), z.unknown()).optional() }).optional(),
   campaignId: z.string().optional(),
   requestedAt: z.string(),
+  /** The key that asked; runs started before keys had ids have none. */
+  actor: ledgerActorSchema.optional(),
 });
 export type JourneyInput = z.infer<typeof journeyInputSchema>;
 
