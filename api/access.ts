@@ -36,6 +36,7 @@ export const ROUTE_ACCESS: Record<string, AccessRule> = {
   'GET /v1/consents': { allowed: 'read', business: 'query' },
   'POST /v1/optouts': { allowed: 'agent', business: 'body' },
   'POST /v1/consents/offline': { allowed: 'collected', business: 'body' },
+  'POST /v1/consents/import': { allowed: 'campaigns', business: 'body' },
   'POST /v1/campaigns': { allowed: 'campaigns', business: 'body' },
   'GET /v1/campaigns/:campaignId': { allowed: 'read', business: 'campaign' },
   'GET /v1/campaigns/:campaignId/rows': { allowed: 'read', business: 'campaign' },

@@ -12,6 +12,7 @@ import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
 import { registerKeyRoutes } from './routes/keys';
+import { registerImportRoutes } from './routes/import';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
@@ -105,6 +106,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
     registerAgentRoutes(v1, deps);
     registerOfflineConsentRoutes(v1, deps);
     registerReportRoutes(v1, deps);
+    registerImportRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);

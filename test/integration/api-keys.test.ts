@@ -60,6 +60,14 @@ const CASES: Record<string, (f: Fixture) => Call[]> = {
       body: { businessId: 'acme', phone: phoneOf(), categories: ['offers'], evidence: { documentRef: `form-${randomBytes(4).toString('hex')}-${++documentRefs}`, signedAt: new Date(Date.now() - 60_000).toISOString(), collectedBy: 'front desk' } },
     },
   ],
+  'POST /v1/consents/import': () => {
+    const importId = `imp-${randomBytes(4).toString('hex')}`;
+    const evidence = { method: 'checkout_checkbox', collectedAt: new Date(Date.now() - 86_400_000).toISOString(), shown: 'Send me offers on WhatsApp', reference: `crm-${importId}` };
+    return [
+      { method: 'POST', url: '/v1/consents/import', body: { businessId: 'acme', importId, rows: [{ phone: phoneOf(), categories: ['offers'], evidence }] } },
+      { method: 'POST', url: `/v1/consents/import?businessId=acme&importId=${importId}-csv`, csv: `phone,categories,method,collected_at,shown,reference\n${phoneOf()},offers,${evidence.method},${evidence.collectedAt},${evidence.shown},${evidence.reference}\n` },
+    ];
+  },
   'POST /v1/campaigns': () => [
     { method: 'POST', url: '/v1/campaigns', body: { businessId: 'acme', name: 'scoped', categories: ['offers'], plan: LONG_PLAN, contacts: [{ phone: phoneOf() }] } },
     { method: 'POST', url: `/v1/campaigns?businessId=acme&name=scoped-csv&categories=offers&plan=${encodeURIComponent(JSON.stringify(LONG_PLAN))}`, csv: `phone\n${phoneOf()}\n` },
