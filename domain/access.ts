@@ -57,7 +57,7 @@ export type KeyActor = LedgerActor & { kind: 'api_key' };
 export function contactActor(channel: string, requestedBy?: LedgerActor): LedgerActor {
   if (requestedBy?.kind !== 'api_key') return { kind: 'contact', channel };
   const { keyId, agentId, ticketId } = requestedBy;
-  return { kind: 'contact', channel, requestedBy: { keyId, agentId, ticketId } };
+  return { kind: 'contact', channel, requestedBy: { ...(keyId ? { keyId } : {}), ...(agentId ? { agentId } : {}), ...(ticketId ? { ticketId } : {}) } };
 }
 
 export const SYSTEM_ACTOR: LedgerActor = { kind: 'system' };
