@@ -9,8 +9,13 @@ import { requireKnownBusiness } from './businesses';
 import type { ServiceDeps } from './deps';
 import { ServiceError } from './errors';
 
-/** Rows checked against the store and written per batch: one read of contacts, blocks and consents, one insert of events, one bulk update. */
-const BATCH_ROWS = 500;
+/**
+ * Rows checked against the store per lookup: one read each of contacts, blocks and consents. Large,
+ * because FerretDB answers an `$in` by reading the whole collection (as the campaign row check).
+ */
+const LOOKUP_ROWS = 5000;
+/** Rows written per round trip: contacts, then ledger events, then current consents. */
+const WRITE_ROWS = 500;
 
 export class ImportIdReusedError extends ServiceError {
   constructor(importId: string, businessId: string) {
@@ -74,8 +79,8 @@ export async function importConsents(deps: ServiceDeps, req: ConsentImport): Pro
   });
 
   let events = 0;
-  for (let start = 0; start < valid.length; start += BATCH_ROWS) {
-    events += await importBatch(deps, business, key, req.importId, valid.slice(start, start + BATCH_ROWS), req.actor, outcomes);
+  for (let start = 0; start < valid.length; start += LOOKUP_ROWS) {
+    events += await importBatch(deps, business, key, req.importId, valid.slice(start, start + LOOKUP_ROWS), req.actor, outcomes);
   }
   const counts: ImportCounts = { total: req.rows.length, accepted: 0, skipped: 0, invalid: 0, events };
   for (const o of outcomes) counts[o.outcome]++;
@@ -111,8 +116,14 @@ async function importBatch(
     outcomes[v.index] = { ...base, outcome: 'accepted', categories, ...(skippedCategories.length ? { skippedCategories } : {}) };
     accepted.push({ ...v, categories });
   }
-  if (accepted.length === 0) return 0;
+  let events = 0;
+  for (let start = 0; start < accepted.length; start += WRITE_ROWS) {
+    events += await writeRows(deps, business, key, importId, accepted.slice(start, start + WRITE_ROWS), actor);
+  }
+  return events;
+}
 
+async function writeRows(deps: ServiceDeps, business: ReturnType<typeof requireKnownBusiness>, key: string, importId: string, accepted: (ValidRow & { categories: string[] })[], actor: KeyActor): Promise<number> {
   await ensureContacts(deps.store, accepted.map((v) => ({ businessId: business.id, contactId: v.contactId, phone: v.row.phone })));
   const recordedAt = new Date().toISOString();
   const eventIdOf = (v: ValidRow, category: string) => `${key}:${v.index + 1}:${category}:opted_in`;
