@@ -1,3 +1,4 @@
+import { contactActor, type LedgerActor } from '../domain/access';
 import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
@@ -74,7 +75,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           campaignId: journey?.campaignId,
           workflowId: input.workflowId,
           runId: input.runId,
-        }),
+        }, contactActor(input.answer.channel, (journey?.actor ?? undefined) as LedgerActor | undefined)),
       ),
     );
     await setCurrentConsents(
@@ -112,7 +113,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
         inbound: input.answer.payload,
         journeyId: input.journeyId,
         runId: input.runId,
-      }),
+      }, contactActor(input.answer.channel)),
     );
   }
 

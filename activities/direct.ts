@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { contactActor } from '../domain/access';
 import { categoryLabels, type BusinessRegistry } from '../domain/business';
 import type { Store } from '../store/models';
 import { appendConsentEvent, consentEvent, recordConfirmationSent, setCurrentConsent, upsertContact, type ConfirmationSent } from '../store/queries';
@@ -72,7 +73,7 @@ export function createDirectConsentActivities({ store, businesses }: DirectConse
           source: input.source,
           messaging,
           directConsentId: input.directConsentId,
-        }),
+        }, input.actor ?? (input.method === 'ivr_keypress' ? contactActor('ivr') : { kind: 'api_key' })),
       );
       await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: consentedAt, eventId });
     }

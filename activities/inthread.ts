@@ -1,3 +1,4 @@
+import { contactActor } from '../domain/access';
 import { categoryLabels, type BusinessRegistry } from '../domain/business';
 import type { OfferedCategory } from '../domain/category-choice';
 import type { Store } from '../store/models';
@@ -73,7 +74,7 @@ export function createInThreadActivities({ store, businesses }: InThreadDeps) {
           journeyId: input.journeyId,
           workflowId: input.workflowId,
           runId: input.runId,
-        }),
+        }, contactActor(input.channel)),
       );
       await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: answeredAt, eventId, journeyId: input.journeyId });
     }

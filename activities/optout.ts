@@ -1,4 +1,5 @@
 import { activityInfo, getClient, log } from '@temporalio/activity';
+import { contactActor, type LedgerActor } from '../domain/access';
 import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
 import { blockMessaging, liftBlock } from '../store/blocks';
@@ -54,6 +55,13 @@ export async function startCarrierOptOut(store: Store, send: { idempotencyKey: s
   const { started } = await startOptOutWorkflow({ client: getClient(), taskQueue: activityInfo().taskQueue }, input);
   if (!started) return;
   await blockMessaging(store, { ...send, at: receivedAt }, 5_000);
+}
+
+/** Who opted out when no key asked: the carrier for its refusals, a key of before keys had ids for API opt-outs, else the contact. */
+function optOutActorOf(channel: OptOutInput['channel']): LedgerActor {
+  if (channel === 'provider') return { kind: 'carrier' };
+  if (channel === 'api' || channel === 'agent') return { kind: 'api_key' };
+  return contactActor(channel);
 }
 
 export function createOptOutActivities({ store, businesses }: OptOutDeps) {
@@ -112,7 +120,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
           inbound,
           inboundRef: input.payloadRef,
           optOutId: input.optOutId,
-        }),
+        }, input.actor ?? optOutActorOf(input.channel)),
       ),
     );
     await setCurrentConsents(
@@ -165,7 +173,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     };
     for (const category of restored) {
       const eventId = `${resumeId}:${category}:opted_in`;
-      await appendConsentEvent(store, consentEvent(input, eventId, category, 'opted_in', at, { ...proof, restoresBefore: contact.optedOutAt }));
+      await appendConsentEvent(store, consentEvent(input, eventId, category, 'opted_in', at, { ...proof, restoresBefore: contact.optedOutAt }, contactActor(input.channel)));
       await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: at, eventId });
     }
     // Written last: its presence tells a retry that everything above is done.
@@ -176,7 +184,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
         scope: 'messaging',
         restored,
         note: 'lifts the block of an opt-out from everything; consent per category is what the category events say',
-      }),
+      }, contactActor(input.channel)),
     );
     await liftBlock(store, input.contactId, at);
     await store.contacts.updateOne({ _id: input.contactId }, { $set: { messaging: 'allowed', messagingResumedAt: at } }, { strict: false });

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServiceDeps } from '../services/deps';
 import { createSweeps, type Sweeps } from '../services/sweeps';
+import { buildKeyRing, type KeysFile } from '../lib/api-keys';
+import { enforceAccess } from './access';
 import { requireApiKey } from './auth';
 import { installErrorHandler } from './errors';
 import { installFormParser } from './form-body';
@@ -9,6 +11,8 @@ import { installMetrics } from './metrics';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
+import { registerKeyRoutes } from './routes/keys';
+import { registerImportRoutes } from './routes/import';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
@@ -19,7 +23,10 @@ import { registerWebhookRoutes } from './routes/webhooks';
 import { registerWebformRoutes } from './routes/webform';
 
 export interface ApiDeps extends ServiceDeps {
-  apiKeys: string[];
+  /** Admin keys for every business (plain or `sha256:<hex>`), as in `API_KEYS`. */
+  apiKeys?: string[];
+  /** Keys scoped to businesses and a role, as in `OPTINFLOW_KEYS_FILE`. */
+  keysFile?: KeysFile;
   twilioAuthToken: string;
   trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
@@ -52,7 +59,14 @@ async function checkHealth(deps: ApiDeps, sweeps: Sweeps) {
   };
 }
 
-export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+/** Hooks for whoever builds the app: `onRoute` sees every route as it is registered (the scope test lists them so). */
+export interface BuildOptions {
+  onRoute?: (route: { method: string | string[]; url: string }) => void;
+}
+
+export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const keys = buildKeyRing({ apiKeys: deps.apiKeys, keysFile: deps.keysFile, businesses: deps.businesses });
+  if (keys.size === 0) throw new Error('the API needs at least one key: set API_KEYS or OPTINFLOW_KEYS_FILE');
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: 12 * 1024 * 1024,
@@ -61,6 +75,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: PAGE_TOKEN_MAX },
     frameworkErrors: urlProblemHandler,
   });
+  if (opts.onRoute) {
+    const listener = opts.onRoute;
+    app.addHook('onRoute', (route) => listener({ method: route.method, url: route.url }));
+  }
   installErrorHandler(app);
   // No browser may read an answer as another type than the one it says (a JSON error echoing input, sniffed as HTML).
   app.addHook('onSend', async (_request, reply) => {
@@ -79,13 +97,16 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   await app.register(async (v1) => {
-    requireApiKey(v1, deps.apiKeys);
+    requireApiKey(v1, keys);
+    enforceAccess(v1, deps);
+    registerKeyRoutes(v1);
     registerJourneyRoutes(v1, deps);
     registerConsentRoutes(v1, deps);
     registerCampaignRoutes(v1, deps);
     registerAgentRoutes(v1, deps);
     registerOfflineConsentRoutes(v1, deps);
     registerReportRoutes(v1, deps);
+    registerImportRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);

@@ -1,35 +1,27 @@
 import type { FastifyInstance } from 'fastify';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AuthenticatedKey, KeyRing } from '../lib/api-keys';
 import { HttpError } from './errors';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who called the API: a hash of the API key used, never the key. Request ids are scoped by it. */
+    /** Who called the API: the key's id, role and businesses, never the key. */
+    caller: AuthenticatedKey;
+    /** Request ids are scoped by it: the key id, or for an `API_KEYS` key a short hash of it. */
     callerId: string;
   }
 }
 
-function keyMatches(given: string, keys: string[]): boolean {
-  const g = Buffer.from(given);
-  return keys.some((k) => {
-    const b = Buffer.from(k);
-    return b.length === g.length && timingSafeEqual(b, g);
-  });
-}
-
-/** One caller per API key; the hash is short because it only tells a handful of keys apart. */
-export function callerIdOf(apiKey: string): string {
-  return createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
-}
-
-/** Every route of `scope` needs "Authorization: Bearer <api key>" with one of `keys`. */
-export function requireApiKey(scope: FastifyInstance, keys: string[]): void {
+/** Every route of `scope` needs "Authorization: Bearer <api key>" with a key of the ring. */
+export function requireApiKey(scope: FastifyInstance, keys: KeyRing): void {
   scope.decorateRequest('callerId', '');
+  scope.decorateRequest('caller', null as unknown as AuthenticatedKey);
   scope.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!m) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <api key>"');
-    if (!keyMatches(m[1], keys)) throw new HttpError(401, 'unauthorized', 'the API key is not valid');
-    request.callerId = callerIdOf(m[1]);
+    const key = keys.find(m[1]);
+    if (!key) throw new HttpError(401, 'unauthorized', 'the API key is not valid');
+    request.caller = key;
+    request.callerId = key.callerId;
   });
 }

@@ -85,6 +85,9 @@ export type StartJourneyBody = z.infer<typeof startJourneyBodySchema>;
 
 export const consentQuerySchema = z.object({ businessId: z.string().min(1), phone: phoneField });
 
+/** An agent's or a ticket's id in the caller's own system, recorded in the ledger as part of the actor. */
+export const agentRefField = z.string().regex(/^[A-Za-z0-9_.:@#-]{1,100}$/, 'must be 1-100 letters, digits, _ . : @ # or -');
+
 export const optOutBodySchema = z.object({
   businessId: z.string().min(1),
   phone: phoneField,
@@ -92,6 +95,8 @@ export const optOutBodySchema = z.object({
   reason: z.string().min(1).max(500),
   source: z.object({ kind: z.enum(OPTOUT_CHANNELS), reference: z.string().max(200).optional() }),
   requestId: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be 1-100 letters, digits, _ . : or -').optional(),
+  agentId: agentRefField.optional(),
+  ticketId: agentRefField.optional(),
 });
 
 export const inboundMessageSchema = z.object({

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config/config';
+import { readKeysFile } from '../lib/api-keys';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     businesses,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     apiKeys: config.API_KEYS,
+    keysFile: config.OPTINFLOW_KEYS_FILE ? readKeysFile(config.OPTINFLOW_KEYS_FILE) : undefined,
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     pageTokenSecret: config.PAGE_TOKEN_SECRET,

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { callApi, CliError, EXIT, resolveTarget, type ApiTarget } from './client';
 import { campaignSummary, consentSummary, journeySummary, table, uploadSummary } from './format';
+import { addConsentImportCommand } from './consent-import';
+import { addKeysCommands } from './keys';
 import { addReportCommand } from './report';
 
 /**
@@ -268,15 +270,19 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption('--business <id>', 'business id')
     .option('--categories <list>', 'only these categories')
     .option('--reason <text>', 'why, kept as proof', 'requested through the optinflow CLI')
-    .action(async (phone: string, opts: { business: string; categories?: string; reason: string }, cmd: Command) => {
+    .option('--agent <id>', 'the agent who asked, recorded in the ledger with the key')
+    .option('--ticket <id>', 'the ticket it came from, recorded in the ledger with the key')
+    .action(async (phone: string, opts: { business: string; categories?: string; reason: string; agent?: string; ticket?: string }, cmd: Command) => {
       const { target, json } = ctx(cmd);
       const r = await callApi(target, 'POST', '/v1/optouts', {
-        body: { businessId: opts.business, phone, categories: opts.categories ? splitList(opts.categories) : undefined, reason: opts.reason, source: { kind: 'api', reference: 'optinflow-cli' } },
+        body: { businessId: opts.business, phone, categories: opts.categories ? splitList(opts.categories) : undefined, reason: opts.reason, source: { kind: 'api', reference: 'optinflow-cli' }, agentId: opts.agent, ticketId: opts.ticket },
       });
       print(json, r, () => `Opt-out ${r.optOutId}: ${r.existing ? 'already recorded' : 'accepted'} for ${Array.isArray(r.categories) ? r.categories.join(', ') : r.categories}`);
     });
 
   addReportCommand(program, ctx, print);
+  addConsentImportCommand(program, ctx, print);
+  addKeysCommands(program, ctx, print);
 
   return program;
 }

@@ -43,16 +43,22 @@ export const configShape = {
   API_PORT: port.default(3000),
   /** Only behind a reverse proxy: then client IPs (proof, rate limits) come from X-Forwarded-For. */
   TRUST_PROXY: bool.default(false),
+  /** Admin keys for every business, in plain text or as `sha256:<hex>` of the key (docs/keys.md). */
   API_KEYS: z
     .string()
     .min(1)
     .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
-    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1)),
+    .pipe(z.array(z.string().refine((k) => /^sha256:[0-9a-f]{64}$/.test(k) || (!k.startsWith('sha256:') && k.length >= 16), 'each key must be at least 16 characters, or sha256: and 64 lower-case hex digits')).min(1))
+    .optional(),
+  /** Keys scoped to businesses and a role, stored as hashes (docs/keys.md). */
+  OPTINFLOW_KEYS_FILE: z.string().min(1).optional(),
   PAGE_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters'),
   BUSINESSES_FILE: z.string().min(1).default('config/businesses.demo.json'),
 };
 
-export const configSchema = z.object(configShape);
+export const configSchema = z.object(configShape).superRefine((c, ctx) => {
+  if (!c.API_KEYS && !c.OPTINFLOW_KEYS_FILE) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'set API_KEYS or OPTINFLOW_KEYS_FILE: the API needs at least one key' });
+});
 export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}

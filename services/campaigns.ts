@@ -1,5 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
+import type { KeyActor } from '../domain/access';
 import type { RawRow } from '../domain/campaign-rows';
 import { defaultPlan } from '../domain/plan';
 import { campaignStore, insertCampaignRows, ROWS_PER_CHUNK, type CampaignDoc } from '../store/campaigns';
@@ -22,6 +23,8 @@ const STUCK_BATCH = 100;
 export interface CampaignRequest extends Pick<JourneyRequest, 'businessId' | 'categories' | 'plan'> {
   name: string;
   rows: RawRow[];
+  /** The key that creates it, kept on the campaign. */
+  createdBy?: KeyActor;
 }
 
 function newCampaignId(): string {
@@ -68,6 +71,7 @@ export async function createCampaign(deps: ServiceDeps, req: CampaignRequest, lo
     accepted: checked.accepted,
     skippedAtUpload: checked.skipped,
     progress: { started: 0, skippedAtStart: {} },
+    ...(req.createdBy ? { createdBy: req.createdBy } : {}),
   });
   const started = await startCampaign(deps, { _id: campaignId, businessId: business.id }, log, START_ATTEMPTS);
   const listed = checked.rows.length <= MAX_ROWS_IN_ANSWER ? checked.rows : checked.rows.filter((r) => r.outcome === 'skipped').slice(0, MAX_ROWS_IN_ANSWER);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { KeyActor } from '../domain/access';
 import type { Business } from '../domain/business';
 import { isBlocked } from '../store/blocks';
 import { contactIdOf } from '../store/models';
@@ -26,7 +27,7 @@ export async function contactConsents(deps: ServiceDeps, businessId: string, pho
       const c = byCategory.get(cat.id);
       return { category: cat.id, label: cat.label, status: c?.status ?? 'none', since: c?.since, eventId: c?.lastEventId, journeyId: c?.journeyId, confirmationMessageId: c?.confirmationMessageId };
     }),
-    events: events.map((e) => ({ eventId: e._id, category: e.category, type: e.type, at: e.at, proof: e.proof })),
+    events: events.map((e) => ({ eventId: e._id, category: e.category, type: e.type, at: e.at, actor: e.actor, proof: e.proof })),
   };
 }
 
@@ -40,6 +41,8 @@ export interface OfflineConsent {
   phone: string;
   categories: string[];
   evidence: { documentRef: string; signedAt: string; collectedBy: string };
+  /** The key that recorded it. */
+  actor?: KeyActor;
 }
 
 /** A consent the contact signed on paper: recorded with the document as proof, then confirmed on WhatsApp. */
@@ -59,6 +62,7 @@ export async function recordOfflineConsent(deps: ServiceDeps, c: OfflineConsent)
     receivedAt: new Date().toISOString(),
     evidence: { ...c.evidence },
     source: { kind: 'offline', reference: c.evidence.documentRef },
+    ...(c.actor ? { actor: c.actor } : {}),
   };
   const { started } = await startDirectConsentWorkflow(deps, input);
   return { directConsentId: directConsentWorkflowId(origin), started };

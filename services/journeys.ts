@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import type { KeyActor } from '../domain/access';
 import { defaultPlan, type PlanStep } from '../domain/plan';
 import { drawsWhatsappTier } from '../domain/whatsapp-tier';
 import { isBlocked } from '../store/blocks';
@@ -42,6 +43,8 @@ export interface JourneyRequest {
   /** What the contact did to ask (a form post with IP and user agent): kept in the journey's source, and so in the proof. */
   evidence?: Record<string, unknown>;
   campaignId?: string;
+  /** The key that asks, with the agent and ticket where given: the contact's answer names it in the ledger. */
+  actor?: KeyActor;
 }
 
 export interface StartedJourney {
@@ -80,7 +83,7 @@ export async function startJourney(deps: ServiceDeps, req: JourneyRequest): Prom
   if (await isBlocked(deps.store, contactId, contact)) throw new ContactOptedOutError();
 
   const source = req.source || req.evidence ? { kind: req.source?.kind ?? 'api', reference: req.source?.reference, ...(req.evidence ? { evidence: req.evidence } : {}) } : undefined;
-  const input: JourneyInput = { businessId: business.id, contactId, contact: req.contact, categories: req.categories, plan, source, campaignId: req.campaignId, requestedAt: new Date().toISOString() };
+  const input: JourneyInput = { businessId: business.id, contactId, contact: req.contact, categories: req.categories, plan, source, campaignId: req.campaignId, requestedAt: new Date().toISOString(), ...(req.actor ? { actor: req.actor } : {}) };
   const workflowId = journeyWorkflowId(business.id, contactId);
   if (drawsWhatsappTier(plan, contact?.lastWhatsappInboundAt)) {
     // A running journey is answered as before and draws nothing: it already has its grant or needed none.

@@ -1,3 +1,4 @@
+import type { KeyActor } from '../domain/access';
 import { askOncePlan } from '../domain/plan';
 import { inServiceWindow } from '../domain/whatsapp-window';
 import { contactIdOf } from '../store/models';
@@ -24,6 +25,8 @@ export interface AgentOptIn {
   ticketId: string;
   phone: string;
   categories: string[];
+  /** The key the agent's tool called with. */
+  actor?: KeyActor;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function askInChat(deps: ServiceDeps, a: AgentOptIn): Promise<Start
     categories: a.categories,
     plan: askOncePlan('whatsapp'),
     source: { kind: 'agent', reference: `${a.agentId}/${a.ticketId}` },
+    actor: a.actor ? { ...a.actor, agentId: a.agentId, ticketId: a.ticketId } : undefined,
   });
 }
 

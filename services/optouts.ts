@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { KeyActor } from '../domain/access';
 import type { Business } from '../domain/business';
 import { optOutAnswered } from '../lib/metric-events';
 import { blockMessaging, isBlocked } from '../store/blocks';
@@ -149,6 +150,8 @@ export interface CallerOptOut {
   categories?: string[];
   reason: string;
   source: { kind: OptOutChannel; reference?: string };
+  /** The key that asked, with the agent and ticket where given: recorded in the ledger. */
+  actor?: KeyActor;
 }
 
 /** The parts of a caller's opt-out a repeat must match, each compared on its own so a conflict can name them. */
@@ -186,6 +189,7 @@ export async function requestCallerOptOut(deps: ServiceDeps, r: CallerOptOut): P
     payload: { reason: r.reason, source: r.source, categories: r.categories ?? 'all' },
     // An agent relaying what the contact said in a chat confirms there; other sources have no thread to answer in.
     confirmOn: r.source.kind === 'sms' || r.source.kind === 'whatsapp' ? r.source.kind : undefined,
+    ...(r.actor ? { actor: r.actor } : {}),
   });
 }
 

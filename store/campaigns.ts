@@ -1,3 +1,4 @@
+import type { LedgerActor } from '../domain/access';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { CampaignStatus, SkipReason } from '../domain/campaign';
 import type { JourneyCounts } from '../domain/campaign';
@@ -71,6 +72,8 @@ export interface CampaignDoc {
     whatsappTierWaitUntil?: Date;
   };
   cancel?: { journeys: 'finish' | 'cancel'; reason?: string; at: Date };
+  /** The key that created it: the ledger events of its journeys name the campaign, and so this. */
+  createdBy?: LedgerActor;
   createdAt?: Date;
   finishedAt?: Date;
 }
@@ -121,6 +124,7 @@ const campaignSchema = new Schema(
     skippedAtUpload: Schema.Types.Mixed,
     progress: Schema.Types.Mixed,
     cancel: Schema.Types.Mixed,
+    createdBy: Schema.Types.Mixed,
     finishedAt: Date,
   },
   { timestamps: true, versionKey: false, minimize: false },

@@ -1,4 +1,5 @@
 import { withStorableKeys } from '../domain/payload';
+import type { LedgerActor } from '../domain/access';
 import type { JourneyInput, JourneyState } from '../workflows/journey/contract';
 import type { Store } from './models';
 import { upsertContact } from './queries';
@@ -13,6 +14,7 @@ export interface JourneyStart {
   categories: string[];
   plan: unknown;
   source?: unknown;
+  actor?: LedgerActor;
   startedAt: Date;
 }
 
@@ -39,6 +41,7 @@ export async function recordJourneyBegin(store: Store, input: JourneyBegin): Pro
     categories: input.categories,
     plan: input.plan,
     source: input.source,
+    actor: input.actor,
     startedAt: new Date(input.requestedAt),
   });
 }

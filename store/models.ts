@@ -57,6 +57,8 @@ const consentEventSchema = new Schema(
     type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed'], required: true },
     at: { type: Date, required: true },
     proof: { type: Schema.Types.Mixed, required: true },
+    /** Who caused it (domain/access.ts LedgerActor): a key with its agent and ticket, the contact, the carrier, Optinflow. */
+    actor: Schema.Types.Mixed,
   },
   { versionKey: false },
 );
@@ -75,6 +77,8 @@ const journeySchema = new Schema(
     categories: [String],
     plan: Schema.Types.Mixed,
     source: Schema.Types.Mixed,
+    /** The key that started it; the contact's answer names it as `requestedBy`. */
+    actor: Schema.Types.Mixed,
     status: { type: String, required: true },
     state: Schema.Types.Mixed,
     startedAt: Date,

@@ -1,3 +1,4 @@
+import { SYSTEM_ACTOR, type LedgerActor } from '../domain/access';
 import { withStorableKeys } from '../domain/payload';
 import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
 
@@ -32,8 +33,8 @@ export type LedgerContact = Pick<ConsentEventDoc, 'businessId' | 'contactId' | '
  * retried write change nothing. Proof carries what contacts and providers sent, so its field names
  * are made storable: a form field named "$where" must not keep an event out of the ledger.
  */
-export function consentEvent(contact: LedgerContact, _id: string, category: string, type: ConsentEventDoc['type'], at: Date, proof: Record<string, unknown>): ConsentEventDoc & { _id: string } {
-  return { _id, businessId: contact.businessId, contactId: contact.contactId, phone: contact.phone, category, type, at, proof: withStorableKeys(proof) };
+export function consentEvent(contact: LedgerContact, _id: string, category: string, type: ConsentEventDoc['type'], at: Date, proof: Record<string, unknown>, actor: LedgerActor): ConsentEventDoc & { _id: string } {
+  return { _id, businessId: contact.businessId, contactId: contact.contactId, phone: contact.phone, category, type, at, proof: withStorableKeys(proof), actor };
 }
 
 /** Appends a ledger event exactly once: a retried activity hits the same _id and changes nothing. */
@@ -141,7 +142,7 @@ export async function recordConfirmationSent(store: Store, originId: string, ori
         shown: c.shown,
         ...origin,
         optedInEventId: optedInEventIdOf(category),
-      }),
+      }, SYSTEM_ACTOR),
     ),
   );
   if (c.providerId && c.categories.length > 0) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { MAX_CAMPAIGN_ROWS, SKIP_REASONS } from '../../domain/campaign';
 import { campaignRows, campaignView } from '../../services/campaign-view';
 import { cancelCampaign, createCampaign, findCampaign, openCampaign, pauseCampaign, resumeCampaign } from '../../services/campaigns';
+import { keyActor } from '../access';
 import type { ApiDeps } from '../app';
 import { readCsvRows } from '../campaign-csv';
 import { parseOr400 } from '../errors';
@@ -65,10 +66,10 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     if (type.startsWith('text/csv')) {
       const meta = parseOr400(csvQuerySchema, request.query, 'query');
       const rows = await readCsvRows(request.body as Readable);
-      return reply.status(202).send(await createCampaign(deps, { ...meta, rows }, request.log));
+      return reply.status(202).send(await createCampaign(deps, { ...meta, rows, createdBy: keyActor(request) }, request.log));
     }
     const { contacts, ...meta } = parseOr400(jsonCampaignSchema, request.body, 'body');
-    return reply.status(202).send(await createCampaign(deps, { ...meta, rows: contacts }, request.log));
+    return reply.status(202).send(await createCampaign(deps, { ...meta, rows: contacts, createdBy: keyActor(request) }, request.log));
   });
 
   app.get('/campaigns/:campaignId', async (request) => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { requireKnownBusiness, requireKnownCategories } from '../../services/businesses';
 import { contactConsents } from '../../services/consents';
 import { requestCallerOptOut } from '../../services/optouts';
+import { keyActor } from '../access';
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
 import { consentQuerySchema, optOutBodySchema } from '../schemas';
@@ -25,6 +26,7 @@ export function registerConsentRoutes(app: FastifyInstance, deps: ApiDeps): void
       categories: body.categories,
       reason: body.reason,
       source: { kind: body.source.kind, reference: body.source.reference },
+      actor: keyActor(request, body),
     });
     if (r.progress === 'pending') request.log.warn({ optOutId: r.optOutId, detail: r.detail }, 'opt-out accepted before the contact was blocked');
     const accepted = r.started || r.progress === 'queued';

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { cancelJourney, readJourney, startJourney } from '../../services/journeys';
+import { keyActor } from '../access';
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
 import { startJourneyBodySchema } from '../schemas';
@@ -11,7 +12,7 @@ const cancelBody = z.object({ reason: z.string().max(500).optional() }).default(
 export function registerJourneyRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/journeys', async (request, reply) => {
     const body = parseOr400(startJourneyBodySchema, request.body, 'body');
-    const started = await startJourney(deps, body);
+    const started = await startJourney(deps, { ...body, actor: keyActor(request) });
     return reply.status(started.existing ? 200 : 202).send(started);
   });
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { recordOfflineConsent } from '../../services/consents';
+import { keyActor } from '../access';
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
 import { categoriesField, phoneField } from '../schemas';
@@ -24,7 +25,7 @@ export const offlineConsentBodySchema = z.object({
 export function registerOfflineConsentRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/consents/offline', async (request, reply) => {
     const body = parseOr400(offlineConsentBodySchema, request.body, 'body');
-    const { directConsentId, started } = await recordOfflineConsent(deps, body);
+    const { directConsentId, started } = await recordOfflineConsent(deps, { ...body, actor: keyActor(request) });
     return reply.status(started ? 202 : 200).send({
       directConsentId,
       existing: !started,

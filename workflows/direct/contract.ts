@@ -1,4 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
+import type { LedgerActor } from '../../domain/access';
 import { defineWorkflowRef } from '../workflow-ref';
 
 /**
@@ -26,6 +27,8 @@ export interface DirectConsentInput {
   shown?: string;
   evidence: Record<string, unknown>;
   source: { kind: string; reference?: string };
+  /** Who recorded it: the key for a paper form; absent for the caller's own key press and for runs started before keys had ids. */
+  actor?: LedgerActor;
 }
 
 export interface DirectConsentResult {

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { LedgerActor } from '../../domain/access';
 import type { Channel } from '../../domain/business';
 import { defineWorkflowRef } from '../workflow-ref';
 
@@ -32,6 +33,8 @@ export interface JourneyInput {
   source?: { kind: string; reference?: string; evidence?: Record<string, unknown> };
   campaignId?: string;
   requestedAt: string;
+  /** The key that asked; runs started before keys had ids have none. */
+  actor?: LedgerActor;
 }
 
 export const JOURNEY_STATUSES = ['active', 'confirmed', 'declined', 'expired', 'opted_out', 'cancelled'] as const;

@@ -1,4 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
+import type { LedgerActor } from '../../domain/access';
 import { defineWorkflowRef } from '../workflow-ref';
 
 export const OPTOUT_CHANNELS = ['sms', 'whatsapp', 'ivr', 'email', 'web', 'api', 'agent', 'provider'] as const;
@@ -25,6 +26,8 @@ export interface OptOutInput {
   payloadRef?: string;
   /** Where the single confirmation goes; none when the channel confirms by itself (voice, web page). */
   confirmOn?: 'sms' | 'whatsapp';
+  /** The key (with agent and ticket) that asked for it; absent when the contact or the carrier did, and in runs started before keys had ids. */
+  actor?: LedgerActor;
 }
 
 export interface OptOutResult {
