@@ -72,7 +72,7 @@ async function businessOf(deps: ServiceDeps, request: FastifyRequest, source: Bu
     case 'query':
       return businessIdIn('query', request.query);
     case 'body':
-      return isStream(request.body) || request.body === undefined ? businessIdIn('query', request.query) : businessIdIn('body', request.body);
+      return isStream(request.body) ? businessIdIn('query', request.query) : businessIdIn('body', request.body);
     case 'journey': {
       const ids = parseJourneyId(params.journeyId);
       if (!ids) throw new InvalidInputError('params', [{ field: 'journeyId', rule: 'must be a journey id as returned by POST /v1/journeys', value: params.journeyId }]);

@@ -53,3 +53,17 @@ describe('the actor of a contact\'s answer', () => {
     expect(contactActor('whatsapp')).toEqual({ kind: 'contact', channel: 'whatsapp' });
   });
 });
+
+describe('optinflow keys new', () => {
+  it('prints a key once and an entry holding only its hash, which the key ring accepts', async () => {
+    const { runCli } = await import('../../cli/main');
+    const out: string[] = [];
+    const code = await runCli(['--json', 'keys', 'new', '--id', 'crm-acme', '--role', 'campaigns', '--business', 'acme,paced'], { out: (t) => out.push(t), err: (t) => out.push(t), env: {}, interactive: false });
+    expect(code).toBe(0);
+    const { key, entry } = JSON.parse(out.join(''));
+    expect(entry).toEqual({ id: 'crm-acme', hash: hashedKey(key), role: 'campaigns', businesses: ['acme', 'paced'] });
+    expect(JSON.stringify(entry)).not.toContain(key);
+    expect(buildKeyRing({ keysFile: { keys: [entry] }, businesses }).find(key)).toMatchObject({ keyId: 'crm-acme', role: 'campaigns' });
+    expect(await runCli(['keys', 'new', '--id', 'x', '--role', 'owner', '--business', 'acme'], { out: () => undefined, err: () => undefined, env: {}, interactive: false })).toBe(1);
+  });
+});
