@@ -10,6 +10,7 @@ import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
 import { registerJourneyRoutes } from './routes/journeys';
+import { registerLedgerRoutes } from './routes/ledger';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
 import { registerPreferenceRoutes } from './routes/preferences';
@@ -86,6 +87,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     registerAgentRoutes(v1, deps);
     registerOfflineConsentRoutes(v1, deps);
     registerReportRoutes(v1, deps);
+    registerLedgerRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);
