@@ -9,6 +9,7 @@ import { installMetrics } from './metrics';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
+import { registerContactRoutes } from './routes/contacts';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerLedgerRoutes } from './routes/ledger';
 import { registerOfflineConsentRoutes } from './routes/offline';
@@ -88,6 +89,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     registerOfflineConsentRoutes(v1, deps);
     registerReportRoutes(v1, deps);
     registerLedgerRoutes(v1, deps);
+    registerContactRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { callApi, CliError, EXIT, resolveTarget, type ApiTarget } from './client';
 import { campaignSummary, consentSummary, journeySummary, table, uploadSummary } from './format';
+import { addComplianceCommands } from './compliance';
 import { addReportCommand } from './report';
 
 /**
@@ -277,6 +278,7 @@ export function buildProgram(io: CliIo): Command {
     });
 
   addReportCommand(program, ctx, print);
+  addComplianceCommands(program, ctx, print);
 
   return program;
 }

@@ -49,6 +49,8 @@ export const configShape = {
     .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
     .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1)),
   PAGE_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** Keys the hash an erasure keeps of an erased number so it stays suppressed; unset, POST /v1/contacts/erase answers 503. */
+  ERASURE_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   BUSINESSES_FILE: z.string().min(1).default('config/businesses.demo.json'),
 };
 

@@ -54,7 +54,7 @@ const consentEventSchema = new Schema(
     contactId: { type: String, required: true },
     phone: { type: String, required: true },
     category: { type: String, required: true },
-    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed'], required: true },
+    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed', 'erased'], required: true },
     at: { type: Date, required: true },
     proof: { type: Schema.Types.Mixed, required: true },
     /** The salted digest of phone and proof, and its salt (store/ledger-chain.ts); erasure removes the salt, phone and proof. */
