@@ -62,6 +62,8 @@ export async function scrubSubjectData(store: Store, s: SubjectKey, keepProofOf:
   await events.updateOne({ _id: keepProofOf } as never, { $unset: { phone: '', personalSalt: '' }, $set: { erasedAt: at } });
   counts.contacts = (await store.contacts.deleteOne({ _id: s.contactId })).deletedCount;
   counts.consents = (await store.consents.deleteMany(mine)).deletedCount;
+  // A journey erasure ended never recorded its own end: it says so here.
+  await store.journeys.collection.updateMany({ ...mine, status: 'active' }, { $set: { status: 'erased', endedAt: at } });
   counts.journeys = (await store.journeys.collection.updateMany(mine, { $unset: { state: '', source: '', plan: '' }, $set: { erasedAt: at } })).modifiedCount;
   counts.outbox = (await store.outbox.collection.updateMany(mine, { $unset: { to: '', shown: '', reason: '', 'resolution.detail': '' }, $set: { erasedAt: at } })).modifiedCount;
   counts.inbound_messages = (await store.inbound.collection.updateMany(mine, { $unset: { from: '', payload: '', payloadRef: '' }, $set: { erasedAt: at } })).modifiedCount;
