@@ -103,6 +103,7 @@ export async function chainEvent(store: Store, ref: { _id: string; contactId: st
     const head = await readHead(store, ref.contactId);
     const event = (await store.consentEvents.findById(eventId).lean()) as StoredEvent | null;
     if (!event) throw new Error(`ledger event ${eventId} is not in the store`);
+    if (event.contactId !== ref.contactId) throw new Error(`ledger event ${eventId} is stored for another contact: its id is not unique to its origin`);
     if (typeof event.seq === 'number') return { ...(await linksOf(store).findOne({ _id: linkIdOf(event.contactId, event.seq) }))! };
     if (head?.eventId === eventId) {
       await completeLink(store, head);

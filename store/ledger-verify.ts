@@ -3,7 +3,8 @@ import type { Store } from './models';
 
 /**
  * Walks every chain of a business in one pass over its events, in (contact, seq) order, holding one
- * contact's state at a time; each event is checked against its link document (read by `_id`).
+ * contact's events at a time; each is checked against its link document (a chain's links are read by
+ * `_id` in one query).
  */
 
 export type ChainProblem =
@@ -42,9 +43,14 @@ export interface LedgerVerification {
 }
 
 const MAX_REPORTED = 1000;
+/** Positions read for one chain; a contact's ledger holds a few to a few hundred events. */
+const MAX_CHAIN = 10_000;
+/** Chains whose links are being read at once. */
+const CHAINS_AT_ONCE = 8;
 
 interface ChainWalk {
   contactId: string;
+  links: Map<number, LinkDoc>;
   lastSeq: number;
   lastHash: string;
   linked: number;
@@ -54,20 +60,26 @@ interface ChainWalk {
 
 type EventDoc = Record<string, unknown> & { _id: string; contactId: string; seq?: number; prevHash?: string; hash?: string; personalSalt?: string; personalDigest?: string; erasedAt?: Date };
 
-async function linkAt(store: Store, contactId: string, seq: number): Promise<LinkDoc | null> {
-  return linksOf(store).findOne({ _id: linkIdOf(contactId, seq) });
+/**
+ * One contact's links (positions 1 to one past the highest an event claims), each read by `_id` and
+ * all at once: FerretDB 1.24 answers an `_id` equality from its index but scans the collection for `$in`.
+ */
+async function linksOfChain(store: Store, contactId: string, events: EventDoc[]): Promise<Map<number, LinkDoc>> {
+  const top = Math.max(0, ...events.map((e) => (typeof e.seq === 'number' ? e.seq : 0))) + 1;
+  const links = await Promise.all(Array.from({ length: Math.min(top, MAX_CHAIN) }, (_, i) => linksOf(store).findOne({ _id: linkIdOf(contactId, i + 1) })));
+  return new Map(links.filter((l): l is LinkDoc => l !== null).map((l) => [l.seq, l]));
 }
 
 /** The first thing wrong with this event as the next one of its chain, if anything. */
-async function checkEvent(store: Store, walk: ChainWalk, e: EventDoc): Promise<BrokenLink | undefined> {
+function checkEvent(walk: ChainWalk, e: EventDoc): BrokenLink | undefined {
   const seq = e.seq as number;
   const at = (s: number, problem: ChainProblem, detail: string, eventId?: string): BrokenLink => ({ contactId: walk.contactId, seq: s, eventId, problem, detail });
   const expected = walk.lastSeq + 1;
   if (seq > expected) {
-    const gap = await linkAt(store, walk.contactId, expected);
+    const gap = walk.links.get(expected);
     return at(expected, 'missing_event', gap ? `the chain links event ${gap.eventId} here; it is not in the ledger` : `no event and no link at ${expected}; the next event claims ${seq}`, gap?.eventId);
   }
-  const link = await linkAt(store, walk.contactId, seq);
+  const link = walk.links.get(seq);
   if (seq < expected) return at(seq, 'reordered', `a second event claims position ${seq}`, e._id);
   if (!link) return at(seq, 'unlinked_event', 'the event claims a position that no link records', e._id);
   if (link.eventId !== e._id) return at(seq, 'reordered', `the chain links event ${link.eventId} at this position, not this one`, e._id);
@@ -80,12 +92,11 @@ async function checkEvent(store: Store, walk: ChainWalk, e: EventDoc): Promise<B
 
 export async function verifyLedger(store: Store, businessId: string): Promise<LedgerVerification> {
   const result: LedgerVerification = { businessId, ok: true, chains: 0, events: 0, erasedEvents: 0, legacy: { chains: 0, events: 0 }, broken: [], brokenChains: 0 };
-  let walk: ChainWalk | undefined;
 
-  const finish = async (w: ChainWalk) => {
+  const finish = (w: ChainWalk) => {
     if (!w.broken && w.linked > 0) {
       // A deleted last event leaves its link behind the last event seen.
-      const tail = await linkAt(store, w.contactId, w.lastSeq + 1);
+      const tail = w.links.get(w.lastSeq + 1);
       if (tail) w.broken = { contactId: w.contactId, seq: tail.seq, eventId: tail.eventId, problem: 'missing_event', detail: `the chain links event ${tail.eventId} here; it is not in the ledger` };
     }
     if (w.linked > 0) result.chains += 1;
@@ -99,26 +110,44 @@ export async function verifyLedger(store: Store, businessId: string): Promise<Le
     }
   };
 
+  const walkChain = async (contactId: string, events: EventDoc[]) => {
+    const walk: ChainWalk = { contactId, links: await linksOfChain(store, contactId, events), lastSeq: 0, lastHash: GENESIS_HASH, linked: 0, legacy: 0 };
+    for (const e of events) {
+      if (typeof e.seq !== 'number') {
+        walk.legacy += 1;
+        continue;
+      }
+      walk.linked += 1;
+      result.events += 1;
+      if (e.erasedAt) result.erasedEvents += 1;
+      if (walk.broken) continue;
+      walk.broken = checkEvent(walk, e);
+      walk.lastSeq = e.seq;
+      walk.lastHash = e.hash ?? '';
+    }
+    finish(walk);
+  };
+
+  // The stream is in (contact, seq) order: a contact's events are gathered, then its chain is walked
+  // while the next ones are read, a few chains at a time.
+  const inFlight = new Set<Promise<void>>();
+  const walkSoon = async (events: EventDoc[]) => {
+    if (inFlight.size >= CHAINS_AT_ONCE) await Promise.race(inFlight);
+    const p = walkChain(events[0].contactId, events).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+  let chain: EventDoc[] = [];
   const cursor = store.consentEvents.find({ businessId }).sort({ contactId: 1, seq: 1, _id: 1 }).lean().cursor({ batchSize: 500 });
   for await (const doc of cursor) {
     const e = doc as unknown as EventDoc;
-    if (walk?.contactId !== e.contactId) {
-      if (walk) await finish(walk);
-      walk = { contactId: e.contactId, lastSeq: 0, lastHash: GENESIS_HASH, linked: 0, legacy: 0 };
+    if (chain.length > 0 && chain[0].contactId !== e.contactId) {
+      await walkSoon(chain);
+      chain = [];
     }
-    if (typeof e.seq !== 'number') {
-      walk.legacy += 1;
-      continue;
-    }
-    walk.linked += 1;
-    result.events += 1;
-    if (e.erasedAt) result.erasedEvents += 1;
-    if (walk.broken) continue;
-    walk.broken = await checkEvent(store, walk, e);
-    walk.lastSeq = e.seq;
-    walk.lastHash = e.hash ?? '';
+    chain.push(e);
   }
-  if (walk) await finish(walk);
+  if (chain.length > 0) await walkSoon(chain);
+  await Promise.all(inFlight);
   result.ok = result.brokenChains === 0;
   return result;
 }
