@@ -1,4 +1,6 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { campaignIdsOf } from '../store/erasure';
+import { campaignWorkflowId } from '../workflows/campaign/contract';
 import { journeyWorkflowId } from '../workflows/journey/contract';
 import { inboundWorkflowId } from '../workflows/inbound/contract';
 import { OptinContact } from '../workflows/search-attributes';
@@ -21,15 +23,19 @@ async function runsOf(deps: ServiceDeps, query: string): Promise<WorkflowExecuti
  * The ids of every workflow that carried the contact's data: those tagged with its contact id (journeys,
  * direct consents, opt-outs, inbound messages), and, for runs started before opt-outs and inbound
  * messages were tagged, the ids the store knows (the journey's, each inbound message's, each opt-out's).
+ * Also the finished campaigns that held a row of theirs: a campaign's history carries its rows (read
+ * and started in batches), while its view and counts live in the store, so the history goes whole.
  */
 async function workflowIdsOf(deps: ServiceDeps, s: SubjectKey): Promise<Set<string>> {
   const ids = new Set<string>([journeyWorkflowId(s.businessId, s.contactId)]);
   for (const run of await runsOf(deps, `${OptinContact.name} = ${quoted(s.contactId)}`)) ids.add(run.workflowId);
-  const [journeys, inbound, optOutIds] = await Promise.all([
+  const [journeys, inbound, optOutIds, campaignIds] = await Promise.all([
     deps.store.journeys.find({ businessId: s.businessId, contactId: s.contactId }).lean(),
     deps.store.inbound.find({ businessId: s.businessId, contactId: s.contactId }).lean(),
     optOutIdsOf(deps.store, s),
+    campaignIdsOf(deps.store, s),
   ]);
+  for (const id of campaignIds) ids.add(campaignWorkflowId(id));
   for (const j of journeys) ids.add(j.workflowId);
   for (const m of inbound) ids.add(inboundWorkflowId(m._id));
   for (const id of optOutIds) ids.add(id);

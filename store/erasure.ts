@@ -81,10 +81,14 @@ export async function scrubSubjectData(store: Store, s: SubjectKey, keepProofOf:
   return counts;
 }
 
+/** Campaigns holding a row of this person. */
+export async function campaignIdsOf(store: Store, s: SubjectKey): Promise<string[]> {
+  return [...new Set((await campaignChunksOf(store, s)).map((c) => c.campaignId))];
+}
+
 /** Campaigns holding a row of this person that are still starting journeys: their rows are the campaign workflow's to write. */
 export async function runningCampaignsOf(store: Store, s: SubjectKey): Promise<string[]> {
-  const chunks = await campaignChunksOf(store, s);
-  const ids = [...new Set(chunks.map((c) => c.campaignId))];
+  const ids = await campaignIdsOf(store, s);
   if (ids.length === 0) return [];
   const campaigns = await campaignStore(store).campaigns.find({ _id: { $in: ids } }).lean();
   return campaigns.filter((c) => c.status !== 'completed' && c.status !== 'cancelled').map((c) => c._id);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { runCli, type CliIo } from '../../cli/main';
 import { contactIdOf } from '../../store/models';
+import { campaignWorkflowId } from '../../workflows/campaign/contract';
 import { journeyWorkflowId } from '../../workflows/journey/contract';
 import { freshPhones } from '../harness/contact';
 import { startJourney, startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
@@ -232,4 +233,37 @@ test('erasure input is checked before anything is touched; a request id reused f
   expect(reused.status).toBe(409);
   expect(reused.body.error).toBe('request_id_reused');
   expect(await stack.store.consentEvents.countDocuments({ contactId: other.contactId })).toBe(0);
+});
+
+test('a row of a finished campaign is scrubbed, its journey ended and the campaign history deleted; the other rows keep theirs', async () => {
+  const [p, other] = [person(), person()];
+  const posted = await stack.request('POST', '/v1/campaigns', {
+    businessId: 'acme',
+    name: 'spring',
+    categories: ['offers'],
+    plan: [{ channel: 'sms', waitFor: '120s' }],
+    contacts: [
+      { phone: p.phone, email: p.email, name: p.name },
+      { phone: other.phone, email: other.email, name: other.name },
+    ],
+  });
+  expect(posted.status).toBe(202);
+  const campaignId = posted.body.campaignId;
+  const history = () => historyText({ workflowId: campaignWorkflowId(campaignId), runId: '' });
+  await eventually('the campaign to finish starting its journeys', async () => (await stack.request('GET', `/v1/campaigns/${campaignId}`)).body.status === 'completed', 60_000);
+  expect((await storeMentions(p)).some((hit) => hit.startsWith('campaign_row_chunks/'))).toBe(true);
+  expect(found((await history()) ?? '', p).length).toBeGreaterThan(0);
+
+  const erased = await stack.request('POST', '/v1/contacts/erase', { businessId: 'acme', phone: p.phone, requestId: 'dsr-4000' });
+  expect(erased.status).toBe(200);
+  expect(erased.body.store.campaign_rows).toBe(1);
+  expect(erased.body.workflows.terminated).toBe(1);
+  expect(await storeMentions(p)).toEqual([]);
+  const rows = await stack.request('GET', `/v1/campaigns/${campaignId}/rows`);
+  expect(rows.status).toBe(200);
+  expect(rows.body.rows.map((r: any) => r.phone)).toEqual(expect.arrayContaining([other.phone]));
+  expect((await storeMentions(other)).length).toBeGreaterThan(0);
+  // The campaign's history carried every row it read; it goes, and the campaign's view stays (it is in the store).
+  await eventually('the campaign history deleted', async () => (await history()) === undefined, 60_000);
+  expect((await stack.request('GET', `/v1/campaigns/${campaignId}`)).body).toMatchObject({ status: 'completed', started: 2 });
 });
