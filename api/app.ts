@@ -13,7 +13,9 @@ import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
 import { registerKeyRoutes } from './routes/keys';
 import { registerImportRoutes } from './routes/import';
+import { registerContactRoutes } from './routes/contacts';
 import { registerJourneyRoutes } from './routes/journeys';
+import { registerLedgerRoutes } from './routes/ledger';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
 import { registerPreferenceRoutes } from './routes/preferences';
@@ -107,6 +109,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
     registerOfflineConsentRoutes(v1, deps);
     registerReportRoutes(v1, deps);
     registerImportRoutes(v1, deps);
+    registerLedgerRoutes(v1, deps);
+    registerContactRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);

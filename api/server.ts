@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     pageTokenSecret: config.PAGE_TOKEN_SECRET,
+    erasureHashSecret: config.ERASURE_HASH_SECRET,
     trustProxy: config.TRUST_PROXY,
     logger,
   });

@@ -9,6 +9,8 @@ export const EXIT = {
   rejected: 4,
   notFound: 5,
   server: 6,
+  /** `ledger verify` found a broken chain. */
+  ledgerBroken: 7,
 } as const;
 
 export class CliError extends Error {

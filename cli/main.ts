@@ -6,6 +6,7 @@ import { callApi, CliError, EXIT, resolveTarget, type ApiTarget } from './client
 import { campaignSummary, consentSummary, journeySummary, table, uploadSummary } from './format';
 import { addConsentImportCommand } from './consent-import';
 import { addKeysCommands } from './keys';
+import { addComplianceCommands } from './compliance';
 import { addReportCommand } from './report';
 
 /**
@@ -283,6 +284,7 @@ export function buildProgram(io: CliIo): Command {
   addReportCommand(program, ctx, print);
   addConsentImportCommand(program, ctx, print);
   addKeysCommands(program, ctx, print);
+  addComplianceCommands(program, ctx, print);
 
   return program;
 }

@@ -53,6 +53,8 @@ export const configShape = {
   /** Keys scoped to businesses and a role, stored as hashes (docs/keys.md). */
   OPTINFLOW_KEYS_FILE: z.string().min(1).optional(),
   PAGE_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** Keys the hash an erasure keeps of an erased number so it stays suppressed; unset, POST /v1/contacts/erase answers 503. */
+  ERASURE_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   BUSINESSES_FILE: z.string().min(1).default('config/businesses.demo.json'),
 };
 

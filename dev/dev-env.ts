@@ -6,6 +6,7 @@ export const DEV_TWILIO_ACCOUNT_SID = 'AC0de70de70de70de70de70de70de70de7';
 export const DEV_TWILIO_AUTH_TOKEN = 'dev-twilio-auth-token-not-secret';
 export const DEV_API_KEY = 'dev-api-key-not-secret';
 export const DEV_PAGE_TOKEN_SECRET = 'dev-page-token-secret-not-for-production';
+export const DEV_ERASURE_HASH_SECRET = 'dev-erasure-hash-secret-not-for-production';
 
 export interface StackEndpoints {
   temporalAddress: string;
@@ -47,6 +48,7 @@ export function devEnvironment(current: NodeJS.ProcessEnv, endpoints: StackEndpo
   fill('TWILIO_AUTH_TOKEN', DEV_TWILIO_AUTH_TOKEN, true);
   fill('API_KEYS', DEV_API_KEY, true);
   fill('PAGE_TOKEN_SECRET', DEV_PAGE_TOKEN_SECRET, true);
+  fill('ERASURE_HASH_SECRET', DEV_ERASURE_HASH_SECRET, true);
   fill('TWILIO_API_BASE_URL', endpoints.carrierUrl);
   fill('SMTP_URL', endpoints.carrierSmtpUrl);
   fill('PUBLIC_BASE_URL', `http://${endpoints.apiHost}:${endpoints.apiPort}`);

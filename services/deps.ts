@@ -8,6 +8,8 @@ export interface ServiceDeps extends TemporalAccess {
   businesses: BusinessRegistry;
   publicBaseUrl: string;
   pageTokenSecret: string;
+  /** Keys the hash an erasure keeps of a number (ERASURE_HASH_SECRET); without it erasure is refused. */
+  erasureHashSecret?: string;
 }
 
 /** Logs what a service does in the background (sweeps, late starts); the API passes its request or app logger. */

@@ -13,27 +13,28 @@ import { startOnce, type TemporalAccess } from './temporal';
  * attributes in one place. A start whose id is taken returns started=false.
  */
 
+/** Tagged with the contact id, so erasure finds every workflow that carried the contact's data. */
+const contactTags = (c: { businessId: string; contactId: string }) =>
+  new TypedSearchAttributes([
+    { key: OptinBusiness, value: c.businessId },
+    { key: OptinContact, value: c.contactId },
+  ]);
+
 /** One opt-out per origin (MessageSid, CallSid, request id): a repeated delivery starts nothing. */
 export async function startOptOutWorkflow(t: TemporalAccess, input: OptOutInput) {
-  const r = await startOnce(t, optOutWorkflowRef, optOutWorkflowId(input.origin), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+  const r = await startOnce(t, optOutWorkflowRef, optOutWorkflowId(input.origin), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE', typedSearchAttributes: contactTags(input) });
   if (r.started) optOutStarted.publish({ source: input.source.kind, channel: input.channel });
   return r;
 }
 
 /** One direct consent per witnessed act (a signed document, a key press). */
 export function startDirectConsentWorkflow(t: TemporalAccess, input: DirectConsentInput) {
-  return startOnce(t, directConsentWorkflowRef, directConsentWorkflowId(input.origin), input, {
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: OptinBusiness, value: input.businessId },
-      { key: OptinContact, value: input.contactId },
-    ]),
-  });
+  return startOnce(t, directConsentWorkflowRef, directConsentWorkflowId(input.origin), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE', typedSearchAttributes: contactTags(input) });
 }
 
 /** One inbound workflow per MessageSid: a repeated webhook delivery changes nothing. */
 export function startInboundWorkflow(t: TemporalAccess, input: InboundMessageInput) {
-  return startOnce(t, inboundWorkflowRef, inboundWorkflowId(input.messageSid), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+  return startOnce(t, inboundWorkflowRef, inboundWorkflowId(input.messageSid), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE', typedSearchAttributes: contactTags(input) });
 }
 
 /**

@@ -54,17 +54,27 @@ const consentEventSchema = new Schema(
     contactId: { type: String, required: true },
     phone: { type: String, required: true },
     category: { type: String, required: true },
-    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed'], required: true },
+    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed', 'erased'], required: true },
     at: { type: Date, required: true },
     proof: { type: Schema.Types.Mixed, required: true },
     /** Who caused it (domain/access.ts LedgerActor): a key with its agent and ticket, the contact, the carrier, Optinflow. */
     actor: Schema.Types.Mixed,
+    /** The salted digest of phone and proof, and its salt (store/ledger-chain.ts); erasure removes the salt, phone and proof. */
+    personalDigest: String,
+    personalSalt: String,
+    erasedAt: Date,
+    /** This event's link in its contact's chain: position, the previous link's hash, its own. */
+    seq: Number,
+    prevHash: String,
+    hash: String,
   },
   { versionKey: false },
 );
 consentEventSchema.index({ businessId: 1, contactId: 1, at: 1 });
 // The consent report reads a business's ledger, journeys and opt-out confirmations by time (MongoDB; FerretDB 1.24 uses only _id).
 consentEventSchema.index({ businessId: 1, at: 1 });
+// Verification walks a business's chains contact by contact, in chain order.
+consentEventSchema.index({ businessId: 1, contactId: 1, seq: 1 });
 
 const journeySchema = new Schema(
   {

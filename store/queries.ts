@@ -1,5 +1,6 @@
 import { SYSTEM_ACTOR, type LedgerActor } from '../domain/access';
 import { withStorableKeys } from '../domain/payload';
+import { chainEvent, sealPersonalPart } from './ledger-chain';
 import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
 
 export interface ContactFields {
@@ -37,15 +38,20 @@ export function consentEvent(contact: LedgerContact, _id: string, category: stri
   return { _id, businessId: contact.businessId, contactId: contact.contactId, phone: contact.phone, category, type, at, proof: withStorableKeys(proof), actor };
 }
 
-/** Appends a ledger event exactly once: a retried activity hits the same _id and changes nothing. */
+/**
+ * Appends a ledger event exactly once and links it into its contact's chain: a retried activity hits
+ * the same _id, keeps the first write's content, and only finishes linking it if that was cut short.
+ */
 export async function appendConsentEvent(store: Store, event: ConsentEventDoc & { _id: string }): Promise<'written' | 'already'> {
+  let outcome: 'written' | 'already' = 'written';
   try {
-    await store.consentEvents.create(event);
-    return 'written';
+    await store.consentEvents.create(sealPersonalPart(event));
   } catch (err) {
-    if (isDuplicateKey(err)) return 'already';
-    throw err;
+    if (!isDuplicateKey(err)) throw err;
+    outcome = 'already';
   }
+  await chainEvent(store, event);
+  return outcome;
 }
 
 /** True when every write an insertMany / bulkWrite refused was a duplicate key (a retry finding its own earlier write). */
@@ -56,16 +62,18 @@ function onlyDuplicateKeys(err: unknown): boolean {
 }
 
 /**
- * Appends several ledger events in one round trip (one write for the store instead of one per event);
- * events already there (a retried activity) are left as they are.
+ * Appends several ledger events in one write (instead of one per event), then links each; events
+ * already there (a retried activity) are left as they are.
  */
 export async function appendConsentEvents(store: Store, events: (ConsentEventDoc & { _id: string })[]): Promise<void> {
   if (events.length === 0) return;
   try {
-    await store.consentEvents.insertMany(events, { ordered: false });
+    await store.consentEvents.insertMany(events.map((e) => sealPersonalPart(e)), { ordered: false });
   } catch (err) {
     if (!onlyDuplicateKeys(err)) throw err;
   }
+  // In the order given, one after another: a contact's events in one call keep their order in its chain.
+  for (const e of events) await chainEvent(store, e);
 }
 
 export interface CurrentConsentChange {

@@ -19,6 +19,7 @@ export const TEST_ACCOUNT_SID = 'AC' + 'ab'.repeat(16);
 export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789';
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 export const TEST_PAGE_SECRET = 'test-page-token-secret-0123456789abcdef';
+export const TEST_ERASURE_SECRET = 'test-erasure-hash-secret-0123456789abcdef';
 
 let runtimeInstalled = false;
 
@@ -67,7 +68,7 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const carrier = await startCarrier({ httpPort: 0, smtpPort: 0, accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, statusCallbackDelayMs: 20, ...content });
 
   // Tests play clients behind a proxy (X-Forwarded-For) to exercise per-IP limits.
-  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, trustProxy: true };
+  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET, trustProxy: true };
   // The public URL is only known after listening; build once to learn the port, then for real.
   const probe = await buildApp({ ...apiDeps, publicBaseUrl: 'http://127.0.0.1' });
   await probe.listen({ host: '127.0.0.1', port: 0 });
@@ -228,6 +229,7 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
     PUBLIC_BASE_URL: stack.apiUrl,
     API_KEYS: TEST_API_KEY,
     PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
+    ERASURE_HASH_SECRET: TEST_ERASURE_SECRET,
     BUSINESSES_FILE: businessesFile,
     // Off unless a test asks: test files run side by side, and a fixed port would collide.
     WORKER_METRICS_PORT: '0',
@@ -237,7 +239,7 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
 
 /** The API's dependencies on this stack, with another Temporal client (e.g. one that reaches no server). */
 export function apiDepsWith(stack: TestStack, client: Client): ApiDeps {
-  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET };
+  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET };
 }
 
 /**
