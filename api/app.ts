@@ -9,6 +9,7 @@ import { installMetrics } from './metrics';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
+import { registerExportRoutes } from './routes/exports';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
@@ -86,6 +87,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     registerAgentRoutes(v1, deps);
     registerOfflineConsentRoutes(v1, deps);
     registerReportRoutes(v1, deps);
+    registerExportRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { callApi, CliError, EXIT, resolveTarget, type ApiTarget } from './client';
+import { addConsentsCommand } from './export';
 import { campaignSummary, consentSummary, journeySummary, table, uploadSummary } from './format';
 import { addReportCommand } from './report';
 
@@ -277,6 +278,7 @@ export function buildProgram(io: CliIo): Command {
     });
 
   addReportCommand(program, ctx, print);
+  addConsentsCommand(program, ctx, (text) => io.out(text));
 
   return program;
 }

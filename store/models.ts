@@ -46,6 +46,8 @@ const consentSchema = new Schema(
   { timestamps: true, versionKey: false },
 );
 consentSchema.index({ businessId: 1, contactId: 1, category: 1 }, { unique: true });
+// Exports list a business's consents by status and category (MongoDB; FerretDB 1.24 uses only _id).
+consentSchema.index({ businessId: 1, status: 1, category: 1 });
 
 const consentEventSchema = new Schema(
   {
