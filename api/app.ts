@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { DeliverySettings } from '../domain/consent-events';
 import type { ServiceDeps } from '../services/deps';
 import { createSweeps, type Sweeps } from '../services/sweeps';
 import { requireApiKey } from './auth';
@@ -9,6 +10,7 @@ import { installMetrics } from './metrics';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
+import { registerEventEndpointRoutes } from './routes/event-endpoints';
 import { registerExportRoutes } from './routes/exports';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerOfflineConsentRoutes } from './routes/offline';
@@ -24,6 +26,8 @@ export interface ApiDeps extends ServiceDeps {
   twilioAuthToken: string;
   trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
+  /** Consent-change delivery settings other than the defaults (tests use seconds). */
+  eventDelivery?: Partial<DeliverySettings>;
 }
 
 async function checkHealth(deps: ApiDeps, sweeps: Sweeps) {
@@ -88,6 +92,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     registerOfflineConsentRoutes(v1, deps);
     registerReportRoutes(v1, deps);
     registerExportRoutes(v1, deps);
+    registerEventEndpointRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);

@@ -59,12 +59,18 @@ const consentEventSchema = new Schema(
     type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed'], required: true },
     at: { type: Date, required: true },
     proof: { type: Schema.Types.Mixed, required: true },
+    /**
+     * When the writer stamped the insert (its clock, just before the write), unlike `at`, which can be
+     * long past (a paper form's signing). Consent-change events are read in this order (store/ledger-feed.ts).
+     */
+    recordedAt: Date,
   },
   { versionKey: false },
 );
 consentEventSchema.index({ businessId: 1, contactId: 1, at: 1 });
 // The consent report reads a business's ledger, journeys and opt-out confirmations by time (MongoDB; FerretDB 1.24 uses only _id).
 consentEventSchema.index({ businessId: 1, at: 1 });
+consentEventSchema.index({ businessId: 1, recordedAt: 1 });
 
 const journeySchema = new Schema(
   {

@@ -1,4 +1,5 @@
 import { withStorableKeys } from '../domain/payload';
+import { publishLedgerAppended } from '../lib/ledger-events';
 import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
 
 export interface ContactFields {
@@ -39,7 +40,8 @@ export function consentEvent(contact: LedgerContact, _id: string, category: stri
 /** Appends a ledger event exactly once: a retried activity hits the same _id and changes nothing. */
 export async function appendConsentEvent(store: Store, event: ConsentEventDoc & { _id: string }): Promise<'written' | 'already'> {
   try {
-    await store.consentEvents.create(event);
+    await store.consentEvents.create({ ...event, recordedAt: new Date() });
+    publishLedgerAppended({ database: store.connection.name, businessIds: [event.businessId] });
     return 'written';
   } catch (err) {
     if (isDuplicateKey(err)) return 'already';
@@ -60,11 +62,13 @@ function onlyDuplicateKeys(err: unknown): boolean {
  */
 export async function appendConsentEvents(store: Store, events: (ConsentEventDoc & { _id: string })[]): Promise<void> {
   if (events.length === 0) return;
+  const recordedAt = new Date();
   try {
-    await store.consentEvents.insertMany(events, { ordered: false });
+    await store.consentEvents.insertMany(events.map((e) => ({ ...e, recordedAt })), { ordered: false });
   } catch (err) {
     if (!onlyDuplicateKeys(err)) throw err;
   }
+  publishLedgerAppended({ database: store.connection.name, businessIds: [...new Set(events.map((e) => e.businessId))] });
 }
 
 export interface CurrentConsentChange {
