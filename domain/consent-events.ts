@@ -48,7 +48,7 @@ export interface DeliverySettings {
 }
 
 export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
-  idleCheckMs: 10 * 60_000,
+  idleCheckMs: 30 * 60_000,
   settleMs: 2_000,
   overlapMs: 2 * 60_000,
   batchLimit: 200,
