@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ALLOWED, mayActFor, type Allowed, type KeyActor } from '../domain/access';
 import { findCampaign } from '../services/campaigns';
+import { requireEndpoint } from '../services/event-endpoints';
 import type { ServiceDeps } from '../services/deps';
 import { InvalidInputError } from '../services/errors';
 import { parseJourneyId } from '../workflows/journey/contract';
@@ -17,7 +18,9 @@ export type BusinessSource =
   /** The business the `:journeyId` names. */
   | 'journey'
   /** The business of the `:campaignId`'s campaign, read from the store. */
-  | 'campaign';
+  | 'campaign'
+  /** The business of the `:endpointId`'s consent-change endpoint, read from the store. */
+  | 'endpoint';
 
 export interface AccessRule {
   allowed: Allowed;
@@ -50,6 +53,13 @@ export const ROUTE_ACCESS: Record<string, AccessRule> = {
   // Everything held about one person, and erasing it: compliance work, not a campaign's or an agent's.
   'GET /v1/contacts/export': { allowed: 'admin', business: 'query' },
   'POST /v1/contacts/erase': { allowed: 'admin', business: 'body' },
+  'GET /v1/consents/export': { allowed: 'read', business: 'query' },
+  // Endpoints receive every consent change of the business: who registers them is an admin decision.
+  'POST /v1/event-endpoints': { allowed: 'admin', business: 'body' },
+  'GET /v1/event-endpoints': { allowed: 'admin', business: 'query' },
+  'DELETE /v1/event-endpoints/:endpointId': { allowed: 'admin', business: 'endpoint' },
+  'GET /v1/event-endpoints/:endpointId/deliveries': { allowed: 'admin', business: 'endpoint' },
+  'POST /v1/event-endpoints/:endpointId/replay': { allowed: 'admin', business: 'endpoint' },
 };
 
 declare module 'fastify' {
@@ -88,6 +98,11 @@ async function businessOf(deps: ServiceDeps, request: FastifyRequest, source: Bu
         throw new InvalidInputError('params', [{ field: 'campaignId', rule: 'must be a campaign id as returned by POST /v1/campaigns', value: params.campaignId }]);
       }
       return (await findCampaign(deps, params.campaignId)).businessId;
+    case 'endpoint':
+      if (!/^ep_[0-9a-f]{16}$/.test(params.endpointId)) {
+        throw new InvalidInputError('params', [{ field: 'endpointId', rule: 'must be an endpoint id as returned by POST /v1/event-endpoints', value: params.endpointId }]);
+      }
+      return (await requireEndpoint(deps, params.endpointId)).businessId;
   }
 }
 

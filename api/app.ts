@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { DeliverySettings } from '../domain/consent-events';
 import type { ServiceDeps } from '../services/deps';
 import { createSweeps, type Sweeps } from '../services/sweeps';
 import { buildKeyRing, type KeysFile } from '../lib/api-keys';
@@ -14,6 +15,8 @@ import { registerConsentRoutes } from './routes/consents';
 import { registerKeyRoutes } from './routes/keys';
 import { registerImportRoutes } from './routes/import';
 import { registerContactRoutes } from './routes/contacts';
+import { registerEventEndpointRoutes } from './routes/event-endpoints';
+import { registerExportRoutes } from './routes/exports';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerLedgerRoutes } from './routes/ledger';
 import { registerOfflineConsentRoutes } from './routes/offline';
@@ -32,6 +35,8 @@ export interface ApiDeps extends ServiceDeps {
   twilioAuthToken: string;
   trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
+  /** Consent-change delivery settings other than the defaults (tests use seconds). */
+  eventDelivery?: Partial<DeliverySettings>;
 }
 
 async function checkHealth(deps: ApiDeps, sweeps: Sweeps) {
@@ -111,6 +116,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
     registerImportRoutes(v1, deps);
     registerLedgerRoutes(v1, deps);
     registerContactRoutes(v1, deps);
+    registerExportRoutes(v1, deps);
+    registerEventEndpointRoutes(v1, deps);
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);

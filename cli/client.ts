@@ -82,9 +82,36 @@ export async function callApi<T = any>(target: ApiTarget, method: string, path: 
     // A proxy's HTML error page: keep the text for the message.
   }
   if (res.ok) return body as T;
+  throw refusal(res, body);
+}
+
+/** The CliError for an API answer that is not a success, with the exit code for its kind. */
+function refusal(res: Response, body: any): CliError {
   const message = typeof body === 'object' && body?.message ? body.message : `${res.status} ${res.statusText}`;
-  if (res.status === 401 || res.status === 403) throw new CliError(EXIT.auth, `the API refused the key (${res.status}): ${message}. Check --api-key or OPTINFLOW_API_KEY`, body);
-  if (res.status === 404) throw new CliError(EXIT.notFound, message, body);
-  if (res.status >= 400 && res.status < 500) throw new CliError(EXIT.rejected, message, body);
-  throw new CliError(EXIT.server, `the API failed (${res.status}): ${message}`, body);
+  if (res.status === 401 || res.status === 403) return new CliError(EXIT.auth, `the API refused the key (${res.status}): ${message}. Check --api-key or OPTINFLOW_API_KEY`, body);
+  if (res.status === 404) return new CliError(EXIT.notFound, message, body);
+  if (res.status >= 400 && res.status < 500) return new CliError(EXIT.rejected, message, body);
+  return new CliError(EXIT.server, `the API failed (${res.status}): ${message}`, body);
+}
+
+/** A GET whose answer is read as it arrives (an export): the response when it succeeded, else the CliError. */
+export async function openApiStream(target: ApiTarget, path: string, query: Record<string, string | undefined>): Promise<Response> {
+  const url = new URL(`${target.apiUrl}${path}`);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { authorization: `Bearer ${target.apiKey}` } });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new CliError(EXIT.unreachable, `cannot reach the Optinflow API at ${target.apiUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? Set --api-url or OPTINFLOW_API_URL`);
+  }
+  if (res.ok && res.body) return res;
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON: keep the text for the message.
+  }
+  throw refusal(res, body);
 }

@@ -19,10 +19,8 @@ function summary(r: any): string {
 }
 
 /** `optinflow consents import FILE`: consents collected elsewhere, CSV or JSON, through POST /v1/consents/import. */
-export function addConsentImportCommand(program: Command, ctx: Ctx, print: Print): void {
-  program
-    .command('consents')
-    .description('consents in bulk')
+export function addConsentImportCommand(consents: Command, ctx: Ctx, print: Print): void {
+  consents
     .command('import <file>')
     .description('import consents collected elsewhere: a CSV (phone,categories,method,collected_at,shown,where,reference) or a JSON list of rows; opted-out contacts are skipped')
     .requiredOption('--business <id>', 'business id')

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { callApi, CliError, EXIT, resolveTarget, type ApiTarget } from './client';
+import { addConsentsCommand } from './export';
 import { campaignSummary, consentSummary, journeySummary, table, uploadSummary } from './format';
 import { addConsentImportCommand } from './consent-import';
 import { addKeysCommands } from './keys';
@@ -282,9 +283,11 @@ export function buildProgram(io: CliIo): Command {
     });
 
   addReportCommand(program, ctx, print);
-  addConsentImportCommand(program, ctx, print);
+  const consents = program.command('consents').description('consents in bulk: import those collected elsewhere, export segments and opt-out lists');
+  addConsentImportCommand(consents, ctx, print);
   addKeysCommands(program, ctx, print);
   addComplianceCommands(program, ctx, print);
+  addConsentsCommand(consents, ctx, (text) => io.out(text));
 
   return program;
 }

@@ -46,6 +46,8 @@ const consentSchema = new Schema(
   { timestamps: true, versionKey: false },
 );
 consentSchema.index({ businessId: 1, contactId: 1, category: 1 }, { unique: true });
+// Exports list a business's consents by status and category (MongoDB; FerretDB 1.24 uses only _id).
+consentSchema.index({ businessId: 1, status: 1, category: 1 });
 
 const consentEventSchema = new Schema(
   {
@@ -67,6 +69,11 @@ const consentEventSchema = new Schema(
     seq: Number,
     prevHash: String,
     hash: String,
+    /**
+     * When the writer stamped the insert (its clock, just before the write), unlike `at`, which can be
+     * long past (a paper form's signing). Consent-change events are read in this order (store/ledger-feed.ts).
+     */
+    recordedAt: Date,
   },
   { versionKey: false },
 );
@@ -75,6 +82,8 @@ consentEventSchema.index({ businessId: 1, contactId: 1, at: 1 });
 consentEventSchema.index({ businessId: 1, at: 1 });
 // Verification walks a business's chains contact by contact, in chain order.
 consentEventSchema.index({ businessId: 1, contactId: 1, seq: 1 });
+// Consent-change events are read by when they were written (store/ledger-feed.ts).
+consentEventSchema.index({ businessId: 1, recordedAt: 1 });
 
 const journeySchema = new Schema(
   {

@@ -1,5 +1,6 @@
 import { SYSTEM_ACTOR, type LedgerActor } from '../domain/access';
 import { withStorableKeys } from '../domain/payload';
+import { publishLedgerAppended } from '../lib/ledger-events';
 import { chainEvent, sealPersonalPart } from './ledger-chain';
 import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
 
@@ -45,12 +46,13 @@ export function consentEvent(contact: LedgerContact, _id: string, category: stri
 export async function appendConsentEvent(store: Store, event: ConsentEventDoc & { _id: string }): Promise<'written' | 'already'> {
   let outcome: 'written' | 'already' = 'written';
   try {
-    await store.consentEvents.create(sealPersonalPart(event));
+    await store.consentEvents.create({ ...sealPersonalPart(event), recordedAt: new Date() });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     outcome = 'already';
   }
   await chainEvent(store, event);
+  if (outcome === 'written') publishLedgerAppended({ database: store.connection.name, businessIds: [event.businessId] });
   return outcome;
 }
 
@@ -67,13 +69,15 @@ function onlyDuplicateKeys(err: unknown): boolean {
  */
 export async function appendConsentEvents(store: Store, events: (ConsentEventDoc & { _id: string })[]): Promise<void> {
   if (events.length === 0) return;
+  const recordedAt = new Date();
   try {
-    await store.consentEvents.insertMany(events.map((e) => sealPersonalPart(e)), { ordered: false });
+    await store.consentEvents.insertMany(events.map((e) => ({ ...sealPersonalPart(e), recordedAt })), { ordered: false });
   } catch (err) {
     if (!onlyDuplicateKeys(err)) throw err;
   }
   // In the order given, one after another: a contact's events in one call keep their order in its chain.
   for (const e of events) await chainEvent(store, e);
+  publishLedgerAppended({ database: store.connection.name, businessIds: [...new Set(events.map((e) => e.businessId))] });
 }
 
 export interface CurrentConsentChange {

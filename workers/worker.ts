@@ -1,10 +1,13 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createCampaignActivities } from '../activities/campaign';
 import { createChannelActivities, type ChannelDeps } from '../activities/channel';
 import { createConsentActivities } from '../activities/consent';
 import { createDirectConsentActivities } from '../activities/direct';
+import { createEventDeliveryActivities } from '../activities/event-delivery';
 import { createInThreadActivities } from '../activities/inthread';
 import { createOptOutActivities } from '../activities/optout';
+import { startEventWake } from '../services/event-wake';
 import { instrumentActivities, type WorkerMetrics } from './metrics';
 
 /** What every activity factory needs; the channel activities need the most. */
@@ -18,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCampaignActivities(deps),
     ...createDirectConsentActivities(deps),
     ...createInThreadActivities(deps),
+    ...createEventDeliveryActivities(deps),
   };
 }
 
@@ -34,8 +38,12 @@ export interface OptinflowWorkerOptions {
   metrics?: WorkerMetrics;
 }
 
+/**
+ * The worker, and while it runs the wake of consent-change delivery: the ledger is written here, so
+ * this process signals the endpoints' delivery workflows after its appends (services/event-wake.ts).
+ */
 export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promise<Worker> {
-  return Worker.create({
+  const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
@@ -45,4 +53,15 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,
   });
+  const run = worker.run.bind(worker);
+  worker.run = async () => {
+    const client = new Client({ connection: opts.connection, namespace: opts.namespace });
+    const stopWake = startEventWake({ client, taskQueue: opts.taskQueue, store: opts.deps.store }, { warn: (fields, msg) => Runtime.instance().logger.warn(msg, fields as Record<string, unknown>) });
+    try {
+      return await run();
+    } finally {
+      stopWake();
+    }
+  };
+  return worker;
 }

@@ -5,3 +5,4 @@ export { campaignWorkflow } from './campaign/workflow';
 export { whatsappTierWorkflow } from './campaign/tier-workflow';
 export { directConsentWorkflow } from './direct/workflow';
 export { categoryChoiceWorkflow } from './inthread/workflow';
+export { eventDeliveryWorkflow } from './event-delivery/workflow';

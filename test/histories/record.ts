@@ -1,8 +1,10 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { eventDeliveryWorkflowId } from '../../workflows/event-delivery/contract';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import globalSetup from '../harness/global-setup';
 import globalTeardown from '../harness/global-teardown';
@@ -19,7 +21,7 @@ import { historyToJson } from './history-json';
  *   npx tsx test/histories/record.ts optout-sms-stop-ends-journey campaign-sms-completed
  *
  * A journey file is named after its scenario; every other file starts with its workflow type
- * (optout-, inbound-, inthread-, campaign-, tier-, direct-), and replay.test.ts checks the prefix
+ * (optout-, inbound-, inthread-, campaign-, tier-, direct-, events-), and replay.test.ts checks the prefix
  * against the type in the history. Re-record when a workflow change is meant to break replay (and
  * ship it behind patched()); the point of the files is that old histories keep replaying against new
  * code, so never re-record one only because it stopped replaying. Some files were recorded by older
@@ -174,6 +176,37 @@ async function startCampaign(stack: TestStack, body: Record<string, unknown>): P
 }
 
 const others: Record<string, Scenario> = {
+  /**
+   * An endpoint whose receiver answers 503 to its first delivery: a failed round and the backoff,
+   * the round that delivers, a replay, then the endpoint deleted (the workflow ends).
+   */
+  'events-delivered-replayed-deleted': {
+    async record(stack) {
+      let posts = 0;
+      const receiver = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(++posts === 1 ? 503 : 204).end());
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/events`;
+        const r = await stack.request('POST', '/v1/event-endpoints', { businessId: 'acme', url });
+        if (r.status !== 201) throw new Error(`endpoint registration answered ${r.status} ${JSON.stringify(r.body)}`);
+        const endpointId: string = r.body.endpointId;
+        await stopBySms(stack, '+14155550651');
+        await stack.carrier.waitFor(() => posts >= 4, 60_000);
+        const replay = await stack.request('POST', `/v1/event-endpoints/${endpointId}/replay`, { since: new Date(Date.now() - 3_600_000).toISOString() });
+        if (replay.status !== 202) throw new Error(`replay answered ${replay.status}`);
+        await stack.carrier.waitFor(() => posts >= 7, 60_000);
+        const deleted = await stack.request('DELETE', `/v1/event-endpoints/${endpointId}`);
+        if (deleted.status !== 200) throw new Error(`delete answered ${deleted.status}`);
+        await stack.client.workflow.getHandle(eventDeliveryWorkflowId(endpointId)).result();
+        return [{ file: 'events-delivered-replayed-deleted', workflowId: eventDeliveryWorkflowId(endpointId), until: 'closed' }];
+      } finally {
+        await new Promise((resolve) => receiver.close(resolve));
+      }
+    },
+  },
   /** SMS STOP while a journey waits: block, end the journey, record, confirm once by SMS. */
   'optout-sms-stop-ends-journey': {
     async record(stack) {

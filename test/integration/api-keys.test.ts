@@ -40,6 +40,7 @@ interface Call {
 interface Fixture {
   journeyId: string;
   campaignId: string;
+  endpointId: string;
   phone: string;
 }
 
@@ -82,6 +83,12 @@ const CASES: Record<string, (f: Fixture) => Call[]> = {
   'GET /v1/ledger/verify': () => [{ method: 'GET', url: '/v1/ledger/verify?businessId=acme' }],
   'POST /v1/ledger/seal': () => [{ method: 'POST', url: '/v1/ledger/seal', body: { businessId: 'acme' } }],
   'GET /v1/contacts/export': () => [{ method: 'GET', url: `/v1/contacts/export?businessId=acme&phone=${encodeURIComponent(phoneOf())}` }],
+  'GET /v1/consents/export': () => [{ method: 'GET', url: '/v1/consents/export?businessId=acme&status=opted_out&format=ndjson' }],
+  'POST /v1/event-endpoints': () => [{ method: 'POST', url: '/v1/event-endpoints', body: { businessId: 'acme', url: 'http://127.0.0.1:9/consent-events' } }],
+  'GET /v1/event-endpoints': () => [{ method: 'GET', url: '/v1/event-endpoints?businessId=acme' }],
+  'DELETE /v1/event-endpoints/:endpointId': (f) => [{ method: 'DELETE', url: `/v1/event-endpoints/${f.endpointId}` }],
+  'GET /v1/event-endpoints/:endpointId/deliveries': (f) => [{ method: 'GET', url: `/v1/event-endpoints/${f.endpointId}/deliveries` }],
+  'POST /v1/event-endpoints/:endpointId/replay': (f) => [{ method: 'POST', url: `/v1/event-endpoints/${f.endpointId}/replay`, body: { since: new Date(Date.now() - 3_600_000).toISOString() } }],
   'POST /v1/contacts/erase': () => [{ method: 'POST', url: '/v1/contacts/erase', body: { businessId: 'acme', phone: phoneOf(), requestId: `scope-${Date.now()}` } }],
   'POST /v1/journeys/:journeyId/cancel': (f) => [{ method: 'POST', url: `/v1/journeys/${f.journeyId}/cancel`, body: { reason: 'scope test' } }],
 };
@@ -151,7 +158,9 @@ beforeAll(async () => {
   const campaign = await stack.request('POST', '/v1/campaigns', { businessId: 'acme', name: 'fixture', categories: ['offers'], plan: LONG_PLAN, contacts: [{ phone: phoneOf() }] });
   expect(campaign.status).toBe(202);
   await waitForCampaign(stack, campaign.body.campaignId, (c) => c.progress?.started === 1 || c.counts?.started === 1 || JSON.stringify(c).includes('"started":1'));
-  fixture = { journeyId: journey.body.journeyId, campaignId: campaign.body.campaignId, phone };
+  const endpoint = await stack.request('POST', '/v1/event-endpoints', { businessId: 'acme', url: 'http://127.0.0.1:9/consent-events' });
+  expect(endpoint.status).toBe(201);
+  fixture = { journeyId: journey.body.journeyId, campaignId: campaign.body.campaignId, endpointId: endpoint.body.endpointId, phone };
 });
 afterAll(async () => {
   await keyed?.close();

@@ -35,6 +35,7 @@ const PREFIXES: Record<string, string> = {
   'campaign-': 'campaignWorkflow',
   'tier-': 'whatsappTierWorkflow',
   'direct-': 'directConsentWorkflow',
+  'events-': 'eventDeliveryWorkflow',
 };
 
 /**
@@ -179,7 +180,7 @@ test('every recorded journey replays against the current workflow code', async (
 
 test('every workflow type the worker registers has a recorded history', async () => {
   const registered = Object.keys(await import('../../workflows')).sort();
-  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'optOutWorkflow', 'whatsappTierWorkflow']);
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'optOutWorkflow', 'whatsappTierWorkflow']);
   expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
 });
 

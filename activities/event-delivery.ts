@@ -1,0 +1,172 @@
+import { log } from '@temporalio/activity';
+import { perContactInOrder, type ConsentChangeEvent, type DeliverySettings } from '../domain/consent-events';
+import { EVENT_ID_HEADER, signEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../lib/event-signature';
+import { deliveredAmong, findEndpoint, recordAttempts, type DeliveryAttempt } from '../store/event-endpoints';
+import { happenedSince, recordedBetween, type FeedEvent, type FeedKey } from '../store/ledger-feed';
+import type { Store } from '../store/models';
+import type { DeliveryRound, DeliveryRoundResult, ReplayRound, ReplayRoundResult } from '../workflows/event-delivery/contract';
+
+export interface EventDeliveryDeps {
+  store: Store;
+}
+
+const PAGE = 500;
+/** Contacts whose events go out side by side in a round; each contact's own events go one after another. */
+const CONTACTS_AT_ONCE = 4;
+
+interface Endpoint {
+  _id: string;
+  businessId: string;
+  url: string;
+  secret: string;
+  deliverFrom: Date;
+}
+
+type Sent = { ok: true; status: number } | { ok: false; status?: number; error: string };
+
+function bodyOf(endpoint: Endpoint, e: FeedEvent, replay: boolean): string {
+  const event: ConsentChangeEvent = {
+    id: e._id,
+    endpointId: endpoint._id,
+    businessId: e.businessId,
+    contactId: e.contactId,
+    phone: e.phone,
+    category: e.category,
+    type: e.type,
+    at: e.at.toISOString(),
+    ...(e.recordedAt ? { recordedAt: e.recordedAt.toISOString() } : {}),
+    proof: e.proof ?? {},
+    ...(replay ? { replay: true } : {}),
+  };
+  return JSON.stringify(event);
+}
+
+/** One signed POST; anything but a 2xx is a failure to try again (redirects are not followed). */
+async function post(endpoint: Endpoint, e: FeedEvent, replay: boolean, timeoutMs: number): Promise<Sent> {
+  const body = bodyOf(endpoint, e, replay);
+  const timestamp = Math.floor(Date.now() / 1000);
+  try {
+    const res = await fetch(endpoint.url, {
+      method: 'POST',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { 'content-type': 'application/json', 'user-agent': 'optinflow-events/1', [EVENT_ID_HEADER]: e._id, [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signEvent(endpoint.secret, timestamp, body) },
+      body,
+    });
+    await res.body?.cancel().catch(() => undefined);
+    return res.status >= 200 && res.status < 300 ? { ok: true, status: res.status } : { ok: false, status: res.status, error: `http_${res.status}` };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    const name = (err as Error).name;
+    return { ok: false, error: cause?.code ?? (name === 'TimeoutError' ? 'timeout' : name || 'network_error') };
+  }
+}
+
+const attemptOf = (endpoint: Endpoint, e: FeedEvent, sent: Sent, replay: boolean): DeliveryAttempt => ({
+  endpointId: endpoint._id,
+  event: { _id: e._id, contactId: e.contactId, category: e.category, type: e.type },
+  ok: sent.ok,
+  at: new Date(),
+  replay,
+  status: sent.status,
+  error: sent.ok ? undefined : sent.error,
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createEventDeliveryActivities({ store }: EventDeliveryDeps) {
+  /**
+   * The events recorded since the watermark (less the overlap) that the endpoint has not had, oldest
+   * first, up to a batch; `complete` when nothing recorded before the horizon was left out.
+   */
+  async function pendingEvents(endpoint: Endpoint, watermark: number, horizon: Date, s: DeliverySettings): Promise<{ pending: FeedEvent[]; complete: boolean }> {
+    const from = new Date(Math.max(watermark - s.overlapMs, endpoint.deliverFrom.getTime()));
+    const pending: FeedEvent[] = [];
+    let key: FeedKey | undefined;
+    for (;;) {
+      const page = await recordedBetween(store, endpoint.businessId, from, horizon, PAGE, key);
+      const delivered = await deliveredAmong(store, endpoint._id, page.map((e) => e._id));
+      for (const e of page) {
+        if (delivered.has(e._id)) continue;
+        if (pending.length === s.batchLimit) return { pending, complete: false };
+        pending.push(e);
+      }
+      if (page.length < PAGE) return { pending, complete: true };
+      const last = page[page.length - 1];
+      key = { at: last.recordedAt!, id: last._id };
+    }
+  }
+
+  /**
+   * One round: waits `settleMs` so events written together are all there, then sends the endpoint's
+   * pending events, each contact's in ledger order. The first failure stops that contact's events;
+   * a receiver that cannot be reached or answers 5xx/429 stops the round. The new watermark is the
+   * recording time of the oldest event still waiting (or the horizon when none is).
+   */
+  async function deliverPendingEvents(round: DeliveryRound): Promise<DeliveryRoundResult> {
+    const s = round.settings;
+    const horizon = new Date();
+    await sleep(s.settleMs);
+    const endpoint = (await findEndpoint(store, round.endpointId)) as Endpoint | null;
+    if (!endpoint) return { endpointGone: true, watermark: round.watermark, delivered: 0, failed: 0, more: false };
+    const { pending, complete } = await pendingEvents(endpoint, round.watermark, horizon, s);
+
+    let receiverDown = false;
+    const undelivered: FeedEvent[] = [];
+    let delivered = 0;
+    const contacts = perContactInOrder(pending);
+    const sendContact = async (events: FeedEvent[]) => {
+      const attempts: DeliveryAttempt[] = [];
+      for (let i = 0; i < events.length; i++) {
+        if (receiverDown) {
+          undelivered.push(...events.slice(i));
+          break;
+        }
+        const sent = await post(endpoint, events[i], false, s.requestTimeoutMs);
+        attempts.push(attemptOf(endpoint, events[i], sent, false));
+        if (sent.ok) {
+          delivered += 1;
+          continue;
+        }
+        if (sent.status === undefined || sent.status >= 500 || sent.status === 429 || sent.status === 408) receiverDown = true;
+        undelivered.push(...events.slice(i));
+        break;
+      }
+      await recordAttempts(store, attempts);
+    };
+    for (let i = 0; i < contacts.length; i += CONTACTS_AT_ONCE) await Promise.all(contacts.slice(i, i + CONTACTS_AT_ONCE).map(sendContact));
+
+    const waiting = [...undelivered.map((e) => e.recordedAt!.getTime()), ...(complete ? [horizon.getTime()] : [pending[pending.length - 1].recordedAt!.getTime()])];
+    const watermark = Math.max(round.watermark - s.overlapMs, Math.min(...waiting));
+    if (undelivered.length > 0) log.warn('consent events not delivered; trying again after the backoff', { endpointId: endpoint._id, delivered, waiting: undelivered.length });
+    return { watermark, delivered, failed: undelivered.length, more: !complete && undelivered.length === 0 };
+  }
+
+  /** Sends again, one at a time in the order they happened, the events since `since`; a failure stops the round where it is. */
+  async function replayEvents(round: ReplayRound): Promise<ReplayRoundResult> {
+    const s = round.settings;
+    const endpoint = (await findEndpoint(store, round.endpointId)) as Endpoint | null;
+    if (!endpoint) return { endpointGone: true, delivered: 0, failed: 0, done: true };
+    const key = round.key ? { at: new Date(round.key.at), id: round.key.id } : undefined;
+    const events = await happenedSince(store, endpoint.businessId, new Date(round.since), s.batchLimit, key);
+    let last = round.key;
+    let delivered = 0;
+    const attempts: DeliveryAttempt[] = [];
+    try {
+      for (const e of events) {
+        const sent = await post(endpoint, e, true, s.requestTimeoutMs);
+        attempts.push(attemptOf(endpoint, e, sent, true));
+        if (!sent.ok) return { key: last, delivered, failed: 1, done: false };
+        delivered += 1;
+        last = { at: e.at.getTime(), id: e._id };
+      }
+    } finally {
+      await recordAttempts(store, attempts);
+    }
+    return { key: last, delivered, failed: 0, done: events.length < s.batchLimit };
+  }
+
+  return { deliverPendingEvents, replayEvents };
+}
+
+export type EventDeliveryActivities = ReturnType<typeof createEventDeliveryActivities>;

@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:export`: GET /v1/consents/export of a category's opted-in segment of EXPORT_CONSENTS
+ * (default 100,000) contacts, through the real API process, reading the answer as it streams. Prints
+ * the time, rows per second and the API process's resident memory before and at its peak during the
+ * export (sampled every 50 ms from /proc), then two baselines over the same documents in this process:
+ * a raw cursor that reads the consents and drops them (the floor for time), and the naive export,
+ * `find().lean()` of every consent and its ledger event into memory (what the streaming avoids).
+ * Run with --expose-gc (the npm script does) it also prints the live heap of the same export in
+ * this process, which tells what the export keeps alive from garbage not yet collected.
+ * Uses its own Temporal and FerretDB unless TEMPORAL_ADDRESS / MONGODB_URI name running ones.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadBusinesses } from '../lib/businesses';
+import { consentExport } from '../services/exports';
+import { contactIdOf } from '../store/models';
+import { startBenchStack, type BenchStack } from './stack';
+
+const CONSENTS = Number(process.env.EXPORT_CONSENTS || 100_000);
+const SEED_BATCH = 5_000;
+const MiB = 1_048_576;
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function seed(stack: BenchStack, now: number): Promise<void> {
+  const db = stack.store.connection;
+  for (let start = 0; start < CONSENTS; start += SEED_BATCH) {
+    const consents = [];
+    const events = [];
+    for (let i = start; i < Math.min(CONSENTS, start + SEED_BATCH); i++) {
+      const phone = `+1415${String(2_000_000 + i).padStart(7, '0')}`;
+      const contactId = contactIdOf('acme', phone);
+      const journeyId = `journey.acme.${contactId}:run`;
+      const eventId = `${journeyId}:offers:opted_in`;
+      const at = new Date(now - (i % 30) * 86_400_000);
+      events.push({ _id: eventId, businessId: 'acme', contactId, phone, category: 'offers', type: 'opted_in', at, recordedAt: at, proof: { method: 'sms_reply', channel: 'sms', journeyId, source: { kind: 'campaign', reference: 'bench' }, inbound: { Body: 'YES', From: phone } } });
+      consents.push({ _id: `${contactId}:offers`, businessId: 'acme', contactId, phone, category: 'offers', status: 'opted_in', since: at, lastEventId: eventId, journeyId });
+    }
+    await db.collection('consent_events').insertMany(events as never[], { ordered: false });
+    await db.collection('consents').insertMany(consents as never[], { ordered: false });
+  }
+}
+
+/** Streams the export, keeping nothing but counts, while sampling the API's memory. */
+async function timedExport(stack: BenchStack): Promise<{ ms: number; rows: number; bytes: number; trailer: string; rssBefore: number; rssPeak: number }> {
+  const rssBefore = rssMiB(stack.pids.api);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssMiB(stack.pids.api));
+  }, 50);
+  const began = Date.now();
+  try {
+    const res = await fetch(`${stack.apiUrl}/v1/consents/export?businessId=acme&status=opted_in&category=offers&format=ndjson`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+    let bytes = 0;
+    let lines = 0;
+    let tail = Buffer.alloc(0);
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+      tail = Buffer.concat([tail, chunk]).subarray(-400);
+    }
+    const text = tail.toString('utf8').trimEnd();
+    const trailer = text.slice(text.lastIndexOf('\n') + 1);
+    return { ms: Date.now() - began, rows: lines - 1, bytes, trailer, rssBefore, rssPeak: Math.max(rssPeak, rssMiB(stack.pids.api)) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** Runs `f` while sampling this process's resident memory. */
+async function measured<T>(f: () => Promise<T>): Promise<{ value: T; ms: number; rssGrowth: number }> {
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  const began = Date.now();
+  try {
+    const value = await f();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { value, ms: Date.now() - began, rssGrowth: (peak - before) / MiB };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+async function main(): Promise<void> {
+  const stack = await startBenchStack();
+  try {
+    const now = Date.now();
+    const seedStart = Date.now();
+    await seed(stack, now);
+    process.stdout.write(`seeded ${CONSENTS} consents and their ledger events in ${fmt((Date.now() - seedStart) / 1000)} s\n`);
+    const query = { businessId: 'acme', status: 'opted_in' as const, category: 'offers' };
+
+    const e = await timedExport(stack);
+    process.stdout.write(
+      `export (API, streamed NDJSON): ${e.rows} rows, ${fmt(e.bytes / MiB)} MiB in ${fmt(e.ms / 1000)} s (${Math.round(e.rows / (e.ms / 1000))} rows/s); API RSS ${fmt(e.rssBefore)} -> peak ${fmt(e.rssPeak)} MiB (+${fmt(e.rssPeak - e.rssBefore)} MiB); trailer ${e.trailer}\n`,
+    );
+
+    // The API's RSS counts garbage V8 has not collected yet; in this process, with --expose-gc, the
+    // same export (the service, no HTTP) shows what it keeps alive: the heap after a full GC.
+    if (global.gc) {
+      global.gc();
+      const heapBefore = process.memoryUsage().heapUsed;
+      let heapMax = heapBefore;
+      let batches = 0;
+      const began = Date.now();
+      const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+      for await (const chunk of consentExport({ store: stack.store, businesses: loadBusinesses(path.join(__dirname, '..', 'config', 'businesses.demo.json')) }, { ...query, format: 'ndjson' }, quiet)) {
+        if (chunk && ++batches % 20 === 0) {
+          global.gc();
+          heapMax = Math.max(heapMax, process.memoryUsage().heapUsed);
+        }
+      }
+      global.gc();
+      process.stdout.write(`export in this process (service, no HTTP): ${batches} chunks in ${fmt((Date.now() - began) / 1000)} s; live heap after GC ${fmt(heapBefore / MiB)} MiB before, at most ${fmt(heapMax / MiB)} MiB during, ${fmt(process.memoryUsage().heapUsed / MiB)} MiB after\n`);
+    }
+
+    const raw = await measured(async () => {
+      let n = 0;
+      for await (const doc of stack.store.consents.find(query).lean().batchSize(1_000).cursor()) if (doc) n++;
+      return n;
+    });
+    process.stdout.write(`baseline, raw cursor over the consents (no ledger join, no HTTP): ${raw.value} docs in ${fmt(raw.ms / 1000)} s; this process +${fmt(raw.rssGrowth)} MiB\n`);
+
+    const naive = await measured(async () => {
+      // Everything into memory, joined in a Map (an `_id: { $in }` of 100,000 ids is a scan per document on FerretDB).
+      const consents = await stack.store.consents.find(query).lean();
+      const events = new Map((await stack.store.consentEvents.find({ businessId: 'acme', category: 'offers', type: 'opted_in' }).lean()).map((e) => [e._id, e]));
+      return { consents: consents.length, events: consents.filter((c) => events.has(c.lastEventId)).length };
+    });
+    process.stdout.write(`baseline, find().lean() of every consent and its ledger event into memory: ${naive.value.consents} + ${naive.value.events} docs in ${fmt(naive.ms / 1000)} s; this process +${fmt(naive.rssGrowth)} MiB\n`);
+    process.stdout.write(`peak RSS (MiB): ${JSON.stringify(stack.peakRssMiB())}\n`);
+  } finally {
+    await stack.store.connection.dropDatabase().catch(() => undefined);
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

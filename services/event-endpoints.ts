@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import type { DeliverySettings } from '../domain/consent-events';
+import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, removeEndpoint, type EventEndpointDoc } from '../store/event-endpoints';
+import {
+  eventDeliveryWorkflowId,
+  eventDeliveryWorkflowRef,
+  eventsAppendedSignal,
+  replayEventsSignal,
+  stopDeliverySignal,
+  type EventDeliveryInput,
+} from '../workflows/event-delivery/contract';
+import { requireKnownBusiness } from './businesses';
+import type { ServiceDeps } from './deps';
+import { NotFoundError } from './errors';
+import { signalIfRunning, type TemporalAccess } from './temporal';
+
+/** The services' dependencies plus, for tests and operators, other delivery settings than the defaults. */
+export type EventEndpointDeps = ServiceDeps & { eventDelivery?: Partial<DeliverySettings> };
+
+type Endpoint = Omit<EventEndpointDoc, 'createdAt' | 'updatedAt'> & { _id: string; createdAt?: Date };
+
+function inputOf(endpoint: Endpoint, settings?: Partial<DeliverySettings>): EventDeliveryInput {
+  return { endpointId: endpoint._id, businessId: endpoint.businessId, deliverFrom: endpoint.deliverFrom.getTime(), ...(settings ? { settings } : {}) };
+}
+
+/**
+ * Signals the endpoint's delivery workflow, starting it when it is not running (a first wake, or
+ * one that ended): one signal-with-start, so a wake is never lost between "is it running" and "start".
+ */
+export async function wakeEndpoint(t: TemporalAccess, endpoint: Endpoint, settings?: Partial<DeliverySettings>): Promise<void> {
+  await t.client.workflow.signalWithStart(eventDeliveryWorkflowRef.type, {
+    workflowId: eventDeliveryWorkflowId(endpoint._id),
+    taskQueue: t.taskQueue,
+    args: [inputOf(endpoint, settings)],
+    signal: eventsAppendedSignal,
+    signalArgs: [],
+  });
+}
+
+const view = (e: Endpoint) => ({ endpointId: e._id, businessId: e.businessId, url: e.url, description: e.description ?? undefined, deliverFrom: e.deliverFrom, createdAt: e.createdAt });
+
+export interface NewEventEndpoint {
+  businessId: string;
+  url: string;
+  /** The caller's HMAC key; when absent one is generated and returned once. */
+  secret?: string;
+  description?: string;
+}
+
+/** Registers an endpoint and starts its delivery workflow; ledger events from now on reach it. */
+export async function registerEventEndpoint(deps: EventEndpointDeps, req: NewEventEndpoint) {
+  const business = requireKnownBusiness(deps.businesses, req.businessId);
+  const generated = req.secret === undefined;
+  const secret = req.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
+  const endpoint: Endpoint = { _id: `ep_${randomBytes(8).toString('hex')}`, businessId: business.id, url: req.url, secret, description: req.description, deliverFrom: new Date() };
+  await insertEndpoint(deps.store, endpoint);
+  await wakeEndpoint(deps, endpoint, deps.eventDelivery);
+  return { ...view(endpoint), ...(generated ? { secret } : {}) };
+}
+
+export async function listEventEndpoints(deps: ServiceDeps, businessId: string) {
+  const business = requireKnownBusiness(deps.businesses, businessId, 'query');
+  return { businessId: business.id, endpoints: (await endpointsOf(deps.store, business.id)).map(view) };
+}
+
+export async function requireEndpoint(deps: ServiceDeps, endpointId: string): Promise<Endpoint> {
+  const endpoint = await findEndpoint(deps.store, endpointId);
+  if (!endpoint) throw new NotFoundError(`event endpoint ${endpointId}`);
+  return endpoint;
+}
+
+/** Deletes the endpoint; its workflow ends after the round it may be in (which then finds no endpoint and sends nothing more). */
+export async function deleteEventEndpoint(deps: ServiceDeps, endpointId: string) {
+  const endpoint = await requireEndpoint(deps, endpointId);
+  await removeEndpoint(deps.store, endpointId);
+  await signalIfRunning(deps.client, eventDeliveryWorkflowId(endpointId), undefined, stopDeliverySignal);
+  return { endpointId, businessId: endpoint.businessId, deleted: true };
+}
+
+export async function eventDeliveries(deps: ServiceDeps, endpointId: string, q: { status?: 'delivered' | 'failing'; limit: number; before?: Date }) {
+  const endpoint = await requireEndpoint(deps, endpointId);
+  const rows = await deliveriesOf(deps.store, endpointId, q);
+  return {
+    endpointId,
+    businessId: endpoint.businessId,
+    deliveries: rows.map((d) => ({
+      eventId: d.eventId,
+      contactId: d.contactId,
+      category: d.category,
+      type: d.type,
+      status: d.status,
+      attempts: d.attempts,
+      replays: d.replays,
+      firstAttemptAt: d.firstAttemptAt,
+      lastAttemptAt: d.lastAttemptAt,
+      deliveredAt: d.deliveredAt ?? undefined,
+      lastStatus: d.lastStatus ?? undefined,
+      lastError: d.lastError ?? undefined,
+    })),
+    nextBefore: rows.length === q.limit ? rows[rows.length - 1].lastAttemptAt : undefined,
+  };
+}
+
+/** Asks the endpoint's workflow to send again every event that happened from `since`, after what it is doing. */
+export async function replayEventsTo(deps: EventEndpointDeps, endpointId: string, since: Date) {
+  const endpoint = await requireEndpoint(deps, endpointId);
+  const requestId = `replay_${randomBytes(6).toString('hex')}`;
+  await deps.client.workflow.signalWithStart(eventDeliveryWorkflowRef.type, {
+    workflowId: eventDeliveryWorkflowId(endpointId),
+    taskQueue: deps.taskQueue,
+    args: [inputOf(endpoint, deps.eventDelivery)],
+    signal: replayEventsSignal,
+    signalArgs: [{ requestId, since: since.getTime() }],
+  });
+  return { endpointId, businessId: endpoint.businessId, replayId: requestId, since };
+}
+

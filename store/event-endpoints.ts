@@ -1,0 +1,128 @@
+import { Schema, type InferSchemaType, type Model } from 'mongoose';
+import type { Store } from './models';
+
+/**
+ * A business's consent-change endpoints and the log of deliveries to them. One delivery document per
+ * endpoint and ledger event (`<endpointId>:<eventId>`): attempts update it, so a retried or repeated
+ * round finds an event already delivered by its `_id` and never sends it twice.
+ */
+
+const endpointSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    businessId: { type: String, required: true },
+    url: { type: String, required: true },
+    /** The HMAC key; never returned after registration, never logged. */
+    secret: { type: String, required: true },
+    description: String,
+    /** Ledger events recorded from this instant on are delivered; older ones only by a replay. */
+    deliverFrom: { type: Date, required: true },
+  },
+  { timestamps: true, versionKey: false },
+);
+endpointSchema.index({ businessId: 1 });
+
+const deliverySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    endpointId: { type: String, required: true },
+    eventId: { type: String, required: true },
+    contactId: { type: String, required: true },
+    category: String,
+    type: String,
+    /** delivered: a 2xx came back; failing: the last attempt did not get one (it is tried again). */
+    status: { type: String, enum: ['delivered', 'failing'], required: true },
+    attempts: { type: Number, default: 0 },
+    /** Deliveries asked for by replay calls (each also counted in attempts). */
+    replays: { type: Number, default: 0 },
+    firstAttemptAt: Date,
+    lastAttemptAt: Date,
+    deliveredAt: Date,
+    /** The receiver's HTTP status, or none when it could not be reached. */
+    lastStatus: Number,
+    /** Why the last attempt failed: a status or a network error code, never a body. */
+    lastError: String,
+  },
+  { versionKey: false },
+);
+deliverySchema.index({ endpointId: 1, lastAttemptAt: -1 });
+
+export type EventEndpointDoc = InferSchemaType<typeof endpointSchema>;
+export type EventDeliveryDoc = InferSchemaType<typeof deliverySchema>;
+
+export interface EventStore {
+  endpoints: Model<EventEndpointDoc>;
+  deliveries: Model<EventDeliveryDoc>;
+}
+
+/** The two collections on the store's connection (compiled once per connection). */
+export function eventStoreOf(store: Store): EventStore {
+  const c = store.connection;
+  return {
+    endpoints: (c.models.EventEndpoint as Model<EventEndpointDoc> | undefined) ?? c.model<EventEndpointDoc>('EventEndpoint', endpointSchema, 'event_endpoints'),
+    deliveries: (c.models.EventDelivery as Model<EventDeliveryDoc> | undefined) ?? c.model<EventDeliveryDoc>('EventDelivery', deliverySchema, 'event_deliveries'),
+  };
+}
+
+export const deliveryIdOf = (endpointId: string, eventId: string) => `${endpointId}:${eventId}`;
+
+export async function insertEndpoint(store: Store, doc: Omit<EventEndpointDoc, 'createdAt' | 'updatedAt'> & { _id: string }): Promise<void> {
+  await eventStoreOf(store).endpoints.create(doc);
+}
+
+export async function findEndpoint(store: Store, endpointId: string) {
+  return eventStoreOf(store).endpoints.findById(endpointId).lean<(EventEndpointDoc & { _id: string }) | null>();
+}
+
+export async function endpointsOf(store: Store, businessId: string) {
+  return eventStoreOf(store).endpoints.find({ businessId }).sort({ createdAt: 1 }).lean<(EventEndpointDoc & { _id: string })[]>();
+}
+
+export async function removeEndpoint(store: Store, endpointId: string): Promise<boolean> {
+  return (await eventStoreOf(store).endpoints.deleteOne({ _id: endpointId })).deletedCount === 1;
+}
+
+/** Of these event ids, the ones already delivered to the endpoint. */
+export async function deliveredAmong(store: Store, endpointId: string, eventIds: string[]): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const docs = await eventStoreOf(store).deliveries.find({ _id: { $in: eventIds.map((id) => deliveryIdOf(endpointId, id)) }, status: 'delivered' }, { eventId: 1 }).lean();
+  return new Set(docs.map((d) => d.eventId));
+}
+
+export interface DeliveryAttempt {
+  endpointId: string;
+  event: { _id: string; contactId: string; category: string; type: string };
+  ok: boolean;
+  at: Date;
+  replay: boolean;
+  status?: number;
+  error?: string;
+}
+
+/** Records attempts in one round trip; a delivered event stays delivered whatever a later attempt says. */
+export async function recordAttempts(store: Store, attempts: DeliveryAttempt[]): Promise<void> {
+  if (attempts.length === 0) return;
+  const { deliveries } = eventStoreOf(store);
+  await deliveries.bulkWrite(
+    attempts.map((a) => ({
+      updateOne: {
+        filter: { _id: deliveryIdOf(a.endpointId, a.event._id) },
+        update: {
+          $setOnInsert: { endpointId: a.endpointId, eventId: a.event._id, contactId: a.event.contactId, category: a.event.category, type: a.event.type, firstAttemptAt: a.at, ...(a.ok ? {} : { status: 'failing' }) },
+          $inc: { attempts: 1, replays: a.replay ? 1 : 0 },
+          $set: { lastAttemptAt: a.at, ...(a.status === undefined ? {} : { lastStatus: a.status }), ...(a.ok ? { status: 'delivered', deliveredAt: a.at } : { lastError: a.error ?? 'failed' }) },
+          ...(a.ok ? { $unset: { lastError: 1 } } : {}),
+        },
+        upsert: true,
+      },
+    })),
+    { ordered: true },
+  );
+}
+
+export async function deliveriesOf(store: Store, endpointId: string, opts: { status?: 'delivered' | 'failing'; limit: number; before?: Date }) {
+  const filter: Record<string, unknown> = { endpointId };
+  if (opts.status) filter.status = opts.status;
+  if (opts.before) filter.lastAttemptAt = { $lt: opts.before };
+  return eventStoreOf(store).deliveries.find(filter).sort({ lastAttemptAt: -1 }).limit(opts.limit).lean<(EventDeliveryDoc & { _id: string })[]>();
+}
