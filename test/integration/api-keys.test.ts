@@ -41,6 +41,8 @@ interface Fixture {
   journeyId: string;
   campaignId: string;
   endpointId: string;
+  /** Deleted by the DELETE case, so the other endpoint routes still find theirs. */
+  spareEndpointId: string;
   phone: string;
 }
 
@@ -86,7 +88,7 @@ const CASES: Record<string, (f: Fixture) => Call[]> = {
   'GET /v1/consents/export': () => [{ method: 'GET', url: '/v1/consents/export?businessId=acme&status=opted_out&format=ndjson' }],
   'POST /v1/event-endpoints': () => [{ method: 'POST', url: '/v1/event-endpoints', body: { businessId: 'acme', url: 'http://127.0.0.1:9/consent-events' } }],
   'GET /v1/event-endpoints': () => [{ method: 'GET', url: '/v1/event-endpoints?businessId=acme' }],
-  'DELETE /v1/event-endpoints/:endpointId': (f) => [{ method: 'DELETE', url: `/v1/event-endpoints/${f.endpointId}` }],
+  'DELETE /v1/event-endpoints/:endpointId': (f) => [{ method: 'DELETE', url: `/v1/event-endpoints/${f.spareEndpointId}` }],
   'GET /v1/event-endpoints/:endpointId/deliveries': (f) => [{ method: 'GET', url: `/v1/event-endpoints/${f.endpointId}/deliveries` }],
   'POST /v1/event-endpoints/:endpointId/replay': (f) => [{ method: 'POST', url: `/v1/event-endpoints/${f.endpointId}/replay`, body: { since: new Date(Date.now() - 3_600_000).toISOString() } }],
   'POST /v1/contacts/erase': () => [{ method: 'POST', url: '/v1/contacts/erase', body: { businessId: 'acme', phone: phoneOf(), requestId: `scope-${Date.now()}` } }],
@@ -159,8 +161,9 @@ beforeAll(async () => {
   expect(campaign.status).toBe(202);
   await waitForCampaign(stack, campaign.body.campaignId, (c) => c.progress?.started === 1 || c.counts?.started === 1 || JSON.stringify(c).includes('"started":1'));
   const endpoint = await stack.request('POST', '/v1/event-endpoints', { businessId: 'acme', url: 'http://127.0.0.1:9/consent-events' });
-  expect(endpoint.status).toBe(201);
-  fixture = { journeyId: journey.body.journeyId, campaignId: campaign.body.campaignId, endpointId: endpoint.body.endpointId, phone };
+  const spare = await stack.request('POST', '/v1/event-endpoints', { businessId: 'acme', url: 'http://127.0.0.1:9/consent-events-spare' });
+  expect([endpoint.status, spare.status]).toEqual([201, 201]);
+  fixture = { journeyId: journey.body.journeyId, campaignId: campaign.body.campaignId, endpointId: endpoint.body.endpointId, spareEndpointId: spare.body.endpointId, phone };
 });
 afterAll(async () => {
   await keyed?.close();
