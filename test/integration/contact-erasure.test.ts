@@ -1,12 +1,13 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { runCli, type CliIo } from '../../cli/main';
 import { contactIdOf } from '../../store/models';
 import { campaignWorkflowId } from '../../workflows/campaign/contract';
 import { journeyWorkflowId } from '../../workflows/journey/contract';
+import { cliAgainst } from '../harness/cli';
 import { freshPhones } from '../harness/contact';
 import { startJourney, startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { asText, historyText as historyOf, listRuns, storeMentions as mentionsIn, tracesIn } from '../harness/traces';
 import { eventually } from '../harness/wait';
 
 /**
@@ -44,34 +45,11 @@ function person(): Person {
   return { phone, email: `erase-${tag}@example.org`, name: `Quilla Vantreese ${tag}`, contactId: contactIdOf('acme', phone) };
 }
 
-/** Every way the person's identifiers could be written down. */
-function traces(p: Person): string[] {
-  return [p.phone, `whatsapp:${p.phone}`, p.phone.replace(/\D/g, ''), p.email, p.name];
-}
-
-function found(text: string, p: Person): string[] {
-  const lower = text.toLowerCase();
-  return traces(p).filter((t) => lower.includes(t.toLowerCase()));
-}
-
-/** Every document of every collection of the test database that mentions the person, as `collection/_id: trace`. */
-async function storeMentions(p: Person): Promise<string[]> {
-  const db = stack.store.connection.db!;
-  const hits: string[] = [];
-  for (const c of await db.listCollections().toArray()) {
-    for (const doc of await db.collection(c.name).find({}).toArray()) {
-      const hit = found(JSON.stringify(doc), p);
-      if (hit.length) hits.push(`${c.name}/${String(doc._id)}: ${hit.join(', ')}`);
-    }
-  }
-  return hits;
-}
-
-async function list(query: string): Promise<WorkflowExecutionInfo[]> {
-  const runs: WorkflowExecutionInfo[] = [];
-  for await (const run of stack.client.workflow.list({ query })) runs.push(run);
-  return runs;
-}
+const found = tracesIn;
+const storeMentions = (p: Person) => mentionsIn(stack, p);
+const historyText = (run: { workflowId: string; runId?: string }) => historyOf(stack, run);
+const list = (query: string) => listRuns(stack, query);
+const cli = (args: string[]) => cliAgainst(stack, args);
 
 /** The person's workflow runs as Temporal lists them, by their tag and by the ids the store knows. */
 async function workflowRunsOf(p: Person): Promise<WorkflowExecutionInfo[]> {
@@ -82,32 +60,6 @@ async function workflowRunsOf(p: Person): Promise<WorkflowExecutionInfo[]> {
   const seen = new Map<string, WorkflowExecutionInfo>();
   for (const r of [...tagged, ...byId, ...inboundRuns]) seen.set(r.runId, r);
   return [...seen.values()];
-}
-
-/** JSON with payload bytes as the text they hold: histories carry JSON payloads base64-encoded, visibility as bytes. */
-const asText = (value: unknown) =>
-  JSON.stringify(value, (k, v) => {
-    if (k === 'data' && typeof v === 'string') return Buffer.from(v, 'base64').toString('utf8');
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-    // A Buffer has turned itself into { type: 'Buffer', data: [...] } before the replacer sees it.
-    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return Buffer.from(v.data).toString('utf8');
-    return typeof v === 'bigint' ? String(v) : v;
-  });
-
-async function historyText(run: { workflowId: string; runId: string }): Promise<string | undefined> {
-  try {
-    return asText(await stack.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
-  } catch {
-    return undefined;
-  }
-}
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, interactive: false };
-  const code = await runCli([...args, '--api-url', stack.apiUrl, '--api-key', stack.apiKey], io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 /** Paper consent, an SMS journey, a message of their own, then STOP: opted out of everything. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { runCli, type CliIo } from '../../cli/main';
 import { contactIdOf } from '../../store/models';
+import { cliAgainst } from '../harness/cli';
 import { freshPhones } from '../harness/contact';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { eventually } from '../harness/wait';
@@ -52,13 +52,7 @@ async function verify(): Promise<any> {
   return r.body;
 }
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, interactive: false };
-  const code = await runCli([...args, '--api-url', stack.apiUrl, '--api-key', stack.apiKey], io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (args: string[]) => cliAgainst(stack, args);
 
 test('untouched chains verify; edits, deletions and reorderings in MongoDB are each found at their first broken link', async () => {
   const [edited, editedProof, deleted, deletedLast, reordered, untouched] = await Promise.all([1, 2, 3, 4, 5, 6].map(() => contactWithLedger()));

@@ -97,7 +97,11 @@ test('START from an opted-out contact lifts the block, restores what they had ag
   const phone = '+14155550306';
   await optInBySms(stack, phone, ['offers']);
   await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
-  await eventually('opt-out', async () => (await consentsOf(stack, phone)).events.filter((e: any) => e.type === 'opted_out').length === 3);
+  // The opt-out is wholly recorded once every category shows it (its ledger events are written, and linked, before that).
+  await eventually('opt-out', async () => {
+    const c = await consentsOf(stack, phone);
+    return c.events.filter((e: any) => e.type === 'opted_out').length === 3 && Object.values(c.byCategory).every((s) => s === 'opted_out');
+  });
 
   const r = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'START' });
   expect(r.status).toBe(200);
