@@ -6,13 +6,16 @@ import { installErrorHandler } from './errors';
 import { installFormParser } from './form-body';
 import { PAGE_TOKEN_MAX, urlProblemHandler } from './html';
 import { installMetrics } from './metrics';
+import { installRouteCatalog } from './openapi/catalog';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
+import { registerDocsRoutes } from './routes/docs';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
 import { registerPreferenceRoutes } from './routes/preferences';
+import { registerReportPageRoutes } from './routes/report-page';
 import { registerReportRoutes } from './routes/reports';
 import { registerVoiceInboundRoutes } from './routes/voice-inbound';
 import { registerWebhookRoutes } from './routes/webhooks';
@@ -61,6 +64,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: PAGE_TOKEN_MAX },
     frameworkErrors: urlProblemHandler,
   });
+  installRouteCatalog(app);
   installErrorHandler(app);
   // No browser may read an answer as another type than the one it says (a JSON error echoing input, sniffed as HTML).
   app.addHook('onSend', async (_request, reply) => {
@@ -93,5 +97,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerPageRoutes(app, deps);
   registerPreferenceRoutes(app, deps);
   registerWebformRoutes(app, deps);
+  registerReportPageRoutes(app, deps);
+  registerDocsRoutes(app, deps);
   return app;
 }

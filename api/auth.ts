@@ -33,3 +33,9 @@ export function requireApiKey(scope: FastifyInstance, keys: string[]): void {
     request.callerId = callerIdOf(m[1]);
   });
 }
+
+/** Whether an Authorization header carries one of `keys` (for routes outside /v1 that also take a signed link). */
+export function hasApiKey(header: string | undefined, keys: string[]): boolean {
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return m !== null && keyMatches(m[1], keys);
+}
