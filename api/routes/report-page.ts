@@ -21,7 +21,7 @@ const STYLE = `body{font-family:system-ui,sans-serif;max-width:72rem;margin:1.5r
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin:0 0 .6rem}.muted{color:#5a6270;font-size:.9rem}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(30rem,1fr));gap:1rem}
 section{border:1px solid #dde1e6;border-radius:10px;padding:1rem 1.2rem;background:#fff}
-.kpis{display:flex;flex-wrap:wrap;gap:1.5rem;margin:1rem 0}.kpi b{display:block;font-size:1.7rem}.kpi span{color:#5a6270;font-size:.85rem}
+.kpis{display:flex;flex-wrap:wrap;gap:1.5rem;margin:1rem 0}.kpi b{display:block;font-size:1.7rem}.kpi>span{color:#5a6270;font-size:.85rem}
 svg .lbl{font-size:12px;fill:#1b1f24}svg .val{font-size:12px;fill:#5a6270}svg .tick{font-size:10px;fill:#5a6270}svg .axis{stroke:#c5c9d0}
 table{border-collapse:collapse;font-size:.85rem;margin-top:.6rem}td,th{padding:.2rem .6rem;border-bottom:1px solid #eef;text-align:right}td:first-child,th:first-child{text-align:left}
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.8rem;font-size:.85rem}.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-.1rem}`;
