@@ -29,9 +29,16 @@ export const CONSENT_REPORT_SHAPE = {
     byCategory: tallies,
     byKeyword: z.array(z.object({ keyword: z.string(), language: z.string().nullable(), count: z.number().int() })),
   }),
+  messages: z.object({
+    sent: z.number().int(),
+    byChannel: tallies,
+    optOutRate: z.number().nullable().meta({ description: 'opt-outs per message the provider accepted (opt-out confirmations aside)' }),
+  }),
   timeToHonour: z.object({ ledger: durationStats, confirmation: durationStats.extend({ withinFiveMinutes: z.number().nullable() }) }),
   answers: z.object({ byMethod: z.record(z.string(), z.object({ confirmed: z.number().int(), declined: z.number().int() })), timeToAnswer: z.record(z.string(), durationStats) }),
   series: z.array(z.object({ start: z.string(), journeys: journeyCounts, optOuts: z.number().int(), optOutsBySource: tallies })),
+  computedFrom: z.enum(['daily', 'live']).meta({ description: 'daily: from the pre-aggregated days (whole-day windows once the report sweep ran), current as of asOf; live: read from the store now' }),
+  asOf: z.string(),
   generatedAt: z.string(),
   tookMs: z.number(),
 };

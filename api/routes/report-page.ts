@@ -71,10 +71,11 @@ function reportHtml(businessName: string, byChannel: ConsentReportAnswer, byMeth
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
 <title>Consent report: ${escapeHtml(businessName)}</title><style>${STYLE}</style></head><body>
 <h1>Consent report: ${escapeHtml(businessName)}</h1>
-<p class="muted">Journeys that started, and opt-outs received, from ${fig('from', r.from)} to ${fig('to', r.to)} (UTC). Generated ${escapeHtml(r.generatedAt)}.</p>
+<p class="muted">Journeys that started, and opt-outs received, from ${fig('from', r.from)} to ${fig('to', r.to)} (UTC). ${r.computedFrom === 'daily' ? `From the daily figures, current as of ${escapeHtml(r.asOf)}.` : `Computed ${escapeHtml(r.generatedAt)}.`}</p>
 <div class="kpis"><div class="kpi"><b>${fig('journeys.optInRate', pct(r.journeys.optInRate))}</b><span>opt-in rate (confirmed of ended)</span></div>
 <div class="kpi"><b>${fig('kpi.started', String(r.journeys.started))}</b><span>journeys started</span></div>
 <div class="kpi"><b>${fig('kpi.optOuts', String(r.optOuts.total))}</b><span>opt-outs</span></div>
+<div class="kpi"><b>${fig('messages.optOutRate', pct(r.messages.optOutRate))}</b><span>opt-outs per message sent (${fig('messages.sent', String(r.messages.sent))} sent)</span></div>
 <div class="kpi"><b>${fig('kpi.confirmationP95', secs(r.timeToHonour.confirmation.p95))}</b><span>STOP → confirmation, p95</span></div></div>
 <div class="grid">${funnel(r)}${rateBy('Opt-in rate by channel (first channel of the plan)', 'channel', byChannel)}${rateBy('Opt-in rate by method (what asked)', 'method', byMethod)}${optOutsPerDay(r)}${timeToHonour(r)}</div>
 </body></html>`;

@@ -53,6 +53,8 @@ test('the page, opened from a signed link, shows charts and the API figures', as
     'journeys.optInRate': pct(r.journeys.optInRate),
     'kpi.started': String(SEEDED.journeys),
     'optOuts.total': String(SEEDED.optOuts),
+    'messages.sent': String(SEEDED.messagesSent),
+    'messages.optOutRate': pct(r.messages.optOutRate),
     'timeToHonour.confirmation.withinFiveMinutes': pct(r.timeToHonour.confirmation.withinFiveMinutes),
   };
   for (const k of ['started', 'confirmed', 'declined', 'expired', 'optedOut', 'cancelled', 'active']) expected[`journeys.${k}`] = String(r.journeys[k]);
@@ -66,6 +68,7 @@ test('the page, opened from a signed link, shows charts and the API figures', as
   expect(shown['optOuts.bySource.keyword']).toBe('3');
   expect(shown['channel.sms.optInRate']).toBe('66.7%');
   expect(shown['timeToHonour.confirmation.count']).toBe('4');
+  expect(shown['messages.optOutRate']).toBe('50.0%');
 
   // Real charts: bars for the funnel and the groups, columns for the opt-outs per day.
   expect(await page.locator('svg[role="img"]').count()).toBe(5);

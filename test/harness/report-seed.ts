@@ -18,6 +18,8 @@ export const SEEDED = {
   optOuts: 5,
   bySource: { keyword: 3, agent: 1, unsubscribe_link: 1 },
   byChannel: { sms: 4, whatsapp: 3, email: 2, ivr: 1 },
+  /** One opt-in request per journey (opt-out confirmations are not counted as messages sent). */
+  messagesSent: 10,
 };
 
 const PLAN: [string, string, string][] = [
@@ -52,6 +54,7 @@ export async function seedReportSet(store: Store, businessId: string, now = Date
     const contactId = `c_${String(i).padStart(24, '0')}`;
     const journeyId = `journey.${businessId}.${contactId}:run${i}`;
     journeys.push({ _id: journeyId, workflowId: `journey.${businessId}.${contactId}`, runId: `run${i}`, businessId, contactId, categories: ['offers'], plan: [{ channel, waitForMs: DAY_MS }], source: { kind: source }, status, startedAt });
+    outbox.push({ _id: `${journeyId}/0/optin_request`, businessId, contactId, journeyId, channel, purpose: 'optin_request', to: '+14155550100', status: 'sent', createdAt: startedAt, sentAt: new Date(startedAt.getTime() + 500) });
     const answeredAt = new Date(startedAt.getTime() + (i + 1) * 60_000);
     const proof = { journeyId, method: `${channel}_reply`, channel, requestedAt: startedAt.toISOString(), answeredAt: answeredAt.toISOString(), recordedAt: answeredAt.toISOString() };
     if (status === 'confirmed') events.push({ _id: `${journeyId}:offers:opted_in`, businessId, contactId, phone: '+14155550100', category: 'offers', type: 'opted_in', at: answeredAt, proof: { ...proof, confirmedCategories: ['offers'] } });
