@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { buildOpenApiDocument } from '../openapi/document';
@@ -33,11 +33,18 @@ const INIT = `window.onload = function () {
 };`;
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
-const packageVersion = (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+/** Our package.json, from the sources (tsx) or from a build in dist/ alike. */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return '0.0.0';
+}
 
 /** GET /openapi.json (the OpenAPI 3.1 document built from the routes' zod schemas) and the reference UI at /docs. */
 export function registerDocsRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'publicBaseUrl'>): void {
-  const document = JSON.stringify(buildOpenApiDocument({ version: packageVersion, serverUrl: deps.publicBaseUrl }));
+  const document = JSON.stringify(buildOpenApiDocument({ version: packageVersion(), serverUrl: deps.publicBaseUrl }));
   const assets = new Map<string, Buffer>();
 
   app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').header('cache-control', 'no-cache').send(document));
