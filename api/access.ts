@@ -48,6 +48,7 @@ export const ROUTE_ACCESS: Record<string, AccessRule> = {
   'POST /v1/campaigns/:campaignId/cancel': { allowed: 'campaigns', business: 'campaign' },
   'POST /v1/agent/optin': { allowed: 'agent', business: 'body' },
   'GET /v1/reports/consent': { allowed: 'read', business: 'query' },
+  'GET /v1/reports/link': { allowed: 'read', business: 'query' },
   'GET /v1/ledger/verify': { allowed: 'read', business: 'query' },
   'POST /v1/ledger/seal': { allowed: 'admin', business: 'body' },
   // Everything held about one person, and erasing it: compliance work, not a campaign's or an agent's.

@@ -9,6 +9,7 @@ import { installErrorHandler } from './errors';
 import { installFormParser } from './form-body';
 import { PAGE_TOKEN_MAX, urlProblemHandler } from './html';
 import { installMetrics } from './metrics';
+import { installRouteCatalog } from './openapi/catalog';
 import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
@@ -17,11 +18,13 @@ import { registerImportRoutes } from './routes/import';
 import { registerContactRoutes } from './routes/contacts';
 import { registerEventEndpointRoutes } from './routes/event-endpoints';
 import { registerExportRoutes } from './routes/exports';
+import { registerDocsRoutes } from './routes/docs';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerLedgerRoutes } from './routes/ledger';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
 import { registerPreferenceRoutes } from './routes/preferences';
+import { registerReportPageRoutes } from './routes/report-page';
 import { registerReportRoutes } from './routes/reports';
 import { registerVoiceInboundRoutes } from './routes/voice-inbound';
 import { registerWebhookRoutes } from './routes/webhooks';
@@ -86,6 +89,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
     const listener = opts.onRoute;
     app.addHook('onRoute', (route) => listener({ method: route.method, url: route.url }));
   }
+  installRouteCatalog(app);
   installErrorHandler(app);
   // No browser may read an answer as another type than the one it says (a JSON error echoing input, sniffed as HTML).
   app.addHook('onSend', async (_request, reply) => {
@@ -125,5 +129,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
   registerPageRoutes(app, deps);
   registerPreferenceRoutes(app, deps);
   registerWebformRoutes(app, deps);
+  registerReportPageRoutes(app, deps, keys);
+  registerDocsRoutes(app, deps);
   return app;
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { mayActFor } from '../domain/access';
 import type { AuthenticatedKey, KeyRing } from '../lib/api-keys';
 import { HttpError } from './errors';
 
@@ -24,4 +25,14 @@ export function requireApiKey(scope: FastifyInstance, keys: KeyRing): void {
     request.caller = key;
     request.callerId = key.callerId;
   });
+}
+
+/**
+ * Whether an Authorization header carries a key of the ring that may act for `businessId` (for
+ * routes outside /v1 that also take a signed link, such as the report page; any role may read).
+ */
+export function hasApiKey(header: string | undefined, keys: KeyRing, businessId: string): boolean {
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  const key = m ? keys.find(m[1]) : undefined;
+  return key !== undefined && mayActFor(key, businessId);
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createMetricsRegistry } from '../lib/metrics';
-import { pendingBacklog } from '../services/backlog';
+import { OUTBOX_STUCK_AFTER_S, outboxBacklog, pendingBacklog } from '../services/backlog';
 import type { Sweeps } from '../services/sweeps';
 import type { Store } from '../store/models';
 
@@ -72,6 +72,47 @@ function sweepMetrics(registry: Registry, sweeps: Sweeps) {
       for (const s of sweeps.status()) if (s.lastOkAt) this.set({ sweep: s.name }, Date.parse(s.lastOkAt) / 1000);
     },
   });
+  const startedAt = Date.now();
+  new Gauge({
+    name: 'optinflow_sweep_lag_seconds',
+    help: 'Seconds since each sweep last finished without error (since the API started, when it never has); alert when well above the sweep interval',
+    labelNames: ['sweep'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const s of sweeps.status()) this.set({ sweep: s.name }, (now - (s.lastOkAt ? Date.parse(s.lastOkAt) : startedAt)) / 1000);
+    },
+  });
+}
+
+/** Within the deadline, or undefined (logged) when the store did not answer. */
+async function withinDeadline<T>(read: () => Promise<T>, log: FastifyInstance['log'], what: string): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), BACKLOG_DEADLINE_MS)));
+    return await Promise.race([read(), deadline]);
+  } catch (err) {
+    log.warn({ err }, `${what} for /metrics failed`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sends stuck claimed or ambiguous; NaN when the store did not answer within 2 s. */
+function outboxMetrics(registry: Registry, store: Store, log: FastifyInstance['log']) {
+  new Gauge({
+    name: 'optinflow_outbox_backlog',
+    help: `Outbox rows claimed or ambiguous for more than ${OUTBOX_STUCK_AFTER_S} s, by status: sends a worker left mid-way or the provider has not settled`,
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await withinDeadline(() => outboxBacklog(store), log, 'counting the outbox backlog');
+      this.set({ status: 'claimed' }, counts?.claimed ?? NaN);
+      this.set({ status: 'ambiguous' }, counts?.ambiguous ?? NaN);
+    },
+  });
 }
 
 /** Counted in the store at scrape time; NaN when the store did not answer within 2 s. */
@@ -118,6 +159,7 @@ export function installMetrics(app: FastifyInstance, deps: { store: Store }, swe
   app.addHook('onResponse', async (request, reply) => observe(request, reply));
   sweepMetrics(registry, sweeps);
   backlogMetrics(registry, deps.store, app.log);
+  outboxMetrics(registry, deps.store, app.log);
   app.addHook('onClose', async () => metrics.close());
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }

@@ -1,20 +1,26 @@
 /**
- * `npm run bench:report`: how long GET /v1/reports/consent takes for a business with many contacts.
+ * `npm run bench:report`: how long the consent report takes for a business with many contacts.
  * Seeds the store directly (no Temporal: the report only reads the store) with one journey per
- * contact over 30 days and the ledger events and opt-out confirmations they would have written, then
- * times the report over those 30 days. REPORT_CONTACTS (default 100000); MONGODB_URI for a real
- * MongoDB, else FerretDB is started in a temporary directory.
+ * contact over 30 days and the ledger events, opt-in requests and opt-out confirmations they would
+ * have written, then times, in the same run over the same 30 whole days: the live computation (the
+ * baseline, fresh=true), one run of the report_days sweep, and the report from the daily documents.
+ * REPORT_CONTACTS (default 100000), REPORT_RUNS (daily, default 3), REPORT_LIVE_RUNS (default 1); MONGODB_URI for a real MongoDB, else
+ * FerretDB is started in a temporary directory.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort, startFerretDb } from '../dev/processes';
 import { loadBusinesses } from '../lib/businesses';
+import { refreshReportDays } from '../services/report-days';
 import { consentReport } from '../services/reports';
 import { connectStore, type Store } from '../store/models';
 
 const repoRoot = path.resolve(__dirname, '..');
 const CONTACTS = Number(process.env.REPORT_CONTACTS || 100_000);
+const RUNS = Number(process.env.REPORT_RUNS || 3);
+/** The live baseline takes minutes at 100,000 contacts on FerretDB: once is enough to compare. */
+const LIVE_RUNS = Number(process.env.REPORT_LIVE_RUNS || 1);
 const DAY_MS = 86_400_000;
 const BATCH = 5_000;
 const CATEGORIES = ['order_updates', 'offers', 'recommendations'];
@@ -26,6 +32,7 @@ function* documents(now: number) {
     const roll = i % 20;
     const status = roll < 8 ? 'confirmed' : roll < 10 ? 'declined' : roll < 18 ? 'expired' : roll < 19 ? 'opted_out' : 'active';
     const channel = ['sms', 'whatsapp', 'email', 'ivr'][i % 4];
+    yield { kind: 'outbox', doc: { _id: `${journeyId}/0/optin_request`, businessId: 'acme', contactId: `c_${i}`, journeyId, channel, purpose: 'optin_request', to: '+14155550100', status: 'sent', createdAt: startedAt, sentAt: new Date(startedAt.getTime() + 800) } };
     yield { kind: 'journeys', doc: { _id: journeyId, workflowId: `journey.acme.c_${i}`, runId: 'run', businessId: 'acme', contactId: `c_${i}`, categories: CATEGORIES.slice(0, 2), plan: [{ channel, waitForMs: DAY_MS }], source: { kind: 'campaign' }, status, startedAt } };
     const at = new Date(startedAt.getTime() + 3_600_000);
     const answer = { journeyId, method: `${channel}_reply`, channel, requestedAt: startedAt.toISOString(), answeredAt: at.toISOString(), recordedAt: at.toISOString(), inbound: { Body: 'YES', From: '+14155550100' } };
@@ -76,12 +83,34 @@ async function main(): Promise<void> {
     const written = await seed(store, now);
     process.stdout.write(`seeded ${written} documents for ${CONTACTS} contacts in ${((Date.now() - seedStart) / 1000).toFixed(1)} s\n`);
     const businesses = loadBusinesses(path.join(repoRoot, 'config', 'businesses.demo.json'));
-    const req = { businessId: 'acme', from: new Date(now - 30 * DAY_MS), to: new Date(now), interval: 'day' as const, groupBy: 'channel' as const };
-    for (let run = 1; run <= 2; run++) {
+    const deps = { store, businesses };
+    const req = { businessId: 'acme', from: new Date(Math.floor((now - 30 * DAY_MS) / DAY_MS) * DAY_MS), to: new Date(now), interval: 'day' as const, groupBy: 'channel' as const };
+    const line = (s: string) => process.stdout.write(`${s}\n`);
+    const live: number[] = [];
+    let baseline: Awaited<ReturnType<typeof consentReport>> | undefined;
+    for (let run = 1; run <= LIVE_RUNS; run++) {
       const rss = process.memoryUsage().rss;
-      const r = await consentReport({ store, businesses }, req);
-      process.stdout.write(`run ${run}: ${r.tookMs} ms, journeys ${r.journeys.started}, opt-outs ${r.optOuts.total}, rss +${Math.round((process.memoryUsage().rss - rss) / 1048576)} MiB\n`);
+      const r = await consentReport(deps, { ...req, fresh: true });
+      baseline = r;
+      live.push(r.tookMs);
+      line(`live  run ${run}: ${r.tookMs} ms (${r.computedFrom}), journeys ${r.journeys.started}, opt-outs ${r.optOuts.total}, messages ${r.messages.sent}, rss +${Math.round((process.memoryUsage().rss - rss) / 1048576)} MiB`);
     }
+    const sweepStart = Date.now();
+    const swept = await refreshReportDays(deps, businesses.get('acme')!);
+    line(`report_days sweep: ${((Date.now() - sweepStart) / 1000).toFixed(1)} s for ${swept.computed} open days (${swept.final} became final)`);
+    // Key order of the tallies follows the order documents were read in: compare with sorted keys.
+    const sorted = (v: unknown): unknown => (Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sorted(x)])) : v);
+    const figures = (r: typeof baseline) => JSON.stringify(sorted({ ...r, generatedAt: 0, tookMs: 0, asOf: 0, computedFrom: 0 }));
+    const daily: number[] = [];
+    let same = true;
+    for (let run = 1; run <= RUNS; run++) {
+      const r = await consentReport(deps, req);
+      daily.push(r.tookMs);
+      same &&= figures(r) === figures(baseline);
+      line(`daily run ${run}: ${r.tookMs} ms (${r.computedFrom}), journeys ${r.journeys.started}, opt-outs ${r.optOuts.total}, messages ${r.messages.sent}`);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    line(`${CONTACTS} contacts, 30 days: live ${median(live)} ms (baseline, median of ${LIVE_RUNS}) | daily ${median(daily)} ms (median of ${RUNS}) | ${(median(live) / Math.max(1, median(daily))).toFixed(0)}x; daily figures equal the live ones: ${same}`);
   } finally {
     await store.connection.dropDatabase().catch(() => undefined);
     await store.connection.close();

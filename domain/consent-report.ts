@@ -1,14 +1,17 @@
-import { optInRate, type JourneyCounts } from './campaign';
-import { classifyInbound, type KeywordExtensions } from './keywords';
-import { bucketStart, bucketStarts, durationStats, elapsedMs, shareWithin, tally, type DurationStats, type ReportInterval } from './report-stats';
+import { optInRate } from './campaign';
+import type { KeywordExtensions } from './keywords';
+import { addCounts, createDayAccumulator, emptyCounts, type Counts, type ReportDay, type ReportGroupBy, type ReportJourney, type ReportLedgerEvent } from './report-day';
+import { bucketStart, bucketStarts, durationStats, shareWithin, tally, type DurationStats, type ReportInterval } from './report-stats';
+
+export type { ReportGroupBy, ReportJourney, ReportLedgerEvent } from './report-day';
 
 /**
  * The consent report of one business over a time window, built one document at a time so a caller
  * can stream the store into it: journeys by the day they started (their outcome as of now), the
- * ledger's opt-outs and answers by the day they happened. Pure: the store reads live in store/reports.ts.
+ * ledger's opt-outs and answers by the day they happened. Each UTC day is kept apart (report-day.ts)
+ * and the answer is their sum, so whole days kept by the daily pre-aggregate can stand in for reads.
+ * Pure: the store reads live in store/reports.ts.
  */
-
-export type ReportGroupBy = 'channel' | 'method' | 'category' | 'campaign';
 
 export interface ReportParams {
   businessId: string;
@@ -20,159 +23,127 @@ export interface ReportParams {
   keywords?: KeywordExtensions;
 }
 
-/** The fields of a journey document the report reads. */
-export interface ReportJourney {
-  startedAt?: Date | string | null;
-  status: string;
-  campaignId?: string | null;
-  categories?: string[] | null;
-  plan?: unknown;
-  source?: unknown;
-}
-
-/** The fields of a ledger event the report reads. */
-export interface ReportLedgerEvent {
-  category: string;
-  type: string;
-  at: Date | string;
-  proof: Record<string, any>;
-}
-
+const DAY_MS = 86_400_000;
 const FIVE_MINUTES_MS = 5 * 60_000;
-const STATUS_KEYS: Record<string, keyof JourneyCounts> = { active: 'active', confirmed: 'confirmed', declined: 'declined', expired: 'expired', opted_out: 'opted_out', cancelled: 'cancelled' };
 
-const emptyCounts = (): JourneyCounts & { started: number } => ({ started: 0, active: 0, confirmed: 0, declined: 0, expired: 0, opted_out: 0, cancelled: 0 });
-
-function journeyView(c: JourneyCounts & { started: number }) {
+function journeyView(c: Counts) {
   return { started: c.started, active: c.active, confirmed: c.confirmed, declined: c.declined, expired: c.expired, optedOut: c.opted_out, cancelled: c.cancelled, optInRate: optInRate(c) };
 }
 
-function groupKeys(j: ReportJourney, groupBy: ReportGroupBy): string[] {
-  switch (groupBy) {
-    case 'channel': {
-      const first = Array.isArray(j.plan) ? (j.plan[0] as { channel?: string } | undefined)?.channel : undefined;
-      return [first ?? 'unknown'];
-    }
-    case 'method':
-      return [(j.source as { kind?: string } | undefined)?.kind ?? 'api'];
-    case 'category':
-      return j.categories?.length ? j.categories : ['unknown'];
-    case 'campaign':
-      return [j.campaignId ?? 'none'];
-  }
-}
+const addTallies = (into: Record<string, number>, from: Record<string, number>) => {
+  for (const [k, n] of Object.entries(from)) tally(into, k, n);
+};
 
-export function createConsentReport(params: ReportParams) {
-  const from = params.from.getTime();
-  const to = params.to.getTime();
+/** The report over `days` (each already limited to the window), in the answer's shape. */
+export function mergeReportDays(params: ReportParams, days: ReportDay[]) {
   const totals = emptyCounts();
-  const groups = new Map<string, ReturnType<typeof emptyCounts>>();
-  const series = new Map(bucketStarts(from, to, params.interval).map((start) => [start, { journeys: emptyCounts(), optOuts: 0, optOutsBySource: {} as Record<string, number> }]));
-  const bucketOf = (at: number) => series.get(bucketStart(at, params.interval));
-
-  const optOutReceivedAt = new Map<string, number>();
+  const groups = new Map<string, Counts>();
+  const series = new Map(bucketStarts(params.from.getTime(), params.to.getTime(), params.interval).map((start) => [start, { journeys: emptyCounts(), optOuts: 0, optOutsBySource: {} as Record<string, number> }]));
   const optOuts = { total: 0, bySource: {} as Record<string, number>, byChannel: {} as Record<string, number>, byCategory: {} as Record<string, number>, byKeyword: {} as Record<string, number> };
   const ledgerMs: number[] = [];
-  const confirmationsSentAt = new Map<string, number>();
+  const confirmationMs: number[] = [];
   const answersByMethod: Record<string, { confirmed: number; declined: number }> = {};
   const answerMsByChannel = new Map<string, number[]>();
+  const messagesByChannel: Record<string, number> = {};
 
-  function addJourney(j: ReportJourney): void {
-    const startedAt = j.startedAt ? new Date(j.startedAt).getTime() : NaN;
-    if (!(startedAt >= from && startedAt < to)) return;
-    const status = STATUS_KEYS[j.status];
-    for (const counts of [totals, bucketOf(startedAt)?.journeys, ...groupKeys(j, params.groupBy).map((k) => groups.get(k) ?? groups.set(k, emptyCounts()).get(k)!)]) {
-      if (!counts) continue;
-      counts.started++;
-      if (status) counts[status]++;
-    }
-  }
-
-  /** An opt-out confirmation at the provider, joined to its opt-out by id when the report is finished. */
-  function addOptOutConfirmation(optOutId: string, sentAt: Date | string): void {
-    confirmationsSentAt.set(optOutId, new Date(sentAt).getTime());
-  }
-
-  function keywordOf(proof: Record<string, any>): string | undefined {
-    if (proof.method !== 'keyword') return undefined;
-    if (proof.matchedKeyword) return `${proof.matchedKeyword}|${proof.keywordLanguage ?? ''}`;
-    if (typeof proof.text !== 'string') return undefined;
-    const c = classifyInbound(proof.text, params.keywords);
-    return c.intent === 'opt_out' && c.matched ? `${c.matched}|${c.language ?? ''}` : undefined;
-  }
-
-  function addOptOut(e: ReportLedgerEvent, at: number): void {
-    tally(optOuts.byCategory, e.category);
-    const id = String(e.proof.optOutId ?? `${e.category}:${at}`);
-    // One opt-out writes one event per category: the opt-out counts once.
-    if (optOutReceivedAt.has(id)) return;
-    const receivedAt = Date.parse(e.proof.receivedAt ?? '') || at;
-    optOutReceivedAt.set(id, receivedAt);
-    const source = String(e.proof.method ?? 'unknown');
-    optOuts.total++;
-    tally(optOuts.bySource, source);
-    tally(optOuts.byChannel, String(e.proof.channel ?? 'unknown'));
-    const keyword = keywordOf(e.proof);
-    if (keyword) tally(optOuts.byKeyword, keyword);
-    const bucket = bucketOf(at);
+  for (const d of days) {
+    addCounts(totals, d.journeys);
+    for (const [key, c] of Object.entries(d.groups[params.groupBy])) addCounts(groups.get(key) ?? groups.set(key, emptyCounts()).get(key)!, c);
+    const bucket = series.get(bucketStart(Date.parse(d.day), params.interval));
     if (bucket) {
-      bucket.optOuts++;
-      tally(bucket.optOutsBySource, source);
+      addCounts(bucket.journeys, d.journeys);
+      bucket.optOuts += d.optOuts.total;
+      addTallies(bucket.optOutsBySource, d.optOuts.bySource);
     }
-    const recorded = elapsedMs(e.proof.receivedAt, e.proof.recordedAt);
-    if (recorded !== undefined) ledgerMs.push(recorded);
-  }
-
-  function addAnswer(e: ReportLedgerEvent): void {
-    const p = e.proof;
-    if (!p.journeyId) return;
-    // A confirmation writes one event per category: the answer counts once, on its first category.
-    if (e.type === 'opted_in' && Array.isArray(p.confirmedCategories) && p.confirmedCategories[0] !== e.category) return;
-    const method = String(p.method ?? 'unknown');
-    answersByMethod[method] ??= { confirmed: 0, declined: 0 };
-    answersByMethod[method][e.type === 'opted_in' ? 'confirmed' : 'declined']++;
-    const took = elapsedMs(p.requestedAt, p.answeredAt);
-    const channel = String(p.channel ?? 'unknown');
-    if (took !== undefined) (answerMsByChannel.get(channel) ?? answerMsByChannel.set(channel, []).get(channel)!).push(took);
-  }
-
-  function addLedgerEvent(e: ReportLedgerEvent): void {
-    const at = new Date(e.at).getTime();
-    if (!(at >= from && at < to)) return;
-    if (e.type === 'opted_out') addOptOut(e, at);
-    else if (e.type === 'opted_in' || e.type === 'declined') addAnswer(e);
-  }
-
-  function finish() {
-    const confirmationMs: number[] = [];
-    for (const [id, receivedAt] of optOutReceivedAt) {
-      const sentAt = confirmationsSentAt.get(id);
-      if (sentAt !== undefined && sentAt >= receivedAt) confirmationMs.push(sentAt - receivedAt);
+    optOuts.total += d.optOuts.total;
+    addTallies(optOuts.bySource, d.optOuts.bySource);
+    addTallies(optOuts.byChannel, d.optOuts.byChannel);
+    addTallies(optOuts.byCategory, d.optOuts.byCategory);
+    addTallies(optOuts.byKeyword, d.optOuts.byKeyword);
+    ledgerMs.push(...d.ledgerMs);
+    confirmationMs.push(...d.confirmationMs);
+    for (const [method, a] of Object.entries(d.answersByMethod)) {
+      answersByMethod[method] ??= { confirmed: 0, declined: 0 };
+      answersByMethod[method].confirmed += a.confirmed;
+      answersByMethod[method].declined += a.declined;
     }
-    const byKeyword = Object.entries(optOuts.byKeyword)
-      .map(([key, count]) => ({ keyword: key.split('|')[0], language: key.split('|')[1] || null, count }))
-      .sort((a, b) => b.count - a.count || a.keyword.localeCompare(b.keyword));
-    const timeToAnswer: Record<string, DurationStats> = {};
-    for (const [channel, ms] of [...answerMsByChannel].sort(([a], [b]) => a.localeCompare(b))) timeToAnswer[channel] = durationStats(ms);
-    return {
-      businessId: params.businessId,
-      from: params.from.toISOString(),
-      to: params.to.toISOString(),
-      interval: params.interval,
-      groupBy: params.groupBy,
-      journeys: journeyView(totals),
-      groups: [...groups].map(([key, c]) => ({ key, ...journeyView(c) })).sort((a, b) => b.started - a.started || a.key.localeCompare(b.key)),
-      optOuts: { total: optOuts.total, bySource: optOuts.bySource, byChannel: optOuts.byChannel, byCategory: optOuts.byCategory, byKeyword },
-      timeToHonour: {
-        ledger: durationStats(ledgerMs),
-        confirmation: { ...durationStats(confirmationMs), withinFiveMinutes: shareWithin(confirmationMs, FIVE_MINUTES_MS) },
-      },
-      answers: { byMethod: answersByMethod, timeToAnswer },
-      series: [...series].map(([start, b]) => ({ start: new Date(start).toISOString(), journeys: journeyView(b.journeys), optOuts: b.optOuts, optOutsBySource: b.optOutsBySource })),
-    };
+    for (const [channel, ms] of Object.entries(d.answerMsByChannel)) (answerMsByChannel.get(channel) ?? answerMsByChannel.set(channel, []).get(channel)!).push(...ms);
+    addTallies(messagesByChannel, d.messagesSent ?? {});
   }
 
-  return { addJourney, addOptOutConfirmation, addLedgerEvent, finish };
+  const byKeyword = Object.entries(optOuts.byKeyword)
+    .map(([key, count]) => ({ keyword: key.split('|')[0], language: key.split('|')[1] || null, count }))
+    .sort((a, b) => b.count - a.count || a.keyword.localeCompare(b.keyword));
+  const timeToAnswer: Record<string, DurationStats> = {};
+  for (const [channel, ms] of [...answerMsByChannel].sort(([a], [b]) => a.localeCompare(b))) timeToAnswer[channel] = durationStats(ms);
+  const sent = Object.values(messagesByChannel).reduce((a, b) => a + b, 0);
+  return {
+    businessId: params.businessId,
+    from: params.from.toISOString(),
+    to: params.to.toISOString(),
+    interval: params.interval,
+    groupBy: params.groupBy,
+    journeys: journeyView(totals),
+    groups: [...groups].map(([key, c]) => ({ key, ...journeyView(c) })).sort((a, b) => b.started - a.started || a.key.localeCompare(b.key)),
+    optOuts: { total: optOuts.total, bySource: optOuts.bySource, byChannel: optOuts.byChannel, byCategory: optOuts.byCategory, byKeyword },
+    /** Opt-outs per message the provider accepted for the business in the window (opt-out confirmations aside). */
+    messages: { sent, byChannel: messagesByChannel, optOutRate: sent === 0 ? null : Math.round((optOuts.total / sent) * 10_000) / 10_000 },
+    timeToHonour: {
+      ledger: durationStats(ledgerMs),
+      confirmation: { ...durationStats(confirmationMs), withinFiveMinutes: shareWithin(confirmationMs, FIVE_MINUTES_MS) },
+    },
+    answers: { byMethod: answersByMethod, timeToAnswer },
+    series: [...series].map(([start, b]) => ({ start: new Date(start).toISOString(), journeys: journeyView(b.journeys), optOuts: b.optOuts, optOutsBySource: b.optOutsBySource })),
+  };
 }
 
-export type ConsentReport = ReturnType<ReturnType<typeof createConsentReport>['finish']>;
+/** Streams the store's documents into UTC days (only what falls in [from, to)); `days()` closes them. */
+export function createReportDays(params: Pick<ReportParams, 'from' | 'to' | 'keywords'>) {
+  const from = params.from.getTime();
+  const to = params.to.getTime();
+  const days = new Map<number, ReturnType<typeof createDayAccumulator>>();
+  const confirmationsSentAt = new Map<string, number>();
+  const dayOf = (at: number) => {
+    const start = Math.floor(at / DAY_MS) * DAY_MS;
+    return days.get(start) ?? days.set(start, createDayAccumulator(start, params.keywords)).get(start)!;
+  };
+  const inWindow = (at: number) => at >= from && at < to;
+
+  return {
+    addJourney(j: ReportJourney): void {
+      const at = j.startedAt ? new Date(j.startedAt).getTime() : NaN;
+      if (inWindow(at)) dayOf(at).addJourney(j);
+    },
+    addLedgerEvent(e: ReportLedgerEvent): void {
+      const at = new Date(e.at).getTime();
+      if (inWindow(at)) dayOf(at).addLedgerEvent(e);
+    },
+    /** An opt-out confirmation at the provider, joined to its opt-out by id when the days are closed. */
+    addOptOutConfirmation(optOutId: string, sentAt: Date | string): void {
+      confirmationsSentAt.set(optOutId, new Date(sentAt).getTime());
+    },
+    addMessageSent(channel: string, sentAt: Date | string): void {
+      const at = new Date(sentAt).getTime();
+      if (inWindow(at)) dayOf(at).addMessageSent(channel);
+    },
+    /** Every day that saw something, in order; `emptyDays` adds the quiet ones between from and to. */
+    days(opts: { emptyDays?: boolean } = {}): ReportDay[] {
+      if (opts.emptyDays) for (let t = Math.floor(from / DAY_MS) * DAY_MS; t < to; t += DAY_MS) dayOf(t);
+      return [...days].sort(([a], [b]) => a - b).map(([, d]) => d.close(confirmationsSentAt));
+    },
+  };
+}
+
+/** The live report: stream documents in, `finish()` answers. */
+export function createConsentReport(params: ReportParams) {
+  const days = createReportDays(params);
+  return {
+    addJourney: days.addJourney,
+    addLedgerEvent: days.addLedgerEvent,
+    addOptOutConfirmation: days.addOptOutConfirmation,
+    addMessageSent: days.addMessageSent,
+    finish: () => mergeReportDays(params, days.days()),
+  };
+}
+
+export type ConsentReport = ReturnType<typeof mergeReportDays>;

@@ -7,7 +7,7 @@ import { z } from 'zod';
  * Single use is enforced by whoever consumes the token (the journey accepts one form answer).
  */
 export const pageTokenPayloadSchema = z.object({
-  p: z.enum(['confirm', 'unsubscribe', 'preferences']),
+  p: z.enum(['confirm', 'unsubscribe', 'preferences', 'report']),
   b: z.string(),
   c: z.string(),
   j: z.string().optional(),

@@ -2,6 +2,7 @@ import { startStuckCampaigns } from './campaigns';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { handOverPendingEvents } from './journey-events';
 import { startPendingOptOuts } from './optouts';
+import { refreshAllReportDays } from './report-days';
 
 /**
  * The background work that finishes what a request accepted while Temporal could not take it: opt-outs
@@ -11,6 +12,8 @@ import { startPendingOptOuts } from './optouts';
 interface SweepDef {
   name: string;
   everyMs: number;
+  /** Wait this long after start before the first run (default: run at once). */
+  firstAfterMs?: number;
   run: (deps: ServiceDeps, log: ServiceLog) => Promise<Record<string, number>>;
 }
 
@@ -18,6 +21,9 @@ const SWEEPS: SweepDef[] = [
   { name: 'pending_optouts', everyMs: 10_000, run: (deps, log) => startPendingOptOuts(deps, log) },
   { name: 'pending_events', everyMs: 10_000, run: (deps, log) => handOverPendingEvents(deps, log) },
   { name: 'starting_campaigns', everyMs: 60_000, run: async (deps, log) => ({ started: await startStuckCampaigns(deps, log) }) },
+  // Reads the open days' documents once a run (a full scan on FerretDB): minutes of lag buy a report in milliseconds.
+  // Not at start-up, where the other sweeps and the first requests compete for the store.
+  { name: 'report_days', everyMs: 5 * 60_000, firstAfterMs: 60_000, run: (deps, log) => refreshAllReportDays(deps, log) },
 ];
 
 export interface SweepStatus {
@@ -71,12 +77,13 @@ export function createSweeps(deps: ServiceDeps, log: ServiceLog): Sweeps {
   return {
     start() {
       for (const def of SWEEPS) {
-        void runOne(def);
+        if (def.firstAfterMs) timers.push(setTimeout(() => void runOne(def), def.firstAfterMs).unref());
+        else void runOne(def);
         timers.push(setInterval(() => void runOne(def), def.everyMs).unref());
       }
     },
     async stop() {
-      for (const t of timers.splice(0)) clearInterval(t);
+      for (const t of timers.splice(0)) clearTimeout(t);
       await Promise.allSettled([...running.values()]);
     },
     async runAll() {

@@ -150,6 +150,8 @@ const outboxSchema = new Schema(
 );
 outboxSchema.index({ businessId: 1, contactId: 1, createdAt: 1 });
 outboxSchema.index({ businessId: 1, purpose: 1, createdAt: 1 });
+// The outbox backlog gauge counts claimed and ambiguous rows by age at every scrape (MongoDB).
+outboxSchema.index({ status: 1, claimedAt: 1 });
 
 const inboundSchema = new Schema(
   {

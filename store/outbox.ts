@@ -162,3 +162,15 @@ export async function providerIdsTakenByOthers(store: Store, row: OutboxRow, pro
   const taken = await store.outbox.find({ businessId: row.businessId, contactId: row.contactId, providerId: { $in: providerIds }, _id: { $ne: row._id } }, { providerId: 1 }).lean();
   return new Set(taken.map((t) => t.providerId).filter((id): id is string => typeof id === 'string'));
 }
+
+/**
+ * Sends that have waited longer than `olderThan`: claimed and never finished (a worker died mid-send or
+ * an activity is stuck), and ambiguous ones the provider has not settled. For the outbox backlog gauge.
+ */
+export async function countStuckSends(store: Store, olderThan: Date): Promise<{ claimed: number; ambiguous: number }> {
+  const [claimed, ambiguous] = await Promise.all([
+    store.outbox.countDocuments({ status: 'claimed', claimedAt: { $lt: olderThan } }),
+    store.outbox.countDocuments({ status: 'ambiguous', ambiguousAt: { $lt: olderThan } }),
+  ]);
+  return { claimed, ambiguous };
+}

@@ -37,13 +37,20 @@ export async function eachLedgerEvent(store: Store, businessId: string, range: T
   for await (const doc of cursor) visit(doc as unknown as ReportLedgerEvent);
 }
 
-/** Opt-out confirmations the provider took, keyed by their opt-out's id (the outbox row is `<optOutId>/confirmation`). */
-export async function eachOptOutConfirmation(store: Store, businessId: string, range: TimeRange, visit: (optOutId: string, sentAt: Date) => void): Promise<void> {
+/**
+ * Messages the provider took for the business: opt-out confirmations (keyed by their opt-out's id; the
+ * outbox row is `<optOutId>/confirmation`) and every other message, for the opt-out rate per message.
+ */
+export async function eachSentMessage(store: Store, businessId: string, range: TimeRange, visit: { optOutConfirmation(optOutId: string, sentAt: Date): void; message(channel: string, sentAt: Date): void }): Promise<void> {
   const until = new Date(range.to.getTime() + CONFIRMATION_SLACK_MS);
   const cursor = store.outbox
-    .find({ businessId, purpose: 'optout_confirmation', status: 'sent', createdAt: { $gte: range.from, $lt: until } }, { _id: 1, sentAt: 1 })
+    .find({ businessId, status: 'sent', createdAt: { $gte: range.from, $lt: until } }, { _id: 1, sentAt: 1, purpose: 1, channel: 1 })
     .lean()
     .batchSize(BATCH)
     .cursor();
-  for await (const doc of cursor) if (doc.sentAt) visit(String(doc._id).replace(/\/confirmation$/, ''), doc.sentAt);
+  for await (const doc of cursor) {
+    if (!doc.sentAt) continue;
+    if (doc.purpose === 'optout_confirmation') visit.optOutConfirmation(String(doc._id).replace(/\/confirmation$/, ''), doc.sentAt);
+    else visit.message(String(doc.channel ?? 'unknown'), doc.sentAt);
+  }
 }

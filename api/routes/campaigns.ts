@@ -25,11 +25,11 @@ const campaignMetaSchema = z.object({
   plan: planSchema.optional(),
 });
 
-const jsonCampaignSchema = campaignMetaSchema.extend({
+export const jsonCampaignSchema = campaignMetaSchema.extend({
   contacts: z.array(rawRowSchema).min(1, 'must list at least one contact').max(MAX_CAMPAIGN_ROWS, `at most ${MAX_CAMPAIGN_ROWS} contacts per campaign`),
 });
 
-const csvQuerySchema = z.object({
+export const csvQuerySchema = z.object({
   businessId: z.string().min(1),
   name: z.string().min(1).max(120),
   categories: z.string().min(1).transform((s) => s.split(',').map((c) => c.trim()).filter(Boolean)).pipe(categoriesField),
@@ -48,14 +48,14 @@ const csvQuerySchema = z.object({
     .pipe(planSchema.optional()),
 });
 
-const campaignIdParams = z.object({ campaignId: z.string().regex(/^cmp_[0-9a-f]{16}$/, 'must be a campaign id as returned by POST /v1/campaigns') });
-const rowsQuerySchema = z.object({
+export const campaignIdParams = z.object({ campaignId: z.string().regex(/^cmp_[0-9a-f]{16}$/, 'must be a campaign id as returned by POST /v1/campaigns') });
+export const rowsQuerySchema = z.object({
   outcome: z.enum(['accepted', 'skipped']).optional(),
   reason: z.enum(SKIP_REASONS).optional(),
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
-const cancelBodySchema = z.object({ journeys: z.enum(['finish', 'cancel']).default('finish'), reason: z.string().max(500).optional() }).default({ journeys: 'finish' });
+export const cancelBodySchema = z.object({ journeys: z.enum(['finish', 'cancel']).default('finish'), reason: z.string().max(500).optional() }).default({ journeys: 'finish' });
 
 export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): void {
   // The CSV streams into the parser, which enforces its own size limit instead of buffering 10 MB first.

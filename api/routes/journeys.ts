@@ -6,8 +6,8 @@ import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
 import { startJourneyBodySchema } from '../schemas';
 
-const journeyIdParams = z.object({ journeyId: z.string().min(1).max(200) });
-const cancelBody = z.object({ reason: z.string().max(500).optional() }).default({});
+export const journeyIdParams = z.object({ journeyId: z.string().min(1).max(200) });
+export const cancelBody = z.object({ reason: z.string().max(500).optional() }).default({});
 
 export function registerJourneyRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/journeys', async (request, reply) => {

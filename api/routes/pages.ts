@@ -12,7 +12,7 @@ import type { ApiDeps } from '../app';
 import { FORM_LIMITS, formRoute } from '../form-body';
 import { checkPageToken, pageErrorHandler, sendPage, sendProblemPage } from '../html';
 
-const confirmForm = z.object({
+export const confirmForm = z.object({
   decision: z.enum(['confirm', 'decline']),
   categories: z.union([z.string(), z.array(z.string())]).optional().transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
 });

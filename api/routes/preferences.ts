@@ -8,7 +8,7 @@ import type { ApiDeps } from '../app';
 import { FORM_LIMITS, formRoute } from '../form-body';
 import { checkPageToken, pageErrorHandler, sendPage, sendProblemPage, type CheckedToken } from '../html';
 
-const preferencesForm = z.object({
+export const preferencesForm = z.object({
   action: z.enum(['save', 'unsubscribe_all'], 'must be "save" or "unsubscribe_all"'),
   /** Fresh per rendering: a double submit of one page is one request, the same choice next month is another. */
   form: z.string('must be the form id the page was rendered with').regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be the form id the page was rendered with'),

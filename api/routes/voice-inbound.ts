@@ -14,7 +14,7 @@ import { twiml } from '../twiml';
 /** Call statuses that mean nobody at the business took the call. */
 const UNANSWERED = new Set(['no-answer', 'busy', 'canceled']);
 
-const inboundCallSchema = z.object({
+export const inboundCallSchema = z.object({
   CallSid: z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'must be a Twilio call SID'),
   From: z.string().min(1),
   To: z.string().min(1),
@@ -22,7 +22,7 @@ const inboundCallSchema = z.object({
   Digits: z.string().max(20).optional(),
 });
 
-const menuParamsSchema = z.object({
+export const menuParamsSchema = z.object({
   b: z.string().min(1),
   cats: z.string().min(1).transform((s) => s.split(',')),
   attempt: z.coerce.number().int().min(1).max(2).default(1),

@@ -23,8 +23,8 @@ export const DEFAULT_WEBFORM_LIMITS: WebformLimits = {
 /** Hidden from people by CSS and from keyboards by tabindex; form-filling bots fill it in. */
 export const HONEYPOT_FIELD = 'website';
 
-const businessParams = z.object({ businessId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/) });
-const optinForm = z.object({
+export const businessParams = z.object({ businessId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/) });
+export const optinForm = z.object({
   phone: z.string().max(64).default(''),
   categories: z.union([z.string(), z.array(z.string())]).optional().transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
   confirmBy: z.enum(['whatsapp', 'sms']).default('whatsapp'),

@@ -82,6 +82,7 @@ const CASES: Record<string, (f: Fixture) => Call[]> = {
   'POST /v1/campaigns/:campaignId/cancel': (f) => [{ method: 'POST', url: `/v1/campaigns/${f.campaignId}/cancel`, body: { journeys: 'finish' } }],
   'POST /v1/agent/optin': () => [{ method: 'POST', url: '/v1/agent/optin', body: { businessId: 'acme', agentId: 'agent-7', ticketId: 'T-101', phone: phoneOf(), categories: ['offers'] } }],
   'GET /v1/reports/consent': () => [{ method: 'GET', url: '/v1/reports/consent?businessId=acme' }],
+  'GET /v1/reports/link': () => [{ method: 'GET', url: '/v1/reports/link?businessId=acme' }],
   'GET /v1/ledger/verify': () => [{ method: 'GET', url: '/v1/ledger/verify?businessId=acme' }],
   'POST /v1/ledger/seal': () => [{ method: 'POST', url: '/v1/ledger/seal', body: { businessId: 'acme' } }],
   'GET /v1/contacts/export': () => [{ method: 'GET', url: `/v1/contacts/export?businessId=acme&phone=${encodeURIComponent(phoneOf())}` }],
