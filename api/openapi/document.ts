@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { errorSchema } from './responses';
 import { PAGE_ROUTES, WEBHOOK_ROUTES } from './routes-public';
+import { COMPLIANCE_ROUTES } from './routes-compliance';
 import { V1_ROUTES } from './routes-v1';
 import type { RouteAuth, RouteDoc } from './types';
 
 /** Every route the document describes; a new route gets its entry here (test/integration/openapi.test.ts fails naming a missing one). */
-export const ROUTE_DOCS: RouteDoc[] = [...V1_ROUTES, ...WEBHOOK_ROUTES, ...PAGE_ROUTES];
+export const ROUTE_DOCS: RouteDoc[] = [...V1_ROUTES, ...COMPLIANCE_ROUTES, ...WEBHOOK_ROUTES, ...PAGE_ROUTES];
 
 type JsonSchema = Record<string, unknown>;
 

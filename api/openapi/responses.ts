@@ -45,7 +45,7 @@ export const reportLinkSchema = z.object({
 
 export const consentReportSchema = z.looseObject(CONSENT_REPORT_SHAPE);
 
-const error = (description: string): ResponseDoc => ({ description, schema: errorSchema });
+export const error = (description: string): ResponseDoc => ({ description, schema: errorSchema });
 
 /** The answers most routes share. */
 export const ERRORS = {

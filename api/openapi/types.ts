@@ -17,7 +17,7 @@ export interface ResponseDoc {
  * the route parses with, so the document cannot drift from what the route accepts.
  */
 export interface RouteDoc {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   /** Fastify's form: /v1/journeys/:journeyId */
   path: string;
   summary: string;

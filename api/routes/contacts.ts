@@ -7,7 +7,7 @@ import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
 import { phoneField } from '../schemas';
 
-const exportQuery = z.strictObject({ businessId: z.string().min(1).max(100), phone: phoneField });
+export const exportQuery = z.strictObject({ businessId: z.string().min(1).max(100), phone: phoneField });
 
 export const eraseBodySchema = z.strictObject({
   businessId: z.string().min(1).max(100),

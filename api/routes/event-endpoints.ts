@@ -16,14 +16,14 @@ export const newEndpointBody = z.object({
   description: z.string().min(1).max(200).optional(),
 });
 
-const listQuery = z.object({ businessId: z.string().min(1).max(100) });
-const endpointParams = z.object({ endpointId: z.string().regex(/^ep_[0-9a-f]{16}$/, 'must be an endpoint id as returned by POST /v1/event-endpoints') });
-const deliveriesQuery = z.object({
+export const listQuery = z.object({ businessId: z.string().min(1).max(100) });
+export const endpointParams = z.object({ endpointId: z.string().regex(/^ep_[0-9a-f]{16}$/, 'must be an endpoint id as returned by POST /v1/event-endpoints') });
+export const deliveriesQuery = z.object({
   status: z.enum(['delivered', 'failing']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: instant.optional(),
 });
-const replayBody = z.object({ since: instant });
+export const replayBody = z.object({ since: instant });
 
 /** Consent-change event endpoints (docs/events.md). */
 export function registerEventEndpointRoutes(app: FastifyInstance, deps: ApiDeps): void {

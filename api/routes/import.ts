@@ -11,13 +11,13 @@ import { readImportCsv } from '../import-csv';
 const importId = z.string().regex(importIdPattern, 'must be 1-100 letters, digits, _ . : or -');
 
 /** Rows are checked one by one by the service, so one bad row is reported, not the whole import refused. */
-const jsonImportSchema = z.object({
+export const jsonImportSchema = z.object({
   businessId: z.string().min(1),
   importId,
   rows: z.array(z.record(z.string(), z.unknown())).min(1, 'must list at least one row').max(MAX_IMPORT_ROWS, `at most ${MAX_IMPORT_ROWS} rows per import`),
 });
 
-const csvQuerySchema = z.object({ businessId: z.string().min(1), importId });
+export const csvImportQuerySchema = z.object({ businessId: z.string().min(1), importId });
 
 export function registerImportRoutes(app: FastifyInstance, deps: ApiDeps): void {
   // Registered here too: the campaign routes' parser belongs to their own registration.
@@ -27,7 +27,7 @@ export function registerImportRoutes(app: FastifyInstance, deps: ApiDeps): void 
   app.post('/consents/import', async (request, reply) => {
     const type = String(request.headers['content-type'] ?? '');
     const req = type.startsWith('text/csv')
-      ? { ...parseOr400(csvQuerySchema, request.query, 'query'), rows: await readImportCsv(request.body as Readable) }
+      ? { ...parseOr400(csvImportQuerySchema, request.query, 'query'), rows: await readImportCsv(request.body as Readable) }
       : parseOr400(jsonImportSchema, request.body, 'body');
     const report = await importConsents(deps, { ...req, actor: keyActor(request) });
     return reply.status(report.existing ? 200 : 201).send(report);

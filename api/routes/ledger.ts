@@ -4,7 +4,7 @@ import { sealBusinessLedger, verifyBusinessLedger } from '../../services/ledger'
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
 
-const businessOnly = z.strictObject({ businessId: z.string().min(1).max(100) });
+export const businessOnly = z.strictObject({ businessId: z.string().min(1).max(100) });
 
 export function registerLedgerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   /** 200 with `ok: false` and the broken links when a chain does not verify: the walk itself succeeded. */
