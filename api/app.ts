@@ -10,6 +10,7 @@ import { registerAgentRoutes } from './routes/agent';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerConsentRoutes } from './routes/consents';
 import { registerJourneyRoutes } from './routes/journeys';
+import { registerMetaWebhookRoutes } from './routes/meta-webhooks';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
 import { registerPreferenceRoutes } from './routes/preferences';
@@ -21,6 +22,8 @@ import { registerWebformRoutes } from './routes/webform';
 export interface ApiDeps extends ServiceDeps {
   apiKeys: string[];
   twilioAuthToken: string;
+  /** Set when some business sends WhatsApp through Meta: checks the webhooks' signature and challenge. */
+  meta?: { appSecret: string; verifyToken: string };
   trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
 }
@@ -89,6 +92,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);
+  registerMetaWebhookRoutes(app, deps);
   registerVoiceInboundRoutes(app, deps);
   registerPageRoutes(app, deps);
   registerPreferenceRoutes(app, deps);

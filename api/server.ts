@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig } from '../config/config';
+import { ConfigError, loadConfig, metaSettings } from '../config/config';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
@@ -11,6 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger('api', config.LOG_LEVEL);
   const businesses = loadBusinesses(config.BUSINESSES_FILE);
+  const meta = metaSettings(config, businesses.usesMeta());
   const store = await connectStore(config.MONGODB_URI);
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     apiKeys: config.API_KEYS,
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+    meta: meta ? { appSecret: meta.appSecret, verifyToken: meta.verifyToken } : undefined,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     pageTokenSecret: config.PAGE_TOKEN_SECRET,
     trustProxy: config.TRUST_PROXY,

@@ -54,7 +54,7 @@ const consentEventSchema = new Schema(
     contactId: { type: String, required: true },
     phone: { type: String, required: true },
     category: { type: String, required: true },
-    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed'], required: true },
+    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed', 'marketing_resumed'], required: true },
     at: { type: Date, required: true },
     proof: { type: Schema.Types.Mixed, required: true },
   },
@@ -122,6 +122,10 @@ const outboxSchema = new Schema(
     resolution: outboxResolutionSchema,
     sentAt: Date,
     shown: String,
+    /** `meta` for sends through the WhatsApp Cloud API (providerId is then a wamid); absent for Twilio and SMTP. */
+    provider: String,
+    /** The approved template a WhatsApp send used, as the ledger's proof names it. */
+    template: new Schema({ name: String, language: String }, { _id: false }),
   },
   { timestamps: true, versionKey: false },
 );
