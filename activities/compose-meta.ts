@@ -42,21 +42,22 @@ export function composeMeta(input: SendInput, business: MetaBusiness, textInput:
   const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to: input.phone.replace(/^\+/, ''), biz_opaque_callback_data: metaCallbackData(input) };
   const request = (body: Record<string, unknown>): MetaSendRequest => ({ phoneNumberId: business.whatsapp.phoneNumberId, apiVersion: business.whatsapp.apiVersion, body: { ...base, ...body } });
   const vars = whatsappTemplateVariables(textInput);
-  const bodyParams = [{ type: 'body', parameters: [vars['1'], vars['2']].map((text) => ({ type: 'text', text })) }];
+  // Meta refuses a template whose body parameters are not exactly its placeholders (132000).
+  const bodyOf = (values: string[]) => ({ type: 'body', parameters: values.map((text) => ({ type: 'text', text })) });
 
-  const template = (name: string, shown: string, buttons: string[] = []): MetaOutgoing => {
-    const components = [...bodyParams, ...buttons.map((payload, index) => ({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] }))];
+  const template = (name: string, shown: string, values: string[], buttons: string[] = []): MetaOutgoing => {
+    const components = [bodyOf(values), ...buttons.map((payload, index) => ({ type: 'button', sub_type: 'quick_reply', index: String(index), parameters: [{ type: 'payload', payload }] }))];
     return { kind: 'meta', request: request({ type: 'template', template: { name, language: { code: textInput.locale }, components } }), shown, mode: 'template', template: { name, language: textInput.locale } };
   };
 
-  if (input.purpose === 'confirmation') return template(business.whatsappTemplates.confirmation, confirmationText(textInput));
-  if (input.purpose === 'optout_confirmation') return template(business.whatsappTemplates.optoutConfirmation, optoutConfirmationText(textInput));
+  if (input.purpose === 'confirmation') return template(business.whatsappTemplates.confirmation, confirmationText(textInput), [vars['1'], vars['2']]);
+  if (input.purpose === 'optout_confirmation') return template(business.whatsappTemplates.optoutConfirmation, optoutConfirmationText(textInput), [vars['1']]);
   if (input.purpose !== 'request' && input.purpose !== 'reminder') {
     const text = sessionText();
     return { kind: 'meta', request: request({ type: 'text', text: { body: text, preview_url: false } }), shown: text, mode: 'session' };
   }
   const shown = input.purpose === 'reminder' ? reminderText(textInput, 'whatsapp') : optinRequestText(textInput, 'whatsapp');
-  if (!inWindow) return template(business.whatsappTemplates.optinRequest, shown, [BUTTON_PAYLOADS.yes, BUTTON_PAYLOADS.no, BUTTON_PAYLOADS.stop]);
+  if (!inWindow) return template(business.whatsappTemplates.optinRequest, shown, [vars['1'], vars['2']], [BUTTON_PAYLOADS.yes, BUTTON_PAYLOADS.no, BUTTON_PAYLOADS.stop]);
   const [yes, no] = YES_NO_TITLES[textInput.locale];
   const interactive = {
     type: 'button',
