@@ -7,6 +7,7 @@ import type { BusinessRegistry, Channel } from '../domain/business';
 import { isFinalCampaignStatus, pacingLimitsFor, quietEndsAt, quietStartsAt, rowPageSize, isQuiet, type PacingLimits, type QuietHours, type SkipReason } from '../domain/campaign';
 import { campaignStore, readChunk, ROWS_PER_CHUNK, writeChunkRows, type CampaignRow } from '../store/campaigns';
 import type { Store } from '../store/models';
+import { withReportedTier } from '../store/whatsapp-numbers';
 import type { CampaignProgress } from '../workflows/campaign/contract';
 import { FailureType } from '../workflows/failures';
 import { cancelJourneyUpdate, journeyIdOf, journeyWorkflowId, parseJourneyId, type JourneyContact, type JourneyInput, type JourneyStep } from '../workflows/journey/contract';
@@ -187,7 +188,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
     const business = businesses.get(c.businessId);
     if (!business) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${c.businessId}"`, nonRetryable: true });
     const plan = c.plan as JourneyStep[];
-    const limits = pacingLimitsFor(business, plan.map((s) => s.channel as Channel));
+    const limits = pacingLimitsFor(await withReportedTier(store, business), plan.map((s) => s.channel as Channel));
     return {
       campaignId,
       businessId: c.businessId,

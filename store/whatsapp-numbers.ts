@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { Business } from '../domain/business';
+import { effectiveWhatsappTier } from '../domain/whatsapp-tier';
 import { isDuplicateKey, type Store } from './models';
 
 /**
@@ -57,4 +59,12 @@ export async function numberStateOf(store: Store, businessId: string): Promise<W
 
 export async function numberEventsOf(store: Store, businessId: string): Promise<WhatsappNumberEvent[]> {
   return eventsOf(store).find({ businessId }).sort({ receivedAt: 1 }).toArray();
+}
+
+/** The business as it sends now: its WhatsApp tier follows the messaging limit Meta last reported. */
+export async function withReportedTier(store: Store, business: Business): Promise<Business> {
+  if (business.whatsapp.provider !== 'meta') return business;
+  const state = await numberStateOf(store, business.id);
+  const whatsappTier = effectiveWhatsappTier(business.sending.whatsappTier, state?.currentLimit);
+  return whatsappTier === business.sending.whatsappTier ? business : { ...business, sending: { ...business.sending, whatsappTier } };
 }

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { BUTTON_PAYLOADS } from '../../domain/keywords';
 import { contactIdOf } from '../../store/models';
 import { numberStateOf } from '../../store/whatsapp-numbers';
+import { whatsappTierUsageQuery, whatsappTierWorkflowId } from '../../workflows/campaign/tier-contract';
 import { numberedPhones } from '../harness/contact';
 import { startJourney, startTestStack, TEST_META, type TestStack, waitForJourneyStatus, workflowExists } from '../harness/stack';
 import { eventually, sleep } from '../harness/wait';
@@ -219,6 +220,10 @@ test('quality and messaging-limit changes of the number are kept once each', asy
   expect(await numberStateOf(stack.store, 'bloom')).toMatchObject({ flagged: true, lastEvent: 'FLAGGED' });
   expect((await stack.carrier.updateMetaNumber(BLOOM.phoneNumberId, { tier: 'TIER_10K' })).status).toBe(200);
   expect(await numberStateOf(stack.store, 'bloom')).toMatchObject({ lastEvent: 'UPGRADE', currentLimit: 'TIER_10K' });
+  // The next journey that opens a conversation draws from the tier Meta reported, not the configured 250.
+  await startJourney(stack, { businessId: 'bloom', contact: { phone: phoneNo(20) }, categories: ['offers'], plan: [{ channel: 'whatsapp', waitFor: '30s' }] });
+  const usage = await stack.client.workflow.getHandle(whatsappTierWorkflowId('bloom')).query(whatsappTierUsageQuery);
+  expect(usage.limit).toBe(10_000);
   const upgrade = stack.carrier.metaWebhooks({ field: 'phone_number_quality_update' }).at(-1)!;
   expect((await postAsMeta(upgrade.body, upgrade.signature)).status).toBe(200);
   const events = await stack.store.connection.collection('whatsapp_number_events').countDocuments({ businessId: 'bloom' });
