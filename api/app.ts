@@ -23,7 +23,7 @@ export interface ApiDeps extends ServiceDeps {
   apiKeys: string[];
   twilioAuthToken: string;
   /** Set when some business sends WhatsApp through Meta: checks the webhooks' signature and challenge. */
-  meta?: { appSecret: string; verifyToken: string };
+  meta?: { appSecret: string; verifyToken: string; accessToken: string; graphBaseUrl: string };
   trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
 }

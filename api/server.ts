@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     apiKeys: config.API_KEYS,
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
-    meta: meta ? { appSecret: meta.appSecret, verifyToken: meta.verifyToken } : undefined,
+    meta,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     pageTokenSecret: config.PAGE_TOKEN_SECRET,
     trustProxy: config.TRUST_PROXY,

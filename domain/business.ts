@@ -85,8 +85,10 @@ export const businessSchema = z
         whatsappTier: z.number().int().positive().default(250),
         emailPerSecond: z.number().positive().default(10),
         callsPerSecond: z.number().positive().default(1),
+        /** Meta only: how many times slower campaigns start WhatsApp journeys while the number's quality rating is YELLOW (RED pauses them). */
+        whatsappYellowSlowdown: z.number().min(1).default(2),
       })
-      .default({ smsPerSecond: 1, whatsappPerSecond: 80, whatsappTier: 250, emailPerSecond: 10, callsPerSecond: 1 }),
+      .default({ smsPerSecond: 1, whatsappPerSecond: 80, whatsappTier: 250, emailPerSecond: 10, callsPerSecond: 1, whatsappYellowSlowdown: 2 }),
     /** No opt-in requests in the contact's local night; defaultTimezone when neither row nor phone tells. */
     quietHours: z
       .object({

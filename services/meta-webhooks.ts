@@ -3,6 +3,7 @@ import { appendConsentEvent, consentEvent, upsertContact } from '../store/querie
 import { contactIdOf } from '../store/models';
 import { keepNumberEvent, numberEventId } from '../store/whatsapp-numbers';
 import type { ServiceDeps, ServiceLog } from './deps';
+import { readQualityRating, type MetaGraphAccess } from './meta-graph';
 import { receiveMessage, receiveMessageStatus } from './messaging';
 import { requestOptOut, type OptOutOutcome } from './optouts';
 
@@ -35,14 +36,15 @@ export interface MetaEventOutcome {
   recorded?: boolean;
 }
 
-export async function receiveMetaEvents(deps: ServiceDeps, events: MetaEvent[], log: ServiceLog): Promise<MetaEventOutcome[]> {
+/** `graph` reads the number's quality rating when Meta says it changed; without it the rating is not tracked. */
+export async function receiveMetaEvents(deps: ServiceDeps, events: MetaEvent[], log: ServiceLog, graph?: MetaGraphAccess): Promise<MetaEventOutcome[]> {
   const outcomes: MetaEventOutcome[] = [];
   // One after another: a contact's messages keep their order, and the answer waits for every one.
-  for (const e of events) outcomes.push(await receiveOne(deps, e, log));
+  for (const e of events) outcomes.push(await receiveOne(deps, e, log, graph));
   return outcomes;
 }
 
-async function receiveOne(deps: ServiceDeps, e: MetaEvent, log: ServiceLog): Promise<MetaEventOutcome> {
+async function receiveOne(deps: ServiceDeps, e: MetaEvent, log: ServiceLog, graph: MetaGraphAccess | undefined): Promise<MetaEventOutcome> {
   switch (e.kind) {
     case 'message': {
       const r = await receiveMessage(deps, { business: e.business, messageSid: e.messageId, phone: e.phone, channel: 'whatsapp', body: e.text, buttonPayload: e.buttonPayload, buttonText: e.buttonText, payload: e.payload }, log);
@@ -53,16 +55,19 @@ async function receiveOne(deps: ServiceDeps, e: MetaEvent, log: ServiceLog): Pro
     case 'preference':
       return receivePreference(deps, e, log);
     case 'number': {
+      // Read before keeping the event: if the Graph API does not answer, nothing is kept and Meta delivers again.
+      const quality = graph && e.field === 'phone_number_quality_update' ? await readQualityRating(graph, e.business) : undefined;
       const recorded = await keepNumberEvent(deps.store, numberEventId(e.business.id, e.field, e.payload), {
         businessId: e.business.id,
         phoneNumberId: e.business.whatsapp.provider === 'meta' ? e.business.whatsapp.phoneNumberId : undefined,
         field: e.field,
         event: e.event,
         currentLimit: e.currentLimit,
+        quality,
         payload: e.payload,
         receivedAt: new Date(),
       });
-      if (recorded) log.info({ businessId: e.business.id, field: e.field, event: e.event, currentLimit: e.currentLimit }, 'WhatsApp reported a change of the business number');
+      if (recorded) log.info({ businessId: e.business.id, field: e.field, event: e.event, currentLimit: e.currentLimit, quality }, 'WhatsApp reported a change of the business number');
       return { kind: e.kind, recorded };
     }
   }

@@ -16,6 +16,8 @@ export interface WhatsappNumberEvent {
   event: string;
   /** Meta's messaging limit tier after the event (TIER_1K, ...), when it says. */
   currentLimit?: string;
+  /** The number's quality rating as Meta gave it when the event came (read from the Graph API). */
+  quality?: string;
   payload: Record<string, unknown>;
   receivedAt: Date;
 }
@@ -25,6 +27,8 @@ export interface WhatsappNumberState {
   businessId: string;
   lastEvent: string;
   flagged: boolean;
+  quality?: string;
+  qualitySince?: Date;
   currentLimit?: string;
   updatedAt: Date;
 }
@@ -49,6 +53,11 @@ export async function keepNumberEvent(store: Store, id: string, e: WhatsappNumbe
   if (e.event === 'FLAGGED') set.flagged = true;
   if (e.event === 'UNFLAGGED') set.flagged = false;
   if (e.currentLimit) set.currentLimit = e.currentLimit;
+  if (e.quality) {
+    const before = await numberStateOf(store, e.businessId);
+    set.quality = e.quality;
+    if (before?.quality !== e.quality) set.qualitySince = e.receivedAt;
+  }
   await numbersOf(store).updateOne({ _id: e.businessId }, { $set: set }, { upsert: true });
   return true;
 }

@@ -45,7 +45,7 @@ export function registerMetaWebhookRoutes(app: FastifyInstance, deps: ApiDeps): 
       }
       const { events, ignored } = readMetaEvents(body, deps.businesses);
       for (const i of ignored) request.log.warn(i, 'Meta webhook change left out');
-      const outcomes = await receiveMetaEvents(deps, events, request.log);
+      const outcomes = await receiveMetaEvents(deps, events, request.log, deps.meta);
       for (const o of outcomes) if (o.optOut?.progress === 'pending') request.log.warn({ optOutId: o.optOut.optOutId, detail: o.optOut.detail }, 'opt-out acknowledged before it was fully applied');
       return reply.status(200).send({ received: events.length });
     });
