@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { CarrierUsageError } from './errors';
+import { inboundMessage, outboundMessage, tierLimit, tierRank, unixSeconds } from './meta-messages';
 import { GraphApiError, metaErrorTitle, parseMetaSend, type MetaSend } from './meta-validate';
 import type { Messaging } from './messaging';
-import { type CarrierRuntime, formatAddress, isE164, parseAddress } from './runtime';
+import { type CarrierRuntime, isE164, parseAddress } from './runtime';
 import type {
   CarrierMessage,
   Fault,
@@ -28,14 +28,6 @@ export interface GraphReply {
 }
 
 type StatusStep = { status: 'sent' | 'delivered' | 'failed'; errorCode?: number };
-
-function wamid(): string {
-  return `wamid.${randomBytes(24).toString('base64url')}`;
-}
-
-function unixSeconds(): string {
-  return String(Math.floor(Date.now() / 1000));
-}
 
 /**
  * The WhatsApp Cloud API as the carrier serves it: `POST /{version}/{phone-number-id}/messages` with a
@@ -139,36 +131,7 @@ export class MetaGraph {
   }
 
   private create(number: MetaNumberState, send: MetaSend, silent: boolean): CarrierMessage {
-    const now = new Date().toISOString();
-    const message: CarrierMessage = {
-      sid: wamid(),
-      accountSid: number.wabaId,
-      direction: 'outbound-api',
-      channel: 'whatsapp',
-      from: formatAddress('whatsapp', number.displayNumber),
-      to: formatAddress('whatsapp', send.to),
-      contact: send.to,
-      sender: number.displayNumber,
-      body: send.text,
-      contentSid: send.kind === 'template' ? `${send.name} (${send.language})` : null,
-      contentVariables: null,
-      renderedText: send.text,
-      buttons: send.buttons,
-      buttonPayload: null,
-      buttonText: null,
-      numSegments: 1,
-      status: 'queued',
-      errorCode: null,
-      errorMessage: null,
-      statusCallback: null,
-      statusHistory: [{ status: 'queued', at: now, errorCode: null }],
-      callbacks: [],
-      webhook: null,
-      createdAt: now,
-      updatedAt: now,
-      provider: 'meta',
-      metaType: send.kind,
-    };
+    const message = outboundMessage(number, send);
     this.messaging.add(message);
     void this.progress(number, message, this.plan(number, send), send.callbackData, silent);
     return message;
@@ -229,35 +192,7 @@ export class MetaGraph {
     const tapped = input.buttonPayload || input.buttonText;
     const answered = tapped ? this.lastWithButton(from, number.displayNumber, input.buttonPayload ?? '', input.buttonText ?? '') : undefined;
     const text = input.body ?? input.buttonText ?? input.buttonPayload ?? '';
-    const now = new Date().toISOString();
-    const message: CarrierMessage = {
-      sid: wamid(),
-      accountSid: number.wabaId,
-      direction: 'inbound',
-      channel: 'whatsapp',
-      from: formatAddress('whatsapp', from),
-      to: formatAddress('whatsapp', number.displayNumber),
-      contact: from,
-      sender: number.displayNumber,
-      body: text,
-      contentSid: null,
-      contentVariables: null,
-      renderedText: text,
-      buttons: [],
-      buttonPayload: tapped ? (input.buttonPayload ?? input.buttonText ?? null) : null,
-      buttonText: tapped ? (input.buttonText ?? input.buttonPayload ?? null) : null,
-      numSegments: 1,
-      status: 'received',
-      errorCode: null,
-      errorMessage: null,
-      statusCallback: null,
-      statusHistory: [{ status: 'received', at: now, errorCode: null }],
-      callbacks: [],
-      webhook: null,
-      createdAt: now,
-      updatedAt: now,
-      provider: 'meta',
-    };
+    const message = inboundMessage(number, from, text, tapped ? { payload: input.buttonPayload ?? input.buttonText ?? '', text: input.buttonText ?? input.buttonPayload ?? '' } : undefined);
     this.messaging.add(message);
     this.messaging.openWindow(from, number.displayNumber);
 
@@ -323,14 +258,4 @@ export class MetaGraph {
     if (!number) throw new CarrierUsageError(404, `no Meta number ${phoneNumberId}`);
     return this.notify(number, 'account_update', { phone_number: number.displayNumber.slice(1), event });
   }
-}
-
-const TIER_LIMITS: Record<MetaTier, number | 'unlimited'> = { TIER_250: 250, TIER_1K: 1000, TIER_10K: 10_000, TIER_100K: 100_000, TIER_UNLIMITED: 'unlimited' };
-
-function tierRank(tier: MetaTier): number {
-  return Object.keys(TIER_LIMITS).indexOf(tier);
-}
-
-function tierLimit(tier: MetaTier): string {
-  return String(TIER_LIMITS[tier]);
 }
