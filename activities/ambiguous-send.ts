@@ -29,6 +29,12 @@ const MAX_RESENDS = 2;
 /** E-mail cannot be looked up, so it goes out again once at most. */
 const MAX_BLIND_RESENDS = 1;
 const LISTED_AT_MOST = 50;
+/**
+ * Meta has no message list to ask. It reports every message it accepted in a `statuses` webhook (sent
+ * or failed) within seconds, carrying our outbox key; one that stays silent this long after the call
+ * was not taken, and only then is the message sent again (through the gate).
+ */
+export const META_SILENCE_MS = 30_000;
 
 export type Settled =
   /** Settled by someone else meanwhile (a status callback): answer from the row. */
@@ -84,6 +90,12 @@ export function createAmbiguousSends({ store, twilio, settleMs }: AmbiguousSendD
       const listed = await twilio.calls.list({ to, from, limit: LISTED_AT_MOST });
       return pickUnclaimed(row, listed.filter((c) => c.direction === 'outbound-api' && c.dateCreated.getTime() >= since), 'call_list');
     }
+    if (outgoing.kind === 'meta') {
+      const unknownSince = new Date(row.ambiguousAt ?? row.claimedAt ?? Date.now()).getTime();
+      const silentFor = Date.now() - unknownSince;
+      if (silentFor < META_SILENCE_MS) throw new Error(`no status webhook from Meta yet (${Math.round(silentFor / 1000)} s after the call); asking again later`);
+      return { kind: 'absent', note: { how: 'status_webhook_silence', detail: `Meta reported nothing for this send within ${META_SILENCE_MS / 1000} s` }, blind: false };
+    }
     return { kind: 'absent', note: { how: 'smtp_no_lookup', detail: 'SMTP cannot tell whether the relay kept the message; sent again with the same Message-ID' }, blind: true };
   }
 
@@ -97,7 +109,7 @@ export function createAmbiguousSends({ store, twilio, settleMs }: AmbiguousSendD
   async function adopt(row: OutboxRow, outgoing: Outgoing, providerId: string, note: ResolutionNote): Promise<Answered> {
     if (!(await adoptFoundSend(store, row, providerId, note))) return settledMeanwhile(row);
     log.info('ambiguous send found at the provider', { key: row._id, how: note.how });
-    const mode = outgoing.kind === 'message' ? outgoing.mode : undefined;
+    const mode = outgoing.kind === 'message' || outgoing.kind === 'meta' ? outgoing.mode : undefined;
     return { kind: 'result', result: { outcome: 'sent', providerId, shown: row.shown ?? outgoing.shown, mode, at: new Date().toISOString() } };
   }
 

@@ -7,6 +7,8 @@ import type { BusinessRegistry, Channel } from '../domain/business';
 import { isFinalCampaignStatus, pacingLimitsFor, quietEndsAt, quietStartsAt, rowPageSize, isQuiet, type PacingLimits, type QuietHours, type SkipReason } from '../domain/campaign';
 import { campaignStore, readChunk, ROWS_PER_CHUNK, writeChunkRows, type CampaignRow } from '../store/campaigns';
 import type { Store } from '../store/models';
+import { numberStateOf, withReportedTier } from '../store/whatsapp-numbers';
+import { qualityPacing, type QualityRating } from '../domain/whatsapp-quality';
 import type { CampaignProgress } from '../workflows/campaign/contract';
 import { FailureType } from '../workflows/failures';
 import { cancelJourneyUpdate, journeyIdOf, journeyWorkflowId, parseJourneyId, type JourneyContact, type JourneyInput, type JourneyStep } from '../workflows/journey/contract';
@@ -152,16 +154,35 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
    * `heldUntil`. A contact with a journey of their own running is skipped and their grant given back.
    * A retry (same input) gets the same grant and the same journeys back.
    */
+  /**
+   * A business on Meta whose number's quality rating dropped: YELLOW starts a share of the batch, RED
+   * none (the rows come back held, as for the tier, and the workflow waits). The rating is read per
+   * batch, so a recovery resumes the campaign at its next look.
+   */
+  async function easeForQuality(input: StartBatchInput, batch: number) {
+    const business = businesses.get(input.businessId);
+    if (business?.whatsapp.provider !== 'meta' || !input.plan.some((s) => s.channel === 'whatsapp')) return { start: batch };
+    const state = await numberStateOf(store, business.id);
+    const eased = qualityPacing(state?.quality as QualityRating | undefined, business.sending.whatsappYellowSlowdown, batch, Date.now());
+    if (eased.effect === 'paused') log.info('campaign paused: the WhatsApp number is rated RED', { campaignId: input.campaignId, businessId: business.id });
+    return eased;
+  }
+
   async function startCampaignJourneys(input: StartBatchInput): Promise<RowStartResult[]> {
     const info = activityInfo();
     const t: TemporalAccess = { client: client ?? getClient(), taskQueue: taskQueue ?? info.taskQueue };
     const requestedAt = new Date().toISOString();
     let rows = input.rows;
     let held: RowStartResult[] = [];
+    const eased = await easeForQuality(input, rows.length);
+    if (eased.holdUntil !== undefined) {
+      held = rows.slice(eased.start).map((r) => ({ index: r.index, heldUntil: eased.holdUntil, at: Date.now() }));
+      rows = rows.slice(0, eased.start);
+    }
     if (input.tier && rows.length) {
       const grant = await grantWhatsappTier(t, input.businessId, { requestId: input.tier.requestId, campaignId: input.campaignId, wanted: rows.length, limit: input.tier.limit });
       const heldUntil = grant.nextFreeAt ?? Date.now() + TIER_FALLBACK_WAIT_MS;
-      held = rows.slice(grant.granted).map((r) => ({ index: r.index, heldUntil, at: Date.now() }));
+      held = [...rows.slice(grant.granted).map((r) => ({ index: r.index, heldUntil, at: Date.now() })), ...held];
       rows = rows.slice(0, grant.granted);
       if (held.length) log.info('WhatsApp tier used up', { campaignId: input.campaignId, businessId: input.businessId, limit: grant.limit, used: grant.used, granted: grant.granted, until: new Date(heldUntil).toISOString() });
     }
@@ -187,7 +208,7 @@ export function createCampaignActivities({ store, businesses, client, taskQueue 
     const business = businesses.get(c.businessId);
     if (!business) throw ApplicationFailure.create({ type: FailureType.UnknownBusiness, message: `unknown business "${c.businessId}"`, nonRetryable: true });
     const plan = c.plan as JourneyStep[];
-    const limits = pacingLimitsFor(business, plan.map((s) => s.channel as Channel));
+    const limits = pacingLimitsFor(await withReportedTier(store, business), plan.map((s) => s.channel as Channel));
     return {
       campaignId,
       businessId: c.businessId,

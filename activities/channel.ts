@@ -11,11 +11,14 @@ import { FailureType } from '../workflows/failures';
 import { createAmbiguousSends } from './ambiguous-send';
 import { requireBusiness } from './business';
 import { createComposer, type Outgoing } from './compose';
+import type { MetaClient } from './providers/meta';
 import { startCarrierOptOut } from './optout';
 
 export interface ChannelDeps {
   store: Store;
   twilio: Twilio;
+  /** The WhatsApp Cloud API, when some business sends WhatsApp through Meta. */
+  meta?: MetaClient;
   mailer: Transporter;
   businesses: BusinessRegistry;
   publicBaseUrl: string;
@@ -81,8 +84,10 @@ type ProviderError = { kind: 'retry'; detail: string } | { kind: 'ambiguous'; de
 
 /** Decides what a provider error means for delivery: safe to retry, maybe delivered, or refused. */
 export function classifyProviderError(err: unknown): ProviderError {
-  const e = err as { status?: number; code?: number | string; responseCode?: number; message?: string; errno?: string };
+  const e = err as { status?: number; code?: number | string; responseCode?: number; message?: string; errno?: string; retryable?: boolean };
   const detail = e?.message ?? String(err);
+  // Meta answers a rate limit with 400 and its own code: refused before anything was sent.
+  if (e?.retryable === true) return { kind: 'retry', detail };
   const netCode = typeof e?.code === 'string' ? e.code : e?.errno;
   if (netCode === 'ECONNREFUSED' || netCode === 'ENOTFOUND' || netCode === 'EAI_AGAIN' || /ECONNREFUSED/.test(detail)) return { kind: 'retry', detail };
   if (netCode === 'ECONNECTION' && /ECONNREFUSED|connect/i.test(detail)) return { kind: 'retry', detail };
@@ -102,7 +107,7 @@ export function classifyProviderError(err: unknown): ProviderError {
 const AMBIGUOUS_SETTLE_MS = 5_000;
 
 export function createChannelActivities(deps: ChannelDeps) {
-  const { store, twilio, mailer, businesses } = deps;
+  const { store, twilio, mailer, businesses, meta } = deps;
   const composer = createComposer(deps);
   const ambiguous = createAmbiguousSends({ store, twilio, settleMs: AMBIGUOUS_SETTLE_MS });
 
@@ -114,6 +119,9 @@ export function createChannelActivities(deps: ChannelDeps) {
         return (await twilio.calls.create(outgoing.params)).sid;
       case 'email':
         return (await mailer.sendMail(outgoing.mail)).messageId;
+      case 'meta':
+        if (!meta) throw ApplicationFailure.create({ type: FailureType.ProviderNotConfigured, message: 'a business sends WhatsApp through Meta, but META_ACCESS_TOKEN is not set on this worker', nonRetryable: true });
+        return (await meta.send(outgoing.request)).wamid;
     }
   }
 
@@ -153,7 +161,8 @@ export function createChannelActivities(deps: ChannelDeps) {
     }
 
     const outgoing = await composer.compose(input, business);
-    const claim = await claimOutbox(store, { ...row, shown: outgoing.shown });
+    const viaMeta = outgoing.kind === 'meta' ? { provider: 'meta' as const, template: outgoing.template } : {};
+    const claim = await claimOutbox(store, { ...row, shown: outgoing.shown, ...viaMeta });
     if (claim.kind === 'finished') return fromRow(input, claim.row);
     if (claim.kind === 'ambiguous') {
       const settled = await ambiguous.settle(claim.row, outgoing, () => refusal(input));
@@ -184,7 +193,7 @@ export function createChannelActivities(deps: ChannelDeps) {
     try {
       const providerId = await dispatchFenced(input, outgoing, fenced);
       await finishOutbox(store, input.idempotencyKey, { status: 'sent', providerId, shown: outgoing.shown });
-      return { outcome: 'sent', providerId, shown: outgoing.shown, mode: outgoing.kind === 'message' ? outgoing.mode : undefined, at: new Date().toISOString() };
+      return { outcome: 'sent', providerId, shown: outgoing.shown, mode: outgoing.kind === 'message' || outgoing.kind === 'meta' ? outgoing.mode : undefined, at: new Date().toISOString() };
     } catch (err) {
       if (err instanceof ApplicationFailure) {
         await finishOutbox(store, input.idempotencyKey, { status: 'failed', reason: err.message });

@@ -20,6 +20,7 @@ import { inServiceWindow } from '../domain/whatsapp-window';
 import { pageLinks } from '../lib/page-links';
 import type { Store } from '../store/models';
 import type { SendInput } from './channel';
+import { composeMeta, isOnMeta, type MetaOutgoing } from './compose-meta';
 import { messagingResumedText, preferencesLinkText } from './optout';
 
 /** A Twilio message exactly as we ask for it: a body, or a content template with its variables. */
@@ -43,7 +44,8 @@ export interface CallParams {
 export type Outgoing =
   | { kind: 'message'; params: MessageParams; shown: string; mode?: 'template' | 'session' }
   | { kind: 'call'; params: CallParams; shown: string }
-  | { kind: 'email'; mail: SendMailOptions; shown: string };
+  | { kind: 'email'; mail: SendMailOptions; shown: string }
+  | MetaOutgoing;
 
 export interface ComposeDeps {
   store: Store;
@@ -95,7 +97,17 @@ export function createComposer({ store, publicBaseUrl, pageTokenSecret }: Compos
     }
   }
 
+  async function inWindowOf(input: SendInput): Promise<boolean> {
+    const contact = await store.contacts.findById(input.contactId).lean();
+    return inServiceWindow(contact?.lastWhatsappInboundAt);
+  }
+
   async function whatsapp(input: SendInput, business: Business, textInput: Parameters<typeof optinRequestText>[0]): Promise<Outgoing> {
+    if (isOnMeta(business)) {
+      const asks = input.purpose === 'request' || input.purpose === 'reminder';
+      const sessionText = () => (input.purpose === 'clarify' ? clarifyText(textInput) : smsBody(input, textInput));
+      return composeMeta(input, business, textInput, asks && (await inWindowOf(input)), sessionText);
+    }
     const base = { to: `whatsapp:${input.phone}`, from: `whatsapp:${business.senders.whatsapp}`, statusCallback: statusCallback(input) };
     const content = (contentSid: string, variables: Record<string, string>) => ({ ...base, contentSid, contentVariables: JSON.stringify(variables) });
     if (input.purpose === 'confirmation' || input.purpose === 'optout_confirmation') {
@@ -113,10 +125,10 @@ export function createComposer({ store, publicBaseUrl, pageTokenSecret }: Compos
       const body = input.purpose === 'clarify' ? clarifyText(textInput) : smsBody(input, textInput);
       return { kind: 'message', params: { ...base, body }, shown: body, mode: 'session' };
     }
-    const contact = await store.contacts.findById(input.contactId).lean();
-    const inWindow = inServiceWindow(contact?.lastWhatsappInboundAt);
+    const quickReply = business.whatsappQuickReplyContent;
+    const inWindow = quickReply !== undefined && (await inWindowOf(input));
     const shown = input.purpose === 'reminder' ? reminderText(textInput, 'whatsapp') : optinRequestText(textInput, 'whatsapp');
-    const params = inWindow ? content(business.whatsappQuickReplyContent, { '1': shown }) : content(business.whatsappTemplates.optinRequest, whatsappTemplateVariables(textInput));
+    const params = inWindow ? content(quickReply, { '1': shown }) : content(business.whatsappTemplates.optinRequest, whatsappTemplateVariables(textInput));
     return { kind: 'message', params, shown, mode: inWindow ? 'session' : 'template' };
   }
 

@@ -37,6 +37,13 @@ export interface RecordAnswerInput extends JourneyRecordRef {
 }
 
 export function createConsentActivities({ store, businesses }: ConsentDeps) {
+  /** Which provider carried a WhatsApp request and which approved template it used (name, language): part of the proof. */
+  async function requestSentAs(input: RecordAnswerInput) {
+    if (input.request.channel !== 'whatsapp' || !input.request.providerId) return undefined;
+    const row = await store.outbox.findOne({ businessId: input.businessId, contactId: input.contactId, providerId: input.request.providerId }).lean();
+    return row ? { provider: row.provider ?? 'twilio', template: row.template ? { name: row.template.name, language: row.template.language } : undefined } : undefined;
+  }
+
   async function beginJourney(input: JourneyBegin): Promise<void> {
     await recordJourneyBegin(store, input);
   }
@@ -48,6 +55,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     const recordedAt = new Date();
     // Who asked (campaign, agent and ticket, web form) is part of the proof; beginJourney stored it.
     const journey = await store.journeys.findById(input.journeyId).lean();
+    const sentAs = await requestSentAs(input);
     const eventIdOf = (category: string) => `${input.journeyId}:${category}:opted_in`;
     const eventIds = confirmed.map(eventIdOf);
     // All categories in one insert and one bulk update: on FerretDB each round trip is a write of its own.
@@ -67,6 +75,8 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           answeredAt: input.answer.receivedAt,
           recordedAt: recordedAt.toISOString(),
           requestProviderId: input.request.providerId,
+          requestProvider: sentAs?.provider,
+          requestTemplate: sentAs?.template,
           answerProviderId: input.answer.providerId,
           answerText: input.answer.text,
           inbound: input.answer.payload,

@@ -21,6 +21,7 @@ import { registerExportRoutes } from './routes/exports';
 import { registerDocsRoutes } from './routes/docs';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerLedgerRoutes } from './routes/ledger';
+import { registerMetaWebhookRoutes } from './routes/meta-webhooks';
 import { registerOfflineConsentRoutes } from './routes/offline';
 import { registerPageRoutes } from './routes/pages';
 import { registerPreferenceRoutes } from './routes/preferences';
@@ -36,6 +37,8 @@ export interface ApiDeps extends ServiceDeps {
   /** Keys scoped to businesses and a role, as in `OPTINFLOW_KEYS_FILE`. */
   keysFile?: KeysFile;
   twilioAuthToken: string;
+  /** Set when some business sends WhatsApp through Meta: checks the webhooks' signature and challenge. */
+  meta?: { appSecret: string; verifyToken: string; accessToken: string; graphBaseUrl: string };
   trustProxy?: boolean;
   logger?: FastifyServerOptions['loggerInstance'];
   /** Consent-change delivery settings other than the defaults (tests use seconds). */
@@ -125,6 +128,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
   }, { prefix: '/v1' });
 
   registerWebhookRoutes(app, deps);
+  registerMetaWebhookRoutes(app, deps);
   registerVoiceInboundRoutes(app, deps);
   registerPageRoutes(app, deps);
   registerPreferenceRoutes(app, deps);

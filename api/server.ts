@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig } from '../config/config';
+import { ConfigError, loadConfig, metaSettings } from '../config/config';
 import { readKeysFile } from '../lib/api-keys';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger('api', config.LOG_LEVEL);
   const businesses = loadBusinesses(config.BUSINESSES_FILE);
+  const meta = metaSettings(config, businesses.usesMeta());
   const store = await connectStore(config.MONGODB_URI);
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     apiKeys: config.API_KEYS,
     keysFile: config.OPTINFLOW_KEYS_FILE ? readKeysFile(config.OPTINFLOW_KEYS_FILE) : undefined,
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+    meta,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     pageTokenSecret: config.PAGE_TOKEN_SECRET,
     erasureHashSecret: config.ERASURE_HASH_SECRET,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startCarrier, type Carrier } from '../dev/carrier/carrier';
 import { carrierContentFor } from '../dev/content-templates';
-import { DEV_API_KEY, DEV_PAGE_TOKEN_SECRET, DEV_TWILIO_ACCOUNT_SID, DEV_TWILIO_AUTH_TOKEN } from '../dev/dev-env';
+import { DEV_API_KEY, DEV_META_ACCESS_TOKEN, DEV_META_APP_SECRET, DEV_META_VERIFY_TOKEN, DEV_PAGE_TOKEN_SECRET, DEV_TWILIO_ACCOUNT_SID, DEV_TWILIO_AUTH_TOKEN } from '../dev/dev-env';
 import { findFreePort, httpOk, startFerretDb, startNodeProcess, startTemporalDevServer, waitUntil, type ManagedProcess } from '../dev/processes';
 import { parseBusinesses } from '../domain/business';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
@@ -159,6 +159,10 @@ async function main(): Promise<void> {
       API_PORT: String(apiPort),
       API_KEYS: DEV_API_KEY,
       PAGE_TOKEN_SECRET: DEV_PAGE_TOKEN_SECRET,
+      META_ACCESS_TOKEN: DEV_META_ACCESS_TOKEN,
+      META_APP_SECRET: DEV_META_APP_SECRET,
+      META_VERIFY_TOKEN: DEV_META_VERIFY_TOKEN,
+      META_GRAPH_BASE_URL: carrier.httpUrl,
       BUSINESSES_FILE: businessesFile,
     };
     const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env, cwd: repoRoot, logFile: path.join(workDir, 'worker.log') });

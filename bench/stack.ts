@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startCarrier, type Carrier } from '../dev/carrier/carrier';
 import { carrierContentFor } from '../dev/content-templates';
+import { DEV_META_ACCESS_TOKEN, DEV_META_APP_SECRET, DEV_META_VERIFY_TOKEN } from '../dev/dev-env';
 import { findFreePort, httpOk, startFerretDb, startNodeProcess, startTemporalDevServer, waitUntil, type ManagedProcess } from '../dev/processes';
 import { loadBusinesses } from '../lib/businesses';
 import { connectStore, type Store } from '../store/models';
@@ -109,6 +110,10 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       API_PORT: String(apiPort),
       API_KEYS: BENCH_API_KEY,
       PAGE_TOKEN_SECRET: 'bench-page-token-secret-0123456789abcdef',
+      META_ACCESS_TOKEN: DEV_META_ACCESS_TOKEN,
+      META_APP_SECRET: DEV_META_APP_SECRET,
+      META_VERIFY_TOKEN: DEV_META_VERIFY_TOKEN,
+      META_GRAPH_BASE_URL: carrier.httpUrl,
       BUSINESSES_FILE: businessesFile,
       ...opts.workerEnv,
     };

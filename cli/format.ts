@@ -33,7 +33,9 @@ export function campaignSummary(c: any): string {
     ['opt-in rate', `${((c.optInRate ?? 0) * 100).toFixed(1)}%`],
     ['started/s', String(c.startedPerSecond ?? 0)],
   ];
-  return [`Campaign ${c.campaignId} "${c.name}" (${c.businessId}): ${c.status}${c.finished ? ', every journey ended' : ''}`, table(rows)].join('\n');
+  const head = `Campaign ${c.campaignId} "${c.name}" (${c.businessId}): ${c.status}${c.finished ? ', every journey ended' : ''}`;
+  const quality = c.whatsappQuality ? [`${c.whatsappQuality.effect === 'paused' ? 'Paused' : 'Slowed'}: ${c.whatsappQuality.reason}`] : [];
+  return [head, ...quality, table(rows)].join('\n');
 }
 
 /** What the upload's check found, before any journey starts. */

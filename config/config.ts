@@ -36,6 +36,16 @@ export const configShape = {
   TWILIO_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   TWILIO_API_BASE_URL: z.url().optional(),
 
+  /**
+   * WhatsApp on Meta's Cloud API (businesses with `whatsapp.provider: "meta"`): the system-user access
+   * token for sends, the app secret that signs webhooks (X-Hub-Signature-256), the verify token of
+   * the webhook subscription's challenge. Required only when some business is on Meta.
+   */
+  META_ACCESS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  META_APP_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  META_VERIFY_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  META_GRAPH_BASE_URL: z.url().default('https://graph.facebook.com'),
+
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').default('smtp://127.0.0.1:2525'),
 
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:3000'),
@@ -81,4 +91,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+export interface MetaSettings {
+  accessToken: string;
+  appSecret: string;
+  verifyToken: string;
+  graphBaseUrl: string;
+}
+
+/**
+ * Meta's secrets, when some business sends WhatsApp through Meta (undefined otherwise); one that is
+ * missing then stops start-up, naming it.
+ */
+export function metaSettings(config: Config, needed: boolean): MetaSettings | undefined {
+  const { META_ACCESS_TOKEN: accessToken, META_APP_SECRET: appSecret, META_VERIFY_TOKEN: verifyToken } = config;
+  if (accessToken && appSecret && verifyToken) return { accessToken, appSecret, verifyToken, graphBaseUrl: config.META_GRAPH_BASE_URL };
+  if (!needed) return undefined;
+  const missing = Object.entries({ META_ACCESS_TOKEN: accessToken, META_APP_SECRET: appSecret, META_VERIFY_TOKEN: verifyToken })
+    .filter(([, v]) => !v)
+    .map(([k]) => `  ${k} (not set): required because a business in BUSINESSES_FILE sends WhatsApp through Meta`);
+  throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
 }

@@ -218,6 +218,7 @@ async function main(): Promise<void> {
     CARRIER_SMTP_PORT: String(settings.carrierSmtpPort),
     // The carrier's own default assumes API_PORT 3000.
     CARRIER_INBOUND_URL: process.env.CARRIER_INBOUND_URL || `${apiUrl}/webhooks/twilio/messaging`,
+    CARRIER_META_WEBHOOK_URL: process.env.CARRIER_META_WEBHOOK_URL || `${apiUrl}/webhooks/meta`,
   };
   if (devCredentials.length > 0) {
     complain(`WARNING: dev credentials in use for ${devCredentials.join(', ')} (public values from dev/dev-env.ts: local use only)`);

@@ -7,11 +7,39 @@ const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such
 /** Business and category ids: they appear in workflow ids, URLs and search attributes as they are. */
 export const idPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/**
+ * WhatsApp's own split of business-initiated messages: a contact who stops marketing inside WhatsApp
+ * (or whom WhatsApp refuses marketing for, error 131050) still gets utility messages such as order
+ * updates. Unmarked categories count as marketing, so a stop is never honoured too narrowly.
+ */
+export const CATEGORY_KINDS = ['marketing', 'utility'] as const;
+
 export const categorySchema = z.object({
   id: z.string().regex(idPattern, 'must be lower-case letters, digits, _ or -'),
   label: z.string().min(1).max(80),
+  kind: z.enum(CATEGORY_KINDS).default('marketing'),
 });
 export type Category = z.infer<typeof categorySchema>;
+
+const metaTemplateName = /^[a-z0-9_]{1,512}$/;
+
+/**
+ * Who carries the business's WhatsApp messages: Twilio (content ids in whatsappTemplates), or Meta's
+ * Cloud API directly (template names in whatsappTemplates, approved in every language the business
+ * writes in). Meta's secrets (access token, app secret, verify token) come from the environment only.
+ */
+export const whatsappProviderSchema = z.discriminatedUnion('provider', [
+  z.object({ provider: z.literal('twilio') }),
+  z.object({
+    provider: z.literal('meta'),
+    /** The Graph API id of the business's WhatsApp number (not the number itself). */
+    phoneNumberId: z.string().regex(/^\d{5,20}$/, 'must be the digits of a Graph API phone-number id'),
+    /** The WhatsApp Business Account the number belongs to, as webhooks name it in entry[].id. */
+    wabaId: z.string().regex(/^\d{5,20}$/, 'must be the digits of a WhatsApp Business Account id').optional(),
+    apiVersion: z.string().regex(/^v\d+\.\d+$/, 'must look like v21.0').default('v21.0'),
+  }),
+]);
+export type WhatsappProvider = z.infer<typeof whatsappProviderSchema>;
 
 export const businessSchema = z
   .object({
@@ -30,8 +58,9 @@ export const businessSchema = z
       confirmation: z.string().min(1),
       optoutConfirmation: z.string().min(1),
     }),
-    /** Content id of the session (non-template) quick-reply message used inside the 24-hour window. */
-    whatsappQuickReplyContent: z.string().min(1),
+    whatsapp: whatsappProviderSchema.default({ provider: 'twilio' }),
+    /** Twilio only: content id of the session (non-template) quick-reply message used inside the 24-hour window. */
+    whatsappQuickReplyContent: z.string().min(1).optional(),
     /**
      * Content id of the session quick-reply message that asks which categories (body `{{1}}`, one button
      * per category with id `category:<category id>`, then `category:all`). Without it, or with more than
@@ -56,8 +85,10 @@ export const businessSchema = z
         whatsappTier: z.number().int().positive().default(250),
         emailPerSecond: z.number().positive().default(10),
         callsPerSecond: z.number().positive().default(1),
+        /** Meta only: how many times slower campaigns start WhatsApp journeys while the number's quality rating is YELLOW (RED pauses them). */
+        whatsappYellowSlowdown: z.number().min(1).default(2),
       })
-      .default({ smsPerSecond: 1, whatsappPerSecond: 80, whatsappTier: 250, emailPerSecond: 10, callsPerSecond: 1 }),
+      .default({ smsPerSecond: 1, whatsappPerSecond: 80, whatsappTier: 250, emailPerSecond: 10, callsPerSecond: 1, whatsappYellowSlowdown: 2 }),
     /** No opt-in requests in the contact's local night; defaultTimezone when neither row nor phone tells. */
     quietHours: z
       .object({
@@ -68,6 +99,14 @@ export const businessSchema = z
       .default({ start: '21:00', end: '08:00', defaultTimezone: 'UTC' }),
   })
   .superRefine((b, ctx) => {
+    if (b.whatsapp.provider === 'twilio' && !b.whatsappQuickReplyContent) {
+      ctx.addIssue({ code: 'custom', path: ['whatsappQuickReplyContent'], message: 'is required when WhatsApp goes through Twilio' });
+    }
+    if (b.whatsapp.provider === 'meta') {
+      for (const [key, name] of Object.entries(b.whatsappTemplates)) {
+        if (!metaTemplateName.test(name)) ctx.addIssue({ code: 'custom', path: ['whatsappTemplates', key], message: 'must be a Meta template name (lower-case letters, digits and _)' });
+      }
+    }
     const seen = new Set<string>();
     b.categories.forEach((c, i) => {
       if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['categories', i, 'id'], message: `duplicate category id "${c.id}"` });
@@ -89,11 +128,13 @@ export const businessesFileSchema = z
 export class BusinessRegistry {
   private readonly byId = new Map<string, Business>();
   private readonly bySender = new Map<string, Business>();
+  private readonly byPhoneNumberId = new Map<string, Business>();
 
   constructor(businesses: Business[]) {
     for (const b of businesses) {
       this.byId.set(b.id, b);
       for (const n of [b.senders.sms, b.senders.whatsapp, b.senders.voice]) this.bySender.set(n, b);
+      if (b.whatsapp.provider === 'meta') this.byPhoneNumberId.set(b.whatsapp.phoneNumberId, b);
     }
   }
 
@@ -104,6 +145,16 @@ export class BusinessRegistry {
   /** The business that owns a sender number (with or without the whatsapp: prefix). */
   bySenderNumber(address: string): Business | undefined {
     return this.bySender.get(address.replace(/^whatsapp:/, ''));
+  }
+
+  /** The business whose WhatsApp number has this Graph API id (Meta webhooks name the number so). */
+  byMetaPhoneNumberId(phoneNumberId: string): Business | undefined {
+    return this.byPhoneNumberId.get(phoneNumberId);
+  }
+
+  /** True when some business sends WhatsApp through Meta: then Meta's secrets must be set. */
+  usesMeta(): boolean {
+    return this.byPhoneNumberId.size > 0;
   }
 
   all(): Business[] {
@@ -118,6 +169,11 @@ export function parseBusinesses(raw: unknown): Business[] {
     throw new Error(`Invalid businesses file:\n${lines.join('\n')}`);
   }
   return parsed.data.businesses;
+}
+
+/** The business's categories a marketing stop ends: every one not marked utility. */
+export function marketingCategories(business: Business): string[] {
+  return business.categories.filter((c) => c.kind !== 'utility').map((c) => c.id);
 }
 
 export function categoryLabels(business: Business, categoryIds: readonly string[]): string[] {

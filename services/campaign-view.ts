@@ -2,6 +2,7 @@ import { isFinalCampaignStatus, optInRate, startedPerSecond, type SkipReason } f
 import { journeyCountsOf, readChunk, ROWS_PER_CHUNK, type CampaignDoc, type CampaignRow } from '../store/campaigns';
 import { campaignProgressQuery, campaignWorkflowId, type CampaignProgress } from '../workflows/campaign/contract';
 import type { ServiceDeps } from './deps';
+import { numberStateOf } from '../store/whatsapp-numbers';
 
 /** A row as the API shows it: 1-based row numbers, as in a spreadsheet (the CSV header is not a row). */
 export function rowView(r: CampaignRow) {
@@ -34,6 +35,20 @@ function waitingForTier(live: CampaignProgress | undefined, doc: CampaignDoc): {
 const epochOf = (d: Date | undefined) => (d ? new Date(d).getTime() : undefined);
 const isoOf = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
 
+/**
+ * Why a running WhatsApp campaign of a business on Meta goes slower or not at all: its number's quality
+ * rating (YELLOW slows it by the business's factor, RED pauses it until the rating recovers).
+ */
+async function qualityHold(deps: ServiceDeps, doc: CampaignDoc, status: string) {
+  const business = deps.businesses.get(doc.businessId);
+  if (isFinalCampaignStatus(status) || business?.whatsapp.provider !== 'meta' || !(doc.plan as { channel: string }[] | undefined)?.some((s) => s.channel === 'whatsapp')) return {};
+  const state = await numberStateOf(deps.store, business.id);
+  if (state?.quality !== 'YELLOW' && state?.quality !== 'RED') return {};
+  const effect = state.quality === 'RED' ? 'paused' : 'slowed';
+  const reason = state.quality === 'RED' ? 'the WhatsApp number is rated RED by Meta: no new journeys until it recovers' : `the WhatsApp number is rated YELLOW by Meta: journeys start ${business.sending.whatsappYellowSlowdown} times slower`;
+  return { whatsappQuality: { rating: state.quality, effect, reason, since: state.qualitySince } };
+}
+
 /** Where a campaign stands: the workflow's live progress when it answers, else what it last stored, with journey outcomes. */
 export async function campaignView(deps: ServiceDeps, doc: CampaignDoc) {
   const live = await liveProgress(deps, doc);
@@ -64,6 +79,7 @@ export async function campaignView(deps: ServiceDeps, doc: CampaignDoc) {
     started,
     deferredByQuietHours: live?.deferred?.count ?? doc.progress?.deferred ?? 0,
     ...waitingForTier(live, doc),
+    ...(await qualityHold(deps, doc, status)),
     optInRate: optInRate({ ...journeys, active }),
     startedPerSecond: startedPerSecond(started, firstStartedAt, lastStartedAt),
     firstStartedAt: isoOf(firstStartedAt),

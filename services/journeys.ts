@@ -22,6 +22,7 @@ import type { ServiceDeps, ServiceLog } from './deps';
 import { ContactOptedOutError, EndedError, InvalidInputError, NotFoundError, UnavailableError } from './errors';
 import { isClosedWorkflow, runStatus, within, type TemporalAccess } from './temporal';
 import { drawWhatsappTier } from './whatsapp-tier';
+import { withReportedTier } from '../store/whatsapp-numbers';
 import { startJourneyWorkflow } from './workflow-starts';
 
 /** Without a deadline a query waits for a worker for as long as the server lets it (30 s with none running). */
@@ -97,7 +98,7 @@ export async function startJourney(deps: ServiceDeps, req: JourneyRequest): Prom
         }),
     );
     if (latest?.status.name === 'RUNNING') return runningJourney(deps, workflowId);
-    await drawWhatsappTier(deps, business, workflowId, latest?.runId, req.campaignId);
+    await drawWhatsappTier(deps, await withReportedTier(deps.store, business), workflowId, latest?.runId, req.campaignId);
   }
   const r = await within(deps.client, TEMPORAL_DEADLINE_MS, 'Temporal', () => startJourneyWorkflow(deps, input, 'ALLOW_DUPLICATE'));
   // Not started: one is running. The grant taken above, if any, is kept: a duplicate of this request may have started it.

@@ -56,7 +56,7 @@ const consentEventSchema = new Schema(
     contactId: { type: String, required: true },
     phone: { type: String, required: true },
     category: { type: String, required: true },
-    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed', 'erased'], required: true },
+    type: { type: String, enum: ['opted_in', 'opted_out', 'declined', 'confirmation_sent', 'messaging_resumed', 'marketing_resumed', 'erased'], required: true },
     at: { type: Date, required: true },
     proof: { type: Schema.Types.Mixed, required: true },
     /** Who caused it (domain/access.ts LedgerActor): a key with its agent and ticket, the contact, the carrier, Optinflow. */
@@ -145,6 +145,10 @@ const outboxSchema = new Schema(
     resolution: outboxResolutionSchema,
     sentAt: Date,
     shown: String,
+    /** `meta` for sends through the WhatsApp Cloud API (providerId is then a wamid); absent for Twilio and SMTP. */
+    provider: String,
+    /** The approved template a WhatsApp send used, as the ledger's proof names it. */
+    template: new Schema({ name: String, language: String }, { _id: false }),
   },
   { timestamps: true, versionKey: false },
 );

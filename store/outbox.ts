@@ -18,6 +18,8 @@ export interface OutboxRowInput {
   to: string;
   /** What the contact will read if the provider takes it; kept so a send found later has its proof. */
   shown?: string;
+  provider?: 'meta';
+  template?: { name: string; language: string };
 }
 
 export type OutboxClaim = { kind: 'claimed'; attempts: number } | { kind: 'finished'; row: OutboxRow } | { kind: 'ambiguous'; row: OutboxRow };

@@ -1,8 +1,9 @@
 import { inspect } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
 import { createMailer } from '../activities/providers/mailer';
+import { createMetaClient } from '../activities/providers/meta';
 import { createTwilioClient } from '../activities/providers/twilio';
-import { ConfigError, loadConfig } from '../config/config';
+import { ConfigError, loadConfig, metaSettings } from '../config/config';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   installRuntimeLogger(logger, telemetry.telemetryOptions);
 
   const businesses = loadBusinesses(config.BUSINESSES_FILE);
+  const meta = metaSettings(config, businesses.usesMeta());
   const store = await connectStore(config.MONGODB_URI);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await createOptinflowWorker({
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
       store,
       businesses,
       twilio: createTwilioClient({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, apiBaseUrl: config.TWILIO_API_BASE_URL }),
+      meta: meta ? createMetaClient({ accessToken: meta.accessToken, graphBaseUrl: meta.graphBaseUrl }) : undefined,
       mailer: createMailer({ smtpUrl: config.SMTP_URL }),
       publicBaseUrl: config.PUBLIC_BASE_URL,
       pageTokenSecret: config.PAGE_TOKEN_SECRET,

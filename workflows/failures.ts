@@ -6,4 +6,5 @@ export enum FailureType {
   ProviderRejected = 'ProviderRejected',
   MissingEmail = 'MissingEmail',
   BadInput = 'BadInput',
+  ProviderNotConfigured = 'ProviderNotConfigured',
 }

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { CarrierUsageError, TwilioApiError } from './errors';
 import { startMailbox } from './mailbox';
 import type { Mailbox } from './mailbox';
+import { MetaGraph } from './meta';
+import { GraphApiError } from './meta-validate';
 import { Messaging } from './messaging';
 import { contactAnchor, renderPage } from './page';
 import { faultSchema, TwilioRestApi } from './rest-api';
@@ -16,6 +18,10 @@ import type {
   CarrierOptions,
   Fault,
   InboundInput,
+  MetaNumberState,
+  MetaQuality,
+  MetaTier,
+  MetaWebhookDelivery,
   RecipientBehaviour,
   WebhookResult,
 } from './types';
@@ -40,10 +46,16 @@ const inboundSchema = z.object({
 
 const behaviourSchema = z.object({
   failWith: z.number().int().positive().optional(),
+  metaFailWith: z.number().int().positive().optional(),
   deliveryStatus: z.enum(['undelivered', 'failed']).optional(),
   unsubscribed: z.boolean().optional(),
   callOutcome: z.enum(['busy', 'no-answer', 'failed']).optional(),
 });
+
+const metaQualitySchema = z.enum(['GREEN', 'YELLOW', 'RED']);
+const metaTierSchema = z.enum(['TIER_250', 'TIER_1K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED']);
+const preferenceSchema = z.object({ from: z.string().min(1), to: z.string().min(1), value: z.enum(['stop', 'resume']) });
+const numberChangeSchema = z.object({ quality: metaQualitySchema.optional(), tier: metaTierSchema.optional() });
 
 interface Reply {
   status: number;
@@ -112,6 +124,7 @@ class LocalCarrier implements Carrier {
   private readonly voice: Voice;
   private readonly webhooks: WebhookClient;
   private readonly restApi: TwilioRestApi;
+  private readonly meta: MetaGraph | null;
   private readonly mail: CarrierEmail[] = [];
   private server: http.Server | null = null;
   private mailbox: Mailbox | null = null;
@@ -134,6 +147,7 @@ class LocalCarrier implements Carrier {
     this.messaging = new Messaging(this.runtime);
     this.voice = new Voice(this.runtime);
     this.restApi = new TwilioRestApi(this.runtime, this.messaging, this.voice);
+    this.meta = opts.meta ? new MetaGraph(this.runtime, this.messaging, { ...opts.meta }) : null;
   }
 
   async start(): Promise<void> {
@@ -197,7 +211,37 @@ class LocalCarrier implements Carrier {
     this.voice.reset();
     this.mail.length = 0;
     this.restApi.clearFaults();
+    this.meta?.reset();
     this.runtime.behaviours.clear();
+  }
+
+  private requireMeta(): MetaGraph {
+    if (!this.meta) throw new CarrierUsageError(409, 'the carrier was started without Meta numbers (options.meta)');
+    return this.meta;
+  }
+
+  setMetaWebhookUrl(url: string): void {
+    this.requireMeta().setWebhookUrl(url);
+  }
+
+  metaNumbers(): MetaNumberState[] {
+    return this.meta?.list() ?? [];
+  }
+
+  metaWebhooks(filter?: { field?: string }): MetaWebhookDelivery[] {
+    return this.meta?.webhooks(filter) ?? [];
+  }
+
+  setMarketingPreference(contact: string, businessNumber: string, value: 'stop' | 'resume'): Promise<WebhookResult> {
+    return this.requireMeta().setMarketingPreference(contact, businessNumber, value);
+  }
+
+  updateMetaNumber(phoneNumberId: string, change: { quality?: MetaQuality; tier?: MetaTier }): Promise<WebhookResult> {
+    return this.requireMeta().updateNumber(phoneNumberId, change);
+  }
+
+  sendAccountUpdate(phoneNumberId: string, event: string): Promise<WebhookResult> {
+    return this.requireMeta().accountUpdate(phoneNumberId, event);
   }
 
   setInboundMessageUrl(url: string): void {
@@ -205,6 +249,8 @@ class LocalCarrier implements Carrier {
   }
 
   sendInbound(input: InboundInput) {
+    const metaNumber = this.meta?.numberFor(input.to ?? '');
+    if (this.meta && metaNumber) return this.meta.inbound(metaNumber, input);
     return this.messaging.inbound(input);
   }
 
@@ -239,7 +285,8 @@ class LocalCarrier implements Carrier {
   }
 
   injectFault(fault: Fault): void {
-    this.restApi.injectFault(fault);
+    if (fault.target === 'meta') this.requireMeta().injectFault(fault);
+    else this.restApi.injectFault(fault);
   }
 
   async waitFor<T>(predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 5_000): Promise<T> {
@@ -257,7 +304,7 @@ class LocalCarrier implements Carrier {
     try {
       reply = await this.route(req);
     } catch (err) {
-      if (err instanceof TwilioApiError) reply = { status: err.httpStatus, json: err.toJSON() };
+      if (err instanceof TwilioApiError || err instanceof GraphApiError) reply = { status: err.httpStatus, json: err.toJSON() };
       else if (err instanceof CarrierUsageError) reply = { status: err.httpStatus, json: { error: err.message } };
       else {
         this.runtime.log.warn({ err: String(err), url: req.url }, 'carrier request failed');
@@ -283,6 +330,7 @@ class LocalCarrier implements Carrier {
     const contentType = String(req.headers['content-type'] ?? '');
 
     if (url.pathname.startsWith('/2010-04-01/')) return this.restApi.handle(req, url, method, parseForm(raw));
+    if (this.meta?.handles(url.pathname)) return this.meta.handle(req, url, method, raw);
     if (url.pathname.startsWith('/_carrier/')) return this.inspectionApi(url, method, parseJsonOrForm(raw, contentType));
     if (url.pathname.startsWith('/ui/') && method === 'POST') return this.ui(url, Object.fromEntries(new URLSearchParams(raw)));
     if (url.pathname === '/' && method === 'GET') {
@@ -294,6 +342,7 @@ class LocalCarrier implements Carrier {
           emails: this.emails(),
           notice: url.searchParams.get('notice'),
           inboundUrl: this.runtime.options.inboundMessageUrl,
+          metaNumbers: this.metaNumbers(),
           httpUrl: this.httpUrl,
           smtpPort: this.smtpPort,
         }),
@@ -317,6 +366,8 @@ class LocalCarrier implements Carrier {
         };
       }
       if (path === '/calls') return { status: 200, json: this.calls({ to: q('to'), from: q('from') }) };
+      if (path === '/meta/numbers') return { status: 200, json: this.metaNumbers() };
+      if (path === '/meta/webhooks') return { status: 200, json: this.metaWebhooks({ field: q('field') }) };
       if (path === '/emails') return { status: 200, json: this.emails({ to: q('to') }) };
       if (segments[0] === 'messages' && segments.length === 2) {
         const found = this.messaging.get(segments[1]);
@@ -338,6 +389,20 @@ class LocalCarrier implements Carrier {
     if (path === '/inbound-url') {
       this.setInboundMessageUrl(validate(z.object({ url: z.url() }), body).url);
       return { status: 204 };
+    }
+    if (path === '/meta/webhook-url') {
+      this.setMetaWebhookUrl(validate(z.object({ url: z.url() }), body).url);
+      return { status: 204 };
+    }
+    if (path === '/meta/preferences') {
+      const p = validate(preferenceSchema, body);
+      return { status: 200, json: await this.setMarketingPreference(p.from, p.to, p.value) };
+    }
+    if (segments[0] === 'meta' && segments[1] === 'numbers' && segments.length === 3) {
+      return { status: 200, json: await this.updateMetaNumber(segments[2], validate(numberChangeSchema, body)) };
+    }
+    if (segments[0] === 'meta' && segments[1] === 'numbers' && segments[3] === 'account-update' && segments.length === 4) {
+      return { status: 200, json: await this.sendAccountUpdate(segments[2], validate(z.object({ event: z.string().min(1).max(64) }), body).event) };
     }
     if (path === '/faults') {
       this.injectFault(validate(faultSchema, body));
@@ -384,6 +449,17 @@ class LocalCarrier implements Carrier {
         const what = input.buttonText ? `Tapped “${input.buttonText}”` : `Sent “${input.body}”`;
         const answer = result.status ? `our webhook answered ${result.status}` : 'our webhook could not be reached';
         return back(`${what} as ${input.from}: ${answer}.`, form.anchor || contactAnchor(parseAddress(input.from).number));
+      }
+      if (url.pathname === '/ui/meta/preferences') {
+        const p = validate(preferenceSchema, form);
+        const result = await this.setMarketingPreference(p.from, p.to, p.value);
+        const what = p.value === 'stop' ? 'Stopped marketing messages' : 'Resumed marketing messages';
+        return back(`${what} as ${p.from}: our webhook answered ${result.status || 'nothing'}.`, contactAnchor(parseAddress(p.from).number));
+      }
+      if (segments[1] === 'meta' && segments[2] === 'numbers' && segments.length === 4) {
+        const change = validate(numberChangeSchema, { quality: form.quality || undefined, tier: form.tier || undefined });
+        const result = await this.updateMetaNumber(segments[3], change);
+        return back(`Number ${segments[3]} is now ${change.quality ?? ''}${change.tier ?? ''}: our webhook answered ${result.status || 'nothing'}.`);
       }
       if (segments[1] === 'calls' && segments.length === 4) {
         const [, , sid, action] = segments;

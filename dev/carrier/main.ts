@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { z } from 'zod';
 import { loadBusinesses } from '../../lib/businesses';
-import { carrierContentFor } from '../content-templates';
+import { carrierContentFor, carrierMetaFor } from '../content-templates';
 import { startCarrier } from './carrier';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -14,6 +14,10 @@ const envSchema = z.object({
   TWILIO_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   CARRIER_INBOUND_URL: z.url().default('http://127.0.0.1:3000/webhooks/twilio/messaging'),
   CARRIER_VOICE_STATUS_URL: z.url().optional(),
+  /** The Graph API side: bearer token it accepts, app secret it signs webhooks with, where they go. */
+  META_ACCESS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  META_APP_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  CARRIER_META_WEBHOOK_URL: z.url().default('http://127.0.0.1:3000/webhooks/meta'),
   BUSINESSES_FILE: z.string().min(1).default('config/businesses.demo.json'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -41,9 +45,14 @@ async function main(): Promise<void> {
   let carrier;
   try {
     // The businesses' WhatsApp content ids, so the page shows real texts and buttons and enforces the 24-hour window.
-    const content = carrierContentFor(loadBusinesses(env.BUSINESSES_FILE).all());
+    const businesses = loadBusinesses(env.BUSINESSES_FILE).all();
+    const content = carrierContentFor(businesses);
+    const meta =
+      env.META_ACCESS_TOKEN && env.META_APP_SECRET ? carrierMetaFor(businesses, { accessToken: env.META_ACCESS_TOKEN, appSecret: env.META_APP_SECRET, webhookUrl: env.CARRIER_META_WEBHOOK_URL }) : undefined;
+    if (!meta && businesses.some((b) => b.whatsapp.provider === 'meta')) log.warn({}, 'META_ACCESS_TOKEN or META_APP_SECRET not set: the carrier serves no Graph API');
     carrier = await startCarrier({
       ...content,
+      meta,
       host: env.CARRIER_HOST,
       httpPort: env.CARRIER_PORT,
       smtpPort: env.CARRIER_SMTP_PORT,

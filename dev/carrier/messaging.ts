@@ -87,6 +87,16 @@ export class Messaging {
     this.lastInbound.clear();
   }
 
+  /** Keeps a message made elsewhere (the Graph API side), so lists and the page show it with the rest. */
+  add(message: CarrierMessage): void {
+    this.store.set(message.sid, message);
+  }
+
+  /** A WhatsApp message from the contact opens the 24-hour window for this business number. */
+  openWindow(contact: string, sender: string): void {
+    this.lastInbound.set(windowKey(contact, sender), Date.now());
+  }
+
   /** `silent`: the message sends no status callbacks, as when they are lost on the way to us. */
   create(params: FormParams, opts: { silent?: boolean } = {}): CarrierMessage {
     const rawTo = first(params, 'To');
@@ -157,7 +167,7 @@ export class Messaging {
     return templates === null || templates.has(contentSid);
   }
 
-  private insideWindow(contact: string, sender: string): boolean {
+  insideWindow(contact: string, sender: string): boolean {
     const last = this.lastInbound.get(windowKey(contact, sender));
     return last !== undefined && Date.now() - last < WHATSAPP_WINDOW_MS;
   }

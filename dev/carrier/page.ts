@@ -1,5 +1,5 @@
 import { escapeHtml } from '../../domain/escape';
-import type { CarrierCall, CarrierEmail, CarrierMessage, Channel } from './types';
+import { META_TIERS, type CarrierCall, type CarrierEmail, type CarrierMessage, type Channel, type MetaNumberState } from './types';
 
 
 export function contactAnchor(contact: string): string {
@@ -20,6 +20,7 @@ export interface PageInput {
   emails: CarrierEmail[];
   notice: string | null;
   inboundUrl: string | null;
+  metaNumbers: MetaNumberState[];
   httpUrl: string;
   smtpPort: number;
 }
@@ -74,7 +75,7 @@ function renderMessage(m: CarrierMessage, anchor: string): string {
   const inbound = m.direction === 'inbound';
   const status = m.errorCode !== null ? `<span class="badge bad">${escapeHtml(m.status)} · ${escapeHtml(m.errorCode)}</span>` : `<span class="badge">${escapeHtml(m.status)}</span>`;
   const tapped = m.buttonText ? `<div class="muted">tapped button “${escapeHtml(m.buttonText)}” (payload ${escapeHtml(m.buttonPayload)})</div>` : '';
-  const template = m.contentSid ? `<div class="muted">template ${escapeHtml(m.contentSid)}</div>` : '';
+  const template = m.contentSid ? `<div class="muted">${m.provider === 'meta' ? 'Meta ' : ''}template ${escapeHtml(m.contentSid)}</div>` : '';
   const failure = m.errorMessage ? `<div class="muted">${escapeHtml(m.errorMessage)}</div>` : '';
   const webhook = inbound && m.webhook ? `<span class="muted">· our webhook answered ${escapeHtml(m.webhook.httpStatus || 'nothing')}</span>` : '';
   const buttons =
@@ -141,6 +142,35 @@ function replyForm(view: ContactView, anchor: string): string {
     <button class="primary">Send</button></form>`;
 }
 
+/** What a WhatsApp user can do in the app's business profile: stop or resume that business's marketing messages. */
+function marketingControls(view: ContactView): string {
+  const numbers = [...new Set(view.messages.filter((m) => m.provider === 'meta').map((m) => m.sender))];
+  return numbers
+    .map(
+      (n) => `<form class="row" method="post" action="/ui/meta/preferences">
+    <input type="hidden" name="from" value="${escapeHtml(view.contact)}"><input type="hidden" name="to" value="${escapeHtml(n)}">
+    <span class="muted">In WhatsApp, for ${escapeHtml(n)} (Meta):</span>
+    <button name="value" value="stop">Stop marketing</button><button name="value" value="resume">Resume marketing</button></form>`,
+    )
+    .join('');
+}
+
+function renderMetaNumbers(numbers: MetaNumberState[]): string {
+  if (!numbers.length) return '';
+  const rows = numbers
+    .map((n) => {
+      const action = `/ui/meta/numbers/${encodeURIComponent(n.phoneNumberId)}`;
+      const quality = (['GREEN', 'YELLOW', 'RED'] as const).map((q) => `<button name="quality" value="${q}"${q === n.quality ? ' disabled' : ''}>${q}</button>`).join('');
+      const tiers = META_TIERS.map((t) => `<option value="${t}"${t === n.tier ? ' selected' : ''}>${t}</option>`).join('');
+      return `<div><strong>${escapeHtml(n.displayNumber)}</strong> <span class="muted">phone-number id ${escapeHtml(n.phoneNumberId)} · quality ${escapeHtml(n.quality)} · ${escapeHtml(n.tier)}</span>
+      <form class="row" method="post" action="${action}"><span class="muted">Quality rating:</span>${quality}</form>
+      <form class="row" method="post" action="${action}"><span class="muted">Messaging limit:</span><select name="tier">${tiers}</select><button>Change tier</button></form></div>`;
+    })
+    .join('');
+  return `<section id="meta-numbers"><h2>WhatsApp numbers on Meta's Cloud API</h2>
+    <p class="muted">Changes are sent to our API as <code>phone_number_quality_update</code> webhooks signed with the app secret.</p>${rows}</section>`;
+}
+
 function renderContact(view: ContactView): string {
   const anchor = contactAnchor(view.contact);
   const isPhone = view.contact.startsWith('+');
@@ -148,7 +178,7 @@ function renderContact(view: ContactView): string {
   if (view.messages.length) parts.push('<h3>Messages</h3>', ...view.messages.map((m) => renderMessage(m, anchor)));
   if (view.calls.length) parts.push('<h3>Calls</h3>', ...view.calls.map(renderCall));
   if (view.emails.length) parts.push('<h3>E-mails</h3>', ...view.emails.map(renderEmail));
-  if (isPhone) parts.push(replyForm(view, anchor));
+  if (isPhone) parts.push(marketingControls(view), replyForm(view, anchor));
   return `<section id="${escapeHtml(anchor)}">${parts.join('\n')}</section>`;
 }
 
@@ -170,5 +200,5 @@ export function renderPage(input: PageInput): string {
 <title>Optinflow local carrier</title><style>${css}</style></head><body>
 <header><h1>Optinflow local carrier</h1><span class="muted" style="color:#c9cfdb">Twilio API ${escapeHtml(input.httpUrl)} · SMTP port ${escapeHtml(input.smtpPort)}</span>
 <a href="/">Refresh</a><form method="post" action="/ui/reset"><button style="background:transparent">Clear everything</button></form></header>
-<main>${notice}${intro}${body}</main></body></html>`;
+<main>${notice}${intro}${renderMetaNumbers(input.metaNumbers)}${body}</main></body></html>`;
 }

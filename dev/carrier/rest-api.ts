@@ -12,7 +12,7 @@ const MAX_PAGE_SIZE = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const faultSchema = z.object({
-  target: z.enum(['messages', 'calls', 'any']),
+  target: z.enum(['messages', 'calls', 'meta', 'any']),
   request: z.enum(['create', 'read']).optional(),
   status: z.union([z.literal(429), z.literal(500), z.literal(503)]).optional(),
   delayMs: z.number().int().min(0).max(120_000).optional(),

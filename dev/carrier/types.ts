@@ -35,7 +35,57 @@ export interface CarrierOptions {
   /** ContentSids that are approved WhatsApp templates; undefined means every ContentSid is one. */
   templateContentSids?: string[];
   contentTemplates?: Record<string, ContentTemplate>;
+  /** The Graph API (WhatsApp Cloud API) side: numbers, templates, secrets and where webhooks go. */
+  meta?: MetaCarrierOptions;
   logger?: CarrierLogger;
+}
+
+export type MetaQuality = 'GREEN' | 'YELLOW' | 'RED';
+export const META_TIERS = ['TIER_250', 'TIER_1K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED'] as const;
+export type MetaTier = (typeof META_TIERS)[number];
+
+/** A template as Meta approved it: body text with `{{1}}`…, quick-reply button labels, its category and languages. */
+export interface MetaTemplate {
+  text: string;
+  buttons?: string[];
+  category: 'MARKETING' | 'UTILITY';
+  languages: string[];
+}
+
+export interface MetaNumberOptions {
+  phoneNumberId: string;
+  /** E.164, as the contact sees it. */
+  displayNumber: string;
+  wabaId?: string;
+}
+
+export interface MetaCarrierOptions {
+  accessToken: string;
+  appSecret: string;
+  /** Our API's `POST /webhooks/meta`; every Meta webhook goes there. */
+  webhookUrl?: string;
+  numbers: MetaNumberOptions[];
+  templates: Record<string, MetaTemplate>;
+}
+
+/** A business number's state at Meta, as the carrier page changes it. */
+export interface MetaNumberState {
+  phoneNumberId: string;
+  displayNumber: string;
+  wabaId: string;
+  quality: MetaQuality;
+  tier: MetaTier;
+}
+
+/** One webhook the carrier sent as Meta: the exact body and signature, so a test can deliver it again. */
+export interface MetaWebhookDelivery {
+  field: string;
+  url: string;
+  body: string;
+  signature: string;
+  httpStatus: number;
+  at: string;
+  error?: string;
 }
 
 export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'received';
@@ -67,6 +117,10 @@ export interface CarrierMessage {
   contentVariables: Record<string, string> | null;
   /** What the contact reads: the body, or the template rendered with its variables. */
   renderedText: string;
+  /** Set for messages sent or received through the Graph API: the id is a wamid, webhooks are Meta's. */
+  provider?: 'meta';
+  /** Meta only: what kind of message we sent (a button reply answers a template or an interactive message differently). */
+  metaType?: 'template' | 'interactive' | 'text';
   /** Quick replies the page offers for this message. */
   buttons: QuickReply[];
   buttonPayload: string | null;
@@ -149,6 +203,11 @@ export interface RecipientBehaviour {
    */
   failWith?: number;
   deliveryStatus?: 'undelivered' | 'failed';
+  /**
+   * Meta: a WhatsApp error code (131026 undeliverable, 131050 stopped marketing, ...) with which the
+   * carrier accepts the send (a wamid) and then reports it failed in a `statuses` webhook.
+   */
+  metaFailWith?: number;
   /** The contact has texted STOP to Twilio: sends are rejected with 21610. */
   unsubscribed?: boolean;
   /** How calls to this contact end before the TwiML runs. */
@@ -156,7 +215,8 @@ export interface RecipientBehaviour {
 }
 
 export interface Fault {
-  target: 'messages' | 'calls' | 'any';
+  /** `meta`: the Graph API's sends (429 answers 130429, 500/503 Graph's transient errors). */
+  target: 'messages' | 'calls' | 'meta' | 'any';
   /** Which requests it applies to: creates (POST to the list) or reads (GET). Default: every request. */
   request?: 'create' | 'read';
   status?: 429 | 500 | 503;
@@ -218,6 +278,8 @@ export interface Carrier {
   emails(filter?: { to?: string }): CarrierEmail[];
   reset(): void;
   setInboundMessageUrl(url: string): void;
+  /** Where Meta's webhooks go (our `POST /webhooks/meta`). */
+  setMetaWebhookUrl(url: string): void;
   sendInbound(input: InboundInput): Promise<InboundResult>;
   pressKeys(callSid: string, digits: string): Promise<CarrierCall>;
   letGatherTimeOut(callSid: string): Promise<CarrierCall>;
@@ -226,6 +288,16 @@ export interface Carrier {
   oneClickUnsubscribe(emailId: string): Promise<WebhookResult>;
   setRecipientBehaviour(phone: string, behaviour: RecipientBehaviour): void;
   injectFault(fault: Fault): void;
+  /** Meta numbers as they stand (quality rating, messaging limit tier). */
+  metaNumbers(): MetaNumberState[];
+  /** Every Meta webhook sent so far, oldest first. */
+  metaWebhooks(filter?: { field?: string }): MetaWebhookDelivery[];
+  /** The contact stops or resumes marketing messages from this business number inside WhatsApp. */
+  setMarketingPreference(contact: string, businessNumber: string, value: 'stop' | 'resume'): Promise<WebhookResult>;
+  /** Meta changes the number's quality rating or messaging limit; a `phone_number_quality_update` webhook says so. */
+  updateMetaNumber(phoneNumberId: string, change: { quality?: MetaQuality; tier?: MetaTier }): Promise<WebhookResult>;
+  /** An `account_update` webhook (e.g. ACCOUNT_VIOLATION, DISABLED_UPDATE). */
+  sendAccountUpdate(phoneNumberId: string, event: string): Promise<WebhookResult>;
   /** Polls until the predicate (sync or async) gives something truthy. */
   waitFor<T>(predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
 }

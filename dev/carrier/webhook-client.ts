@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import twilio from 'twilio';
@@ -39,13 +40,33 @@ export class WebhookClient {
       payload = new URLSearchParams(params).toString();
     }
     const signature = twilio.getExpectedTwilioSignature(this.authToken, signedUrl, method === 'GET' ? {} : params);
-    const isHttps = target.protocol === 'https:';
     const headers: Record<string, string> = { 'User-Agent': 'TwilioProxy/1.1', Accept: '*/*' };
     if (opts.signed !== false) headers['X-Twilio-Signature'] = signature;
     if (method === 'POST') {
       headers['Content-Type'] = 'application/x-www-form-urlencoded; charset=utf-8';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
+    return this.send(method, target, headers, payload);
+  }
+
+  /**
+   * What Meta's webhooks do: POST a JSON body with `X-Hub-Signature-256`, HMAC-SHA256 of the exact
+   * bytes sent, keyed with the app secret. `appSecret: null` sends it unsigned.
+   */
+  postMetaJson(url: string, body: string, appSecret: string | null): Promise<SignedResponse> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return Promise.resolve({ status: 0, body: '', contentType: '', error: `invalid URL ${url}` });
+    }
+    const headers: Record<string, string> = { 'User-Agent': 'facebookexternalua', Accept: '*/*', 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) };
+    if (appSecret !== null) headers['X-Hub-Signature-256'] = metaSignature(appSecret, body);
+    return this.send('POST', target, headers, body);
+  }
+
+  private send(method: 'GET' | 'POST', target: URL, headers: Record<string, string>, payload: string): Promise<SignedResponse> {
+    const isHttps = target.protocol === 'https:';
     return new Promise((resolve) => {
       const req = (isHttps ? https : http).request(
         target,
@@ -77,4 +98,8 @@ export class WebhookClient {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+export function metaSignature(appSecret: string, body: string): string {
+  return `sha256=${createHmac('sha256', appSecret).update(body, 'utf8').digest('hex')}`;
 }

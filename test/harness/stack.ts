@@ -5,9 +5,10 @@ import path from 'node:path';
 import { createServer } from 'node:net';
 import { buildApp, type ApiDeps } from '../../api/app';
 import { createMailer } from '../../activities/providers/mailer';
+import { createMetaClient } from '../../activities/providers/meta';
 import { createTwilioClient } from '../../activities/providers/twilio';
 import { startCarrier, type Carrier } from '../../dev/carrier/carrier';
-import { carrierContentFor } from '../../dev/content-templates';
+import { carrierContentFor, carrierMetaFor } from '../../dev/content-templates';
 import type { BusinessRegistry } from '../../domain/business';
 import { loadBusinesses } from '../../lib/businesses';
 import { connectStore, type Store } from '../../store/models';
@@ -20,6 +21,7 @@ export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789';
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 export const TEST_PAGE_SECRET = 'test-page-token-secret-0123456789abcdef';
 export const TEST_ERASURE_SECRET = 'test-erasure-hash-secret-0123456789abcdef';
+export const TEST_META = { accessToken: 'test-meta-access-token-0123456789', appSecret: 'test-meta-app-secret-0123456789', verifyToken: 'test-meta-verify-token-0123456789' };
 
 let runtimeInstalled = false;
 
@@ -65,10 +67,11 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace: temporalNamespace });
   const content = carrierContentFor(businesses.all());
-  const carrier = await startCarrier({ httpPort: 0, smtpPort: 0, accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, statusCallbackDelayMs: 20, ...content });
+  const meta = carrierMetaFor(businesses.all(), { accessToken: TEST_META.accessToken, appSecret: TEST_META.appSecret });
+  const carrier = await startCarrier({ httpPort: 0, smtpPort: 0, accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, statusCallbackDelayMs: 20, ...content, meta });
 
   // Tests play clients behind a proxy (X-Forwarded-For) to exercise per-IP limits.
-  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET, trustProxy: true };
+  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET, meta: { ...TEST_META, graphBaseUrl: carrier.httpUrl }, trustProxy: true };
   // The public URL is only known after listening; build once to learn the port, then for real.
   const probe = await buildApp({ ...apiDeps, publicBaseUrl: 'http://127.0.0.1' });
   await probe.listen({ host: '127.0.0.1', port: 0 });
@@ -78,11 +81,13 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const api = await buildApp({ ...apiDeps, publicBaseUrl: apiUrl });
   await api.listen({ host: '127.0.0.1', port });
   carrier.setInboundMessageUrl(`${apiUrl}/webhooks/twilio/messaging`);
+  if (meta) carrier.setMetaWebhookUrl(`${apiUrl}/webhooks/meta`);
 
   const activityDeps: ActivityDeps = {
     store,
     businesses,
     twilio: createTwilioClient({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: carrier.httpUrl }),
+    meta: createMetaClient({ accessToken: TEST_META.accessToken, graphBaseUrl: carrier.httpUrl }),
     mailer: createMailer({ smtpUrl: `smtp://127.0.0.1:${carrier.smtpPort}` }),
     publicBaseUrl: apiUrl,
     pageTokenSecret: TEST_PAGE_SECRET,
@@ -230,6 +235,10 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
     API_KEYS: TEST_API_KEY,
     PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
     ERASURE_HASH_SECRET: TEST_ERASURE_SECRET,
+    META_ACCESS_TOKEN: TEST_META.accessToken,
+    META_APP_SECRET: TEST_META.appSecret,
+    META_VERIFY_TOKEN: TEST_META.verifyToken,
+    META_GRAPH_BASE_URL: stack.carrier.httpUrl,
     BUSINESSES_FILE: businessesFile,
     // Off unless a test asks: test files run side by side, and a fixed port would collide.
     WORKER_METRICS_PORT: '0',
@@ -239,7 +248,7 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
 
 /** The API's dependencies on this stack, with another Temporal client (e.g. one that reaches no server). */
 export function apiDepsWith(stack: TestStack, client: Client): ApiDeps {
-  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET };
+  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET, meta: { ...TEST_META, graphBaseUrl: stack.carrier.httpUrl }, erasureHashSecret: TEST_ERASURE_SECRET };
 }
 
 /**

@@ -9,7 +9,7 @@ import { loadBusinesses } from '../../lib/businesses';
 import { bodyNeedles, emailNeedles, findLeaks, phoneNeedles } from '../harness/log-scan';
 import { freshPhones, postAsTwilio } from '../harness/contact';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName } from '../harness/servers';
-import { TEST_ACCOUNT_SID, TEST_API_KEY, TEST_AUTH_TOKEN, TEST_PAGE_SECRET } from '../harness/stack';
+import { TEST_ACCOUNT_SID, TEST_API_KEY, TEST_AUTH_TOKEN, TEST_META, TEST_PAGE_SECRET } from '../harness/stack';
 
 /**
  * The worker and the API run as `npm start` runs them (their own processes, stdout into
@@ -76,6 +76,10 @@ beforeAll(async () => {
     API_PORT: String(apiPort),
     API_KEYS: TEST_API_KEY,
     PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
+    META_ACCESS_TOKEN: TEST_META.accessToken,
+    META_APP_SECRET: TEST_META.appSecret,
+    META_VERIFY_TOKEN: TEST_META.verifyToken,
+    META_GRAPH_BASE_URL: carrier.httpUrl,
     BUSINESSES_FILE: businessesFile,
   };
   const worker = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env, cwd: repoRoot, logFile: logFile('worker') });
