@@ -5,6 +5,7 @@ import { reportPageQuery } from '../routes/report-page';
 import { inboundCallSchema, menuParamsSchema } from '../routes/voice-inbound';
 import { businessParams, optinForm } from '../routes/webform';
 import { inboundMessageSchema, statusCallbackQuerySchema, statusCallbackSchema, voiceParamsSchema } from '../schemas';
+import { metaEnvelopeSchema, metaVerifyQuerySchema } from '../meta-schemas';
 import { ERRORS } from './responses';
 import type { ResponseDoc, RouteDoc } from './types';
 
@@ -19,8 +20,20 @@ const ivrCallback = (path: string, summary: string): RouteDoc => ({
   responses: { 200: twimlAnswer, 204: { description: 'acknowledged' }, 400: bad, 403: badSignature, 503: unavailable },
 });
 
-/** Twilio's webhooks (signed with X-Twilio-Signature against PUBLIC_BASE_URL). */
+/** Twilio's webhooks (signed with X-Twilio-Signature against PUBLIC_BASE_URL), and Meta's (X-Hub-Signature-256 with the app secret). */
 export const WEBHOOK_ROUTES: RouteDoc[] = [
+  {
+    method: 'get', path: '/webhooks/meta', tag: 'webhooks', auth: 'public',
+    summary: "Meta's webhook verification: answers hub.challenge when hub.verify_token is META_VERIFY_TOKEN",
+    query: metaVerifyQuerySchema,
+    responses: { 200: { description: 'the challenge, as text', type: 'text/plain' }, 400: bad, 403: { description: 'wrong verify token', schema: ERRORS[403].schema } },
+  },
+  {
+    method: 'post', path: '/webhooks/meta', tag: 'webhooks', auth: 'public',
+    summary: "Meta's WhatsApp webhooks (messages, statuses, user_preferences, quality and account updates), signed with X-Hub-Signature-256 over the raw body",
+    body: [{ type: 'application/json', schema: metaEnvelopeSchema }],
+    responses: { 200: { description: 'acknowledged once every event is durable' }, 400: bad, 403: { description: 'missing or wrong X-Hub-Signature-256', schema: ERRORS[403].schema }, 503: unavailable },
+  },
   {
     method: 'post', path: '/webhooks/twilio/messaging', tag: 'webhooks', auth: 'twilioSignature',
     summary: 'Inbound SMS and WhatsApp messages: replies, STOP in any wording, START, HELP, button taps',
