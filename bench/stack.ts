@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startCarrier, type Carrier } from '../dev/carrier/carrier';
+import { startTemporalCluster } from '../dev/cluster/cluster';
 import { carrierContentFor } from '../dev/content-templates';
 import { DEV_META_ACCESS_TOKEN, DEV_META_APP_SECRET, DEV_META_VERIFY_TOKEN } from '../dev/dev-env';
 import { findFreePort, httpOk, startFerretDb, startNodeProcess, startTemporalDevServer, waitUntil, type ManagedProcess } from '../dev/processes';
@@ -11,8 +12,8 @@ import { connectStore, type Store } from '../store/models';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
 
 /**
- * The whole product for a benchmark: Temporal dev server and FerretDB (unless TEMPORAL_ADDRESS /
- * MONGODB_URI name running ones), the carrier in this process, and the worker and the API as child
+ * The whole product for a benchmark: Temporal dev server (the cluster profile with
+ * OPTINFLOW_TEMPORAL_PROFILE=cluster) and FerretDB (unless TEMPORAL_ADDRESS / MONGODB_URI name running ones), the carrier in this process, and the worker and the API as child
  * processes so each one's memory can be read on its own.
  */
 
@@ -55,7 +56,25 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
   try {
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
     let temporalPid: number | undefined;
-    if (!temporalAddress) {
+    // The cluster profile's five server processes, whose peak RSS is summed as "temporal".
+    let clusterPids: number[] = [];
+    if (!temporalAddress && process.env.OPTINFLOW_TEMPORAL_PROFILE === 'cluster') {
+      chmodSync(work, 0o755);
+      const tools = path.join(repoRoot, '.tools');
+      const cluster = await startTemporalCluster({
+        serverBin: path.join(tools, 'bin', 'temporal-server'),
+        sqlToolBin: path.join(tools, 'bin', 'temporal-sql-tool'),
+        schemaDir: path.join(tools, 'temporal-schema'),
+        dataDir: path.join(work, 'cluster'),
+        logDir: path.join(work, 'logs'),
+        namespaces: [],
+        searchAttributes: searchAttributeDefinitions,
+      });
+      stops.push(() => cluster.stop());
+      temporalAddress = cluster.address;
+      clusterPids = [...cluster.processes.values()].map((p) => p.child.pid!);
+      temporalPid = clusterPids[0];
+    } else if (!temporalAddress) {
       const temporal = await startTemporalDevServer({
         bin: process.env.TEMPORAL_CLI_PATH || path.join(repoRoot, '.tools', 'bin', 'temporal'),
         port: await findFreePort(),
@@ -165,7 +184,7 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       peakRssMiB: () => ({
         worker: peakRssMiB(pids.worker),
         api: peakRssMiB(pids.api),
-        temporal: pids.temporal ? peakRssMiB(pids.temporal) : undefined,
+        temporal: clusterPids.length > 0 ? clusterPids.reduce((sum, pid) => sum + peakRssMiB(pid), 0) : pids.temporal ? peakRssMiB(pids.temporal) : undefined,
         bench: Math.round(process.resourceUsage().maxRSS / 1024),
       }),
       async stop() {

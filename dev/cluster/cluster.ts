@@ -184,15 +184,21 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
     writeFileSync(dynamicConfigFile, DYNAMIC_CONFIG_YAML);
     const input: ClusterConfigInput = { host, postgres, historyShards: opts.historyShards ?? 8, processes: specs, dynamicConfigFile };
     const processes = new Map<string, ManagedProcess>();
+    const frontend = specs[0];
+    const address = `${host}:${frontend.grpcPort}`;
     for (const spec of specs) {
       const yaml = serverConfigYaml(input, spec);
       // History hosts log at info: their "Acquired shard" lines are how shardOwners() sees the ring.
       writeFileSync(path.join(configDir, `${spec.name}.yaml`), spec.role === 'history' ? yaml.replace('level: warn', 'level: info') : yaml);
       const args = ['--root', configDir, '--config', '.', '--env', spec.name, '--allow-no-auth', 'start', '--service', spec.role];
       processes.set(spec.name, watch(spawnManaged({ name: `Temporal ${spec.name}`, command: opts.serverBin, args, logFile: path.join(opts.logDir, `temporal-${spec.name}.log`) })));
+      // Every process writes the cluster's metadata on a fresh database, and two at once clash on its
+      // key ("duplicate key ... cluster_metadata_info_pkey") and one exits: the frontend goes first,
+      // and the rest start once it listens (it has written the metadata by then).
+      if (spec === frontend) {
+        await waitUntil(() => canConnect(frontend.grpcPort, host), { timeoutMs: opts.readyTimeoutMs ?? 120_000, what: `the Temporal frontend on ${address}`, process: processes.get('frontend') });
+      }
     }
-    const frontend = specs[0];
-    const address = `${host}:${frontend.grpcPort}`;
     await waitUntil(() => canConnect(frontend.grpcPort, host), { timeoutMs: opts.readyTimeoutMs ?? 120_000, what: `the Temporal frontend on ${address}`, process: processes.get('frontend') });
     await registerNamespaces(address, ['default', ...opts.namespaces.filter((n) => n !== 'default')], opts.searchAttributes);
     return {
