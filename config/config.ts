@@ -25,6 +25,9 @@ export const configShape = {
   /** Journeys kept in the worker's memory between events; an evicted one is replayed from its (short) history. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  /** On SIGTERM: seconds in-flight activities may finish before they are cancelled, and after which shutdown gives up waiting. */
+  WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  WORKER_SHUTDOWN_FORCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** The worker's Prometheus endpoints: Optinflow's own metrics and the Temporal SDK's, each on its own port (0 = off). */
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   WORKER_METRICS_PORT: port.default(9464),
@@ -70,6 +73,7 @@ export const configShape = {
 
 export const configSchema = z.object(configShape).superRefine((c, ctx) => {
   if (!c.API_KEYS && !c.OPTINFLOW_KEYS_FILE) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'set API_KEYS or OPTINFLOW_KEYS_FILE: the API needs at least one key' });
+  if (c.WORKER_SHUTDOWN_FORCE_SECONDS <= c.WORKER_SHUTDOWN_GRACE_SECONDS) ctx.addIssue({ code: 'custom', path: ['WORKER_SHUTDOWN_FORCE_SECONDS'], message: 'must be greater than WORKER_SHUTDOWN_GRACE_SECONDS' });
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
+    shutdownForceTime: config.WORKER_SHUTDOWN_FORCE_SECONDS * 1000,
     metrics: telemetry.metrics,
     deps: {
       store,

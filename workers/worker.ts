@@ -36,6 +36,10 @@ export interface OptinflowWorkerOptions {
   maxCachedWorkflows?: number;
   /** When given, the activities report what they did (sends by outcome, journeys ended, opt-outs recorded). */
   metrics?: WorkerMetrics;
+  /** How long a stopping worker lets in-flight sends finish before cancelling them (ms). */
+  shutdownGraceTime?: number;
+  /** After this long (ms) a shutdown that still waits is abandoned, so the process can exit and a restart take over. */
+  shutdownForceTime?: number;
 }
 
 /**
@@ -52,6 +56,9 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,
+    // Every activity is idempotent, so an attempt cut short is retried safely elsewhere; the bounds only decide how long a deploy waits.
+    shutdownGraceTime: opts.shutdownGraceTime ?? 10_000,
+    shutdownForceTime: opts.shutdownForceTime ?? 30_000,
   });
   const run = worker.run.bind(worker);
   worker.run = async () => {

@@ -14,6 +14,8 @@ import { loadBusinesses } from '../../lib/businesses';
 import { connectStore, type Store } from '../../store/models';
 import { createOptinflowWorker, type ActivityDeps } from '../../workers/worker';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName, withDatabase } from './servers';
+import { readBody } from './http';
+import { boundedStep } from './teardown';
 import { sleep } from './wait';
 
 export const TEST_ACCOUNT_SID = 'AC' + 'ab'.repeat(16);
@@ -21,6 +23,11 @@ export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789';
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 export const TEST_PAGE_SECRET = 'test-page-token-secret-0123456789abcdef';
 export const TEST_ERASURE_SECRET = 'test-erasure-hash-secret-0123456789abcdef';
+/**
+ * Tests stop workers mid-journey on purpose: in-flight activities are cancelled at once (as a crash
+ * would leave them, to be retried), and a shutdown that still hangs is cut off instead of holding the file.
+ */
+const TEST_WORKER_SHUTDOWN = { shutdownGraceTime: 0, shutdownForceTime: 20_000 };
 export const TEST_META = { accessToken: 'test-meta-access-token-0123456789', appSecret: 'test-meta-app-secret-0123456789', verifyToken: 'test-meta-verify-token-0123456789' };
 
 let runtimeInstalled = false;
@@ -102,6 +109,7 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
       taskQueue,
       workflowBundlePath: testWorkflowBundle().codePath,
       deps: activityDeps,
+      ...TEST_WORKER_SHUTDOWN,
     });
     const running = worker.run();
     let stopped: Promise<void> | undefined;
@@ -112,7 +120,7 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
         (stopped ??= (async () => {
           if (worker.getState() === 'RUNNING') worker.shutdown();
           await running.catch(() => undefined);
-          await nativeConnection.close();
+          await nativeConnection.close().catch(() => undefined);
         })()),
     };
     workers.push(handle);
@@ -137,22 +145,18 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
         headers: { authorization: `Bearer ${TEST_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // Not JSON (an HTML page or TwiML): the raw text is the body.
-      }
-      return { status: res.status, body: parsed };
+      return { status: res.status, body: await readBody(res) };
     },
     async close() {
-      for (const w of workers) await w.stop();
-      await api.close();
-      await carrier.close();
-      await store.connection.dropDatabase().catch(() => undefined);
-      await store.connection.close();
-      await connection.close();
+      // The worker's own force time (TEST_WORKER_SHUTDOWN) bounds it first; these bounds keep the whole close under a hook's timeout.
+      for (const w of workers) await boundedStep('worker', () => w.stop(), 25_000);
+      await boundedStep('api', () => api.close(), 5_000);
+      await boundedStep('carrier', () => carrier.close(), 5_000);
+      await boundedStep('store', async () => {
+        await store.connection.dropDatabase().catch(() => undefined);
+        await store.connection.close();
+      }, 5_000);
+      await boundedStep('temporal client', () => connection.close(), 3_000);
     },
   };
   if (opts.worker !== false) stack.worker = await startWorker();

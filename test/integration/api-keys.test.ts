@@ -6,6 +6,7 @@ import { ROUTE_ACCESS } from '../../api/access';
 import { ALLOWED, ROLES, type Role } from '../../domain/access';
 import { hashedKey, type KeysFile } from '../../lib/api-keys';
 import { freshPhones } from '../harness/contact';
+import { readBody } from '../harness/http';
 import { apiDepsWith, startTestStack, waitForCampaign, waitForJourneyStatus, type TestStack } from '../harness/stack';
 import { eventually, sleep } from '../harness/wait';
 
@@ -114,14 +115,7 @@ async function call(key: KeyName | string, c: Call): Promise<{ status: number; b
     body = JSON.stringify(c.body);
   }
   const res = await fetch(`${keyedUrl}${c.url}`, { method: c.method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // Not JSON: keep the text for the failure message.
-  }
-  return { status: res.status, body: parsed };
+  return { status: res.status, body: await readBody(res) };
 }
 
 /** Every document of every collection of the test's database: a refused call must leave it as it was. */
