@@ -1,6 +1,7 @@
 import { log } from '@temporalio/activity';
 import { perContactInOrder, type ConsentChangeEvent, type DeliverySettings } from '../domain/consent-events';
 import { EVENT_ID_HEADER, signEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../lib/event-signature';
+import { guardedPost } from '../lib/guarded-post';
 import { deliveredAmong, findEndpoint, recordAttempts, type DeliveryAttempt } from '../store/event-endpoints';
 import { happenedSince, recordedBetween, type FeedEvent, type FeedKey } from '../store/ledger-feed';
 import type { Store } from '../store/models';
@@ -8,6 +9,8 @@ import type { DeliveryRound, DeliveryRoundResult, ReplayRound, ReplayRoundResult
 
 export interface EventDeliveryDeps {
   store: Store;
+  /** Deliver to loopback and private addresses too (EVENT_ENDPOINTS_ALLOW_PRIVATE): development and tests; off by default. */
+  allowPrivateReceivers?: boolean;
 }
 
 const PAGE = 500;
@@ -42,23 +45,20 @@ function bodyOf(endpoint: Endpoint, e: FeedEvent, replay: boolean): string {
 }
 
 /** One signed POST; anything but a 2xx is a failure to try again (redirects are not followed). */
-async function post(endpoint: Endpoint, e: FeedEvent, replay: boolean, timeoutMs: number): Promise<Sent> {
+async function post(endpoint: Endpoint, e: FeedEvent, replay: boolean, timeoutMs: number, allowPrivate: boolean): Promise<Sent> {
   const body = bodyOf(endpoint, e, replay);
   const timestamp = Math.floor(Date.now() / 1000);
   try {
-    const res = await fetch(endpoint.url, {
-      method: 'POST',
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+    const status = await guardedPost(endpoint.url, {
       headers: { 'content-type': 'application/json', 'user-agent': 'optinflow-events/1', [EVENT_ID_HEADER]: e._id, [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signEvent(endpoint.secret, timestamp, body) },
       body,
+      timeoutMs,
+      allowPrivate,
     });
-    await res.body?.cancel().catch(() => undefined);
-    return res.status >= 200 && res.status < 300 ? { ok: true, status: res.status } : { ok: false, status: res.status, error: `http_${res.status}` };
+    return status >= 200 && status < 300 ? { ok: true, status } : { ok: false, status, error: `http_${status}` };
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    const name = (err as Error).name;
-    return { ok: false, error: cause?.code ?? (name === 'TimeoutError' ? 'timeout' : name || 'network_error') };
+    const code = (err as { code?: string }).code;
+    return { ok: false, error: code === 'EPRIVATEADDRESS' ? 'private_address' : code || (err as Error).name || 'network_error' };
   }
 }
 
@@ -74,7 +74,7 @@ const attemptOf = (endpoint: Endpoint, e: FeedEvent, sent: Sent, replay: boolean
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function createEventDeliveryActivities({ store }: EventDeliveryDeps) {
+export function createEventDeliveryActivities({ store, allowPrivateReceivers = false }: EventDeliveryDeps) {
   /**
    * The events recorded since the watermark (less the overlap) that the endpoint has not had, oldest
    * first, up to a batch; `complete` when nothing recorded before the horizon was left out.
@@ -122,7 +122,7 @@ export function createEventDeliveryActivities({ store }: EventDeliveryDeps) {
           undelivered.push(...events.slice(i));
           break;
         }
-        const sent = await post(endpoint, events[i], false, s.requestTimeoutMs);
+        const sent = await post(endpoint, events[i], false, s.requestTimeoutMs, allowPrivateReceivers);
         attempts.push(attemptOf(endpoint, events[i], sent, false));
         if (sent.ok) {
           delivered += 1;
@@ -154,7 +154,7 @@ export function createEventDeliveryActivities({ store }: EventDeliveryDeps) {
     const attempts: DeliveryAttempt[] = [];
     try {
       for (const e of events) {
-        const sent = await post(endpoint, e, true, s.requestTimeoutMs);
+        const sent = await post(endpoint, e, true, s.requestTimeoutMs, allowPrivateReceivers);
         attempts.push(attemptOf(endpoint, e, sent, true));
         if (!sent.ok) return { key: last, delivered, failed: 1, done: false };
         delivered += 1;

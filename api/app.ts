@@ -43,6 +43,8 @@ export interface ApiDeps extends ServiceDeps {
   logger?: FastifyServerOptions['loggerInstance'];
   /** Consent-change delivery settings other than the defaults (tests use seconds). */
   eventDelivery?: Partial<DeliverySettings>;
+  /** Accept event endpoints at loopback or private addresses (EVENT_ENDPOINTS_ALLOW_PRIVATE). */
+  allowPrivateReceivers?: boolean;
 }
 
 async function checkHealth(deps: ApiDeps, sweeps: Sweeps) {

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     publicBaseUrl: config.PUBLIC_BASE_URL,
     pageTokenSecret: config.PAGE_TOKEN_SECRET,
     erasureHashSecret: config.ERASURE_HASH_SECRET,
+    allowPrivateReceivers: config.EVENT_ENDPOINTS_ALLOW_PRIVATE,
     trustProxy: config.TRUST_PROXY,
     logger,
   });

@@ -58,6 +58,8 @@ export function devEnvironment(current: NodeJS.ProcessEnv, endpoints: StackEndpo
   fill('TWILIO_API_BASE_URL', endpoints.carrierUrl);
   fill('META_GRAPH_BASE_URL', endpoints.carrierUrl);
   fill('SMTP_URL', endpoints.carrierSmtpUrl);
+  // On one machine every receiver a developer tries is local.
+  fill('EVENT_ENDPOINTS_ALLOW_PRIVATE', 'true');
   fill('PUBLIC_BASE_URL', `http://${endpoints.apiHost}:${endpoints.apiPort}`);
   return { env, devCredentials };
 }

@@ -65,9 +65,17 @@ interface Ordered {
   _id: string;
   contactId: string;
   at: Date;
+  recordedAt?: Date;
 }
 
-/** Events grouped per contact, each contact's in ledger order (time, then id); contacts in order of their first event. */
+/**
+ * Ledger order is the order of recording (`recordedAt`, then `_id`), the order the chain links them:
+ * `at` can lie in the past (a paper form signed last week), and two events of one act can share it,
+ * so ordering by `at` would let a delivery round split between them send them in another order.
+ */
+const recorded = (e: Ordered) => (e.recordedAt ?? e.at).getTime();
+
+/** Events grouped per contact, each contact's in ledger order; contacts in order of their first event. */
 export function perContactInOrder<E extends Ordered>(events: E[]): E[][] {
   const byContact = new Map<string, E[]>();
   for (const e of events) {
@@ -76,6 +84,6 @@ export function perContactInOrder<E extends Ordered>(events: E[]): E[][] {
     else byContact.set(e.contactId, [e]);
   }
   const ordered = [...byContact.values()];
-  for (const list of ordered) list.sort((a, b) => a.at.getTime() - b.at.getTime() || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+  for (const list of ordered) list.sort((a, b) => recorded(a) - recorded(b) || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   return ordered;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isObviouslyInternal } from '../lib/address-policy';
 import type { DeliverySettings } from '../domain/consent-events';
 import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, removeEndpoint, type EventEndpointDoc } from '../store/event-endpoints';
 import {
@@ -11,11 +12,14 @@ import {
 } from '../workflows/event-delivery/contract';
 import { requireKnownBusiness } from './businesses';
 import type { ServiceDeps } from './deps';
-import { NotFoundError } from './errors';
+import { InvalidInputError, NotFoundError } from './errors';
 import { signalIfRunning, type TemporalAccess } from './temporal';
 
-/** The services' dependencies plus, for tests and operators, other delivery settings than the defaults. */
-export type EventEndpointDeps = ServiceDeps & { eventDelivery?: Partial<DeliverySettings> };
+/**
+ * The services' dependencies plus, for tests and operators, other delivery settings than the
+ * defaults, and whether receivers at loopback or private addresses are accepted (EVENT_ENDPOINTS_ALLOW_PRIVATE).
+ */
+export type EventEndpointDeps = ServiceDeps & { eventDelivery?: Partial<DeliverySettings>; allowPrivateReceivers?: boolean };
 
 type Endpoint = Omit<EventEndpointDoc, 'createdAt' | 'updatedAt'> & { _id: string; createdAt?: Date };
 
@@ -50,6 +54,10 @@ export interface NewEventEndpoint {
 /** Registers an endpoint and starts its delivery workflow; ledger events from now on reach it. */
 export async function registerEventEndpoint(deps: EventEndpointDeps, req: NewEventEndpoint) {
   const business = requireKnownBusiness(deps.businesses, req.businessId);
+  // A name is checked again at each delivery (it may resolve elsewhere later); what is plainly internal is refused now.
+  if (!deps.allowPrivateReceivers && isObviouslyInternal(new URL(req.url))) {
+    throw new InvalidInputError('body', [{ field: 'url', rule: 'must point to a public address, not a loopback, private or link-local one (EVENT_ENDPOINTS_ALLOW_PRIVATE=true allows them)', value: req.url }]);
+  }
   const generated = req.secret === undefined;
   const secret = req.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
   const endpoint: Endpoint = { _id: `ep_${randomBytes(8).toString('hex')}`, businessId: business.id, url: req.url, secret, description: req.description, deliverFrom: new Date() };

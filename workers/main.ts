@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       mailer: createMailer({ smtpUrl: config.SMTP_URL }),
       publicBaseUrl: config.PUBLIC_BASE_URL,
       pageTokenSecret: config.PAGE_TOKEN_SECRET,
+      allowPrivateReceivers: config.EVENT_ENDPOINTS_ALLOW_PRIVATE,
     },
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');

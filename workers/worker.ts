@@ -4,14 +4,14 @@ import { createCampaignActivities } from '../activities/campaign';
 import { createChannelActivities, type ChannelDeps } from '../activities/channel';
 import { createConsentActivities } from '../activities/consent';
 import { createDirectConsentActivities } from '../activities/direct';
-import { createEventDeliveryActivities } from '../activities/event-delivery';
+import { createEventDeliveryActivities, type EventDeliveryDeps } from '../activities/event-delivery';
 import { createInThreadActivities } from '../activities/inthread';
 import { createOptOutActivities } from '../activities/optout';
 import { startEventWake } from '../services/event-wake';
 import { instrumentActivities, type WorkerMetrics } from './metrics';
 
 /** What every activity factory needs; the channel activities need the most. */
-export type ActivityDeps = ChannelDeps;
+export type ActivityDeps = ChannelDeps & EventDeliveryDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {

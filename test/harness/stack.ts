@@ -78,7 +78,7 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const carrier = await startCarrier({ httpPort: 0, smtpPort: 0, accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, statusCallbackDelayMs: 20, ...content, meta });
 
   // Tests play clients behind a proxy (X-Forwarded-For) to exercise per-IP limits.
-  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET, meta: { ...TEST_META, graphBaseUrl: carrier.httpUrl }, trustProxy: true };
+  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET, allowPrivateReceivers: true, meta: { ...TEST_META, graphBaseUrl: carrier.httpUrl }, trustProxy: true };
   // The public URL is only known after listening; build once to learn the port, then for real.
   const probe = await buildApp({ ...apiDeps, publicBaseUrl: 'http://127.0.0.1' });
   await probe.listen({ host: '127.0.0.1', port: 0 });
@@ -98,6 +98,8 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
     mailer: createMailer({ smtpUrl: `smtp://127.0.0.1:${carrier.smtpPort}` }),
     publicBaseUrl: apiUrl,
     pageTokenSecret: TEST_PAGE_SECRET,
+    // Test receivers listen on loopback; event-endpoint-guard.test.ts turns this off to see the refusals.
+    allowPrivateReceivers: true,
   };
 
   const workers: RunningWorker[] = [];
@@ -252,7 +254,7 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
 
 /** The API's dependencies on this stack, with another Temporal client (e.g. one that reaches no server). */
 export function apiDepsWith(stack: TestStack, client: Client): ApiDeps {
-  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET, meta: { ...TEST_META, graphBaseUrl: stack.carrier.httpUrl }, erasureHashSecret: TEST_ERASURE_SECRET };
+  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET, meta: { ...TEST_META, graphBaseUrl: stack.carrier.httpUrl }, erasureHashSecret: TEST_ERASURE_SECRET, allowPrivateReceivers: true };
 }
 
 /**

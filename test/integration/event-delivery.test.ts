@@ -72,9 +72,13 @@ async function stop(phone: string): Promise<void> {
   await waitForConsents(stack, phone, (c) => c.events.filter((e: any) => e.type === 'opted_out').length === 3, 30_000);
 }
 
-/** The business's ledger since the endpoint was registered, per contact in ledger order (time, then id). */
-async function ledgerSince(from: Date): Promise<Map<string, string[]>> {
-  const events = await stack.store.consentEvents.find({ businessId: 'acme', recordedAt: { $gte: from } }).sort({ at: 1, _id: 1 }).lean();
+/**
+ * The business's ledger since the endpoint was registered, per contact: in ledger order (recorded,
+ * then id) as live delivery sends it, or in the order things happened (time, then id) as a replay does.
+ */
+async function ledgerSince(from: Date, order: 'recorded' | 'happened' = 'recorded'): Promise<Map<string, string[]>> {
+  const sort: Record<string, 1> = order === 'recorded' ? { recordedAt: 1, _id: 1 } : { at: 1, _id: 1 };
+  const events = await stack.store.consentEvents.find({ businessId: 'acme', recordedAt: { $gte: from } }).sort(sort).lean();
   const byContact = new Map<string, string[]>();
   for (const e of events) byContact.set(e.contactId, [...(byContact.get(e.contactId) ?? []), String(e._id)]);
   return byContact;
@@ -186,7 +190,7 @@ test('a receiver down for 60 s then back gets every event once, in order per con
 
 test('a replay sends every event since a time again, marked as a replay, in order', async () => {
   const firstRound = received.length;
-  const ledger = await ledgerSince(new Date(0));
+  const ledger = await ledgerSince(new Date(0), 'happened');
   const since = new Date(Date.now() - 3 * 3_600_000).toISOString();
   const r = await call('POST', `/v1/event-endpoints/${endpointId}/replay`, { since });
   expect(r.status).toBe(202);

@@ -6,10 +6,22 @@ test('the backoff doubles per failed round up to its ceiling', () => {
   expect([1, 2, 3, 4, 5, 100].map((n) => retryDelayMs(s, n))).toEqual([1_000, 2_000, 4_000, 5_000, 5_000, 5_000]);
 });
 
-test('events are grouped per contact, each contact in ledger order (time, then id)', () => {
-  const e = (id: string, contactId: string, at: number) => ({ _id: id, contactId, at: new Date(at) });
+test('events are grouped per contact, each contact in ledger order (time recorded, then id)', () => {
+  const e = (id: string, contactId: string, recordedAt: number) => ({ _id: id, contactId, at: new Date(0), recordedAt: new Date(recordedAt) });
   const groups = perContactInOrder([e('b2', 'b', 5), e('a2', 'a', 9), e('a1', 'a', 3), e('b1', 'b', 5), e('c1', 'c', 1)]);
   expect(groups.map((g) => g.map((x) => x._id))).toEqual([['b1', 'b2'], ['a1', 'a2'], ['c1']]);
+});
+
+test('an event about an earlier moment recorded later goes after the ones recorded before it', () => {
+  // A paper consent signed yesterday, recorded after today's STOP: the ledger (and the chain) has the STOP first.
+  const stop = { _id: 'z-stop', contactId: 'a', at: new Date(2_000), recordedAt: new Date(2_000) };
+  const paper = { _id: 'a-paper', contactId: 'a', at: new Date(1_000), recordedAt: new Date(3_000) };
+  expect(perContactInOrder([paper, stop])[0].map((x) => x._id)).toEqual(['z-stop', 'a-paper']);
+});
+
+test('events without recordedAt (written before it existed) fall back to their time', () => {
+  const e = (id: string, at: number) => ({ _id: id, contactId: 'a', at: new Date(at) });
+  expect(perContactInOrder([e('x', 5), e('y', 2)])[0].map((x) => x._id)).toEqual(['y', 'x']);
 });
 
 describe('event signatures', () => {
