@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startTemporalCluster, type TemporalCluster } from './cluster/cluster';
+import { clusterToolPaths, missingClusterTools } from './cluster/tools';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
 import { DEV_API_KEY, devEnvironment } from './dev-env';
 import { metricsRows } from './metrics-urls';
@@ -37,7 +38,7 @@ const onCluster = process.argv.includes('--cluster') || process.env.OPTINFLOW_TE
 
 /** Builds the cluster profile's tools on first use, so `npm start -- --cluster` works on a fresh clone. */
 function ensureClusterTools(): void {
-  if (existsSync(path.join(repoRoot, '.tools', 'bin', 'temporal-server')) && existsSync(path.join(repoRoot, '.tools', 'temporal-schema'))) return;
+  if (missingClusterTools(clusterToolPaths(repoRoot)).length === 0) return;
   say('the cluster profile needs the Temporal server: running npm run tools -- --cluster…');
   const r = spawnSync('bash', [path.join(repoRoot, 'dev', 'tools.sh'), '--cluster'], { stdio: 'inherit' });
   if (r.status !== 0) throw new StackSettingsError('npm run tools -- --cluster failed (see above)');
@@ -45,11 +46,8 @@ function ensureClusterTools(): void {
 
 async function startCluster(settings: StackSettings): Promise<TemporalCluster> {
   ensureClusterTools();
-  const tools = path.join(repoRoot, '.tools');
   const cluster = await startTemporalCluster({
-    serverBin: path.join(tools, 'bin', 'temporal-server'),
-    sqlToolBin: path.join(tools, 'bin', 'temporal-sql-tool'),
-    schemaDir: path.join(tools, 'temporal-schema'),
+    tools: clusterToolPaths(repoRoot),
     dataDir: path.join(settings.dataDir, 'cluster'),
     logDir: path.join(settings.dataDir, 'logs'),
     host: settings.host,
