@@ -1,0 +1,69 @@
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { waitUntil } from '../dev/processes';
+import { testTemporalAddress } from '../test/harness/servers';
+import { createBareActivities } from './bare/activities';
+import { bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './bare/contract';
+import { mapLimit } from './stack';
+
+/**
+ * The bare baseline of `bench:optout`, on the same Temporal server in the same run: N bare journeys
+ * (bench/bare: request → wait for a reply → record → one message; steps that do nothing) on their
+ * own worker in this process, as the product worker is here, then one client signal to each at the
+ * benchmark's rate. The signal stands for the STOP: what Temporal and the SDK cost at least for "tell
+ * a running workflow, record it, send one message", with no webhook, store or ledger.
+ */
+
+export interface BareOptOutFigures {
+  /** Per contact, ms from the signal sent to: the server's answer, the record step done, the message step done. */
+  acknowledged: number[];
+  recorded: number[];
+  confirmed: number[];
+}
+
+const REPLY_WAIT_MS = 30 * 60_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runBareOptOuts(client: Client, o: { taskQueue: string; count: number; rate: number; timeoutMs: number }): Promise<BareOptOutFigures> {
+  const steps: Record<BareStep, Map<string, number>> = { requested: new Map(), recorded: new Map(), confirmed: new Map() };
+  const connection = await NativeConnection.connect({ address: testTemporalAddress() });
+  const worker = await Worker.create({
+    connection,
+    namespace: client.options.namespace,
+    taskQueue: o.taskQueue,
+    workflowsPath: require.resolve('./bare/workflow'),
+    activities: createBareActivities({ note: (step, workflowId) => steps[step].set(workflowId, Date.now()) }),
+  });
+  const running = worker.run();
+  try {
+    const pass = `optout-${Date.now().toString(36)}`;
+    const ids = Array.from({ length: o.count }, (_, i) => bareJourneyWorkflowId(pass, i));
+    await mapLimit(ids, 32, (workflowId) => client.workflow.start(bareJourneyWorkflowRef.type, { workflowId, taskQueue: o.taskQueue, args: [{ waitForMs: REPLY_WAIT_MS }] }));
+    await waitUntil(() => steps.requested.size >= o.count, { timeoutMs: o.timeoutMs, intervalMs: 200, what: `${o.count} bare journeys waiting` });
+
+    const sentAt = new Map<string, number>();
+    const ackAt = new Map<string, number>();
+    const started = Date.now();
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const wait = started + (i * 1000) / o.rate - Date.now();
+      if (wait > 0) await sleep(wait);
+      const id = ids[i];
+      sentAt.set(id, Date.now());
+      inFlight.push(
+        client.workflow
+          .getHandle(id)
+          .signal(bareReplySignal, { decision: 'confirm', receivedAt: new Date().toISOString() })
+          .then(() => void ackAt.set(id, Date.now())),
+      );
+    }
+    await Promise.all(inFlight);
+    await waitUntil(() => steps.confirmed.size >= o.count, { timeoutMs: o.timeoutMs, intervalMs: 200, what: `${o.count} bare confirmations` });
+    const since = (at: Map<string, number>) => ids.filter((id) => at.has(id)).map((id) => at.get(id)! - sentAt.get(id)!);
+    return { acknowledged: since(ackAt), recorded: since(steps.recorded), confirmed: since(steps.confirmed) };
+  } finally {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await connection.close();
+  }
+}
