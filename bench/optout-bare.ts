@@ -4,6 +4,8 @@ import { waitUntil } from '../dev/processes';
 import { testTemporalAddress } from '../test/harness/servers';
 import { createBareActivities } from './bare/activities';
 import { bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './bare/contract';
+import type { OptOutFigures } from './optout';
+import type { SummaryRow } from './profiles';
 import { mapLimit } from './stack';
 
 /**
@@ -66,4 +68,29 @@ export async function runBareOptOuts(client: Client, o: { taskQueue: string; cou
     await running.catch(() => undefined);
     await connection.close();
   }
+}
+
+function sortedQuantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+/** Optinflow's opt-out beside the bare signal → record → message on the same server; the rows `--profiles` compares. */
+export function compareWithBare(opt: Pick<OptOutFigures, 'ack' | 'ledger' | 'ended' | 'confirmation'>, bare: BareOptOutFigures): SummaryRow[] {
+  const pairs: Array<[string, number[], number[] | undefined]> = [
+    ['acknowledged', opt.ack, bare.acknowledged],
+    ['recorded', opt.ledger, bare.recorded],
+    ['journey ended', opt.ended, undefined],
+    ['confirmation sent', opt.confirmation, bare.confirmed],
+  ];
+  const rows: SummaryRow[] = pairs.flatMap(([label, xs, base]) =>
+    ([0.5, 0.99] as const).map((q) => ({ label: `${label} p${q * 100} ms`, value: sortedQuantile(xs, q), baseline: base ? sortedQuantile(base, q) : undefined })),
+  );
+  const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2)).padStart(12);
+  console.log('');
+  console.log('from the STOP (bare: the signal) to          bare   Optinflow  Optinflow/bare');
+  for (const r of rows) console.log(`${r.label.padEnd(34)}${f(r.baseline)}${f(r.value)}${f(r.baseline ? r.value / r.baseline : undefined)}`);
+  console.log('(bare: a client signal to a bare journey, its record step, its message step; acknowledged = the server answered the signal; Optinflow: the webhook answered, the ledger written, the confirmation at the carrier)');
+  return rows;
 }

@@ -7,8 +7,8 @@ import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
 import { startTestStack, type TestStack } from '../test/harness/stack';
 import { printCosts, summarize, unitCost } from './actions';
-import { runBareOptOuts, type BareOptOutFigures } from './optout-bare';
-import { currentProfile, profilesOption, reportSummary, runProfiles, type SummaryRow } from './profiles';
+import { compareWithBare, runBareOptOuts } from './optout-bare';
+import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
 import { positiveInt } from './stack';
 
 /**
@@ -82,7 +82,7 @@ interface ContactRun {
   ackStatus?: number;
 }
 
-interface OptOutFigures {
+export interface OptOutFigures {
   ok: boolean;
   ack: number[];
   ledger: number[];
@@ -220,26 +220,6 @@ async function run(stack: TestStack, o: Options): Promise<OptOutFigures> {
   return { ok: complete && afterOptOut === 0 && duplicateConfirmations === 0, ack, ledger, ended, confirmation };
 }
 
-const sortedQuantile = (xs: number[], q: number) => quantile([...xs].sort((a, b) => a - b), q);
-
-/** Optinflow's opt-out beside the bare signal → record → message on the same server; the rows `--profiles` compares. */
-function compareWithBare(opt: OptOutFigures, bare: BareOptOutFigures): SummaryRow[] {
-  const pairs: Array<[string, number[], number[] | undefined]> = [
-    ['acknowledged', opt.ack, bare.acknowledged],
-    ['recorded', opt.ledger, bare.recorded],
-    ['journey ended', opt.ended, undefined],
-    ['confirmation sent', opt.confirmation, bare.confirmed],
-  ];
-  const rows: SummaryRow[] = pairs.flatMap(([label, xs, base]) =>
-    ([0.5, 0.99] as const).map((q) => ({ label: `${label} p${q * 100} ms`, value: sortedQuantile(xs, q), baseline: base ? sortedQuantile(base, q) : undefined })),
-  );
-  const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2)).padStart(12);
-  console.log('');
-  console.log('from the STOP (bare: the signal) to          bare   Optinflow  Optinflow/bare');
-  for (const r of rows) console.log(`${r.label.padEnd(34)}${f(r.baseline)}${f(r.value)}${f(r.baseline ? r.value / r.baseline : undefined)}`);
-  console.log('(bare: a client signal to a bare journey, its record step, its message step; acknowledged = the server answered the signal; Optinflow: the webhook answered, the ledger written, the confirmation at the carrier)');
-  return rows;
-}
 
 const ms = (t: unknown) => {
   if (!t) return NaN;
