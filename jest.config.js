@@ -8,11 +8,11 @@ const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { parser: { syntax: 
 
 /**
  * Integration files that also run on the cluster: a journey end to end, durability across worker
- * restarts, campaign starts and rows, START in a thread, the confirm page. Files whose bounds are a
- * few seconds (journey-channels, optout-race) stay on the dev server: on a loaded 2-core machine the
- * five server processes and PostgreSQL stretch workflow tasks past them.
+ * restarts, campaign starts and rows, START in a thread, the confirm page, every opt-in channel,
+ * STOP from every source. optout-race stays on the dev server: its bounds are a few seconds, and on
+ * a loaded 2-core machine the five server processes and PostgreSQL stretch workflow tasks past them.
  */
-const ON_CLUSTER = ['journey-sms', 'journey-durability', 'campaign-start', 'campaign-rows', 'inthread-optin', 'pages-confirm'];
+const ON_CLUSTER = ['journey-sms', 'journey-durability', 'campaign-start', 'campaign-rows', 'inthread-optin', 'pages-confirm', 'journey-channels', 'optout-sources'];
 
 const clusterProject = {
   displayName: 'cluster',

@@ -4,12 +4,13 @@ import { IN_PROGRESS_STATUSES } from '../services/messaging';
 import { contactIdOf } from '../store/models';
 import { inboundWorkflowId } from '../workflows/inbound/contract';
 import { journeyWorkflowId } from '../workflows/journey/contract';
-import { printCosts, summarize, unitCost, type UnitCost } from './actions';
+import { billableActions, printCosts, summarize, unitCost, type CostSummary, type UnitCost } from './actions';
 import { runBarePass, startBareWorker, type PassFigures } from './bare/run';
+import { currentProfile, profilesOption, reportSummary, runProfiles, type SummaryRow } from './profiles';
 import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack, positiveInt } from './stack';
 
 /**
- * npm run bench:journeys -- [--count 1000] [--concurrency 32] [--bare both|before|after] [--sample 20]
+ * npm run bench:journeys -- [--count 1000] [--concurrency 32] [--bare both|before|after] [--sample 20] [--profiles dev,cluster]
  *
  * On one embedded stack: N SMS journeys through the API, each answered YES through the carrier's
  * signed webhook, and N bare journeys of the same shape (./bare: request → wait for the reply →
@@ -40,6 +41,7 @@ function parseOptions(argv: string[]): Options {
     .option('--bare <when>', 'run the bare baseline before Optinflow, after it, or both (a pass on each side)', 'both')
     .option('--sample <n>', 'confirmed journeys of each design whose histories are counted', positiveInt('sample'), 20)
     .option('--timeout <seconds>', 'give up on a phase after this long', positiveInt('timeout'), 600)
+    .option('--profiles <list>', 'run once per Temporal profile (dev, cluster) and print them side by side (bench/profiles.ts)')
     .parse(argv)
     .opts<Options>();
   if (!['both', 'before', 'after'].includes(o.bare)) throw new Error(`--bare must be both, before or after (got "${o.bare}")`);
@@ -116,27 +118,29 @@ async function settle(stack: BenchStack, taskQueue: string, o: Options): Promise
 const perSecond = (n: number, ms: number) => n / (ms / 1000);
 const endToEndMs = (p: PassFigures) => p.requestsMs + p.confirmationsMs;
 
+/** The figures of a pass; `ratio` marks the rates whose ratio to the bare passes the table prints. */
+const FIGURE_ROWS: Array<{ label: string; of: (p: PassFigures) => number; ratio?: boolean }> = [
+  { label: 'starts accepted /s', of: (p) => perSecond(p.count, p.acceptedMs), ratio: true },
+  { label: 'requests done /s', of: (p) => perSecond(p.count, p.requestsMs), ratio: true },
+  { label: 'confirmations /s', of: (p) => perSecond(p.count, p.confirmationsMs), ratio: true },
+  { label: 'end to end journeys/s', of: (p) => perSecond(p.count, endToEndMs(p)), ratio: true },
+  { label: 'end to end s', of: (p) => endToEndMs(p) / 1000 },
+  { label: 'start -> request p50 ms', of: (p) => percentile(p.toRequest, 50) },
+  { label: 'start -> request p99 ms', of: (p) => percentile(p.toRequest, 99) },
+  { label: 'reply -> recorded p50 ms', of: (p) => percentile(p.toRecord, 50) },
+  { label: 'reply -> recorded p99 ms', of: (p) => percentile(p.toRecord, 99) },
+];
+
 function printFigures(passes: PassFigures[], order: string, rss: { optinflow: number; bare: number; api: number; temporal?: number; bench: number }): void {
   const optinflow = passes.find((p) => p.name === 'Optinflow')!;
   const bares = passes.filter((p) => p !== optinflow);
   const mean = (f: (p: PassFigures) => number) => bares.reduce((s, p) => s + f(p), 0) / bares.length;
-  const rows: Array<{ label: string; of: (p: PassFigures) => number; ratio?: boolean; unit?: string }> = [
-    { label: 'starts accepted /s', of: (p) => perSecond(p.count, p.acceptedMs), ratio: true },
-    { label: 'requests done /s', of: (p) => perSecond(p.count, p.requestsMs), ratio: true },
-    { label: 'confirmations /s', of: (p) => perSecond(p.count, p.confirmationsMs), ratio: true },
-    { label: 'end to end journeys/s', of: (p) => perSecond(p.count, endToEndMs(p)), ratio: true },
-    { label: 'end to end s', of: (p) => endToEndMs(p) / 1000 },
-    { label: 'start -> request p50 ms', of: (p) => percentile(p.toRequest, 50) },
-    { label: 'start -> request p99 ms', of: (p) => percentile(p.toRequest, 99) },
-    { label: 'reply -> recorded p50 ms', of: (p) => percentile(p.toRecord, 50) },
-    { label: 'reply -> recorded p99 ms', of: (p) => percentile(p.toRecord, 99) },
-  ];
   const w = 14;
   const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1)).padStart(w);
   console.log('');
   console.log(`order: ${order}; each pass starts once every workflow of the one before has closed`);
   console.log(`${''.padEnd(26)}${passes.map((p) => p.name.padStart(w)).join('')}${'Optinflow/bare'.padStart(w + 2)}`);
-  for (const r of rows) {
+  for (const r of FIGURE_ROWS) {
     const ratio = r.ratio ? (r.of(optinflow) / mean(r.of)).toFixed(2).padStart(w + 2) : '';
     console.log(`${r.label.padEnd(26)}${passes.map((p) => f(r.of(p))).join('')}${ratio}`);
   }
@@ -150,7 +154,7 @@ function sampleOf<T>(items: T[], n: number): T[] {
   return Array.from({ length: k }, (_, j) => items[Math.floor((j * items.length) / k)]);
 }
 
-async function printActionCounts(stack: BenchStack, optinflow: PassFigures, bare: PassFigures, o: Options): Promise<void> {
+async function printActionCounts(stack: BenchStack, optinflow: PassFigures, bare: PassFigures, o: Options): Promise<{ optinflow: CostSummary; bare: CostSummary }> {
   const phones = sampleOf(Array.from({ length: optinflow.count }, (_, i) => phoneOf(i)), o.sample);
   const optinflowUnits: UnitCost[] = [];
   let finalStatuses = 0;
@@ -167,9 +171,10 @@ async function printActionCounts(stack: BenchStack, optinflow: PassFigures, bare
   const bareUnits: UnitCost[] = [];
   for (const id of sampleOf(bare.workflowIds, o.sample)) bareUnits.push(await unitCost(stack.client, [id]));
 
+  const costs = { optinflow: summarize(optinflowUnits), bare: summarize(bareUnits) };
   printCosts('Temporal per confirmed SMS journey, from the histories of every workflow it caused (mean over the sample):', [
-    { name: 'Optinflow', summary: summarize(optinflowUnits) },
-    { name: 'bare', summary: summarize(bareUnits) },
+    { name: 'Optinflow', summary: costs.optinflow },
+    { name: 'bare', summary: costs.bare },
   ]);
   const n = Math.max(1, phones.length);
   console.log(
@@ -177,9 +182,31 @@ async function printActionCounts(stack: BenchStack, optinflow: PassFigures, bare
       '(the others came after it closed: a refused signal, one API→Temporal call each, not billed)',
   );
   console.log('  billable actions = workflows started + activity attempts + workflow tasks with local-activity markers + signals + timers + upserts + updates (see bench/actions.ts)');
+  return costs;
+}
+
+/** This run's figures for `--profiles`: Optinflow's, each beside the mean of the bare passes on the same server. */
+function summaryRows(passes: PassFigures[], rss: { optinflow: number; bare: number; temporal?: number }, costs: { optinflow: CostSummary; bare: CostSummary }): SummaryRow[] {
+  const optinflow = passes.find((p) => p.name === 'Optinflow')!;
+  const bares = passes.filter((p) => p !== optinflow);
+  const mean = (f: (p: PassFigures) => number) => bares.reduce((s, p) => s + f(p), 0) / bares.length;
+  return [
+    ...FIGURE_ROWS.map((r) => ({ label: r.label, value: r.of(optinflow), baseline: mean(r.of) })),
+    { label: 'worker peak RSS MiB', value: rss.optinflow, baseline: rss.bare },
+    { label: 'Temporal peak RSS MiB', value: rss.temporal ?? NaN },
+    { label: 'workflow tasks / journey', value: costs.optinflow.perUnit.workflowTasks, baseline: costs.bare.perUnit.workflowTasks },
+    { label: 'history events / journey', value: costs.optinflow.perUnit.historyEvents, baseline: costs.bare.perUnit.historyEvents },
+    { label: 'billable actions / journey', value: billableActions(costs.optinflow.perUnit), baseline: billableActions(costs.bare.perUnit) },
+  ];
 }
 
 async function main(): Promise<void> {
+  const { profiles, rest } = profilesOption(process.argv);
+  if (profiles) {
+    parseOptions(rest); // refuse bad options before starting any server
+    process.exitCode = await runProfiles(__filename, rest.slice(2), profiles, 'bare');
+    return;
+  }
   const o = parseOptions(process.argv);
   const stack = await startBenchStack();
   try {
@@ -201,8 +228,14 @@ async function main(): Promise<void> {
     if (o.bare !== 'before') await bare(o.bare === 'both' ? 'bare (2nd)' : 'bare', 'second');
 
     const rss = stack.peakRssMiB();
-    printFigures(passes, order, { optinflow: rss.worker, bare: peakRssMiB(bareWorker.pid), api: rss.api, temporal: rss.temporal, bench: rss.bench });
-    await printActionCounts(stack, optinflow, passes.find((p) => p !== optinflow)!, o);
+    const bareRss = peakRssMiB(bareWorker.pid);
+    printFigures(passes, order, { optinflow: rss.worker, bare: bareRss, api: rss.api, temporal: rss.temporal, bench: rss.bench });
+    const costs = await printActionCounts(stack, optinflow, passes.find((p) => p !== optinflow)!, o);
+    reportSummary({
+      profile: currentProfile(),
+      rows: summaryRows(passes, { optinflow: rss.worker, bare: bareRss, temporal: rss.temporal }, costs),
+      notes: [`${o.count} journeys per pass, ${o.concurrency} in flight, order ${order}; Temporal peak RSS: the dev server's process, or the cluster's five server processes summed (PostgreSQL not counted)`],
+    });
   } finally {
     await stack.stop();
   }

@@ -7,17 +7,20 @@ import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
 import { startTestStack, type TestStack } from '../test/harness/stack';
 import { printCosts, summarize, unitCost } from './actions';
+import { compareWithBare, runBareOptOuts } from './optout-bare';
+import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
 import { positiveInt } from './stack';
 
 /**
- * npm run bench:optout -- --count 2000 --rate 200
+ * npm run bench:optout -- --count 2000 --rate 200 [--profiles dev,cluster]
  *
  * Starts the real stack the way the integration tests do (Temporal dev server and FerretDB, unless
  * TEMPORAL_ADDRESS / MONGODB_URI name running ones), starts one journey per contact with reminders,
  * then sends each contact's STOP through the signed messaging webhook at the chosen rate while those
  * journeys run. Prints p50/p99 from the STOP to: webhook acknowledged, ledger written, journey ended,
  * confirmation at the carrier; and how many messages the carrier got for a contact after its
- * acknowledgement other than the one confirmation (must be 0). Loopback only; bounded in count and time.
+ * acknowledgement other than the one confirmation (must be 0). Then, on the same server, the bare
+ * baseline (./optout-bare.ts) at the same count and rate, and the ratio. Loopback only; bounded in count and time.
  */
 
 const SMS_SENDER = '+15005550006';
@@ -36,6 +39,7 @@ function parseOptions(argv: string[]): Options {
     .option('--rate <per-second>', 'STOPs sent per second', positiveInt('rate'), 200)
     .option('--remind-every <seconds>', 'seconds between a journey\'s reminders', positiveInt('remind-every'), 30)
     .option('--timeout <seconds>', 'give up waiting for confirmations after this long', positiveInt('timeout'), 600)
+    .option('--profiles <list>', 'run once per Temporal profile (dev, cluster) and print them side by side (bench/profiles.ts)')
     .parse(argv);
   const o = program.opts<Options>();
   if (o.count > AREA_CODES.length * 10_000) throw new Error(`--count is at most ${AREA_CODES.length * 10_000}`);
@@ -78,7 +82,15 @@ interface ContactRun {
   ackStatus?: number;
 }
 
-async function run(stack: TestStack, o: Options): Promise<boolean> {
+export interface OptOutFigures {
+  ok: boolean;
+  ack: number[];
+  ledger: number[];
+  ended: number[];
+  confirmation: number[];
+}
+
+async function run(stack: TestStack, o: Options): Promise<OptOutFigures> {
   const contacts: ContactRun[] = Array.from({ length: o.count }, (_, i) => ({ phone: phoneOf(i), contactId: contactIdOf('acme', phoneOf(i)) }));
   const outbound = new Map<string, CarrierMessage[]>();
   const refreshOutbound = () => {
@@ -205,8 +217,9 @@ async function run(stack: TestStack, o: Options): Promise<boolean> {
   await printActionCounts(stack);
 
   const complete = ack.length === o.count && ledger.length === o.count && ended.length === o.count && confirmation.length === o.count;
-  return complete && afterOptOut === 0 && duplicateConfirmations === 0;
+  return { ok: complete && afterOptOut === 0 && duplicateConfirmations === 0, ack, ledger, ended, confirmation };
 }
+
 
 const ms = (t: unknown) => {
   if (!t) return NaN;
@@ -287,13 +300,22 @@ async function printActionCounts(stack: TestStack): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const { profiles, rest } = profilesOption(process.argv);
+  if (profiles) {
+    parseOptions(rest); // refuse bad options before starting any server
+    process.exit(await runProfiles(__filename, rest.slice(2), profiles, 'bare'));
+  }
   const o = parseOptions(process.argv);
   await globalSetup();
   let stack: TestStack | undefined;
   let ok: boolean;
   try {
     stack = await startTestStack({ prefix: 'bench' });
-    ok = await run(stack, o);
+    const figures = await run(stack, o);
+    ok = figures.ok;
+    console.log(`\nthe bare baseline on the same server: ${o.count} bare journeys, one signal each at ${o.rate}/s`);
+    const bare = await runBareOptOuts(stack.client, { taskQueue: `${stack.taskQueue}-bare`, count: o.count, rate: o.rate, timeoutMs: o.timeout * 1000 });
+    reportSummary({ profile: currentProfile(), rows: compareWithBare(figures, bare), notes: [`${o.count} STOPs at ${o.rate}/s, reminders every ${o.remindEvery} s; the bare pass runs after Optinflow's`] });
     const harness = globalThis.__optinflowHarness;
     console.log(
       `peak RSS: bench process (API + worker + carrier) ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; ` +

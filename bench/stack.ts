@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startCarrier, type Carrier } from '../dev/carrier/carrier';
 import { startTemporalCluster } from '../dev/cluster/cluster';
+import { clusterToolPaths } from '../dev/cluster/tools';
 import { carrierContentFor } from '../dev/content-templates';
 import { DEV_META_ACCESS_TOKEN, DEV_META_APP_SECRET, DEV_META_VERIFY_TOKEN } from '../dev/dev-env';
 import { findFreePort, httpOk, startFerretDb, startNodeProcess, startTemporalDevServer, waitUntil, type ManagedProcess } from '../dev/processes';
@@ -60,11 +61,8 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
     let clusterPids: number[] = [];
     if (!temporalAddress && process.env.OPTINFLOW_TEMPORAL_PROFILE === 'cluster') {
       chmodSync(work, 0o755);
-      const tools = path.join(repoRoot, '.tools');
       const cluster = await startTemporalCluster({
-        serverBin: path.join(tools, 'bin', 'temporal-server'),
-        sqlToolBin: path.join(tools, 'bin', 'temporal-sql-tool'),
-        schemaDir: path.join(tools, 'temporal-schema'),
+        tools: clusterToolPaths(repoRoot),
         dataDir: path.join(work, 'cluster'),
         logDir: path.join(work, 'logs'),
         namespaces: [],

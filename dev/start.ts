@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startTemporalCluster, type TemporalCluster } from './cluster/cluster';
+import { clusterToolPaths, missingClusterTools } from './cluster/tools';
+import { startTemporalUi } from './cluster/ui';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
 import { DEV_API_KEY, devEnvironment } from './dev-env';
 import { metricsRows } from './metrics-urls';
@@ -37,19 +39,20 @@ const onCluster = process.argv.includes('--cluster') || process.env.OPTINFLOW_TE
 
 /** Builds the cluster profile's tools on first use, so `npm start -- --cluster` works on a fresh clone. */
 function ensureClusterTools(): void {
-  if (existsSync(path.join(repoRoot, '.tools', 'bin', 'temporal-server')) && existsSync(path.join(repoRoot, '.tools', 'temporal-schema'))) return;
-  say('the cluster profile needs the Temporal server: running npm run tools -- --cluster…');
+  const tools = clusterToolPaths(repoRoot);
+  const required = missingClusterTools(tools);
+  if (required.length === 0 && existsSync(tools.uiServerBin)) return;
+  say(`the cluster profile needs ${[...required, ...(existsSync(tools.uiServerBin) ? [] : [`the Temporal UI server at ${tools.uiServerBin}`])].join('; ')}: running npm run tools -- --cluster…`);
   const r = spawnSync('bash', [path.join(repoRoot, 'dev', 'tools.sh'), '--cluster'], { stdio: 'inherit' });
-  if (r.status !== 0) throw new StackSettingsError('npm run tools -- --cluster failed (see above)');
+  // The UI is a convenience: a failed build of it alone leaves a working profile without it.
+  if (r.status !== 0 && missingClusterTools(tools).length > 0) throw new StackSettingsError('npm run tools -- --cluster failed (see above)');
 }
 
-async function startCluster(settings: StackSettings): Promise<TemporalCluster> {
+async function startCluster(settings: StackSettings): Promise<{ cluster: TemporalCluster; uiUrl: string | undefined }> {
   ensureClusterTools();
-  const tools = path.join(repoRoot, '.tools');
+  const tools = clusterToolPaths(repoRoot);
   const cluster = await startTemporalCluster({
-    serverBin: path.join(tools, 'bin', 'temporal-server'),
-    sqlToolBin: path.join(tools, 'bin', 'temporal-sql-tool'),
-    schemaDir: path.join(tools, 'temporal-schema'),
+    tools,
     dataDir: path.join(settings.dataDir, 'cluster'),
     logDir: path.join(settings.dataDir, 'logs'),
     host: settings.host,
@@ -61,7 +64,20 @@ async function startCluster(settings: StackSettings): Promise<TemporalCluster> {
   // The shards settle a few seconds after the ring forms.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   for (const [host, shards] of cluster.shardOwners()) say(`  ${host}: history shards ${shards.join(', ') || '(none yet)'}`);
-  return cluster;
+  if (!existsSync(tools.uiServerBin)) {
+    complain(`WARNING: no Temporal UI server at ${tools.uiServerBin} (npm run tools -- --cluster builds it): running without the UI`);
+    return { cluster, uiUrl: undefined };
+  }
+  const ui = await startTemporalUi({
+    bin: tools.uiServerBin,
+    frontendAddress: cluster.address,
+    host: settings.host,
+    port: settings.temporalUiPort,
+    configDir: path.join(settings.dataDir, 'cluster', 'config', 'ui'),
+    logFile: logFile(settings, 'temporal-ui'),
+    onSpawn: (p) => stack.watch(p),
+  });
+  return { cluster, uiUrl: ui.url };
 }
 /** As long as a component gets to stop after Ctrl-C. */
 const WATCHDOG_GRACE_MS = 5_000;
@@ -172,7 +188,7 @@ async function main(): Promise<void> {
   const temporal = settings.externalTemporalAddress
     ? undefined
     : onCluster
-      ? startCluster(settings).then((c) => ({ address: c.address, uiUrl: undefined as string | undefined }))
+      ? startCluster(settings).then(({ cluster, uiUrl }) => ({ address: cluster.address, uiUrl }))
       : startTemporalDevServer({
         bin: settings.temporalCliPath,
         host: settings.host,
@@ -263,7 +279,7 @@ async function main(): Promise<void> {
     ['API health', started.includes('api') ? `${apiUrl}/healthz` : '(not running)'],
     ...metricsRows(childEnv, apiUrl, started),
     ['Carrier page', started.includes('carrier') ? `${carrierUrl}/` : '(not running)'],
-    ['Temporal UI', temporalServer?.uiUrl ?? (onCluster ? '(not on the cluster profile: docs/cluster.md)' : '(external server: see its own UI)')],
+    ['Temporal UI', temporalServer?.uiUrl ?? (onCluster ? '(not built: npm run tools -- --cluster; docs/cluster.md)' : '(external server: see its own UI)')],
     ['Temporal gRPC', temporalAddress],
     ['MongoDB URI', mongoUri],
     ['Dev API key', stackEnv.API_KEYS === DEV_API_KEY ? DEV_API_KEY : '(from API_KEYS)'],

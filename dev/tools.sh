@@ -5,8 +5,9 @@
 #
 #   dev/tools.sh            Temporal CLI and FerretDB
 #   dev/tools.sh --browser  also Debian's chromium, for the browser tests
-#   dev/tools.sh --cluster  also the Temporal server and its SQL schema tool, and Debian's
-#                           PostgreSQL when missing, for the cluster profile (docs/cluster.md)
+#   dev/tools.sh --cluster  also the Temporal server, its SQL schema tool and the Temporal UI
+#                           server, and Debian's PostgreSQL when missing, for the cluster profile
+#                           (docs/cluster.md)
 #
 # Skips: TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH (Temporal), MONGODB_URI or FERRETDB_PATH
 # (FerretDB), CHROMIUM_PATH or an installed chromium (browser).
@@ -18,6 +19,9 @@ FERRETDB_VERSION=v1.24.2
 FERRETDB_PATCH_LEVEL=optinflow.1
 # The server docker-compose.yml runs too (temporalio/auto-setup:1.29.1).
 TEMPORAL_SERVER_VERSION=v1.29.1
+# The Temporal UI for the cluster profile: the ui-server version Temporal CLI v1.5.1 embeds (its Go
+# module carries the built web assets, so no Node build is needed).
+TEMPORAL_UI_SERVER_VERSION=v2.42.1
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/.tools/bin"
@@ -43,7 +47,7 @@ for arg in "$@"; do
     --browser) want_browser=1 ;;
     --cluster) want_cluster=1 ;;
     -h | --help)
-      sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) fail "unknown argument '$arg' (expected --browser or --cluster)" ;;
@@ -224,6 +228,29 @@ install_temporal_server() {
   fi
 }
 
+# The cluster profile starts it when present (TEMPORAL_UI_SERVER_PATH overrides); the profile runs without it.
+install_temporal_ui_server() {
+  if [[ -n "${TEMPORAL_UI_SERVER_PATH:-}" ]]; then
+    override_is_usable TEMPORAL_UI_SERVER_PATH
+    log "using TEMPORAL_UI_SERVER_PATH=$TEMPORAL_UI_SERVER_PATH"
+    return
+  fi
+  if stamp_matches temporal-ui-server "$TEMPORAL_UI_SERVER_VERSION"; then
+    log "temporal-ui-server $TEMPORAL_UI_SERVER_VERSION already installed"
+    return
+  fi
+  require_go "the Temporal UI server" "TEMPORAL_UI_SERVER_PATH"
+  log "building Temporal UI server $TEMPORAL_UI_SERVER_VERSION…"
+  local started tmp
+  started=$(date +%s)
+  tmp=$(mktemp -d)
+  GOBIN="$tmp" go install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_SERVER_VERSION" ||
+    fail "building the Temporal UI server failed (see the go output above): check that the Go module proxy is reachable"
+  mv "$tmp/server" "$BIN/temporal-ui-server" && rmdir "$tmp"
+  echo "$TEMPORAL_UI_SERVER_VERSION" >"$BIN/.temporal-ui-server.version"
+  log "temporal-ui-server $TEMPORAL_UI_SERVER_VERSION installed in $(elapsed_since "$started")"
+}
+
 install_postgres() {
   if compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
     log "PostgreSQL already installed ($(ls -d /usr/lib/postgresql/*/bin | head -1))"
@@ -245,5 +272,6 @@ install_ferretdb
 if ((want_browser)); then install_chromium; fi
 if ((want_cluster)); then
   install_temporal_server
+  install_temporal_ui_server
   install_postgres
 fi

@@ -9,6 +9,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { canConnect, findFreePort, spawnManaged, waitUntil, type ManagedProcess, type SearchAttributeDefinition } from '../processes';
 import { clusterProcessSpecs, DYNAMIC_CONFIG_YAML, serverConfigYaml, TEMPORAL_DATABASE, VISIBILITY_DATABASE, type ClusterConfigInput, type ClusterProcessSpec } from './config';
 import { startPostgres, type PostgresServer } from './postgres';
+import { missingClusterTools, type ClusterToolPaths } from './tools';
 
 /**
  * The cluster profile: the real Temporal server (`go.temporal.io/server`, not the CLI's dev server)
@@ -20,10 +21,8 @@ import { startPostgres, type PostgresServer } from './postgres';
 const run = promisify(execFile);
 
 export interface TemporalClusterOptions {
-  serverBin: string;
-  sqlToolBin: string;
-  /** The server version's schema/postgresql/v12 directory (`npm run tools -- --cluster` copies it). */
-  schemaDir: string;
+  /** clusterToolPaths(repoRoot): the server, its SQL tool and schema, PostgreSQL. */
+  tools: ClusterToolPaths;
   dataDir: string;
   logDir: string;
   host?: string;
@@ -80,11 +79,11 @@ async function migrate(opts: TemporalClusterOptions, pg: PostgresServer): Promis
     [VISIBILITY_DATABASE, 'visibility'],
   ] as const) {
     if (!existsSync(`${marker}.${database}`)) {
-      await run(opts.sqlToolBin, [...base, '--db', database, 'create-database']);
-      await run(opts.sqlToolBin, [...base, '--db', database, 'setup-schema', '-v', '0.0']);
+      await run(opts.tools.sqlToolBin, [...base, '--db', database, 'create-database']);
+      await run(opts.tools.sqlToolBin, [...base, '--db', database, 'setup-schema', '-v', '0.0']);
       writeFileSync(`${marker}.${database}`, new Date().toISOString());
     }
-    await run(opts.sqlToolBin, [...base, '--db', database, 'update-schema', '-d', path.join(opts.schemaDir, dir, 'versioned')]);
+    await run(opts.tools.sqlToolBin, [...base, '--db', database, 'update-schema', '-d', path.join(opts.tools.schemaDir, dir, 'versioned')]);
   }
 }
 
@@ -148,13 +147,8 @@ function shardOwnersFromLogs(logDir: string, specs: ClusterProcessSpec[]): Map<s
 
 export async function startTemporalCluster(opts: TemporalClusterOptions): Promise<TemporalCluster> {
   const host = opts.host ?? '127.0.0.1';
-  for (const [file, what] of [
-    [opts.serverBin, 'the Temporal server'],
-    [opts.sqlToolBin, 'the Temporal SQL tool'],
-    [path.join(opts.schemaDir, 'temporal', 'versioned'), 'the Temporal PostgreSQL schema'],
-  ]) {
-    if (!existsSync(file)) throw new Error(`${what} not found at ${file}: run 'npm run tools -- --cluster'`);
-  }
+  const missing = missingClusterTools(opts.tools);
+  if (missing.length > 0) throw new Error(`not found: ${missing.join('; ')}: run 'npm run tools -- --cluster'`);
   mkdirSync(opts.dataDir, { recursive: true });
   const started: ManagedProcess[] = [];
   const watch = (p: ManagedProcess) => {
@@ -167,6 +161,7 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
   };
   try {
     const postgres = await startPostgres({
+      binDir: opts.tools.postgresBinDir!,
       dataDir: path.join(opts.dataDir, 'postgres'),
       host,
       port: opts.postgresPort ?? (await findFreePort(host)),
@@ -191,7 +186,7 @@ export async function startTemporalCluster(opts: TemporalClusterOptions): Promis
       // History hosts log at info: their "Acquired shard" lines are how shardOwners() sees the ring.
       writeFileSync(path.join(configDir, `${spec.name}.yaml`), spec.role === 'history' ? yaml.replace('level: warn', 'level: info') : yaml);
       const args = ['--root', configDir, '--config', '.', '--env', spec.name, '--allow-no-auth', 'start', '--service', spec.role];
-      processes.set(spec.name, watch(spawnManaged({ name: `Temporal ${spec.name}`, command: opts.serverBin, args, logFile: path.join(opts.logDir, `temporal-${spec.name}.log`) })));
+      processes.set(spec.name, watch(spawnManaged({ name: `Temporal ${spec.name}`, command: opts.tools.serverBin, args, logFile: path.join(opts.logDir, `temporal-${spec.name}.log`) })));
       // Every process writes the cluster's metadata on a fresh database, and two at once clash on its
       // key ("duplicate key ... cluster_metadata_info_pkey") and one exits: the frontend goes first,
       // and the rest start once it listens (it has written the metadata by then).

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { canConnect, spawnManaged, waitUntil, type ManagedProcess } from '../processes';
 
@@ -12,6 +12,8 @@ import { canConnect, spawnManaged, waitUntil, type ManagedProcess } from '../pro
 export const POSTGRES_USER = 'temporal';
 
 export interface PostgresOptions {
+  /** PostgreSQL's bin directory (clusterToolPaths). */
+  binDir: string;
   dataDir: string;
   host: string;
   port: number;
@@ -24,15 +26,6 @@ export interface PostgresServer {
   port: number;
   user: string;
   process: ManagedProcess;
-}
-
-/** POSTGRES_BIN_DIR, else the newest /usr/lib/postgresql/<major>/bin. */
-export function postgresBinDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.POSTGRES_BIN_DIR) return env.POSTGRES_BIN_DIR;
-  const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? readdirSync(root).filter((d) => existsSync(path.join(root, d, 'bin', 'postgres'))) : [];
-  if (majors.length === 0) throw new Error("PostgreSQL not found: run 'npm run tools -- --cluster', or set POSTGRES_BIN_DIR");
-  return path.join(root, majors.sort((a, b) => Number(b) - Number(a))[0], 'bin');
 }
 
 function unprivilegedUser(): { uid: number; gid: number } | undefined {
@@ -50,7 +43,7 @@ function unprivilegedUser(): { uid: number; gid: number } | undefined {
 }
 
 export async function startPostgres(options: PostgresOptions): Promise<PostgresServer> {
-  const bin = postgresBinDir();
+  const bin = options.binDir;
   const runAs = unprivilegedUser();
   const dir = path.join(options.dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });

@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import { startTemporalCluster, type TemporalCluster } from '../../dev/cluster/cluster';
+import { clusterToolPaths } from '../../dev/cluster/tools';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
 
 /**
@@ -24,18 +25,16 @@ export function testClusterInfo(): TestClusterInfo | undefined {
 export async function startTestCluster(workDir: string, repoRoot: string, namespaces: readonly string[]): Promise<TemporalCluster> {
   // PostgreSQL runs as an unprivileged user, who must reach its data directory inside this one.
   chmodSync(workDir, 0o755);
-  const tools = path.join(repoRoot, '.tools');
+  const tools = clusterToolPaths(repoRoot);
   const cluster = await startTemporalCluster({
-    serverBin: process.env.TEMPORAL_SERVER_PATH || path.join(tools, 'bin', 'temporal-server'),
-    sqlToolBin: process.env.TEMPORAL_SQL_TOOL_PATH || path.join(tools, 'bin', 'temporal-sql-tool'),
-    schemaDir: path.join(tools, 'temporal-schema'),
+    tools,
     dataDir: path.join(workDir, 'cluster'),
     logDir: path.join(workDir, 'logs'),
     namespaces,
     searchAttributes: searchAttributeDefinitions,
   });
   const info: TestClusterInfo = {
-    serverBin: process.env.TEMPORAL_SERVER_PATH || path.join(tools, 'bin', 'temporal-server'),
+    serverBin: tools.serverBin,
     configDir: path.join(workDir, 'cluster', 'config'),
     logDir: path.join(workDir, 'logs'),
     processes: Object.fromEntries([...cluster.processes].map(([name, p]) => [name, { pid: p.child.pid!, role: cluster.specs.find((s) => s.name === name)!.role }])),
