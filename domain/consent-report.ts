@@ -1,7 +1,7 @@
 import { optInRate } from './campaign';
 import type { KeywordExtensions } from './keywords';
 import { addCounts, createDayAccumulator, emptyCounts, type Counts, type ReportDay, type ReportGroupBy, type ReportJourney, type ReportLedgerEvent } from './report-day';
-import { bucketStart, bucketStarts, durationStats, shareWithin, tally, type DurationStats, type ReportInterval } from './report-stats';
+import { addDurationCounts, bucketStart, bucketStarts, countedStats, share, tally, type DurationCounts, type DurationStats, type ReportInterval } from './report-stats';
 
 export type { ReportGroupBy, ReportJourney, ReportLedgerEvent } from './report-day';
 
@@ -24,7 +24,6 @@ export interface ReportParams {
 }
 
 const DAY_MS = 86_400_000;
-const FIVE_MINUTES_MS = 5 * 60_000;
 
 function journeyView(c: Counts) {
   return { started: c.started, active: c.active, confirmed: c.confirmed, declined: c.declined, expired: c.expired, optedOut: c.opted_out, cancelled: c.cancelled, optInRate: optInRate(c) };
@@ -40,10 +39,11 @@ export function mergeReportDays(params: ReportParams, days: ReportDay[]) {
   const groups = new Map<string, Counts>();
   const series = new Map(bucketStarts(params.from.getTime(), params.to.getTime(), params.interval).map((start) => [start, { journeys: emptyCounts(), optOuts: 0, optOutsBySource: {} as Record<string, number> }]));
   const optOuts = { total: 0, bySource: {} as Record<string, number>, byChannel: {} as Record<string, number>, byCategory: {} as Record<string, number>, byKeyword: {} as Record<string, number> };
-  const ledgerMs: number[] = [];
-  const confirmationMs: number[] = [];
+  const ledgerMs: DurationCounts = {};
+  const confirmationMs: DurationCounts = {};
+  let confirmedWithinFiveMinutes = 0;
   const answersByMethod: Record<string, { confirmed: number; declined: number }> = {};
-  const answerMsByChannel = new Map<string, number[]>();
+  const answerMsByChannel = new Map<string, DurationCounts>();
   const messagesByChannel: Record<string, number> = {};
 
   for (const d of days) {
@@ -60,14 +60,15 @@ export function mergeReportDays(params: ReportParams, days: ReportDay[]) {
     addTallies(optOuts.byChannel, d.optOuts.byChannel);
     addTallies(optOuts.byCategory, d.optOuts.byCategory);
     addTallies(optOuts.byKeyword, d.optOuts.byKeyword);
-    ledgerMs.push(...d.ledgerMs);
-    confirmationMs.push(...d.confirmationMs);
+    addDurationCounts(ledgerMs, d.ledgerMs);
+    addDurationCounts(confirmationMs, d.confirmationMs);
+    confirmedWithinFiveMinutes += d.confirmedWithinFiveMinutes;
     for (const [method, a] of Object.entries(d.answersByMethod)) {
       answersByMethod[method] ??= { confirmed: 0, declined: 0 };
       answersByMethod[method].confirmed += a.confirmed;
       answersByMethod[method].declined += a.declined;
     }
-    for (const [channel, ms] of Object.entries(d.answerMsByChannel)) (answerMsByChannel.get(channel) ?? answerMsByChannel.set(channel, []).get(channel)!).push(...ms);
+    for (const [channel, ms] of Object.entries(d.answerMsByChannel)) addDurationCounts(answerMsByChannel.get(channel) ?? answerMsByChannel.set(channel, {}).get(channel)!, ms);
     addTallies(messagesByChannel, d.messagesSent ?? {});
   }
 
@@ -75,8 +76,9 @@ export function mergeReportDays(params: ReportParams, days: ReportDay[]) {
     .map(([key, count]) => ({ keyword: key.split('|')[0], language: key.split('|')[1] || null, count }))
     .sort((a, b) => b.count - a.count || a.keyword.localeCompare(b.keyword));
   const timeToAnswer: Record<string, DurationStats> = {};
-  for (const [channel, ms] of [...answerMsByChannel].sort(([a], [b]) => a.localeCompare(b))) timeToAnswer[channel] = durationStats(ms);
+  for (const [channel, ms] of [...answerMsByChannel].sort(([a], [b]) => a.localeCompare(b))) timeToAnswer[channel] = countedStats(ms);
   const sent = Object.values(messagesByChannel).reduce((a, b) => a + b, 0);
+  const confirmation = countedStats(confirmationMs);
   return {
     businessId: params.businessId,
     from: params.from.toISOString(),
@@ -87,10 +89,10 @@ export function mergeReportDays(params: ReportParams, days: ReportDay[]) {
     groups: [...groups].map(([key, c]) => ({ key, ...journeyView(c) })).sort((a, b) => b.started - a.started || a.key.localeCompare(b.key)),
     optOuts: { total: optOuts.total, bySource: optOuts.bySource, byChannel: optOuts.byChannel, byCategory: optOuts.byCategory, byKeyword },
     /** Opt-outs per message the provider accepted for the business in the window (opt-out confirmations aside). */
-    messages: { sent, byChannel: messagesByChannel, optOutRate: sent === 0 ? null : Math.round((optOuts.total / sent) * 10_000) / 10_000 },
+    messages: { sent, byChannel: messagesByChannel, optOutRate: share(optOuts.total, sent) },
     timeToHonour: {
-      ledger: durationStats(ledgerMs),
-      confirmation: { ...durationStats(confirmationMs), withinFiveMinutes: shareWithin(confirmationMs, FIVE_MINUTES_MS) },
+      ledger: countedStats(ledgerMs),
+      confirmation: { ...confirmation, withinFiveMinutes: share(confirmedWithinFiveMinutes, confirmation.count) },
     },
     answers: { byMethod: answersByMethod, timeToAnswer },
     series: [...series].map(([start, b]) => ({ start: new Date(start).toISOString(), journeys: journeyView(b.journeys), optOuts: b.optOuts, optOutsBySource: b.optOutsBySource })),

@@ -1,10 +1,11 @@
 import type { JourneyCounts } from './campaign';
 import { classifyInbound, type KeywordExtensions } from './keywords';
-import { elapsedMs, tally } from './report-stats';
+import { countDuration, elapsedMs, tally, type DurationCounts } from './report-stats';
 
 /*
- * One UTC day of one business's consent report, in a form that adds up: counts, tallies and the raw
- * durations the percentiles need. The live report builds these from the store and merges them; the
+ * One UTC day of one business's consent report, in a form that adds up: counts, tallies and the
+ * durations the percentiles need, counted by value to three significant digits (report-stats.ts), so a
+ * day stays small however busy it was. The live report builds these from the store and merges them; the
  * daily pre-aggregate (store/report-days.ts) keeps them, so both paths answer with the same numbers.
  */
 
@@ -19,12 +20,14 @@ export interface ReportDay {
   journeys: Counts;
   groups: Record<ReportGroupBy, Record<string, Counts>>;
   optOuts: { total: number; bySource: Record<string, number>; byChannel: Record<string, number>; byCategory: Record<string, number>; byKeyword: Record<string, number> };
-  /** STOP received → ledger written, ms, one per opt-out. */
-  ledgerMs: number[];
-  /** STOP received → confirmation accepted by the provider, ms. */
-  confirmationMs: number[];
+  /** STOP received → ledger written, one per opt-out. */
+  ledgerMs: DurationCounts;
+  /** STOP received → confirmation accepted by the provider. */
+  confirmationMs: DurationCounts;
+  /** Confirmations accepted within five minutes of their STOP, counted from the exact durations. */
+  confirmedWithinFiveMinutes: number;
   answersByMethod: Record<string, { confirmed: number; declined: number }>;
-  answerMsByChannel: Record<string, number[]>;
+  answerMsByChannel: Record<string, DurationCounts>;
   /** Messages the provider accepted for the business (opt-out confirmations aside), by channel. */
   messagesSent: Record<string, number>;
 }
@@ -46,6 +49,8 @@ export interface ReportLedgerEvent {
   at: Date | string;
   proof: Record<string, any>;
 }
+
+export const FIVE_MINUTES_MS = 5 * 60_000;
 
 const STATUS_KEYS: Record<string, keyof JourneyCounts> = { active: 'active', confirmed: 'confirmed', declined: 'declined', expired: 'expired', opted_out: 'opted_out', cancelled: 'cancelled' };
 
@@ -78,8 +83,9 @@ export function createDayAccumulator(dayStartMs: number, keywords?: KeywordExten
     journeys: emptyCounts(),
     groups: { channel: {}, method: {}, category: {}, campaign: {} },
     optOuts: { total: 0, bySource: {}, byChannel: {}, byCategory: {}, byKeyword: {} },
-    ledgerMs: [],
-    confirmationMs: [],
+    ledgerMs: {},
+    confirmationMs: {},
+    confirmedWithinFiveMinutes: 0,
     answersByMethod: {},
     answerMsByChannel: {},
     messagesSent: {},
@@ -116,7 +122,7 @@ export function createDayAccumulator(dayStartMs: number, keywords?: KeywordExten
     const keyword = keywordOf(e.proof);
     if (keyword) tally(day.optOuts.byKeyword, keyword);
     const recorded = elapsedMs(e.proof.receivedAt, e.proof.recordedAt);
-    if (recorded !== undefined) day.ledgerMs.push(recorded);
+    if (recorded !== undefined) countDuration(day.ledgerMs, recorded);
   }
 
   function addAnswer(e: ReportLedgerEvent): void {
@@ -128,7 +134,7 @@ export function createDayAccumulator(dayStartMs: number, keywords?: KeywordExten
     day.answersByMethod[method] ??= { confirmed: 0, declined: 0 };
     day.answersByMethod[method][e.type === 'opted_in' ? 'confirmed' : 'declined']++;
     const took = elapsedMs(p.requestedAt, p.answeredAt);
-    if (took !== undefined) (day.answerMsByChannel[String(p.channel ?? 'unknown')] ??= []).push(took);
+    if (took !== undefined) countDuration((day.answerMsByChannel[String(p.channel ?? 'unknown')] ??= {}), took);
   }
 
   function addLedgerEvent(e: ReportLedgerEvent): void {
@@ -142,10 +148,13 @@ export function createDayAccumulator(dayStartMs: number, keywords?: KeywordExten
   }
 
   function close(confirmationsSentAt: ReadonlyMap<string, number>): ReportDay {
-    day.confirmationMs = [];
+    day.confirmationMs = {};
+    day.confirmedWithinFiveMinutes = 0;
     for (const [id, receivedAt] of optOutReceivedAt) {
       const sentAt = confirmationsSentAt.get(id);
-      if (sentAt !== undefined && sentAt >= receivedAt) day.confirmationMs.push(sentAt - receivedAt);
+      if (sentAt === undefined || sentAt < receivedAt) continue;
+      countDuration(day.confirmationMs, sentAt - receivedAt);
+      if (sentAt - receivedAt <= FIVE_MINUTES_MS) day.confirmedWithinFiveMinutes++;
     }
     return day;
   }

@@ -1,7 +1,7 @@
 import type { Business } from '../domain/business';
 import { createReportDays, mergeReportDays, type ConsentReport } from '../domain/consent-report';
 import { createDayAccumulator, type ReportDay } from '../domain/report-day';
-import { readFinalThrough, readReportDays, writeFinalThrough, writeReportDay } from '../store/report-days';
+import { readFinalThrough, readReportDays, writeFinalThrough, writeReportDays, type ReportDayWrite } from '../store/report-days';
 import { eachJourneyStarted, eachLedgerEvent, eachSentMessage } from '../store/reports';
 import type { ServiceDeps, ServiceLog } from './deps';
 import type { ConsentReportRequest } from './reports';
@@ -16,8 +16,8 @@ const dayStart = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
 
 /**
  * Recomputes the business's days that are not final yet (today, recent days, days with a journey still
- * running) from the store, in one streamed pass from the oldest of them, and replaces their documents.
- * A final day is never read again. Idempotent: a day's document is a function of the store.
+ * running) from the store, in one streamed pass from the oldest of them, and replaces their entries (one write
+ * per month). A final day is never read again. Idempotent: a day's entry is a function of the store.
  */
 export async function refreshReportDays(deps: Pick<ServiceDeps, 'store'>, business: Business, now = Date.now()): Promise<{ computed: number; final: number }> {
   const today = dayStart(now);
@@ -36,7 +36,7 @@ export async function refreshReportDays(deps: Pick<ServiceDeps, 'store'>, busine
     eachSentMessage(deps.store, business.id, range, { optOutConfirmation: acc.addOptOutConfirmation, message: acc.addMessageSent }),
   ]);
   const computed = new Map(acc.days().map((d) => [Date.parse(d.day), d]));
-  const computedAt = new Date(now);
+  const writes: ReportDayWrite[] = [];
   let final = 0;
   // Days before `first` are final (or older than any report reads); the mark moves over the settled days that follow.
   let finalRun = first - DAY_MS;
@@ -46,11 +46,12 @@ export async function refreshReportDays(deps: Pick<ServiceDeps, 'store'>, busine
     const settled = settledBefore || (t + DAY_MS + CONFIRMATION_SLACK_MS <= now && (day?.journeys.active ?? 0) === 0);
     if (!settledBefore) {
       if (settled) final++;
-      // A quiet day that is final needs no document: the mark below says it is empty.
-      if (day || !settled) await writeReportDay(deps.store, business.id, t, day ?? createDayAccumulator(t).close(new Map()), computedAt, settled);
+      // A quiet day that is final needs no entry: the mark below says it is empty.
+      if (day || !settled) writes.push({ dayStartMs: t, day: day ?? createDayAccumulator(t).close(new Map()), settled });
     }
     if (settled && t === finalRun + DAY_MS) finalRun = t;
   }
+  await writeReportDays(deps.store, business.id, writes, new Date(now));
   if (finalRun >= first) await writeFinalThrough(deps.store, business.id, finalRun);
   return { computed: open.length, final };
 }
@@ -69,7 +70,7 @@ export async function refreshAllReportDays(deps: Pick<ServiceDeps, 'store' | 'bu
 }
 
 /**
- * The report from the daily documents, when they can answer: the window is whole UTC days (or ends
+ * The report from the daily figures, when they can answer: the window is whole UTC days (or ends
  * today) and every day of it is stored. Today counts up to when the sweep last computed it (`asOf`).
  */
 export async function reportFromDays(deps: Pick<ServiceDeps, 'store'>, business: Business, req: ConsentReportRequest, now = Date.now()): Promise<(ConsentReport & { asOf: string }) | undefined> {

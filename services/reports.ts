@@ -26,8 +26,8 @@ export type ConsentReportAnswer = ConsentReport & {
 
 /**
  * The consent report of one business: journeys and their outcomes, opt-outs by source and keyword,
- * time to honour an opt-out and time to answer, opt-outs per message sent. From the daily documents
- * the report sweep keeps (a few reads by _id) when they cover the window, unless `fresh`; else live:
+ * time to honour an opt-out and time to answer, opt-outs per message sent. From the daily figures the
+ * report sweep keeps (one read by _id per month) when they cover the window, unless `fresh`; else live:
  * three streamed reads side by side, the ledger's opt-outs joined to their confirmations in memory
  * (no $lookup on FerretDB).
  */

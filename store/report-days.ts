@@ -2,14 +2,16 @@ import type { ReportDay } from '../domain/report-day';
 import type { Store } from './models';
 
 /**
- * The daily pre-aggregate of the consent report: one document per business and UTC day,
- * `_id = <businessId>:<YYYY-MM-DD>`, read only by `_id` (the one lookup FerretDB 1.24 serves from an
- * index) and replaced whole by the sweep, so a sweep that runs twice writes the same document: each
- * event is counted once however often a day is recomputed. The day's figures are one JSON string, so
- * category, channel and keyword names never become field names.
+ * The daily pre-aggregate of the consent report, kept as one document per business and UTC month,
+ * `_id = <businessId>:<YYYY-MM>`, with one entry per day under `days.<YYYY-MM-DD>`. Read only by `_id`
+ * (the one lookup FerretDB 1.24 serves from an index): a 30-day window is two or three reads, not
+ * thirty-one, and each round trip to the store costs more than the figures it carries. The sweep sets
+ * whole days (`$set` of the day's entry), so a sweep that runs twice writes the same entries: each event
+ * is counted once however often a day is recomputed. A day's figures are one JSON string, so category,
+ * channel and keyword names never become field names.
  */
 
-const COLLECTION = 'report_days';
+const COLLECTION = 'report_months';
 
 export interface StoredReportDay {
   day: ReportDay;
@@ -18,32 +20,63 @@ export interface StoredReportDay {
   settled: boolean;
 }
 
-interface ReportDayDoc {
-  _id: string;
-  businessId: string;
-  day: Date;
+interface DayEntry {
   figures: string;
   computedAt: Date;
   settled: boolean;
 }
 
-export const reportDayId = (businessId: string, dayStartMs: number) => `${businessId}:${new Date(dayStartMs).toISOString().slice(0, 10)}`;
+interface ReportMonthDoc {
+  _id: string;
+  businessId: string;
+  month: Date;
+  days: Record<string, DayEntry>;
+}
 
-const days = (store: Store) => store.connection.collection<ReportDayDoc>(COLLECTION);
+const dayKey = (dayStartMs: number) => new Date(dayStartMs).toISOString().slice(0, 10);
+const monthStart = (ms: number) => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+};
+export const reportMonthId = (businessId: string, ms: number) => `${businessId}:${new Date(ms).toISOString().slice(0, 7)}`;
+
+const months = (store: Store) => store.connection.collection<ReportMonthDoc>(COLLECTION);
+
+function byMonth<T>(dayStartsMs: T[], startOf: (x: T) => number): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const x of dayStartsMs) {
+    const m = monthStart(startOf(x));
+    (out.get(m) ?? out.set(m, []).get(m)!).push(x);
+  }
+  return out;
+}
 
 /** The stored days of a business, by day start; a day never computed is missing from the map. */
 export async function readReportDays(store: Store, businessId: string, dayStartsMs: number[]): Promise<Map<number, StoredReportDay>> {
-  const found = await Promise.all(dayStartsMs.map((t) => days(store).findOne({ _id: reportDayId(businessId, t) })));
+  const wanted = [...byMonth(dayStartsMs, (t) => t)];
+  const docs = await Promise.all(wanted.map(([m]) => months(store).findOne({ _id: reportMonthId(businessId, m) })));
   const out = new Map<number, StoredReportDay>();
-  found.forEach((doc, i) => {
-    if (doc) out.set(dayStartsMs[i], { day: JSON.parse(doc.figures) as ReportDay, computedAt: doc.computedAt, settled: doc.settled });
+  wanted.forEach(([, starts], i) => {
+    for (const t of starts) {
+      const entry = docs[i]?.days?.[dayKey(t)];
+      if (entry) out.set(t, { day: JSON.parse(entry.figures) as ReportDay, computedAt: entry.computedAt, settled: entry.settled });
+    }
   });
   return out;
 }
 
-export async function writeReportDay(store: Store, businessId: string, dayStartMs: number, day: ReportDay, computedAt: Date, settled: boolean): Promise<void> {
-  const _id = reportDayId(businessId, dayStartMs);
-  await days(store).replaceOne({ _id }, { businessId, day: new Date(dayStartMs), figures: JSON.stringify(day), computedAt, settled }, { upsert: true });
+export interface ReportDayWrite {
+  dayStartMs: number;
+  day: ReportDay;
+  settled: boolean;
+}
+
+/** Sets each day's entry, one write per month; the month's other days are left as they are. */
+export async function writeReportDays(store: Store, businessId: string, days: ReportDayWrite[], computedAt: Date): Promise<void> {
+  for (const [m, writes] of byMonth(days, (w) => w.dayStartMs)) {
+    const entries = writes.map((w): [string, DayEntry] => [`days.${dayKey(w.dayStartMs)}`, { figures: JSON.stringify(w.day), computedAt, settled: w.settled }]);
+    await months(store).updateOne({ _id: reportMonthId(businessId, m) }, { $set: { businessId, month: new Date(m), ...Object.fromEntries(entries) } }, { upsert: true });
+  }
 }
 
 interface FinalMarkDoc {
@@ -55,7 +88,7 @@ const markId = (businessId: string) => `${businessId}:final`;
 
 /**
  * Up to which day (its start) every day of the business is final. A final day with nothing in it has
- * no document, so a year of quiet days costs no writes: a missing day up to here is an empty one.
+ * no entry, so a year of quiet days costs no writes: a missing day up to here is an empty one.
  */
 export async function readFinalThrough(store: Store, businessId: string): Promise<number | undefined> {
   const doc = await marks(store).findOne({ _id: markId(businessId) });

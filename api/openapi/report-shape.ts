@@ -10,7 +10,7 @@ const journeyCounts = z.object({
   cancelled: z.number().int(),
   optInRate: z.number().nullable().meta({ description: 'confirmed over ended journeys' }),
 });
-const durationStats = z.object({ count: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }).meta({ description: 'seconds' });
+const durationStats = z.object({ count: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }).meta({ description: 'seconds; nearest-rank percentiles of durations kept to three significant digits (under the exact value by less than 1 %)' });
 const tallies = z.record(z.string(), z.number().int());
 
 /** The consent report's answer (domain/consent-report.ts), as integrators read it. */

@@ -1,13 +1,28 @@
 import { createConsentReport } from '../../domain/consent-report';
-import { bucketStart, bucketStarts, durationStats, shareWithin } from '../../domain/report-stats';
+import { addDurationCounts, bucketStart, bucketStarts, countDuration, countedStats, durationStats, share, significantMs, type DurationCounts } from '../../domain/report-stats';
 
 test('nearest-rank percentiles in seconds; none is null', () => {
   const ms = Array.from({ length: 100 }, (_, i) => (i + 1) * 1000);
   expect(durationStats(ms)).toEqual({ count: 100, p50: 50, p95: 95, p99: 99 });
   expect(durationStats([250])).toEqual({ count: 1, p50: 0.25, p95: 0.25, p99: 0.25 });
   expect(durationStats([])).toEqual({ count: 0, p50: null, p95: null, p99: null });
-  expect(shareWithin([1, 2, 3, 400], 3)).toBe(0.75);
-  expect(shareWithin([], 3)).toBeNull();
+  expect(share(3, 4)).toBe(0.75);
+  expect(share(0, 0)).toBeNull();
+});
+
+test('durations are counted to three significant digits; counts of two days add up to the same percentiles', () => {
+  expect([0, 7, 999, 1000, 1_234, 99_999, 123_456, 300_900, 3_600_000].map(significantMs)).toEqual([0, 7, 999, 1000, 1_230, 99_900, 123_000, 300_000, 3_600_000]);
+  expect(durationStats([123_456, 1_999])).toEqual({ count: 2, p50: 1.99, p95: 123, p99: 123 });
+  const ms = Array.from({ length: 1000 }, (_, i) => (i * 7919) % 100_003);
+  const [a, b, all]: DurationCounts[] = [{}, {}, {}];
+  ms.forEach((d, i) => countDuration(i % 3 ? a : b, d));
+  addDurationCounts(all, a);
+  addDurationCounts(all, b);
+  expect(countedStats(all)).toEqual(durationStats(ms));
+  // The exact nearest-rank percentile, cut to three significant digits.
+  const sorted = [...ms].sort((x, y) => x - y);
+  expect(countedStats(all).p95).toBe(significantMs(sorted[949]) / 1000);
+  expect(countedStats({})).toEqual({ count: 0, p50: null, p95: null, p99: null });
 });
 
 test('days and ISO weeks in UTC', () => {
