@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { numberedPhones } from '../harness/contact';
-import { startJourney, startTestStack, type TestStack, waitForJourney, waitForJourneyStatus } from '../harness/stack';
+import { startJourney, startTestStack, type TestStack, waitForJourney } from '../harness/stack';
 import { sleep } from '../harness/wait';
 
 /**
