@@ -3,6 +3,7 @@ import type { Transporter } from 'nodemailer';
 import type { Twilio } from 'twilio';
 import type { BusinessRegistry, Channel } from '../domain/business';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
+import type { DeferralReason } from '../domain/request-policy';
 import { enterSendFence, isBlocked, leaveSendFence } from '../store/blocks';
 import { recordJourneyBegin, type JourneyBegin } from '../store/journeys';
 import type { Store } from '../store/models';
@@ -13,6 +14,7 @@ import { requireBusiness } from './business';
 import { createComposer, type Outgoing } from './compose';
 import type { MetaClient } from './providers/meta';
 import { startCarrierOptOut } from './optout';
+import { deferralOf } from './request-policy';
 
 export interface ChannelDeps {
   store: Store;
@@ -57,16 +59,23 @@ export interface SendInput {
    * workflow task and no action of its own; the write comes before the send gate reads the contact.
    */
   begin?: JourneyBegin;
+  /**
+   * Set by journeys on opt-in requests (request, reminder) that wait for the business's quiet hours
+   * and frequency cap: outside them nothing is sent and the answer is `deferred`. With the contact's own zone.
+   */
+  requestPolicy?: { timezone?: string };
 }
 
 export interface SendResult {
-  outcome: 'sent' | 'failed' | 'refused' | 'ambiguous';
+  outcome: 'sent' | 'failed' | 'refused' | 'ambiguous' | 'deferred';
   providerId?: string;
   errorCode?: number;
   reason?: string;
   /** Exactly what the contact was shown (text, rendered template or TwiML). */
   shown?: string;
   mode?: 'template' | 'session';
+  /** `deferred`: when the request may go (ISO) and why not now. */
+  deferred?: { until: string; reason: DeferralReason };
   at: string;
 }
 
@@ -153,6 +162,10 @@ export function createChannelActivities(deps: ChannelDeps) {
       await recordUnsentSend(store, { ...row, status: 'refused', reason: refused });
       log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });
       return { outcome: 'refused', reason: refused, at: new Date().toISOString() };
+    }
+    if (input.requestPolicy && (input.purpose === 'request' || input.purpose === 'reminder')) {
+      const deferral = await deferralOf(store, business, { ...input, timezone: input.requestPolicy.timezone });
+      if (deferral) return { outcome: 'deferred', deferred: { until: new Date(deferral.until).toISOString(), reason: deferral.reason }, at: new Date().toISOString() };
     }
     if (input.channel === 'email' && !input.email) {
       const failure = ApplicationFailure.create({ type: FailureType.MissingEmail, message: 'the contact has no e-mail address', nonRetryable: true });

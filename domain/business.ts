@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isValidTimeZone } from './campaign';
 
 export const channelSchema = z.enum(['sms', 'email', 'ivr', 'whatsapp']);
 export type Channel = z.infer<typeof channelSchema>;
@@ -76,6 +77,7 @@ export const businessSchema = z
         no: z.array(z.string()).optional(),
       })
       .default({}),
+    /** At most one journey's opt-in requests per contact in this many days (0: no cap); campaigns skip, journeys wait. */
     frequencyCapDays: z.number().int().min(0).default(30),
     /** Campaign pacing: provider sending rates and WhatsApp's daily limit of new contacts (the number's tier). */
     sending: z
@@ -89,12 +91,15 @@ export const businessSchema = z
         whatsappYellowSlowdown: z.number().min(1).default(2),
       })
       .default({ smsPerSecond: 1, whatsappPerSecond: 80, whatsappTier: 250, emailPerSecond: 10, callsPerSecond: 1, whatsappYellowSlowdown: 2 }),
-    /** No opt-in requests in the contact's local night; defaultTimezone when neither row nor phone tells. */
+    /**
+     * No opt-in request (campaign row, journey request, reminder, later step) in the contact's local
+     * night; defaultTimezone when neither the contact nor the phone's country tells.
+     */
     quietHours: z
       .object({
         start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)').default('21:00'),
         end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)').default('08:00'),
-        defaultTimezone: z.string().default('UTC'),
+        defaultTimezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as "Europe/Paris"').default('UTC'),
       })
       .default({ start: '21:00', end: '08:00', defaultTimezone: 'UTC' }),
   })

@@ -176,3 +176,16 @@ export async function countStuckSends(store: Store, olderThan: Date): Promise<{ 
   ]);
   return { claimed, ambiguous };
 }
+
+/**
+ * When a journey other than `journeyId` last sent the contact an opt-in request (first request or
+ * reminder) since `since`: what the frequency cap counts. A send of unknown outcome may have reached
+ * them, so it counts too. Served by the (businessId, contactId, createdAt) index.
+ */
+export async function lastRequestOfAnotherJourney(store: Store, q: { businessId: string; contactId: string; journeyId: string; since: Date }): Promise<Date | undefined> {
+  const row = await store.outbox
+    .findOne({ businessId: q.businessId, contactId: q.contactId, createdAt: { $gte: q.since }, purpose: { $in: ['request', 'reminder'] }, status: { $in: ['sent', 'ambiguous'] }, journeyId: { $ne: q.journeyId } })
+    .sort({ createdAt: -1 })
+    .lean();
+  return row ? new Date(row.sentAt ?? row.createdAt) : undefined;
+}

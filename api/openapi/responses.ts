@@ -19,6 +19,15 @@ export const journeyStartedSchema = z.object({
 export const journeyViewSchema = z.looseObject({
   journeyId: z.string(),
   status: z.enum(['active', 'confirmed', 'declined', 'expired', 'opted_out', 'cancelled']),
+  deferred: z
+    .object({
+      until: z.string(),
+      reason: z.enum(['quiet_hours', 'frequency_cap']),
+      step: z.number().int(),
+      purpose: z.enum(['request', 'reminder']),
+    })
+    .optional()
+    .meta({ description: "present while an opt-in request waits for the business's quiet hours (in the contact's time zone) or its frequency cap: when it may go, and why" }),
 });
 
 export const consentsViewSchema = z.looseObject({

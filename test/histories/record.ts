@@ -1,5 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
@@ -45,8 +46,11 @@ interface Recording {
 }
 
 interface Scenario {
-  /** The businesses the stack loads; config/businesses.demo.json unless the scenario needs other limits. */
-  businessesFile?: string;
+  /**
+   * The businesses the stack loads; config/businesses.demo.json unless the scenario needs other limits.
+   * A function writes a file for this run (quiet hours relative to now).
+   */
+  businessesFile?: string | (() => string);
   record(stack: TestStack): Promise<Recording[]>;
 }
 
@@ -67,6 +71,21 @@ const smsConfirmed =
     await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'YES' });
     return journeyId;
   };
+
+/**
+ * 'hushed': acme's settings with quiet hours (UTC) that end at the first whole minute at least 20 s
+ * from now, so a journey started at once is held back and then asks.
+ */
+function hushedBusinesses(): string {
+  const acme = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'businesses.fast.json'), 'utf8')).businesses[0];
+  const edge = Math.ceil((Date.now() + 20_000) / 60_000) * 60_000;
+  const clock = (at: number) => new Date(at).toISOString().slice(11, 16);
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'record-')), 'businesses.json');
+  const senders = { ...acme.senders, sms: '+15005553106', whatsapp: '+15005553107', voice: '+15005553108' };
+  const hushed = { ...acme, id: 'hushed', senders, frequencyCapDays: 0, quietHours: { start: clock(edge - 3 * 3_600_000), end: clock(edge), defaultTimezone: 'UTC' } };
+  writeFileSync(file, JSON.stringify({ businesses: [acme, hushed] }));
+  return file;
+}
 
 const journeys: Record<string, Recorder> = {
   'sms-confirmed': smsConfirmed('+14155550601'),
@@ -128,8 +147,9 @@ const journeys: Record<string, Recorder> = {
   },
 };
 
-function journeyScenario(recorder: Recorder): Scenario {
+function journeyScenario(recorder: Recorder, businessesFile?: Scenario['businessesFile']): Scenario {
   return {
+    businessesFile,
     async record(stack) {
       const journeyId = await recorder(stack);
       const ids = parseJourneyId(journeyId);
@@ -335,8 +355,22 @@ const others: Record<string, Scenario> = {
   },
 };
 
+/** Journeys that need businesses of their own. */
+const journeysWithBusinesses: Record<string, Scenario> = {
+  /** Started in the contact's quiet hours (journey-quiet-hours): held back, asked when they end, then YES. */
+  'sms-deferred-quiet-hours': journeyScenario(async (stack) => {
+    const phone = '+14155550609';
+    const r = await stack.request('POST', '/v1/journeys', { businessId: 'hushed', contact: { phone, timezone: 'UTC' }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+    if (r.status !== 202) throw new Error(`journey did not start: ${r.status} ${JSON.stringify(r.body)}`);
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 120_000);
+    await stack.carrier.sendInbound({ from: phone, to: '+15005553106', body: 'YES' });
+    return r.body.journeyId;
+  }, hushedBusinesses),
+};
+
 const scenarios: Record<string, Scenario> = {
   ...Object.fromEntries(Object.entries(journeys).map(([name, recorder]) => [name, journeyScenario(recorder)])),
+  ...journeysWithBusinesses,
   ...others,
 };
 
@@ -384,13 +418,13 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
   const names = wanted.length ? wanted : Object.keys(scenarios).filter((name) => !existsSync(fileOf(out, name)));
   // One stack per businesses file: each scenario gets the limits it was written for.
-  const byBusinesses = new Map<string | undefined, string[]>();
+  const byBusinesses = new Map<Scenario['businessesFile'], string[]>();
   for (const name of names) byBusinesses.set(scenarios[name].businessesFile, [...(byBusinesses.get(scenarios[name].businessesFile) ?? []), name]);
 
   await globalSetup();
   try {
     for (const [businessesFile, group] of byBusinesses) {
-      const stack = await startTestStack({ prefix: 'record', businessesFile });
+      const stack = await startTestStack({ prefix: 'record', businessesFile: typeof businessesFile === 'function' ? businessesFile() : businessesFile });
       try {
         for (const name of group) {
           for (const rec of await scenarios[name].record(stack)) await write(stack, out, name, rec);

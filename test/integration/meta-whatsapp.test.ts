@@ -163,7 +163,11 @@ test.concurrent('a marketing stop in WhatsApp (user_preferences) ends marketing 
 
 test.concurrent('WhatsApp refusing a marketing template with 131050 ends marketing consent only, with the provider as source', async () => {
   const phone = phoneNo(5);
-  await confirmedOn(phone, ['order_updates']);
+  // Utility consent given on paper: a journey asking first would hold this one's request back for the business's frequency cap.
+  const offline = await stack.request('POST', '/v1/consents/offline', { businessId: 'bloom', phone, categories: ['order_updates'], evidence: { documentRef: `paper-${phone}`, signedAt: new Date(Date.now() - 86_400_000).toISOString(), collectedBy: 'store #5' } });
+  expect(offline.status).toBe(202);
+  await stack.carrier.waitFor(() => toContact(phone).find((m) => m.contentSid === 'optin_confirmation (en)'), SLOW);
+  await waitForConsents(phone, (v) => v.byCategory.order_updates === 'opted_in');
   stack.carrier.setRecipientBehaviour(phone, { metaFailWith: 131050 });
   const journeyId = await startJourney(stack, { businessId: 'bloom', contact: { phone }, categories: ['offers'], plan: [{ channel: 'whatsapp', waitFor: '45s' }] });
   const refused = await stack.carrier.waitFor(() => toContact(phone).find((m) => m.status === 'failed'), SLOW);

@@ -93,6 +93,11 @@ const PATCHES: Record<string, { before: string[]; after: string[]; unguarded?: s
     before: ['sms-confirmed-local-steps', 'ivr-unanswered-then-sms', 'sms-expired-reminders', 'email-confirmed-narrowed'],
     after: ['sms-confirmed-lean-start'],
   },
+  'journey-quiet-hours': {
+    before: [],
+    after: ['sms-deferred-quiet-hours'],
+    unguarded: 'the branches differ only when a send answers deferred, which the send activity does only for a run that asks it to check: every journey recorded before the patch replays the same either way',
+  },
   'campaign-shared-whatsapp-tier': {
     // Only a campaign that ran into the tier: campaign-whatsapp-shared-tier.before-… stays under it and replays the same either way.
     before: ['campaign-whatsapp-over-tier.before-campaign-shared-whatsapp-tier'],
@@ -170,6 +175,17 @@ test('a journey recorded after journey-lean-start begins inside its first send a
   const firstSend = events('sms-confirmed-lean-start').find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes;
   const sendInput = JSON.parse(Buffer.from(firstSend.input.payloads[0].data, 'base64').toString('utf8'));
   expect(sendInput.begin).toMatchObject({ businessId: 'acme', journeyId: expect.any(String), workflowId: expect.any(String) });
+});
+
+test('a journey recorded after journey-quiet-hours was held back by quiet hours, slept until they ended and asked again', () => {
+  const events = recorded.find((h) => h.workflowId === 'sms-deferred-quiet-hours')!.json.events;
+  const decode = (p: any) => JSON.parse(Buffer.from(p.payloads[0].data, 'base64').toString('utf8'));
+  const sends = events.filter((e) => e.activityTaskCompletedEventAttributes).map((e) => decode(e.activityTaskCompletedEventAttributes.result));
+  expect(sends[0]).toMatchObject({ outcome: 'deferred', deferred: { reason: 'quiet_hours', until: expect.any(String) } });
+  expect(sends[1]).toMatchObject({ outcome: 'sent' });
+  const firstSend = decode(events.find((e) => e.activityTaskScheduledEventAttributes).activityTaskScheduledEventAttributes.input);
+  expect(firstSend).toMatchObject({ purpose: 'request', requestPolicy: { timezone: 'UTC' }, begin: expect.any(Object) });
+  expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
 });
 
 test('every recorded journey replays against the current workflow code', async () => {

@@ -65,7 +65,10 @@ describe('pacing', () => {
   test('rates come from the business settings and the first step of the plan', () => {
     const [acme] = parseBusinesses(demo);
     expect(acme.sending).toEqual({ smsPerSecond: 1, whatsappPerSecond: 80, whatsappTier: 250, emailPerSecond: 10, callsPerSecond: 1, whatsappYellowSlowdown: 2 });
-    expect(acme.quietHours).toEqual({ start: '21:00', end: '08:00', defaultTimezone: 'UTC' });
+    // The demo asks at any hour (so do the tests built on it); a business that leaves quietHours out gets the night off.
+    expect(acme.quietHours).toEqual({ start: '00:00', end: '00:00', defaultTimezone: 'UTC' });
+    const [unset] = parseBusinesses({ businesses: [{ ...demo.businesses[0], quietHours: undefined }] });
+    expect(unset.quietHours).toEqual({ start: '21:00', end: '08:00', defaultTimezone: 'UTC' });
     expect(pacingLimitsFor(acme, ['sms', 'email'])).toEqual({ perSecond: 1 });
     expect(pacingLimitsFor(acme, ['whatsapp'])).toEqual({ perSecond: 80, dailyNewContacts: 250 });
     expect(pacingLimitsFor(acme, ['sms', 'whatsapp'])).toEqual({ perSecond: 1, dailyNewContacts: 250 });

@@ -87,6 +87,11 @@ export interface JourneyState {
   channel: string;
   attempts: number;
   nextDeadline?: string;
+  /**
+   * While an opt-in request waits for the business's quiet hours or frequency cap: until when and
+   * why. Absent once it went (or the journey ended first).
+   */
+  deferred?: { until: string; reason: 'quiet_hours' | 'frequency_cap'; step: number; purpose: 'request' | 'reminder' };
   outcome?: { status: JourneyStatus; reason?: string; categories?: string[]; at: string };
   events: JourneyEvent[];
 }

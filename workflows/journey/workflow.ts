@@ -1,9 +1,11 @@
 import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { ChannelActivities } from '../../activities/channel';
+import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
 import type { RequestProof } from '../../activities/consent';
 import { OptinChannel } from '../search-attributes';
 import { FAILED_DELIVERY_STATUSES, ivrNoAnswerSignal, submitFormUpdate, type ContactAnswer, type FormSubmission, type JourneyInput, type JourneyState } from './contract';
 import { SEND_ACTIVITY_OPTIONS } from '../activity-options';
+import { requestWaitsForPolicy } from '../../domain/request-policy';
+import { JOURNEY_QUIET_HOURS_PATCH, sendWhenAllowed } from './deferral';
 import { confirmOnWhatsApp, consentSteps, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
@@ -118,11 +120,15 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   });
 
   const leanStart = patched(LEAN_JOURNEY_START_PATCH);
+  const policed = patched(JOURNEY_QUIET_HOURS_PATCH);
+  const waitsForPolicy = (step: number, purpose: 'request' | 'reminder') => policed && requestWaitsForPolicy(input.source?.kind, step, purpose);
+  const requestPolicy = { timezone: input.contact.timezone };
   if (!leanStart) await consentSteps().beginJourney({ ...input, journeyId, workflowId, runId });
   const channelAtStart = workflowInfo().typedSearchAttributes.get(OptinChannel);
 
   const planMs = input.plan.reduce((sum, s) => sum + s.waitForMs, 0);
-  const linksValidUntil = Date.now() + planMs;
+  let linksValidUntil = Date.now() + planMs;
+  const planLeftMs = (from: number) => input.plan.slice(from).reduce((sum, s) => sum + s.waitForMs, 0);
   let lastRequest: RequestProof | undefined;
 
   steps: for (let i = 0; i < input.plan.length; i++) {
@@ -137,7 +143,16 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     let clarified = false;
 
     const begin = first ? { begin: { ...input, journeyId, workflowId, runId } } : {};
-    const request = await send({ ...baseSend(), step: i, channel: step.channel, purpose: 'request', idempotencyKey: `${workflowId}/${runId}/step${i}/request`, linksValidUntil, ...begin });
+    const requestInput = () => ({ ...baseSend(), step: i, channel: step.channel, purpose: 'request' as const, idempotencyKey: `${workflowId}/${runId}/step${i}/request`, linksValidUntil, ...begin });
+    let request: SendResult;
+    if (waitsForPolicy(i, 'request')) {
+      // A request held back moves the rest of the plan with it, so its links must last that much longer.
+      const sent = await sendWhenAllowed(state, { input: () => ({ ...requestInput(), requestPolicy }), stop: decided, onDeferred: (until) => (linksValidUntil = Math.max(linksValidUntil, until + planLeftMs(i))) });
+      if (!sent) break steps;
+      request = sent;
+    } else {
+      request = await send(requestInput());
+    }
     state.attempts++;
     noteSent(state, 'request', step.channel, request);
     if (request.outcome === 'refused') {
@@ -183,7 +198,20 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
       if (!woke) {
         if (!remindersLeft()) break;
         const k = nextReminder++;
-        const r = await send({ ...baseSend(), step: i, channel: step.channel, purpose: 'reminder', idempotencyKey: `${workflowId}/${runId}/step${i}/reminder${k}`, linksValidUntil });
+        const reminderInput = (): SendInput & { purpose: 'reminder' } => ({ ...baseSend(), step: i, channel: step.channel, purpose: 'reminder', idempotencyKey: `${workflowId}/${runId}/step${i}/reminder${k}`, linksValidUntil });
+        let r: SendResult;
+        if (waitsForPolicy(i, 'reminder')) {
+          // A reminder that could only go after the step's deadline is dropped: the deadline comes first.
+          const sent = await sendWhenAllowed(state, { input: () => ({ ...reminderInput(), requestPolicy }), stop: () => decided() || stepFailed, notAfter: deadline });
+          if (!sent) {
+            if (decided()) break steps;
+            if (stepFailed) break;
+            continue;
+          }
+          r = sent;
+        } else {
+          r = await send(reminderInput());
+        }
         state.attempts++;
         noteSent(state, 'reminder', step.channel, r);
         if (r.outcome === 'refused') {
