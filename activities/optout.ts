@@ -1,13 +1,13 @@
 import { activityInfo, getClient, log } from '@temporalio/activity';
-import { contactActor, type LedgerActor } from '../domain/access';
+import { contactActor } from '../domain/access';
 import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
 import { blockMessaging, liftBlock } from '../store/blocks';
 import { recordInboundMessage } from '../store/inbound';
 import type { Store } from '../store/models';
-import { inboundProof } from '../store/payloads';
 import { startOptOutWorkflow } from '../services/workflow-starts';
-import { appendConsentEvent, appendConsentEvents, consentEvent, setCurrentConsent, setCurrentConsents, upsertContact } from '../store/queries';
+import { optOutScope, recordOptOutEvents, type RecordedOptOut } from '../store/optout-ledger';
+import { appendConsentEvent, consentEvent, setCurrentConsent, upsertContact } from '../store/queries';
 import { requireBusiness } from './business';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
 import type { ContactBlocked, OptOutInput } from '../workflows/optout/contract';
@@ -57,27 +57,14 @@ export async function startCarrierOptOut(store: Store, send: { idempotencyKey: s
   await blockMessaging(store, { ...send, at: receivedAt }, 5_000);
 }
 
-/** Who opted out when no key asked: the carrier for its refusals, a key of before keys had ids for API opt-outs, else the contact. */
-function optOutActorOf(channel: OptOutInput['channel']): LedgerActor {
-  if (channel === 'provider') return { kind: 'carrier' };
-  if (channel === 'api' || channel === 'agent') return { kind: 'api_key' };
-  return contactActor(channel);
-}
-
 export function createOptOutActivities({ store, businesses }: OptOutDeps) {
-  function scopeOf(business: Business, requested: string[] | undefined): { categories: string[]; allCategories: boolean } {
-    const all = business.categories.map((c) => c.id);
-    const categories = requested?.length ? requested.filter((c) => all.includes(c)) : all;
-    return { categories, allCategories: categories.length === all.length };
-  }
-
   /**
    * The opt-out's first step: an opt-out of every category blocks the contact (the send gate refuses
    * from then on) and outlasts any send already past the gate. A subset opt-out blocks nothing.
    */
   async function blockContact(input: OptOutInput & { optOutId: string }): Promise<ContactBlocked> {
     const business = requireBusiness(businesses, input.businessId);
-    const { categories, allCategories } = scopeOf(business, input.categories);
+    const { categories, allCategories } = optOutScope(business, input.categories);
     if (!allCategories) {
       await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
       return { categories, allCategories, blocked: false, at: new Date().toISOString() };
@@ -88,46 +75,13 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     return { categories, allCategories, blocked: block.blocked, at: new Date().toISOString() };
   }
 
-  /** One ledger event per category with its proof; event ids derive from the opt-out id, so a retry writes nothing twice. */
-  async function recordOptOut(input: OptOutInput & { optOutId: string }): Promise<{ categories: string[]; allCategories: boolean }> {
-    const business = requireBusiness(businesses, input.businessId);
-    const { categories, allCategories } = scopeOf(business, input.categories);
-    const at = new Date(input.receivedAt);
-
-    // The block is blockContact's alone: setting it again here could undo a START that came in between.
-    if (input.channel === 'whatsapp') {
-      await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
-    }
-    const recordedAt = new Date().toISOString();
-    const inbound = await inboundProof(store, input);
-    const eventIdOf = (category: string) => `${input.optOutId}:${category}:opted_out`;
-    // One insert and one bulk update for all categories: on FerretDB every round trip is a write of its own.
-    await appendConsentEvents(
-      store,
-      categories.map((category) =>
-        consentEvent(input, eventIdOf(category), category, 'opted_out', at, {
-          method: input.source.kind,
-          channel: input.channel,
-          reason: input.reason,
-          text: input.text,
-          matchedKeyword: input.keyword?.matched,
-          keywordLanguage: input.keyword?.language,
-          reference: input.source.reference,
-          businessName: business.name,
-          allCategories,
-          receivedAt: input.receivedAt,
-          recordedAt,
-          inbound,
-          inboundRef: input.payloadRef,
-          optOutId: input.optOutId,
-        }, input.actor ?? optOutActorOf(input.channel)),
-      ),
-    );
-    await setCurrentConsents(
-      store,
-      categories.map((category) => ({ businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_out', since: at, eventId: eventIdOf(category) })),
-    );
-    return { categories, allCategories };
+  /**
+   * One ledger event per category with its proof. The acknowledgement usually wrote them already
+   * (store/optout-ledger.ts); event ids derive from the opt-out id, so this writes nothing twice and
+   * only writes what an acknowledgement that gave up waiting left undone.
+   */
+  async function recordOptOut(input: OptOutInput & { optOutId: string }): Promise<RecordedOptOut> {
+    return recordOptOutEvents(store, requireBusiness(businesses, input.businessId), input, { lookFirst: true });
   }
 
   /**

@@ -7,12 +7,14 @@ import { sealPersonalPart } from '../store/ledger-chain';
 import { verifyLedger } from '../store/ledger-verify';
 import { connectStore, contactIdOf, type Store } from '../store/models';
 import { appendConsentEvent, consentEvent } from '../store/queries';
+import { appendByLinkDocuments } from './ledger-links';
 
 /**
  * What the hash chain costs a ledger write, and how fast verification walks a business: the chained
- * append against the plain insert it replaced (the baseline), measured in the same run on the same
- * server (FerretDB 1.24 started here, or MONGODB_URI); and verification against reading the same
- * events in the same order without checking them.
+ * append against the plain insert it replaced (the baseline) and against the previous version's append
+ * (link documents), measured in the same run on the same server (FerretDB 1.24 started here, or
+ * MONGODB_URI); and verification against reading the same events in the same order without checking
+ * them. The previous version's chains are verified too: they must still pass.
  *
  *   npm run bench:ledger                      500 contacts x 4 events
  *   LEDGER_CONTACTS=2000 npm run bench:ledger
@@ -56,11 +58,20 @@ async function main(): Promise<void> {
     uri = ferret.uri;
     stop = () => ferret.stop();
   }
-  const store: Store = await connectStore(`${uri.replace(/\/?$/, '/')}bench_ledger_${Date.now().toString(36)}`);
+  // Command monitoring counts the round trips each append makes.
+  const store: Store = await connectStore(`${uri.replace(/\/?$/, '/')}bench_ledger_${Date.now().toString(36)}?monitorCommands=true`);
+  let commands = 0;
+  store.connection.getClient().on('commandStarted', () => commands++);
+  const counted = async (phase: () => Promise<number>) => {
+    const before = commands;
+    const ms = await phase();
+    return { ms, perEvent: (commands - before) / (CONTACTS * EVENTS_PER_CONTACT) };
+  };
   try {
     const total = CONTACTS * EVENTS_PER_CONTACT;
-    const plainMs = await timed(eventsFor('plain', CONTACTS), (e) => store.consentEvents.create(sealPersonalPart(e)));
-    const chainedMs = await timed(eventsFor('chained', CONTACTS), (e) => appendConsentEvent(store, e));
+    const { ms: plainMs, perEvent: plainTrips } = await counted(() => timed(eventsFor('plain', CONTACTS), (e) => store.consentEvents.create(sealPersonalPart(e))));
+    const { ms: linkDocsMs, perEvent: linkDocsTrips } = await counted(() => timed(eventsFor('linkdocs', CONTACTS), (e) => appendByLinkDocuments(store, e)));
+    const { ms: chainedMs, perEvent: chainedTrips } = await counted(() => timed(eventsFor('chained', CONTACTS), (e) => appendConsentEvent(store, e)));
     const readStarted = performance.now();
     let read = 0;
     for await (const _e of store.consentEvents.find({ businessId: 'chained' }).sort({ contactId: 1, seq: 1, _id: 1 }).lean().cursor({ batchSize: 500 })) read += 1;
@@ -69,14 +80,19 @@ async function main(): Promise<void> {
     const v = await verifyLedger(store, 'chained');
     const verifyMs = performance.now() - verifyStarted;
     if (!v.ok || v.events !== total) throw new Error(`verification did not check every event: ${JSON.stringify(v)}`);
+    const previous = await verifyLedger(store, 'linkdocs');
+    if (!previous.ok || previous.events !== total) throw new Error(`the previous version's chains do not verify: ${JSON.stringify(previous)}`);
 
     const perEvent = (ms: number) => (ms / total).toFixed(2);
     console.log(`ledger writes: ${CONTACTS} contacts x ${EVENTS_PER_CONTACT} events, ${CONCURRENCY} at a time`);
-    console.log(`  plain insert (baseline)   ${plainMs.toFixed(0).padStart(7)} ms   ${perEvent(plainMs)} ms/event`);
-    console.log(`  chained append            ${chainedMs.toFixed(0).padStart(7)} ms   ${perEvent(chainedMs)} ms/event   x${(chainedMs / plainMs).toFixed(1)}`);
+    const trips = (n: number) => `${n.toFixed(2)} round trips/event`;
+    console.log(`  plain insert (baseline)   ${plainMs.toFixed(0).padStart(7)} ms   ${perEvent(plainMs)} ms/event          ${trips(plainTrips)}`);
+    console.log(`  previous chained append   ${linkDocsMs.toFixed(0).padStart(7)} ms   ${perEvent(linkDocsMs)} ms/event   x${(linkDocsMs / plainMs).toFixed(1)}   ${trips(linkDocsTrips)}   (link documents)`);
+    console.log(`  chained append            ${chainedMs.toFixed(0).padStart(7)} ms   ${perEvent(chainedMs)} ms/event   x${(chainedMs / plainMs).toFixed(1)}   ${trips(chainedTrips)}   (links on the events; x${(linkDocsMs / chainedMs).toFixed(1)} faster than the previous)`);
     console.log(`ledger verify: ${v.chains} chains, ${v.events} events`);
     console.log(`  read in chain order (baseline) ${readMs.toFixed(0).padStart(7)} ms   ${read} events`);
     console.log(`  verify                         ${verifyMs.toFixed(0).padStart(7)} ms   ${((v.events / verifyMs) * 1000).toFixed(0)} events/s   x${(verifyMs / readMs).toFixed(1)}`);
+    console.log(`  the previous version's ${previous.chains} chains (link documents) verify too: ${previous.events} events`);
   } finally {
     await store.connection.dropDatabase();
     await store.connection.close();

@@ -4,6 +4,7 @@ import type { Business } from '../domain/business';
 import { optOutAnswered } from '../lib/metric-events';
 import { blockMessaging, isBlocked } from '../store/blocks';
 import { contactIdOf } from '../store/models';
+import { recordOptOutEvents } from '../store/optout-ledger';
 import { dropPendingOptOut, keepPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
 import { claimRequestId } from '../store/request-ids';
 import { optOutWorkflowId, type OptOutChannel, type OptOutInput } from '../workflows/optout/contract';
@@ -36,7 +37,8 @@ const PENDING_BATCH = 500;
  * 'queued': Temporal did not take the workflow in time; the opt-out is kept in the store (the contact
  * is blocked if it was an opt-out of everything) and the sweep starts the workflow.
  * 'pending': the store did not answer (or a send stayed at the provider) within the wait; the
- * opt-out is durable in Temporal and its workflow blocks the contact as its first step.
+ * opt-out is durable in Temporal and its workflow blocks the contact as its first step and writes
+ * the ledger events.
  */
 export type OptOutProgress = 'blocked' | 'accepted' | 'already_done' | 'queued' | 'pending';
 
@@ -44,6 +46,8 @@ export interface OptOutOutcome {
   optOutId: string;
   started: boolean;
   progress: OptOutProgress;
+  /** Its ledger events (and current consents) were written before the answer; else its workflow writes them. */
+  recorded?: boolean;
   detail?: string;
 }
 
@@ -69,16 +73,31 @@ export async function startPendingOptOuts(deps: ServiceDeps, log: ServiceLog): P
   return { started, failed };
 }
 
-/** Blocks the contact, asking again while the store refuses writes (FerretDB on SQLite: "database is locked") and time is left. */
-async function blockUntil(deps: ServiceDeps, input: OptOutInput, deadline: number) {
+/** Runs a store step, asking again while the store refuses writes (FerretDB on SQLite: "database is locked") and time is left. */
+async function storeStepUntil<T>(deadline: number, step: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
-      return await blockMessaging(deps.store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, Math.max(0, deadline - Date.now()));
+      return await step();
     } catch (err) {
       if (Date.now() > deadline - 100) throw err;
       await sleep(50);
     }
   }
+}
+
+/**
+ * Writes the opt-out's ledger events before the answer, so the STOP is in the ledger the moment it is
+ * acknowledged. Idempotent by origin: the workflow's own write then finds them. Past the deadline, or
+ * with the store refusing, the answer goes without them and the workflow writes them.
+ */
+async function recordWithin(deps: ServiceDeps, input: OptOutInput & { optOutId: string }, deadline: number): Promise<boolean> {
+  const business = deps.businesses.get(input.businessId);
+  if (!business) return false;
+  const recording = storeStepUntil(deadline, () => recordOptOutEvents(deps.store, business, input)).then(
+    () => true,
+    () => false,
+  );
+  return (await withinMs(recording, Math.max(0, deadline - Date.now()))) ?? false;
 }
 
 /**
@@ -93,6 +112,8 @@ export async function requestOptOut(deps: ServiceDeps, request: OptOutInput, wai
   optOutAnswered.publish({ source: request.source.kind, progress: outcome.progress });
   return outcome;
 }
+
+type BlockOutcome = Awaited<ReturnType<typeof blockMessaging>>;
 
 async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: number): Promise<OptOutOutcome> {
   const optOutId = optOutWorkflowId(request.origin);
@@ -123,20 +144,28 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
     });
   }
   const started = start?.ok ? start.started : false;
-  if (!everything) return { optOutId, started, progress: kept ? 'queued' : 'accepted' };
-  if (start?.ok && !start.started) {
+  if (everything && start?.ok && !start.started) {
     // Only while the first delivery's opt-out still runs: a finished one may since have been undone by START.
     const status = await runStatus(deps.client.workflow.getHandle(optOutId)).catch(() => 'UNKNOWN');
     if (status !== 'RUNNING') return { optOutId, started: false, progress: 'already_done' };
   }
-  try {
-    const block = await withinMs(blockUntil(deps, input, deadline), Math.max(0, deadline - Date.now()));
-    if (!block) return { optOutId, started, progress: 'pending', detail: `the store did not finish the block within ${waitMs} ms` };
-    if (block.blocked && block.inFlight === 0) return { optOutId, started, progress: kept ? 'queued' : 'blocked' };
-    return { optOutId, started, progress: 'pending', detail: block.blocked ? `${block.inFlight} send(s) still at the provider` : 'the contact opted back in later' };
-  } catch (err) {
-    return { optOutId, started, progress: 'pending', detail: `could not block in the store: ${(err as Error).message}` };
-  }
+  const recording = recordWithin(deps, { ...input, optOutId }, deadline);
+  if (!everything) return { optOutId, started, progress: kept ? 'queued' : 'accepted', recorded: await recording };
+  const blocking = withinMs(
+    storeStepUntil(deadline, () => blockMessaging(deps.store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, Math.max(0, deadline - Date.now()))),
+    Math.max(0, deadline - Date.now()),
+  ).then(
+    (block): { block?: BlockOutcome; err?: Error } => ({ block }),
+    (err: unknown): { block?: BlockOutcome; err?: Error } => ({ err: err as Error }),
+  );
+  const [{ block, err }, recorded] = await Promise.all([blocking, recording]);
+  const pending = (detail: string): OptOutOutcome => ({ optOutId, started, progress: 'pending', recorded, detail });
+  if (err) return pending(`could not block in the store: ${err.message}`);
+  if (!block) return pending(`the store did not finish the block within ${waitMs} ms`);
+  if (!block.blocked) return pending('the contact opted back in later');
+  if (block.inFlight > 0) return pending(`${block.inFlight} send(s) still at the provider`);
+  if (!recorded && !kept) return pending(`the ledger events were not written within ${waitMs} ms; the workflow writes them`);
+  return { optOutId, started, progress: kept ? 'queued' : 'blocked', recorded };
 }
 
 /** An opt-out another system asks for (POST /v1/optouts): an agent's tool, a CRM. */

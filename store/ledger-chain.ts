@@ -1,13 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json';
-import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
+import type { ConsentEventDoc, Store } from './models';
 
 /**
- * Each contact's ledger events form a hash chain (docs/compliance.md). The chain's order is decided
- * by link documents `${contactId}:${seq}`, written only by insert: FerretDB 1.24 has no transactions
- * and rewrites whole documents on update, so the one reliable arbiter between two processes appending
- * for one contact at once is the duplicate `_id`. The loser reads the new head and tries the next seq.
- * Each event then carries a copy of its link (seq, prevHash, hash), set once.
+ * Each contact's ledger events form a hash chain (docs/compliance.md). An event carries its own link:
+ * its position `seq`, `linkId` (`${contactId}:${seq}`, under a unique index, so two processes
+ * appending for one contact at once cannot both take a position: the store refuses the second insert),
+ * `prevHash` and `prevEventId` (the hash and id of the event before it) and `hash`. The append is in
+ * store/ledger-append.ts.
+ *
+ * Chains written by the previous version kept their order in link documents (`ledger_links`, written
+ * only by insert) and copied each link onto its event afterwards; those events have no `prevEventId`
+ * and still verify against their links. A chain of that shape is continued by the new append once its
+ * last link is complete (`readLinkedHead`).
  *
  * The personal part of an event (phone, proof) enters the chain only as a salted digest, so erasure
  * can remove it, and the salt that would let anyone test a guessed number against the digest, while
@@ -17,13 +22,14 @@ import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** The chain's own fields: not content. */
-const CHAIN_FIELDS = ['seq', 'prevHash', 'hash'] as const;
+const CHAIN_FIELDS = ['seq', 'prevHash', 'hash', 'prevEventId', 'linkId'] as const;
 /** What erasure removes; covered by `personalDigest`. */
 export const PERSONAL_FIELDS = ['phone', 'proof'] as const;
 /** Kept beside the content: the salt (removed by erasure) and when erasure happened. */
 const SEAL_FIELDS = ['personalSalt', 'erasedAt'] as const;
 const NOT_CONTENT = new Set<string>([...CHAIN_FIELDS, ...PERSONAL_FIELDS, ...SEAL_FIELDS]);
 
+/** A link document of the previous version's chains. */
 export interface LinkDoc {
   _id: string;
   businessId: string;
@@ -35,19 +41,31 @@ export interface LinkDoc {
   at: Date;
 }
 
-interface HeadDoc {
+/**
+ * Where a contact's chain ended when last appended to: a hint, never ahead of the chain (it is written
+ * after the event), and what `ledger verify` finds a deleted last event by. Heads written by the
+ * previous version carry `seq` alone.
+ */
+export interface HeadDoc {
   _id: string;
   seq: number;
+  hash?: string;
+  eventId?: string;
 }
 
+/** The end of a chain an append continues from; seq 0 is the empty chain. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+  eventId: string;
+}
+export const EMPTY_CHAIN: ChainHead = { seq: 0, hash: GENESIS_HASH, eventId: '' };
+
 export const linksOf = (store: Store) => store.connection.collection<LinkDoc>('ledger_links');
-/** Where a contact's chain ended when last appended to; only a hint (never ahead of the real head). */
 export const headsOf = (store: Store) => store.connection.collection<HeadDoc>('ledger_heads');
 export const linkIdOf = (contactId: string, seq: number) => `${contactId}:${seq}`;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-type StoredEvent = Record<string, unknown> & { _id: string; contactId: string };
 
 export function personalDigestOf(event: Record<string, unknown>, salt: string): string {
   return sha256(`${salt}\n${canonicalJson(Object.fromEntries(PERSONAL_FIELDS.map((f) => [f, event[f]])))}`);
@@ -70,82 +88,33 @@ export function sealPersonalPart<E extends ConsentEventDoc>(event: E): E & { per
   return { ...event, personalSalt, personalDigest: personalDigestOf(event as unknown as Record<string, unknown>, personalSalt) };
 }
 
-async function readHead(store: Store, contactId: string): Promise<LinkDoc | undefined> {
-  const hint = await headsOf(store).findOne({ _id: contactId });
-  let seq = hint?.seq ?? 0;
+/** The chain fields of an event linked right after `head`. */
+export function linkAfter(head: ChainHead, event: Record<string, unknown> & { _id: string; contactId: string }) {
+  const seq = head.seq + 1;
+  return { seq, linkId: linkIdOf(event.contactId, seq), prevHash: head.hash, prevEventId: head.eventId, hash: linkHashOf(seq, head.hash, contentHashOf(event)) };
+}
+
+/** Copies a previous-version link onto its event, once: every writer writes the same values, so racing ones agree. */
+export async function completeLink(store: Store, link: LinkDoc): Promise<void> {
+  await store.consentEvents.updateOne({ _id: link.eventId, seq: { $exists: false } }, { $set: { seq: link.seq, prevHash: link.prevHash, hash: link.hash } }, { strict: false });
+}
+
+/**
+ * The head of a chain kept in link documents (the previous version's), walked from `fromSeq` (a head
+ * hint, never ahead) by `_id`; a link whose copy onto its event was cut short is completed first, so
+ * the chain can go on with events that carry their own links.
+ */
+export async function readLinkedHead(store: Store, contactId: string, fromSeq: number): Promise<ChainHead> {
+  let seq = fromSeq;
   let head = seq > 0 ? ((await linksOf(store).findOne({ _id: linkIdOf(contactId, seq) })) ?? undefined) : undefined;
   if (seq > 0 && !head) seq = 0;
   for (;;) {
     const next = await linksOf(store).findOne({ _id: linkIdOf(contactId, seq + 1) });
-    if (!next) return head;
+    if (!next) break;
     head = next;
     seq += 1;
   }
-}
-
-/** Copies the link onto its event, once: every writer writes the same values, so racing ones agree. */
-async function completeLink(store: Store, link: LinkDoc): Promise<void> {
-  await store.consentEvents.updateOne({ _id: link.eventId, seq: { $exists: false } }, { $set: { seq: link.seq, prevHash: link.prevHash, hash: link.hash } }, { strict: false });
-}
-
-const MAX_ROUNDS = 100;
-
-/**
- * Links a written event at the end of its contact's chain, exactly once. A process that stopped after
- * inserting a link but before copying it onto the event leaves that link at the head; whoever comes
- * next (its retry, or another append) completes it before going on, so an event can never be linked
- * twice: the event is read after the head, and a link further back was completed before anyone linked
- * past it.
- */
-export async function chainEvent(store: Store, ref: { _id: string; contactId: string }): Promise<LinkDoc> {
-  const eventId = ref._id;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const head = await readHead(store, ref.contactId);
-    const event = (await store.consentEvents.findById(eventId).lean()) as StoredEvent | null;
-    if (!event) throw new Error(`ledger event ${eventId} is not in the store`);
-    if (event.contactId !== ref.contactId) throw new Error(`ledger event ${eventId} is stored for another contact: its id is not unique to its origin`);
-    if (typeof event.seq === 'number') return { ...(await linksOf(store).findOne({ _id: linkIdOf(event.contactId, event.seq) }))! };
-    if (head?.eventId === eventId) {
-      await completeLink(store, head);
-      return head;
-    }
-    if (head) await completeLink(store, head);
-    if (typeof event.personalDigest !== 'string') {
-      // Written before the chain existed: seal its personal part first, so the link's hash can be checked later.
-      const personalSalt = randomBytes(16).toString('hex');
-      await store.consentEvents.updateOne({ _id: eventId, personalDigest: { $exists: false } }, { $set: { personalSalt, personalDigest: personalDigestOf(event, personalSalt) } }, { strict: false });
-      continue;
-    }
-    const seq = (head?.seq ?? 0) + 1;
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    const link: LinkDoc = {
-      _id: linkIdOf(event.contactId, seq),
-      businessId: String(event.businessId),
-      contactId: event.contactId,
-      seq,
-      eventId,
-      prevHash,
-      hash: linkHashOf(seq, prevHash, contentHashOf(event)),
-      at: new Date(),
-    };
-    try {
-      await linksOf(store).insertOne(link);
-    } catch (err) {
-      if (isDuplicateKey(err)) continue;
-      throw err;
-    }
-    await completeLink(store, link);
-    await moveHeadHint(store, event.contactId, seq);
-    return link;
-  }
-  throw new Error(`could not link ledger event ${eventId}: its contact's chain kept moving`);
-}
-
-async function moveHeadHint(store: Store, contactId: string, seq: number): Promise<void> {
-  try {
-    await headsOf(store).updateOne({ _id: contactId }, { $max: { seq } }, { upsert: true });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    await headsOf(store).updateOne({ _id: contactId }, { $max: { seq } });
-  }
+  if (!head) return EMPTY_CHAIN;
+  await completeLink(store, head);
+  return { seq: head.seq, hash: head.hash, eventId: head.eventId };
 }

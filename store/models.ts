@@ -65,10 +65,14 @@ const consentEventSchema = new Schema(
     personalDigest: String,
     personalSalt: String,
     erasedAt: Date,
-    /** This event's link in its contact's chain: position, the previous link's hash, its own. */
+    /** This event's link in its contact's chain: position, the previous link's hash, its own (store/ledger-chain.ts). */
     seq: Number,
     prevHash: String,
     hash: String,
+    /** The event before it in the chain ('' for the first); absent on events linked by the previous version's link documents. */
+    prevEventId: String,
+    /** `${contactId}:${seq}`, under a unique index: two appends for one contact cannot take one position. */
+    linkId: String,
     /**
      * When the writer stamped the insert (its clock, just before the write), unlike `at`, which can be
      * long past (a paper form's signing). Consent-change events are read in this order (store/ledger-feed.ts).
@@ -84,6 +88,9 @@ consentEventSchema.index({ businessId: 1, at: 1 });
 consentEventSchema.index({ businessId: 1, contactId: 1, seq: 1 });
 // Consent-change events are read by when they were written (store/ledger-feed.ts).
 consentEventSchema.index({ businessId: 1, recordedAt: 1 });
+// The arbiter of a chain's positions. Sparse: events not linked yet (written before the chain) have
+// none (MongoDB would otherwise index them all as one null; FerretDB 1.24 skips missing fields anyway).
+consentEventSchema.index({ linkId: 1 }, { unique: true, sparse: true });
 
 const journeySchema = new Schema(
   {

@@ -1,7 +1,7 @@
 import { SYSTEM_ACTOR, type LedgerActor } from '../domain/access';
 import { withStorableKeys } from '../domain/payload';
 import { publishLedgerAppended } from '../lib/ledger-events';
-import { chainEvent, sealPersonalPart } from './ledger-chain';
+import { appendToChains } from './ledger-append';
 import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
 
 export interface ContactFields {
@@ -40,20 +40,23 @@ export function consentEvent(contact: LedgerContact, _id: string, category: stri
 }
 
 /**
- * Appends a ledger event exactly once and links it into its contact's chain: a retried activity hits
- * the same _id, keeps the first write's content, and only finishes linking it if that was cut short.
+ * Appends a ledger event exactly once, linked into its contact's chain: a retried activity hits the
+ * same _id, keeps the first write's content, and only links it if that never happened.
  */
 export async function appendConsentEvent(store: Store, event: ConsentEventDoc & { _id: string }): Promise<'written' | 'already'> {
-  let outcome: 'written' | 'already' = 'written';
-  try {
-    await store.consentEvents.create({ ...sealPersonalPart(event), recordedAt: new Date() });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    outcome = 'already';
-  }
-  await chainEvent(store, event);
-  if (outcome === 'written') publishLedgerAppended({ database: store.connection.name, businessIds: [event.businessId] });
-  return outcome;
+  const written = await appendToChains(store, [event]);
+  if (written.size > 0) publishLedgerAppended({ database: store.connection.name, businessIds: [event.businessId] });
+  return written.size > 0 ? 'written' : 'already';
+}
+
+/**
+ * Appends several ledger events in one insert (instead of one per event), each contact's in the order
+ * given; events already there (a retried activity) are left as they are. Answers the ids it wrote.
+ */
+export async function appendConsentEvents(store: Store, events: (ConsentEventDoc & { _id: string })[]): Promise<Set<string>> {
+  const written = await appendToChains(store, events);
+  if (events.length > 0) publishLedgerAppended({ database: store.connection.name, businessIds: [...new Set(events.map((e) => e.businessId))] });
+  return written;
 }
 
 /** True when every write an insertMany / bulkWrite refused was a duplicate key (a retry finding its own earlier write). */
@@ -61,23 +64,6 @@ function onlyDuplicateKeys(err: unknown): boolean {
   const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
   if (Array.isArray(writeErrors) && writeErrors.length > 0) return writeErrors.every((e) => (e.code ?? e.err?.code) === 11000);
   return isDuplicateKey(err);
-}
-
-/**
- * Appends several ledger events in one write (instead of one per event), then links each; events
- * already there (a retried activity) are left as they are.
- */
-export async function appendConsentEvents(store: Store, events: (ConsentEventDoc & { _id: string })[]): Promise<void> {
-  if (events.length === 0) return;
-  const recordedAt = new Date();
-  try {
-    await store.consentEvents.insertMany(events.map((e) => ({ ...sealPersonalPart(e), recordedAt })), { ordered: false });
-  } catch (err) {
-    if (!onlyDuplicateKeys(err)) throw err;
-  }
-  // In the order given, one after another: a contact's events in one call keep their order in its chain.
-  for (const e of events) await chainEvent(store, e);
-  publishLedgerAppended({ database: store.connection.name, businessIds: [...new Set(events.map((e) => e.businessId))] });
 }
 
 export interface CurrentConsentChange {

@@ -57,12 +57,17 @@ export async function collectSubjectData(store: Store, s: SubjectKey) {
     campaignChunksOf(store, s),
     raw(store, 'request_ids').find({ 'request.phone': s.phone }).toArray(),
   ]);
+  // Events linked by this version carry their link; the previous version's are in `ledger_links`.
+  const ownLinks = events
+    .filter((e) => typeof e.prevEventId === 'string' && typeof e.seq === 'number')
+    .map((e) => ({ _id: e.linkId, businessId: e.businessId, contactId: e.contactId, seq: e.seq, eventId: e._id, prevEventId: e.prevEventId, prevHash: e.prevHash, hash: e.hash, at: e.recordedAt }));
+  const allLinks = [...links, ...ownLinks].sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
   const campaignRows = chunks.flatMap((c) => c.rows.filter((r) => r.contactId === s.contactId || r.phone === s.phone).map((r) => ({ campaignId: c.campaignId, ...r })));
   return {
     contact,
     blocked: block ? { since: block.at } : undefined,
     consents,
-    ledger: { events, links },
+    ledger: { events, links: allLinks },
     journeys,
     outbox,
     deliveryReports,

@@ -1,14 +1,15 @@
 import { SYSTEM_ACTOR } from '../../domain/access';
-import { contentHashOf, GENESIS_HASH, linkHashOf, linkIdOf, linksOf, sealPersonalPart } from '../../store/ledger-chain';
+import { contentHashOf, GENESIS_HASH, headsOf, linkHashOf, linkIdOf, linksOf, sealPersonalPart } from '../../store/ledger-chain';
 import { sealLedger, verifyLedger } from '../../store/ledger-verify';
 import { connectStore, contactIdOf, type Store } from '../../store/models';
 import { appendConsentEvent, consentEvent } from '../../store/queries';
 import { testMongoUri, uniqueName } from '../harness/servers';
 
 /**
- * The chain against the real MongoDB-compatible server (FerretDB 1.24: no transactions, only `_id`
- * uniqueness): two connections play two worker processes appending for one contact at once, with
- * activity retries of the same event running beside the first attempt.
+ * The chain against the real MongoDB-compatible server (FerretDB 1.24: no transactions): two
+ * connections play two worker processes appending for one contact at once, with activity retries of
+ * the same event running beside the first attempt; chains the previous version kept in link documents
+ * are continued and still verify.
  */
 
 jest.setTimeout(120_000);
@@ -40,36 +41,74 @@ test('concurrent appends from two processes, each retried while it runs, link ev
   const stored = await a.consentEvents.find({ contactId: contact.contactId }).sort({ seq: 1 }).lean();
   expect(stored).toHaveLength(events.length);
   expect(stored.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-  const links = await linksOf(a).find({ contactId: contact.contactId }).sort({ seq: 1 }).toArray();
-  expect(links.map((l) => l.eventId).sort()).toEqual(events.map((e) => e._id).sort());
-  expect(new Set(links.map((l) => l.eventId)).size).toBe(links.length);
-  expect(stored[0].prevHash).toBe(GENESIS_HASH);
-  for (let i = 1; i < stored.length; i++) expect(stored[i].prevHash).toBe(stored[i - 1].hash);
+  expect(stored.map((e) => e.linkId)).toEqual(events.map((_, i) => linkIdOf(contact.contactId, i + 1)));
+  expect(stored.map((e) => e._id).sort()).toEqual(events.map((e) => e._id).sort());
+  expect(stored[0]).toMatchObject({ prevHash: GENESIS_HASH, prevEventId: '' });
+  for (let i = 1; i < stored.length; i++) expect(stored[i]).toMatchObject({ prevHash: stored[i - 1].hash, prevEventId: stored[i - 1]._id });
+  // The first write's content stays: no event holds the retry's proof.
+  expect(stored.filter((e) => (e.proof as { attempt?: number }).attempt === 2).length).toBeLessThan(events.length);
+  expect(await headsOf(a).findOne({ _id: contact.contactId })).toMatchObject({ seq: events.length, hash: stored[stored.length - 1].hash, eventId: stored[stored.length - 1]._id });
+  expect(await linksOf(a).countDocuments({ contactId: contact.contactId })).toBe(0);
 
   const v = await verifyLedger(a, 'acme');
   expect(v.broken).toEqual([]);
   expect(v.events).toBeGreaterThanOrEqual(events.length);
 });
 
-test('an append cut short after its link was written is completed, never linked twice, by its retry or the next append', async () => {
+test('a chain the previous version kept in link documents, its last link cut short, is completed once and continued', async () => {
   const contact = contactOf('+14155550802');
-  const first = consentEvent(contact, 'optout.sms.SM1:offers:opted_out', 'offers', 'opted_out', new Date(), { keyword: 'STOP' }, SYSTEM_ACTOR);
-  await appendConsentEvent(a, first);
-  // A process that wrote the event and its link, then died before copying the link onto the event.
+  // The previous version: an event linked by link document 1, and one whose link 2 was written but never copied onto it.
+  const first = sealPersonalPart(consentEvent(contact, 'optout.sms.SM1:offers:opted_out', 'offers', 'opted_out', new Date(), { keyword: 'STOP' }, SYSTEM_ACTOR));
+  const firstHash = linkHashOf(1, GENESIS_HASH, contentHashOf(first as never));
+  await a.consentEvents.collection.insertOne({ ...first, seq: 1, prevHash: GENESIS_HASH, hash: firstHash } as never);
+  await linksOf(a).insertOne({ _id: linkIdOf(contact.contactId, 1), businessId: 'acme', contactId: contact.contactId, seq: 1, eventId: first._id, prevHash: GENESIS_HASH, hash: firstHash, at: new Date() });
+  await headsOf(a).insertOne({ _id: contact.contactId, seq: 1 });
   const cut = consentEvent(contact, 'optout.sms.SM2:offers:opted_out', 'offers', 'opted_out', new Date(), { keyword: 'STOP' }, SYSTEM_ACTOR);
   await a.consentEvents.collection.insertOne(sealPersonalPart(cut) as never);
   const storedCut = await a.consentEvents.findById(cut._id).lean();
-  const head = await linksOf(a).findOne({ _id: linkIdOf(contact.contactId, 1) });
-  await linksOf(a).insertOne({ _id: linkIdOf(contact.contactId, 2), businessId: 'acme', contactId: contact.contactId, seq: 2, eventId: cut._id, prevHash: head!.hash, hash: linkHashOf(2, head!.hash, contentHashOf(storedCut as never)), at: new Date() });
+  await linksOf(a).insertOne({ _id: linkIdOf(contact.contactId, 2), businessId: 'acme', contactId: contact.contactId, seq: 2, eventId: cut._id, prevHash: firstHash, hash: linkHashOf(2, firstHash, contentHashOf(storedCut as never)), at: new Date() });
 
-  const next = consentEvent(contact, 'journey.x:offers:opted_in', 'offers', 'opted_in', new Date(), { reply: 'YES' }, SYSTEM_ACTOR);
-  await Promise.all([appendConsentEvent(b, cut), appendConsentEvent(a, next), appendConsentEvent(b, cut)]);
+  // This version's processes, started after the previous one stopped: the retry of `cut` and the next append race.
+  const [c, d] = await Promise.all([connectStore(testMongoUri(dbName)), connectStore(testMongoUri(dbName))]);
+  try {
+    const next = consentEvent(contact, 'journey.x:offers:opted_in', 'offers', 'opted_in', new Date(), { reply: 'YES' }, SYSTEM_ACTOR);
+    expect(await Promise.all([appendConsentEvent(d, cut), appendConsentEvent(c, next), appendConsentEvent(d, cut)])).toEqual(['already', 'written', 'already']);
 
-  const links = await linksOf(a).find({ contactId: contact.contactId }).sort({ seq: 1 }).toArray();
-  expect(links.map((l) => l.eventId)).toEqual([first._id, cut._id, next._id]);
-  expect((await a.consentEvents.findById(cut._id).lean())?.seq).toBe(2);
+    const chain = await a.consentEvents.find({ contactId: contact.contactId }).sort({ seq: 1 }).lean();
+    expect(chain.map((e) => [e._id, e.seq])).toEqual([[first._id, 1], [cut._id, 2], [next._id, 3]]);
+    expect(chain[1].hash).toBe((await linksOf(a).findOne({ _id: linkIdOf(contact.contactId, 2) }))?.hash);
+    expect(chain[2]).toMatchObject({ prevEventId: cut._id, prevHash: chain[1].hash, linkId: linkIdOf(contact.contactId, 3) });
+    expect(await linksOf(a).countDocuments({ contactId: contact.contactId })).toBe(2);
+    const v = await verifyLedger(a, 'acme');
+    expect(v.broken.filter((x) => x.contactId === contact.contactId)).toEqual([]);
+  } finally {
+    await Promise.all([c.connection.close(), d.connection.close()]);
+  }
+});
+
+test('a head hint left behind (a process stopped after its insert) is passed by the next append, and a deleted last event is found by it', async () => {
+  const contact = contactOf('+14155550804');
+  const eventOf = (i: number) => consentEvent(contact, `journey.h${i}:offers:opted_in`, 'offers', 'opted_in', new Date(Date.UTC(2026, 1, 1, 0, 0, i)), { reply: 'YES' }, SYSTEM_ACTOR);
+  for (const i of [0, 1, 2]) await appendConsentEvent(a, eventOf(i));
+  const firstOnly = (await a.consentEvents.find({ contactId: contact.contactId }).sort({ seq: 1 }).lean())[0];
+  await headsOf(a).updateOne({ _id: contact.contactId }, { $set: { seq: 1, hash: firstOnly.hash as string, eventId: firstOnly._id } });
+
+  const fresh = await connectStore(testMongoUri(dbName));
+  try {
+    expect(await appendConsentEvent(fresh, eventOf(3))).toBe('written');
+  } finally {
+    await fresh.connection.close();
+  }
+  const chain = await a.consentEvents.find({ contactId: contact.contactId }).sort({ seq: 1 }).lean();
+  expect(chain.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  expect(chain[3]).toMatchObject({ _id: eventOf(3)._id, prevEventId: chain[2]._id });
+  expect((await verifyLedger(a, 'acme')).broken.filter((x) => x.contactId === contact.contactId)).toEqual([]);
+
+  await a.consentEvents.collection.deleteOne({ _id: chain[3]._id } as never);
   const v = await verifyLedger(a, 'acme');
-  expect(v.broken.filter((x) => x.contactId === contact.contactId)).toEqual([]);
+  expect(v.broken.filter((x) => x.contactId === contact.contactId)).toEqual([expect.objectContaining({ seq: 4, eventId: chain[3]._id, problem: 'missing_event' })]);
+  // Put back as it was, so the other tests' verifications see an unbroken ledger.
+  await a.consentEvents.collection.insertOne(chain[3] as never);
 });
 
 test('events written before the chain are reported as legacy until sealed, then verify', async () => {

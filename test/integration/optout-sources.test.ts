@@ -187,7 +187,10 @@ test('Temporal unreachable: the STOP is still acknowledged, blocked and kept in 
     const signature = twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, `${stack.apiUrl}/webhooks/twilio/messaging`, params);
     const res = await fetch(`http://127.0.0.1:${port}/webhooks/twilio/messaging`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: new URLSearchParams(params).toString() });
     expect(res.status).toBe(200);
-    expect((await consentsOf(stack, phone)).messaging).toBe('opted_out');
+    const atAnswer = await consentsOf(stack, phone);
+    expect(atAnswer.messaging).toBe('opted_out');
+    // In the ledger already: the acknowledgement wrote it, with no workflow running.
+    expect(optOutEvents(atAnswer).map((e) => e.category).sort()).toEqual(ALL);
     const kept = await stack.store.connection.collection('optout_pending').find({}).toArray();
     expect(kept.map((d: any) => d.input.origin)).toContain(`sms.${params.MessageSid}`);
   } finally {

@@ -1,0 +1,95 @@
+import { contactActor, type LedgerActor } from '../domain/access';
+import type { Business } from '../domain/business';
+import type { OptOutInput } from '../workflows/optout/contract';
+import type { Store } from './models';
+import { inboundProof } from './payloads';
+import { appendConsentEvents, consentEvent, setCurrentConsents } from './queries';
+
+/**
+ * An opt-out's ledger events, one per category with its proof, and the current consents they make.
+ * Written by the acknowledgement itself (services/optouts.ts), so a STOP is in the ledger the moment
+ * it is answered, and again by the opt-out workflow's activity, which then finds them written: event
+ * ids derive from the opt-out id, so neither writes anything twice, whichever comes first.
+ */
+
+export type RecordedOptOut = { categories: string[]; allCategories: boolean };
+
+/** The categories an opt-out covers: those asked for that the business has, or all of them. */
+export function optOutScope(business: Business, requested: string[] | undefined): RecordedOptOut {
+  const all = business.categories.map((c) => c.id);
+  const categories = requested?.length ? requested.filter((c) => all.includes(c)) : all;
+  return { categories, allCategories: categories.length === all.length };
+}
+
+/** Who opted out when no key asked: the carrier for its refusals, a key of before keys had ids for API opt-outs, else the contact. */
+function optOutActorOf(channel: OptOutInput['channel']): LedgerActor {
+  if (channel === 'provider') return { kind: 'carrier' };
+  if (channel === 'api' || channel === 'agent') return { kind: 'api_key' };
+  return contactActor(channel);
+}
+
+export const optOutEventIdOf = (optOutId: string, category: string) => `${optOutId}:${category}:opted_out`;
+
+/**
+ * Writes the events (all categories in one insert), then moves the current consents forward. A
+ * repeated delivery of the same STOP carries a later receipt time than the first: the consents follow
+ * the events as first written, so a repeat can never undo a START that came after the first.
+ * The block is not set here: setting it again could undo such a START too. `lookFirst` reads the
+ * events before writing (one round trip), for a caller that usually comes after they were written.
+ */
+export async function recordOptOutEvents(store: Store, business: Business, input: OptOutInput & { optOutId: string }, { lookFirst = false } = {}): Promise<RecordedOptOut> {
+  const scope = optOutScope(business, input.categories);
+  const at = new Date(input.receivedAt);
+  if (input.channel === 'whatsapp') {
+    await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
+  }
+  const eventIdOf = (category: string) => optOutEventIdOf(input.optOutId, category);
+  // When each category's event was first written: the consents follow that, not this delivery.
+  const firstAt = new Map<string, Date>();
+  const readFirstAt = async (categories: string[]) => {
+    const found = await Promise.all(categories.map((c) => store.consentEvents.findById(eventIdOf(c)).lean()));
+    // Written but never linked (by the previous version, cut short): appended again below, which links it.
+    found.forEach((e, i) => e && typeof e.seq === 'number' && firstAt.set(categories[i], e.at));
+  };
+  if (lookFirst) await readFirstAt(scope.categories);
+  const missing = scope.categories.filter((c) => !firstAt.has(c));
+  if (missing.length > 0) {
+    const [inbound, recordedAt] = [await inboundProof(store, input), new Date().toISOString()];
+    const written = await appendConsentEvents(
+      store,
+      missing.map((category) =>
+        consentEvent(input, eventIdOf(category), category, 'opted_out', at, {
+          method: input.source.kind,
+          channel: input.channel,
+          reason: input.reason,
+          text: input.text,
+          matchedKeyword: input.keyword?.matched,
+          keywordLanguage: input.keyword?.language,
+          reference: input.source.reference,
+          businessName: business.name,
+          allCategories: scope.allCategories,
+          receivedAt: input.receivedAt,
+          recordedAt,
+          inbound,
+          inboundRef: input.payloadRef,
+          optOutId: input.optOutId,
+        }, input.actor ?? optOutActorOf(input.channel)),
+      ),
+    );
+    for (const c of missing) if (written.has(eventIdOf(c))) firstAt.set(c, at);
+    await readFirstAt(missing.filter((c) => !firstAt.has(c)));
+  }
+  await setCurrentConsents(
+    store,
+    scope.categories.map((category) => ({
+      businessId: input.businessId,
+      contactId: input.contactId,
+      phone: input.phone,
+      category,
+      status: 'opted_out',
+      since: new Date(firstAt.get(category) ?? at),
+      eventId: eventIdOf(category),
+    })),
+  );
+  return scope;
+}

@@ -1,0 +1,71 @@
+import { verifyLedger } from '../../store/ledger-verify';
+import { contactIdOf } from '../../store/models';
+import { optOutWorkflowId } from '../../workflows/optout/contract';
+import { freshPhones, postAsTwilio } from '../harness/contact';
+import { startTestStack, TEST_ACCOUNT_SID, type TestStack, waitForJourneyStatus } from '../harness/stack';
+
+/**
+ * A STOP is in the ledger the moment its webhook is answered: the stack runs without a worker, so
+ * nothing but the acknowledgement itself can have written it. The worker started afterwards finds the
+ * events written, ends the journey and sends the one confirmation, and writes nothing twice.
+ */
+
+jest.setTimeout(90_000);
+
+const SMS_SENDER = '+15005550006';
+const ALL = ['offers', 'order_updates', 'recommendations'];
+const phoneOf = freshPhones('+1415557');
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'ooack', worker: false });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const optOutEventsOf = (contactId: string) => stack.store.consentEvents.find({ contactId, type: 'opted_out' }).sort({ category: 1 }).lean();
+const outbound = (phone: string) => stack.carrier.messages({ contact: phone }).filter((m) => m.direction !== 'inbound');
+
+test('the ledger events, the block and the current consents exist when the webhook answers, before any worker ran; the workflow then adds nothing but the ending and one confirmation', async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  const journey = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '30s' }] });
+  expect(journey.status).toBe(202);
+
+  const stop = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
+  expect(stop.status).toBe(200);
+  // Read at once: no worker exists, so the acknowledgement wrote all of this.
+  const atAnswer = await optOutEventsOf(contactId);
+  expect(atAnswer.map((e) => e.category)).toEqual(ALL);
+  for (const e of atAnswer) {
+    expect(e._id).toBe(`${optOutWorkflowId(`sms.${stop.messageSid}`)}:${e.category}:opted_out`);
+    expect(e.proof).toMatchObject({ method: 'keyword', channel: 'sms', text: 'STOP', matchedKeyword: 'stop', allCategories: true });
+    expect((e.proof as any).inbound.MessageSid).toBe(stop.messageSid);
+    expect(typeof e.seq).toBe('number');
+  }
+  const consents = await stack.store.consents.find({ contactId }).lean();
+  expect(consents.filter((c) => c.status === 'opted_out').map((c) => c.category).sort()).toEqual(ALL);
+  expect((await stack.store.contacts.findById(contactId).lean())?.messaging).toBe('opted_out');
+  expect(await stack.client.workflow.getHandle(optOutWorkflowId(`sms.${stop.messageSid}`)).describe()).toMatchObject({ status: { name: 'RUNNING' } });
+  expect(outbound(phone)).toEqual([]);
+
+  // The carrier delivers the same STOP again: the same opt-out, nothing new in the ledger.
+  const again = await postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', { MessageSid: stop.messageSid, AccountSid: TEST_ACCOUNT_SID, From: phone, To: SMS_SENDER, Body: 'STOP', NumMedia: '0' });
+  expect(again.status).toBe(200);
+  expect(await stack.store.consentEvents.countDocuments({ contactId, type: 'opted_out' })).toBe(ALL.length);
+
+  await stack.startWorker();
+  const result = await stack.client.workflow.getHandle(optOutWorkflowId(`sms.${stop.messageSid}`)).result();
+  expect(result).toMatchObject({ categories: expect.arrayContaining(ALL), allCategories: true, journeyEnded: true, confirmation: { outcome: 'sent' } });
+  await waitForJourneyStatus(stack, journey.body.journeyId, 'opted_out');
+
+  const afterWorkflow = await optOutEventsOf(contactId);
+  expect(afterWorkflow.map((e) => [e._id, e.seq, e.hash])).toEqual(atAnswer.map((e) => [e._id, e.seq, e.hash]));
+  // The journey's own request was refused by the send gate: the confirmation is the only message.
+  const sent = outbound(phone);
+  expect(sent).toHaveLength(1);
+  expect(sent[0].renderedText).toContain('you are unsubscribed');
+  const v = await verifyLedger(stack.store, 'acme');
+  expect(v.broken).toEqual([]);
+});
