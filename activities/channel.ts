@@ -4,7 +4,7 @@ import type { Twilio } from 'twilio';
 import type { BusinessRegistry, Channel } from '../domain/business';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import type { DeferralReason } from '../domain/request-policy';
-import { enterSendFence, isBlocked, leaveSendFence } from '../store/blocks';
+import { enterSendFence, isBlocked, leaveSendFence, waitForSendsAtProvider } from '../store/blocks';
 import { recordJourneyBegin, type JourneyBegin } from '../store/journeys';
 import type { Store } from '../store/models';
 import { claimOutbox, finishOutbox, markAmbiguous, recordUnsentSend, type OutboxRow } from '../store/outbox';
@@ -14,6 +14,7 @@ import { requireBusiness } from './business';
 import { createComposer, type Outgoing } from './compose';
 import type { MetaClient } from './providers/meta';
 import { startCarrierOptOut } from './optout';
+import { classifyProviderError } from './provider-errors';
 import { deferralOf } from './request-policy';
 
 export interface ChannelDeps {
@@ -89,28 +90,8 @@ const OPTED_OUT_REASON = 'contact opted out: only the opt-out confirmation and a
  */
 const ALWAYS_SENT: ReadonlySet<SendInput['purpose']> = new Set(['optout_confirmation', 'help']);
 
-type ProviderError = { kind: 'retry'; detail: string } | { kind: 'ambiguous'; detail: string } | { kind: 'rejected'; code?: number; detail: string };
-
-/** Decides what a provider error means for delivery: safe to retry, maybe delivered, or refused. */
-export function classifyProviderError(err: unknown): ProviderError {
-  const e = err as { status?: number; code?: number | string; responseCode?: number; message?: string; errno?: string; retryable?: boolean };
-  const detail = e?.message ?? String(err);
-  // Meta answers a rate limit with 400 and its own code: refused before anything was sent.
-  if (e?.retryable === true) return { kind: 'retry', detail };
-  const netCode = typeof e?.code === 'string' ? e.code : e?.errno;
-  if (netCode === 'ECONNREFUSED' || netCode === 'ENOTFOUND' || netCode === 'EAI_AGAIN' || /ECONNREFUSED/.test(detail)) return { kind: 'retry', detail };
-  if (netCode === 'ECONNECTION' && /ECONNREFUSED|connect/i.test(detail)) return { kind: 'retry', detail };
-  if (typeof e?.status === 'number') {
-    if (e.status === 429) return { kind: 'retry', detail };
-    if (e.status >= 500) return { kind: 'ambiguous', detail };
-    if (e.status >= 400) return { kind: 'rejected', code: typeof e.code === 'number' ? e.code : undefined, detail };
-  }
-  if (typeof e?.responseCode === 'number') {
-    if (e.responseCode >= 500) return { kind: 'rejected', code: e.responseCode, detail };
-    if (e.responseCode >= 400) return { kind: 'retry', detail };
-  }
-  return { kind: 'ambiguous', detail };
-}
+/** How long the opt-out confirmation waits for earlier sends: inside the send's 30 s start-to-close, with room for the provider call itself. */
+const CONFIRMATION_WAITS_FOR_SENDS_MS = 12_000;
 
 /** How long after a send's outcome became unknown its retry asks the provider (its status callback may come first). */
 const AMBIGUOUS_SETTLE_MS = 5_000;
@@ -173,14 +154,15 @@ export function createChannelActivities(deps: ChannelDeps) {
       throw failure;
     }
 
+    if (input.purpose === 'optout_confirmation') await afterSendsAtProvider(input);
     const outgoing = await composer.compose(input, business);
     const viaMeta = outgoing.kind === 'meta' ? { provider: 'meta' as const, template: outgoing.template } : {};
     const claim = await claimOutbox(store, { ...row, shown: outgoing.shown, ...viaMeta });
-    if (claim.kind === 'finished') return fromRow(input, claim.row);
+    if (claim.kind === 'finished') return fromRow(input, await leftBehind(input, claim.row));
     if (claim.kind === 'ambiguous') {
       const settled = await ambiguous.settle(claim.row, outgoing, () => refusal(input));
-      if (settled.kind === 'finished') return fromRow(input, settled.row);
-      if (settled.kind === 'result') return settled.result;
+      if (settled.kind === 'finished') return fromRow(input, await leftBehind(input, settled.row));
+      if (settled.kind === 'result') return (await leftBehind(input, settled)).result;
     }
     return callProvider(input, outgoing);
   }
@@ -203,10 +185,9 @@ export function createChannelActivities(deps: ChannelDeps) {
       }
     }
 
+    let sent: { providerId: string; left: boolean };
     try {
-      const providerId = await dispatchFenced(input, outgoing, fenced);
-      await finishOutbox(store, input.idempotencyKey, { status: 'sent', providerId, shown: outgoing.shown });
-      return { outcome: 'sent', providerId, shown: outgoing.shown, mode: outgoing.kind === 'message' || outgoing.kind === 'meta' ? outgoing.mode : undefined, at: new Date().toISOString() };
+      sent = await dispatchFenced(input, outgoing, fenced);
     } catch (err) {
       if (err instanceof ApplicationFailure) {
         await finishOutbox(store, input.idempotencyKey, { status: 'failed', reason: err.message });
@@ -227,19 +208,54 @@ export function createChannelActivities(deps: ChannelDeps) {
       if (verdict.code !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(verdict.code)) await startCarrierOptOut(store, input, verdict.code, verdict.detail);
       return { outcome: 'failed', errorCode: verdict.code, reason: verdict.detail, at: new Date().toISOString() };
     }
+    // Outside the provider's error handling: a store failure here is no provider verdict. The row stays
+    // claimed, so the retry looks the message up instead of sending it again.
+    await finishOutbox(store, input.idempotencyKey, { status: 'sent', providerId: sent.providerId, shown: outgoing.shown });
+    // Sent and recorded, but the mark is still there: a failure here makes the retry (which finds the row finished) clear it.
+    if (!sent.left) await leaveSendFence(store, input.contactId, input.idempotencyKey);
+    return { outcome: 'sent', providerId: sent.providerId, shown: outgoing.shown, mode: outgoing.kind === 'message' || outgoing.kind === 'meta' ? outgoing.mode : undefined, at: new Date().toISOString() };
   }
 
   /**
    * The provider call, registered on the contact for exactly as long as it runs: an opt-out waits for
-   * it. Leaving must not turn a delivered message into an error (a retry would send again); an entry
-   * left behind expires on its own.
+   * it. Leaving must not turn a delivered message into an error (a retry would send again): a failed
+   * leave is reported instead, and tried again once the send is recorded.
    */
-  async function dispatchFenced(input: SendInput, outgoing: Outgoing, fenced: boolean): Promise<string> {
+  async function dispatchFenced(input: SendInput, outgoing: Outgoing, fenced: boolean): Promise<{ providerId: string; left: boolean }> {
+    let left = true;
+    let providerId: string;
     try {
-      return await dispatch(outgoing);
+      providerId = await dispatch(outgoing);
     } finally {
-      if (fenced) await leaveSendFence(store, input.contactId, input.idempotencyKey).catch((err: Error) => log.warn('could not clear the in-flight mark', { key: input.idempotencyKey, error: err.message }));
+      if (fenced) {
+        left = await leaveSendFence(store, input.contactId, input.idempotencyKey).then(
+          () => true,
+          (err: Error) => (log.warn('could not clear the in-flight mark', { key: input.idempotencyKey, error: err.message }), false),
+        );
+      }
     }
+    return { providerId, left };
+  }
+
+  /**
+   * The opt-out confirmation is the last message the contact gets: it waits for any send that passed
+   * the gate before the block to come back from the provider. A mark that outlasts the wait belongs to
+   * an attempt that died before taking it back (its own retry or its age clears it); the confirmation
+   * goes out regardless rather than leave the person without an answer.
+   */
+  async function afterSendsAtProvider(input: SendInput): Promise<void> {
+    const still = await waitForSendsAtProvider(store, input.contactId, CONFIRMATION_WAITS_FOR_SENDS_MS);
+    if (still > 0) log.warn('confirming the opt-out while sends are still registered at the provider', { key: input.idempotencyKey, inFlight: still });
+  }
+
+  /**
+   * An earlier attempt of this send reached the provider and then lost the store before it could take
+   * its in-flight mark back. The outcome is known now, so the mark goes: an opt-out waiting for this
+   * send would otherwise wait until the mark expires.
+   */
+  async function leftBehind<T>(input: SendInput, settled: T): Promise<T> {
+    if (!ALWAYS_SENT.has(input.purpose)) await leaveSendFence(store, input.contactId, input.idempotencyKey);
+    return settled;
   }
 
   return { send };

@@ -57,6 +57,13 @@ export async function startCarrierOptOut(store: Store, send: { idempotencyKey: s
   await blockMessaging(store, { ...send, at: receivedAt }, 5_000);
 }
 
+/**
+ * How long the workflow's block step waits for sends already at the provider. Short: the step is a
+ * local activity, and one that runs long holds the workflow task open. The opt-out confirmation, the
+ * only message that must come after those sends, waits for them itself (activities/channel.ts).
+ */
+const BLOCK_WAIT_MS = 3_000;
+
 export function createOptOutActivities({ store, businesses }: OptOutDeps) {
   /**
    * The opt-out's first step: an opt-out of every category blocks the contact (the send gate refuses
@@ -69,7 +76,13 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
       await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
       return { categories, allCategories, blocked: false, at: new Date().toISOString() };
     }
-    const block = await blockMessaging(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) });
+    // The ledger events go in beside the block, not behind its wait for sends at the provider: the
+    // person's act is proof the moment it is known, and a send left registered by a crash (its mark
+    // expires on its own) must not hold the record back. recordOptOut then finds them written.
+    const [block] = await Promise.all([
+      blockMessaging(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, BLOCK_WAIT_MS),
+      recordOptOutEvents(store, business, input, { lookFirst: true }),
+    ]);
     if (block.inFlight > 0) log.warn('sends still at the provider after the block', { inFlight: block.inFlight });
     if (!block.blocked) log.info('the contact opted back in after this opt-out; the block is not set again');
     return { categories, allCategories, blocked: block.blocked, at: new Date().toISOString() };

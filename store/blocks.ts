@@ -8,8 +8,8 @@ import { upsertContact } from './queries';
  */
 
 /**
- * How long the workflow's block waits for sends that passed the gate to come back from the provider
- * (below its 30 s start-to-close), and after how long an in-flight mark is taken for a dead attempt's.
+ * How long a block waits by default for sends that passed the gate to come back from the provider
+ * (below the store steps' 30 s start-to-close), and after how long an in-flight mark is taken for a dead attempt's.
  * The age is generous: on an overloaded worker a provider call can outlive its activity's 30 s, and
  * a mark ignored too early would let the acknowledgement come before that message.
  */
@@ -90,7 +90,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Blocks the contact for the send gate, then waits (up to waitMs) until no send that registered
+ * Blocks the contact for the send gate, then waits (up to waitMs from the call) until no send that registered
  * before the block is still at the provider (see enterSendFence for why every other send refuses).
  * `inFlight` counts the sends still registered when the wait ended (0 unless the provider is slower
  * than waitMs). A block older than the contact's last START (a late retry) changes nothing.
@@ -100,6 +100,8 @@ export async function blockMessaging(
   c: { businessId: string; contactId: string; phone: string; at: Date },
   waitMs = IN_FLIGHT_WAIT_MS,
 ): Promise<{ blocked: boolean; inFlight: number }> {
+  // The wait counts from the call, so a slow store before it cannot push the caller past its own deadline.
+  const until = Date.now() + waitMs;
   const block = () =>
     store.contacts.updateOne(
       { _id: c.contactId, $or: [{ messagingResumedAt: { $exists: false } }, { messagingResumedAt: { $lt: c.at } }] },
@@ -125,12 +127,20 @@ export async function blockMessaging(
     }
   }
 
+  return { blocked: true, inFlight: await waitForSendsAtProvider(store, c.contactId, Math.max(0, until - Date.now())) };
+}
+
+/**
+ * Waits (up to waitMs) until none of the contact's sends is registered at the provider; answers how
+ * many still are. A mark older than IN_FLIGHT_MAX_AGE_MS is an attempt that died before taking it back.
+ */
+export async function waitForSendsAtProvider(store: Store, contactId: string, waitMs: number): Promise<number> {
   const until = Date.now() + waitMs;
   for (;;) {
     const since = Date.now() - IN_FLIGHT_MAX_AGE_MS;
-    const marks = await fenceOf(store).find({ contactId: c.contactId }).toArray();
+    const marks = await fenceOf(store).find({ contactId }).toArray();
     const inFlight = marks.filter((m) => new Date(m.at).getTime() > since).length;
-    if (inFlight === 0 || Date.now() > until) return { blocked: true, inFlight };
-    await sleep(20);
+    if (inFlight === 0 || Date.now() > until) return inFlight;
+    await sleep(50);
   }
 }

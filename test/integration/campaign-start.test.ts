@@ -4,7 +4,8 @@ import { waitUntil } from '../../dev/processes';
 import { campaignStore, insertCampaignRows, readChunk, type CampaignRow } from '../../store/campaigns';
 import { contactIdOf } from '../../store/models';
 import { campaignWorkflowId, type CampaignProgress } from '../../workflows/campaign/contract';
-import { apiDepsWith, startTestStack, unreachableTemporalClient, type TestStack, workflowExists } from '../harness/stack';
+import { startCutOffApi } from '../harness/cut-off-api';
+import { apiDepsWith, startTestStack, type TestStack, workflowExists } from '../harness/stack';
 
 /**
  * A campaign accepted while Temporal cannot take its workflow is never lost: the POST answers 202
@@ -24,13 +25,10 @@ afterAll(async () => {
 
 test('Temporal unreachable at POST: 202 starting with the rows stored; the next GET starts the campaign', async () => {
   // The SDK's own retries are off, so the API's three attempts fail at once instead of after seconds each.
-  const deadClient = await unreachableTemporalClient(stack);
-  const unreachable = await buildApp(apiDepsWith(stack, deadClient));
+  const unreachable = await startCutOffApi(stack);
   const list = ['+14155553101', '+14155553102', '+14155553103'];
   try {
-    await unreachable.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = unreachable.server.address() as { port: number };
-    const posted = await fetch(`http://127.0.0.1:${port}/v1/campaigns`, {
+    const posted = await fetch(`${unreachable.url}/v1/campaigns`, {
       method: 'POST',
       headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ businessId: 'paced', name: 'temporal down', categories: ['offers'], plan: [{ channel: 'sms', waitFor: '30s' }], contacts: list.map((phone) => ({ phone })) }),
@@ -58,7 +56,6 @@ test('Temporal unreachable at POST: 202 starting with the rows stored; the next 
     expect((await stack.request('GET', `/v1/campaigns/${campaignId}`)).body).toMatchObject({ status: 'completed', started: 3 });
   } finally {
     await unreachable.close();
-    await deadClient.connection.close();
   }
 });
 

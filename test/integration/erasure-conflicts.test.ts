@@ -1,12 +1,10 @@
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app';
 import { handOverPendingEvents } from '../../services/journey-events';
 import { contactIdOf } from '../../store/models';
 import { consentsOf, postAsTwilio } from '../harness/contact';
-import { apiDepsWith, startTestStack, TEST_AUTH_TOKEN, type TestStack, unreachableTemporalClient, waitForCampaign } from '../harness/stack';
+import { startCutOffApi, type CutOffApi } from '../harness/cut-off-api';
+import { startTestStack, TEST_AUTH_TOKEN, type TestStack, waitForCampaign } from '../harness/stack';
 import { eventually } from '../harness/wait';
 
 /**
@@ -21,21 +19,17 @@ const SMS_SENDER = '+1500555006';
 const fastBusinesses = path.join(__dirname, '..', 'fixtures', 'businesses.fast.json');
 
 let stack: TestStack;
-let deadClient: Client;
-let cutOff: FastifyInstance;
+let cutOff: CutOffApi;
 let cutOffUrl: string;
 
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'erase409', businessesFile: fastBusinesses });
   // The same API with a Temporal it cannot reach: what it is sent is kept in the store for later.
-  deadClient = await unreachableTemporalClient(stack);
-  cutOff = await buildApp(apiDepsWith(stack, deadClient));
-  await cutOff.listen({ host: '127.0.0.1', port: 0 });
-  cutOffUrl = `http://127.0.0.1:${(cutOff.server.address() as { port: number }).port}`;
+  cutOff = await startCutOffApi(stack);
+  cutOffUrl = cutOff.url;
 });
 afterAll(async () => {
   await cutOff?.close();
-  await deadClient?.connection.close();
   await stack?.close();
 });
 

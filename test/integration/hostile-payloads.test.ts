@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import twilio from 'twilio';
-import { buildApp } from '../../api/app';
 import { pageLinks } from '../../lib/page-links';
 import { startPendingOptOuts } from '../../services/optouts';
 import { contactIdOf } from '../../store/models';
 import { upsertContact } from '../../store/queries';
 import { freshPhones } from '../harness/contact';
-import { apiDepsWith, startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, unreachableTemporalClient, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startCutOffApi } from '../harness/cut-off-api';
+import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, waitForJourneyStatus, type TestStack } from '../harness/stack';
 
 /**
  * What a contact sends is kept as proof, whatever its size or field names: an oversized value or a
@@ -125,17 +125,14 @@ test('one-click unsubscribe with a 3 MB pad: unsubscribed, the opt-out recorded'
 
 test('Temporal down: a 3 MB STOP and a $where STOP kept in the store do not hold up a plain STOP; one sweep starts all three', async () => {
   const [huge, dollar, plain] = [phoneOf(), phoneOf(), phoneOf()];
-  const deadClient = await unreachableTemporalClient(stack);
-  const unreachable = await buildApp(apiDepsWith(stack, deadClient));
+  const unreachable = await startCutOffApi(stack);
   try {
-    await unreachable.listen({ host: '127.0.0.1', port: 0 });
-    const deliverTo = `http://127.0.0.1:${(unreachable.server.address() as { port: number }).port}`;
+    const deliverTo = unreachable.url;
     expect(await postInbound(inbound(huge, SMS_SENDER, 'STOP', { ProfileName: THREE_MB }), deliverTo)).toBe(200);
     expect(await postInbound(inbound(dollar, SMS_SENDER, 'STOP', { $where: '1' }), deliverTo)).toBe(200);
     expect(await postInbound(inbound(plain, SMS_SENDER, 'STOP'), deliverTo)).toBe(200);
   } finally {
     await unreachable.close();
-    await deadClient.connection.close();
   }
   const swept = await startPendingOptOuts(serviceDeps(), stack.api.log);
   expect(swept.failed).toBe(0);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import twilio from 'twilio';
 import type { CarrierMessage } from '../../dev/carrier/types';
-import { buildApp } from '../../api/app';
 import { startPendingOptOuts } from '../../services/optouts';
 import { consentsOf, postAsTwilio, waitForConsents, type ConsentsView } from '../harness/contact';
-import { apiDepsWith, startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, unreachableTemporalClient, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { startCutOffApi } from '../harness/cut-off-api';
+import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack, waitForJourneyStatus } from '../harness/stack';
 import { sleep } from '../harness/wait';
 
 /** Every way a contact or a system can opt out reaches the one opt-out path and ends the running journey. */
@@ -177,15 +177,12 @@ test('provider: a send refused with 21610 starts the opt-out, and the next step 
 
 test('Temporal unreachable: the STOP is still acknowledged, blocked and kept in the store; the sweep starts its workflow later', async () => {
   const phone = '+14155550219';
-  const deadClient = await unreachableTemporalClient(stack);
-  const unreachable = await buildApp(apiDepsWith(stack, deadClient));
+  const unreachable = await startCutOffApi(stack);
   try {
-    await unreachable.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = unreachable.server.address() as { port: number };
     const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: `AC${'ab'.repeat(16)}`, From: phone, To: SMS_SENDER, Body: 'STOP', NumMedia: '0' };
     // Signed for the public URL, as Twilio would; delivered to the API whose Temporal is down.
     const signature = twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, `${stack.apiUrl}/webhooks/twilio/messaging`, params);
-    const res = await fetch(`http://127.0.0.1:${port}/webhooks/twilio/messaging`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: new URLSearchParams(params).toString() });
+    const res = await fetch(`${unreachable.url}/webhooks/twilio/messaging`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: new URLSearchParams(params).toString() });
     expect(res.status).toBe(200);
     const atAnswer = await consentsOf(stack, phone);
     expect(atAnswer.messaging).toBe('opted_out');
@@ -195,7 +192,6 @@ test('Temporal unreachable: the STOP is still acknowledged, blocked and kept in 
     expect(kept.map((d: any) => d.input.origin)).toContain(`sms.${params.MessageSid}`);
   } finally {
     await unreachable.close();
-    await deadClient.connection.close();
   }
   // The sweep of an API that reaches Temporal (this call, or the stack API's own every 10 s): the workflow runs, the ledger and the one confirmation follow.
   await startPendingOptOuts({ client: stack.client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET }, stack.api.log);

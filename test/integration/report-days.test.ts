@@ -1,5 +1,5 @@
 import { refreshReportDays } from '../../services/report-days';
-import { readFinalThrough } from '../../store/report-days';
+import { readFinalThrough, readReportDays } from '../../store/report-days';
 import { SEEDED, seedReportSet } from '../harness/report-seed';
 import { startTestStack, type TestStack } from '../harness/stack';
 
@@ -12,15 +12,20 @@ import { startTestStack, type TestStack } from '../harness/stack';
 jest.setTimeout(90_000);
 
 const DAY_MS = 86_400_000;
+/**
+ * One clock for the seed and both sweeps: which days are over, quiet and final depends on the hour,
+ * so a run that crossed midnight between them would compare two different days.
+ */
+const NOW = Date.now();
 let stack: TestStack;
 let window: string;
 
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'rdays', worker: false });
-  await seedReportSet(stack.store, 'acme');
+  await seedReportSet(stack.store, 'acme', NOW);
   // The API's own sweep waits a minute after start; this file runs the sweep itself, in its own order.
   expect(await stack.store.connection.collection('report_months').countDocuments()).toBe(0);
-  const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const today = Math.floor(NOW / DAY_MS) * DAY_MS;
   window = `businessId=acme&from=${new Date(today - 30 * DAY_MS).toISOString().slice(0, 10)}&to=${new Date(today + DAY_MS).toISOString().slice(0, 10)}`;
 });
 
@@ -42,7 +47,7 @@ test('before any sweep the report is live; after one it comes from the days with
   expect(before.computedFrom).toBe('live');
   expect(before.journeys.started).toBe(SEEDED.journeys);
 
-  const first = await refreshReportDays(stack, acme());
+  const first = await refreshReportDays(stack, acme(), NOW);
   expect(first.computed).toBe(366);
   for (const query of ['groupBy=channel', 'groupBy=method', 'groupBy=category&interval=week', 'groupBy=campaign']) {
     const [daily, live] = await Promise.all([report(query), report(`${query}&fresh=true`)]);
@@ -56,15 +61,22 @@ test('before any sweep the report is live; after one it comes from the days with
 });
 
 test('days become final once over and quiet; a second sweep recomputes only the open ones and counts nothing twice', async () => {
-  const now = Date.now();
+  const now = NOW;
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   // Two seeded journeys are still running: the mark stops the day before the older one started.
   const running = await stack.store.journeys.find({ businessId: 'acme', status: 'active' }).lean();
   expect(running).toHaveLength(SEEDED.active);
   const firstOpen = Math.floor(Math.min(...running.map((j) => j.startedAt!.getTime())) / DAY_MS) * DAY_MS;
   expect(await readFinalThrough(stack.store, 'acme')).toBe(firstOpen - DAY_MS);
+  // Open: every day since the first running journey's that the first sweep did not make final. Which
+  // of those are over and quiet depends on the hour the seed ran; the running journey's day and today never are.
+  const since = Array.from({ length: (today - firstOpen) / DAY_MS + 1 }, (_, i) => firstOpen + i * DAY_MS);
+  const storedBefore = await readReportDays(stack.store, 'acme', since);
+  const open = since.filter((t) => !storedBefore.get(t)?.settled);
+  expect(open).toEqual(expect.arrayContaining([firstOpen, today]));
   const again = await refreshReportDays(stack, acme(), now);
-  expect(again.computed).toBe((today - firstOpen) / DAY_MS + 1);
+  expect(again.computed).toBe(open.length);
+  expect(again.final).toBe(0);
   expect(figures(await report('groupBy=channel'))).toEqual(figures(await report('groupBy=channel&fresh=true')));
   // A year of quiet final days costs no entries: only the seeded days and the days since have one.
   const months = await stack.store.connection.collection('report_months').find({ businessId: 'acme' }).toArray();

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import type { Client } from '@temporalio/client';
-import { buildApp } from '../../api/app';
 import { handOverPendingEvents } from '../../services/journey-events';
 import { postAsTwilio } from '../harness/contact';
-import { apiDepsWith, startTestStack, TEST_AUTH_TOKEN, unreachableTemporalClient, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startCutOffApi, type CutOffApi } from '../harness/cut-off-api';
+import { startTestStack, TEST_AUTH_TOKEN, waitForJourneyStatus, type TestStack } from '../harness/stack';
 
 /**
  * While the API cannot reach Temporal, a contact's replies are acknowledged and kept in the store, and
@@ -16,20 +14,16 @@ jest.setTimeout(90_000);
 const SMS_SENDER = '+15005550006';
 
 let stack: TestStack;
-let deadClient: Client;
-let cutOff: FastifyInstance;
+let cutOff: CutOffApi;
 let cutOffUrl: string;
 
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'tout' });
-  deadClient = await unreachableTemporalClient(stack);
-  cutOff = await buildApp(apiDepsWith(stack, deadClient));
-  await cutOff.listen({ host: '127.0.0.1', port: 0 });
-  cutOffUrl = `http://127.0.0.1:${(cutOff.server.address() as { port: number }).port}`;
+  cutOff = await startCutOffApi(stack);
+  cutOffUrl = cutOff.url;
 });
 afterAll(async () => {
   await cutOff?.close();
-  await deadClient?.connection.close();
   await stack?.close();
 });
 

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createChannelActivities, type SendInput, type SendResult } from '../../activities/channel';
+import { createOptOutActivities } from '../../activities/optout';
+import { enterSendFence, leaveSendFence, waitForSendsAtProvider } from '../../store/blocks';
+import { contactIdOf } from '../../store/models';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { sleep } from '../harness/wait';
+
+/**
+ * The in-flight marks of sends at the provider, when an attempt loses the store between its provider
+ * call and taking its mark back: the mark must not hold an opt-out's record, and the send's own retry
+ * clears it. The opt-out confirmation, the last message a contact gets, waits for live marks itself.
+ */
+
+jest.setTimeout(60_000);
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'fence', worker: false });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+let n = 0;
+const phoneOf = () => `+1415555${String(7100 + n++).padStart(4, '0')}`;
+const keyOf = () => `fence.${randomBytes(6).toString('hex')}`;
+const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> => new MockActivityEnvironment().run(fn, ...args);
+const sendOf = (phone: string, key: string, purpose: SendInput['purpose']): SendInput => ({
+  idempotencyKey: key,
+  purpose,
+  channel: 'sms',
+  businessId: 'acme',
+  contactId: contactIdOf('acme', phone),
+  phone,
+  categories: ['offers'],
+});
+
+test('a retried send whose earlier attempt was sent but kept its in-flight mark takes the mark back, sending nothing again', async () => {
+  const phone = phoneOf();
+  const key = keyOf();
+  const { send } = createChannelActivities(stack.activityDeps);
+  const contactId = contactIdOf('acme', phone);
+  // What the attempt left: the message at the provider and recorded, the mark still there (the store went away before the leave).
+  expect(await enterSendFence(stack.store, contactId, key)).toBe(true);
+  await stack.store.outbox.create({ _id: key, businessId: 'acme', contactId, channel: 'sms', purpose: 'request', to: phone, status: 'sent', providerId: 'SMearlier', attempts: 1, sentAt: new Date() });
+  expect(await waitForSendsAtProvider(stack.store, contactId, 0)).toBe(1);
+
+  const result: SendResult = await run(send, sendOf(phone, key, 'request'));
+  expect(result).toMatchObject({ outcome: 'sent', providerId: 'SMearlier' });
+  expect(await waitForSendsAtProvider(stack.store, contactId, 0)).toBe(0);
+  expect(stack.carrier.messages({ to: phone })).toHaveLength(0);
+});
+
+test('the workflow block step writes the ledger at once and does not wait long on a send still registered at the provider', async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  const { blockContact } = createOptOutActivities({ store: stack.store, businesses: stack.businesses });
+  expect(await enterSendFence(stack.store, contactId, keyOf())).toBe(true);
+  const optOutId = `optout.sms.SM${randomBytes(16).toString('hex')}`;
+  const began = Date.now();
+  const blocked = await run(blockContact, { optOutId, origin: optOutId.slice('optout.'.length), businessId: 'acme', contactId, phone, channel: 'sms', reason: 'STOP', source: { kind: 'sms' }, receivedAt: new Date().toISOString(), payload: { Body: 'STOP' } });
+  const took = Date.now() - began;
+  expect(blocked).toMatchObject({ allCategories: true, blocked: true });
+  expect(took).toBeLessThan(15_000);
+  const events = await stack.store.consentEvents.find({ contactId, type: 'opted_out' }).lean();
+  expect(events.map((e) => e.category).sort()).toEqual(stack.businesses.get('acme')!.categories.map((c) => c.id).sort());
+});
+
+test('the opt-out confirmation goes only once the sends registered at the provider have come back', async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  const other = keyOf();
+  const { send } = createChannelActivities(stack.activityDeps);
+  expect(await enterSendFence(stack.store, contactId, other)).toBe(true);
+
+  const confirming = run(send, sendOf(phone, keyOf(), 'optout_confirmation'));
+  await sleep(1_500);
+  expect(stack.carrier.messages({ to: phone })).toHaveLength(0);
+  const left = Date.now();
+  await leaveSendFence(stack.store, contactId, other);
+  expect(await confirming).toMatchObject({ outcome: 'sent' });
+  const sent = stack.carrier.messages({ to: phone });
+  expect(sent).toHaveLength(1);
+  expect(Date.parse(sent[0].createdAt)).toBeGreaterThanOrEqual(left - 50);
+});
