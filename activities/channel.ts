@@ -123,7 +123,7 @@ export function createChannelActivities(deps: ChannelDeps) {
   }
 
   async function fromRow(input: SendInput, r: OutboxRow): Promise<SendResult> {
-    if (r.status === 'failed' && r.errorCode != null && CARRIER_UNSUBSCRIBED_CODES.has(r.errorCode)) await startCarrierOptOut(store, input, r.errorCode, r.reason ?? '');
+    if (r.status === 'failed' && r.errorCode != null && CARRIER_UNSUBSCRIBED_CODES.has(r.errorCode)) await startCarrierOptOut(store, requireBusiness(businesses, input.businessId), input, r.errorCode, r.reason ?? '');
     return { outcome: r.status as SendResult['outcome'], providerId: r.providerId ?? undefined, errorCode: r.errorCode ?? undefined, reason: r.reason ?? undefined, shown: r.shown ?? undefined, at: new Date(r.sentAt ?? r.updatedAt ?? Date.now()).toISOString() };
   }
 
@@ -205,7 +205,7 @@ export function createChannelActivities(deps: ChannelDeps) {
         return settled.kind === 'finished' ? fromRow(input, settled.row) : settled.result;
       }
       await finishOutbox(store, input.idempotencyKey, { status: 'failed', errorCode: verdict.code, reason: verdict.detail });
-      if (verdict.code !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(verdict.code)) await startCarrierOptOut(store, input, verdict.code, verdict.detail);
+      if (verdict.code !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(verdict.code)) await startCarrierOptOut(store, requireBusiness(businesses, input.businessId), input, verdict.code, verdict.detail);
       return { outcome: 'failed', errorCode: verdict.code, reason: verdict.detail, at: new Date().toISOString() };
     }
     // Outside the provider's error handling: a store failure here is no provider verdict. The row stays

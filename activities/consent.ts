@@ -59,9 +59,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     const eventIdOf = (category: string) => `${input.journeyId}:${category}:opted_in`;
     const eventIds = confirmed.map(eventIdOf);
     // All categories in one insert and one bulk update: on FerretDB each round trip is a write of its own.
-    await appendConsentEvents(
-      store,
-      confirmed.map((category) =>
+    const events = confirmed.map((category) =>
         consentEvent(input, eventIdOf(category), category, 'opted_in', new Date(input.answer.receivedAt), {
           method: input.answer.method,
           channel: input.answer.channel,
@@ -86,11 +84,11 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           workflowId: input.workflowId,
           runId: input.runId,
         }, contactActor(input.answer.channel, (journey?.actor ?? undefined) as LedgerActor | undefined)),
-      ),
     );
+    await appendConsentEvents(store, events);
     await setCurrentConsents(
       store,
-      confirmed.map((category) => ({
+      confirmed.map((category, i) => ({
         businessId: input.businessId,
         contactId: input.contactId,
         phone: input.phone,
@@ -99,6 +97,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
         since: new Date(input.answer.receivedAt),
         eventId: eventIdOf(category),
         journeyId: input.journeyId,
+        proof: events[i].proof,
       })),
     );
     return { eventIds, categories: confirmed };

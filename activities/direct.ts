@@ -57,9 +57,7 @@ export function createDirectConsentActivities({ store, businesses }: DirectConse
 
     for (const category of categories) {
       const eventId = optedInEventId(input.directConsentId, category);
-      await appendConsentEvent(
-        store,
-        consentEvent(input, eventId, category, 'opted_in', consentedAt, {
+      const event = consentEvent(input, eventId, category, 'opted_in', consentedAt, {
           method: input.method,
           channel: input.channel,
           shown: input.shown,
@@ -73,9 +71,9 @@ export function createDirectConsentActivities({ store, businesses }: DirectConse
           source: input.source,
           messaging,
           directConsentId: input.directConsentId,
-        }, input.actor ?? (input.method === 'ivr_keypress' ? contactActor('ivr') : { kind: 'api_key' })),
-      );
-      await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: consentedAt, eventId });
+        }, input.actor ?? (input.method === 'ivr_keypress' ? contactActor('ivr') : { kind: 'api_key' }));
+      await appendConsentEvent(store, event);
+      await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: consentedAt, eventId, proof: event.proof });
     }
     if (messaging.reallowed) {
       // An opt-out that arrives between attempts is newer than the act and must stand.

@@ -47,9 +47,7 @@ export function createInThreadActivities({ store, businesses }: InThreadDeps) {
     for (const category of chosen) {
       const eventId = `${input.journeyId}:${category}:opted_in`;
       eventIds.push(eventId);
-      await appendConsentEvent(
-        store,
-        consentEvent(input, eventId, category, 'opted_in', answeredAt, {
+      const event = consentEvent(input, eventId, category, 'opted_in', answeredAt, {
           method: 'in_thread_choice',
           channel: input.channel,
           businessName: business.name,
@@ -74,9 +72,9 @@ export function createInThreadActivities({ store, businesses }: InThreadDeps) {
           journeyId: input.journeyId,
           workflowId: input.workflowId,
           runId: input.runId,
-        }, contactActor(input.channel)),
-      );
-      await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: answeredAt, eventId, journeyId: input.journeyId });
+        }, contactActor(input.channel));
+      await appendConsentEvent(store, event);
+      await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: answeredAt, eventId, journeyId: input.journeyId, proof: event.proof });
     }
     return { eventIds, categories: chosen };
   }

@@ -10,7 +10,7 @@ import { optOutScope, recordOptOutEvents, type RecordedOptOut } from '../store/o
 import { appendConsentEvent, consentEvent, setCurrentConsent, upsertContact } from '../store/queries';
 import { requireBusiness } from './business';
 import type { InboundMessageInput } from '../workflows/inbound/contract';
-import type { ContactBlocked, OptOutInput } from '../workflows/optout/contract';
+import { optOutWorkflowId, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
 
 export interface OptOutDeps {
   store: Store;
@@ -34,11 +34,12 @@ export function preferencesLinkText(locale: Locale, url: string): string {
 
 /**
  * Starts the opt-out when the carrier refused a send because the contact unsubscribed there, and
- * blocks the contact before the refused send returns, so the journey's next step (another channel)
- * is already refused. Called from inside the send activity; keyed by the refused send, so a retry
- * starts nothing new.
+ * blocks the contact and writes the ledger events before the refused send returns: the journey's
+ * next step (another channel) is already refused, and the opt-out is proof without waiting for its
+ * workflow. Called from inside the send activity; keyed by the refused send, so a retry starts
+ * nothing new (the workflow repeats the block and finds the events written).
  */
-export async function startCarrierOptOut(store: Store, send: { idempotencyKey: string; businessId: string; contactId: string; phone: string }, errorCode: number, detail: string): Promise<void> {
+export async function startCarrierOptOut(store: Store, business: Business, send: { idempotencyKey: string; businessId: string; contactId: string; phone: string }, errorCode: number, detail: string): Promise<void> {
   const origin = `provider.${errorCode}.${send.idempotencyKey}`;
   const receivedAt = new Date();
   const input: OptOutInput = {
@@ -54,7 +55,7 @@ export async function startCarrierOptOut(store: Store, send: { idempotencyKey: s
   };
   const { started } = await startOptOutWorkflow({ client: getClient(), taskQueue: activityInfo().taskQueue }, input);
   if (!started) return;
-  await blockMessaging(store, { ...send, at: receivedAt }, 5_000);
+  await Promise.all([blockMessaging(store, { ...send, at: receivedAt }, 5_000), recordOptOutEvents(store, business, { ...input, optOutId: optOutWorkflowId(origin) })]);
 }
 
 /**
@@ -140,8 +141,9 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     };
     for (const category of restored) {
       const eventId = `${resumeId}:${category}:opted_in`;
-      await appendConsentEvent(store, consentEvent(input, eventId, category, 'opted_in', at, { ...proof, restoresBefore: contact.optedOutAt }, contactActor(input.channel)));
-      await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: at, eventId });
+      const event = consentEvent(input, eventId, category, 'opted_in', at, { ...proof, restoresBefore: contact.optedOutAt }, contactActor(input.channel));
+      await appendConsentEvent(store, event);
+      await setCurrentConsent(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, category, status: 'opted_in', since: at, eventId, proof: event.proof });
     }
     // Written last: its presence tells a retry that everything above is done.
     await appendConsentEvent(

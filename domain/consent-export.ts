@@ -48,6 +48,18 @@ export const EXPORT_COLUMNS = [
   'confirmationMessageId',
 ] as const satisfies readonly (keyof ConsentExportRow)[];
 
+/**
+ * The proof fields an export row reads. The current consent keeps a copy of them from the event that
+ * set it, so an export is one cursor over the consents with no ledger read per row.
+ */
+export const EXPORT_PROOF_FIELDS = ['method', 'channel', 'source', 'reference', 'matchedKeyword', 'keywordLanguage', 'journeyId', 'optOutId'] as const;
+
+export function exportProofOf(proof: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of EXPORT_PROOF_FIELDS) if (proof[k] !== undefined && proof[k] !== null) out[k] = proof[k];
+  return out;
+}
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
 /** The export row of a current consent and the proof of the ledger event that set it (missing when the event is gone). */

@@ -146,8 +146,9 @@ async function writeRows(deps: ServiceDeps, business: ReturnType<typeof requireK
     ),
   );
   await appendConsentEvents(deps.store, ledger);
+  const proofOf = new Map(ledger.map((e) => [e._id, e.proof as Record<string, unknown>]));
   const changes: CurrentConsentChange[] = accepted.flatMap((v) =>
-    v.categories.map((category) => ({ businessId: business.id, contactId: v.contactId, phone: v.row.phone, category, status: 'opted_in' as const, since: new Date(v.row.evidence.collectedAt), eventId: eventIdOf(v, category) })),
+    v.categories.map((category) => ({ businessId: business.id, contactId: v.contactId, phone: v.row.phone, category, status: 'opted_in' as const, since: new Date(v.row.evidence.collectedAt), eventId: eventIdOf(v, category), proof: proofOf.get(eventIdOf(v, category)) })),
   );
   await setCurrentConsents(deps.store, changes);
   return ledger.length;

@@ -42,6 +42,8 @@ const consentSchema = new Schema(
     lastEventId: { type: String, required: true },
     journeyId: String,
     confirmationMessageId: String,
+    /** The export's fields of the setting event's proof (domain/consent-export.ts); absent on consents set before it was kept. */
+    proofSummary: Schema.Types.Mixed,
   },
   { timestamps: true, versionKey: false },
 );

@@ -44,6 +44,15 @@ export async function recordOptOutEvents(store: Store, business: Business, input
     await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
   }
   const eventIdOf = (category: string) => optOutEventIdOf(input.optOutId, category);
+  // The proof's fields an export reads: in every event, and kept on the consents they set.
+  const exportFields = {
+    method: input.source.kind,
+    channel: input.channel,
+    matchedKeyword: input.keyword?.matched,
+    keywordLanguage: input.keyword?.language,
+    reference: input.source.reference,
+    optOutId: input.optOutId,
+  };
   // When each category's event was first written: the consents follow that, not this delivery.
   const firstAt = new Map<string, Date>();
   const readFirstAt = async (categories: string[]) => {
@@ -59,20 +68,15 @@ export async function recordOptOutEvents(store: Store, business: Business, input
       store,
       missing.map((category) =>
         consentEvent(input, eventIdOf(category), category, 'opted_out', at, {
-          method: input.source.kind,
-          channel: input.channel,
+          ...exportFields,
           reason: input.reason,
           text: input.text,
-          matchedKeyword: input.keyword?.matched,
-          keywordLanguage: input.keyword?.language,
-          reference: input.source.reference,
           businessName: business.name,
           allCategories: scope.allCategories,
           receivedAt: input.receivedAt,
           recordedAt,
           inbound,
           inboundRef: input.payloadRef,
-          optOutId: input.optOutId,
         }, input.actor ?? optOutActorOf(input.channel)),
       ),
     );
@@ -89,6 +93,7 @@ export async function recordOptOutEvents(store: Store, business: Business, input
       status: 'opted_out',
       since: new Date(firstAt.get(category) ?? at),
       eventId: eventIdOf(category),
+      proof: exportFields,
     })),
   );
   return scope;

@@ -1,4 +1,5 @@
 import { SYSTEM_ACTOR, type LedgerActor } from '../domain/access';
+import { exportProofOf } from '../domain/consent-export';
 import { withStorableKeys } from '../domain/payload';
 import { publishLedgerAppended } from '../lib/ledger-events';
 import { appendToChains } from './ledger-append';
@@ -75,6 +76,8 @@ export interface CurrentConsentChange {
   since: Date;
   eventId: string;
   journeyId?: string;
+  /** The proof of the event `eventId`: its export fields are kept on the consent. */
+  proof?: Record<string, unknown>;
 }
 
 /**
@@ -87,7 +90,7 @@ export async function setCurrentConsents(store: Store, changes: CurrentConsentCh
   const op = (c: CurrentConsentChange, upsert: boolean) => ({
     updateOne: {
       filter: { _id: `${c.contactId}:${c.category}`, since: { $lte: c.since } },
-      update: { $set: { businessId: c.businessId, contactId: c.contactId, phone: c.phone, category: c.category, status: c.status, since: c.since, lastEventId: c.eventId, journeyId: c.journeyId } },
+      update: { $set: { businessId: c.businessId, contactId: c.contactId, phone: c.phone, category: c.category, status: c.status, since: c.since, lastEventId: c.eventId, journeyId: c.journeyId, ...(c.proof ? { proofSummary: exportProofOf(c.proof) } : {}) } },
       upsert,
     },
   });

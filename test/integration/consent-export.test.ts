@@ -46,7 +46,9 @@ async function seed(): Promise<void> {
       // A campaign reference a spreadsheet would run as a formula.
       const reference = i % 7 === 0 ? `=HYPERLINK("http://x.test/${i}","go")` : `list-${i}`;
       events.push(consentEvent(contact, eventId, 'offers', 'opted_in', at, { method: 'sms_reply', channel: 'sms', journeyId, source: { kind: 'campaign', reference }, inbound: { Body: 'YES' } }, SYSTEM_ACTOR));
-      consents.push({ ...contact, category: 'offers', status: 'opted_in', since: at, eventId, journeyId });
+      // Half the consents keep their proof's export fields, as the product writes them now; the other half
+      // are as consents written before that, which the export joins to the ledger. Both give the same rows.
+      consents.push({ ...contact, category: 'offers', status: 'opted_in', since: at, eventId, journeyId, ...(i % 2 === 0 ? { proof: events[events.length - 1].proof } : {}) });
       expectedOptIns.push({ contactId, phone, category: 'offers', status: 'opted_in', since: at.toISOString(), eventId, method: 'sms_reply', channel: 'sms', source: 'campaign', reference, journeyId });
       // The same contacts' other category is not part of the offers segment.
       if (i % 3 === 0) {
@@ -60,7 +62,7 @@ async function seed(): Promise<void> {
         const eventId = `${optOutId}:${category}:opted_out`;
         const keyword = i % 2 === 0 ? 'stop' : '@stop';
         events.push(consentEvent(contact, eventId, category, 'opted_out', at, { method: 'keyword', channel: 'sms', text: 'STOP', matchedKeyword: keyword, keywordLanguage: 'en', reference: 'SM1', optOutId }, SYSTEM_ACTOR));
-        consents.push({ ...contact, category, status: 'opted_out', since: at, eventId });
+        consents.push({ ...contact, category, status: 'opted_out', since: at, eventId, ...(i % 2 === 0 ? { proof: events[events.length - 1].proof } : {}) });
         expectedOptOuts.push({ contactId, phone, category, status: 'opted_out', since: at.toISOString(), eventId, method: 'keyword', channel: 'sms', source: 'keyword', reference: 'SM1', keyword, keywordLanguage: 'en', optOutId });
       }
     }
@@ -218,4 +220,20 @@ test('a store that fails midway ends the export with the error trailer, never a 
   expect(rows).toEqual(sorted(expectedOptIns).slice(0, 400));
   expect(trailer).toMatchObject({ kind: 'error', complete: false, rows: 400 });
   expect(logged).toEqual(['consent export stopped: the store failed']);
+});
+
+test('a consent that keeps its proof\'s export fields is exported from them, with no ledger read', async () => {
+  const phone = phoneNo(0);
+  const _id = `${contactIdOf('acme', phone)}:offers`;
+  const consents = stack.store.connection.collection('consents');
+  const kept = (await consents.findOne({ _id: _id as never }))!.proofSummary;
+  expect(kept).toMatchObject({ method: 'sms_reply', channel: 'sms' });
+  // Only the consent's copy changes: a row that still read the ledger would say sms_reply.
+  await consents.updateOne({ _id: _id as never }, { $set: { 'proofSummary.method': 'copied_from_consent' } });
+  try {
+    const { rows } = parseNdjson((await exportText('businessId=acme&status=opted_in&category=offers&format=ndjson')).text);
+    expect(rows.find((r) => r.phone === phone)).toMatchObject({ method: 'copied_from_consent', channel: 'sms' });
+  } finally {
+    await consents.updateOne({ _id: _id as never }, { $set: { proofSummary: kept } });
+  }
 });

@@ -86,3 +86,17 @@ test('the opt-out confirmation goes only once the sends registered at the provid
   expect(sent).toHaveLength(1);
   expect(Date.parse(sent[0].createdAt)).toBeGreaterThanOrEqual(left - 50);
 });
+
+test('a send the carrier refuses because the contact unsubscribed there (21610) returns with the contact blocked and the opt-out in the ledger', async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  stack.carrier.setRecipientBehaviour(phone, { unsubscribed: true });
+  const { send } = createChannelActivities(stack.activityDeps);
+  // No worker runs on this stack: whatever is in the ledger when the send returns, the send activity wrote.
+  const result: SendResult = await new MockActivityEnvironment({ taskQueue: stack.taskQueue }, { client: stack.client }).run(send, sendOf(phone, keyOf(), 'request'));
+  expect(result).toMatchObject({ outcome: 'failed', errorCode: 21610 });
+  const events = await stack.store.consentEvents.find({ contactId, type: 'opted_out' }).lean();
+  expect(events.map((e) => e.category).sort()).toEqual(stack.businesses.get('acme')!.categories.map((c) => c.id).sort());
+  expect(events[0].proof).toMatchObject({ method: 'provider', channel: 'provider' });
+  expect((await stack.store.contacts.findById(contactId).lean())?.messaging).toBe('opted_out');
+});
