@@ -123,6 +123,9 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
   const all = deps.businesses.get(input.businessId)?.categories.map((c) => c.id) ?? [];
   const everything = !input.categories?.length || all.every((c) => input.categories!.includes(c));
 
+  // The ledger write does not wait for Temporal: it is idempotent by origin, and a repeat of an
+  // opt-out since undone by START finds its events and moves no consent back (store/optout-ledger.ts).
+  const recording = recordWithin(deps, { ...input, optOutId }, deadline);
   const starting = startOptOutWorkflow(deps, input).then(
     (r) => ({ ok: true as const, started: r.started }),
     (err: unknown) => ({ ok: false as const, err }),
@@ -149,7 +152,6 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
     const status = await runStatus(deps.client.workflow.getHandle(optOutId)).catch(() => 'UNKNOWN');
     if (status !== 'RUNNING') return { optOutId, started: false, progress: 'already_done' };
   }
-  const recording = recordWithin(deps, { ...input, optOutId }, deadline);
   if (!everything) return { optOutId, started, progress: kept ? 'queued' : 'accepted', recorded: await recording };
   const blocking = withinMs(
     storeStepUntil(deadline, () => blockMessaging(deps.store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, Math.max(0, deadline - Date.now()))),
