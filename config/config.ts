@@ -25,9 +25,9 @@ export const configShape = {
   /** Journeys kept in the worker's memory between events; an evicted one is replayed from its (short) history. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
-  /** On SIGTERM: seconds in-flight activities may finish before they are cancelled, and after which shutdown gives up waiting. */
   /** Event endpoints at loopback/private/link-local addresses: refused unless set (the embedded stack sets it; receivers there are local). */
   EVENT_ENDPOINTS_ALLOW_PRIVATE: bool.default(false),
+  /** On SIGTERM: seconds in-flight activities may finish before they are cancelled, and after which shutdown gives up waiting. */
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   WORKER_SHUTDOWN_FORCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** The worker's Prometheus endpoints: Optinflow's own metrics and the Temporal SDK's, each on its own port (0 = off). */
