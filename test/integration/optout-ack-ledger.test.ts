@@ -57,7 +57,9 @@ test('the ledger events, the block and the current consents exist when the webho
 
   await stack.startWorker();
   const result = await stack.client.workflow.getHandle(optOutWorkflowId(`sms.${stop.messageSid}`)).result();
-  expect(result).toMatchObject({ categories: expect.arrayContaining(ALL), allCategories: true, journeyEnded: true, confirmation: { outcome: 'sent' } });
+  // With the worker starting now, the journey's first request may reach the send gate (refused: the
+  // journey ends as opted_out by itself) before the opt-out's signal does; either way it ends opted_out.
+  expect(result).toMatchObject({ categories: expect.arrayContaining(ALL), allCategories: true, journeyEnded: expect.any(Boolean), confirmation: { outcome: 'sent' } });
   await waitForJourneyStatus(stack, journey.body.journeyId, 'opted_out');
 
   const afterWorkflow = await optOutEventsOf(contactId);
