@@ -6,7 +6,7 @@ import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import type { DeferralReason } from '../domain/request-policy';
 import { enterSendFence, isBlocked, leaveSendFence, waitForSendsAtProvider } from '../store/blocks';
 import { recordJourneyBegin, type JourneyBegin } from '../store/journeys';
-import type { Store } from '../store/models';
+import type { ContactDoc, Store } from '../store/models';
 import { claimOutbox, finishOutbox, markAmbiguous, recordUnsentSend, type OutboxRow } from '../store/outbox';
 import { FailureType } from '../workflows/failures';
 import { createAmbiguousSends } from './ambiguous-send';
@@ -115,11 +115,11 @@ export function createChannelActivities(deps: ChannelDeps) {
     }
   }
 
-  /** Why the gate refuses this send right now, if it does. */
-  async function refusal(input: SendInput): Promise<string | undefined> {
+  /** Why the gate refuses this send right now, if it does; `contact` when the caller has just read it. */
+  async function refusal(input: SendInput, contact?: ContactDoc | null): Promise<string | undefined> {
     if (ALWAYS_SENT.has(input.purpose)) return undefined;
-    const contact = await store.contacts.findById(input.contactId).lean();
-    return (await isBlocked(store, input.contactId, contact)) ? OPTED_OUT_REASON : undefined;
+    const c = contact !== undefined ? contact : await store.contacts.findById(input.contactId).lean();
+    return (await isBlocked(store, input.contactId, c)) ? OPTED_OUT_REASON : undefined;
   }
 
   async function fromRow(input: SendInput, r: OutboxRow): Promise<SendResult> {
@@ -138,14 +138,15 @@ export function createChannelActivities(deps: ChannelDeps) {
     const to = input.channel === 'email' ? (input.email ?? '') : input.phone;
     const row = { _id: input.idempotencyKey, businessId: input.businessId, contactId: input.contactId, journeyId: input.journeyId, channel: input.channel, purpose: input.purpose, to };
 
-    const refused = await refusal(input);
+    const contact = ALWAYS_SENT.has(input.purpose) ? null : await store.contacts.findById(input.contactId).lean();
+    const refused = await refusal(input, contact);
     if (refused) {
       await recordUnsentSend(store, { ...row, status: 'refused', reason: refused });
       log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });
       return { outcome: 'refused', reason: refused, at: new Date().toISOString() };
     }
     if (input.requestPolicy && (input.purpose === 'request' || input.purpose === 'reminder')) {
-      const deferral = await deferralOf(store, business, { ...input, timezone: input.requestPolicy.timezone });
+      const deferral = await deferralOf(store, business, { ...input, timezone: input.requestPolicy.timezone }, contact);
       if (deferral) return { outcome: 'deferred', deferred: { until: new Date(deferral.until).toISOString(), reason: deferral.reason }, at: new Date().toISOString() };
     }
     if (input.channel === 'email' && !input.email) {

@@ -349,6 +349,19 @@ export interface FerretDbOptions {
   env?: NodeJS.ProcessEnv;
   /** Called as soon as the process exists, before it is ready, so a supervisor can stop it on an early Ctrl-C. */
   onSpawn?: (process: ManagedProcess) => void;
+  /** SQLite's `synchronous` setting (default from FERRETDB_SYNCHRONOUS, else `normal`); see docs/stack.md. */
+  synchronous?: 'normal' | 'full';
+}
+
+/**
+ * In WAL mode `normal` syncs the log at checkpoints instead of at every commit: a commit survives
+ * FerretDB or any process being killed, and only an OS crash or power loss can undo the last ones.
+ * It doubles the embedded store's write rate on this disk; `full` restores a sync per commit.
+ */
+function sqliteSynchronous(options: FerretDbOptions): 'normal' | 'full' {
+  const v = options.synchronous ?? (options.env ?? process.env).FERRETDB_SYNCHRONOUS ?? 'normal';
+  if (v !== 'normal' && v !== 'full') throw new Error(`FERRETDB_SYNCHRONOUS must be normal or full (got "${v}")`);
+  return v;
 }
 
 export interface FerretDbServer {
@@ -368,7 +381,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbS
     '--handler=sqlite',
     // Write transactions take SQLite's lock when they begin, so concurrent writers wait (busy_timeout)
     // instead of failing at once with SQLITE_BUSY when a read transaction tries to upgrade.
-    `--sqlite-url=file:${dataDir}/?_txlock=immediate&_pragma=busy_timeout(30000)`,
+    `--sqlite-url=file:${dataDir}/?_txlock=immediate&_pragma=busy_timeout(30000)&_pragma=synchronous(${sqliteSynchronous(options)})`,
     `--state-dir=${dataDir}`,
     '--telemetry=disable',
     // Its debug HTTP listener has a fixed default port, which two instances would fight over.

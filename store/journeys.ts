@@ -27,10 +27,9 @@ export async function recordJourneyStart(store: Store, j: JourneyStart): Promise
 /** What a journey writes as it begins: its ids and what it was started with. */
 export type JourneyBegin = JourneyInput & { journeyId: string; workflowId: string; runId: string };
 
-/** The contact (created or updated, asked now) and the journey's document; each write is idempotent, so a retry is harmless. */
+/** The contact (created or updated, asked now, its journeys counted) and the journey's document; a retry is harmless. */
 export async function recordJourneyBegin(store: Store, input: JourneyBegin): Promise<void> {
-  await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact });
-  await store.contacts.updateOne({ _id: input.contactId }, { $set: { lastRequestAt: new Date() } });
+  await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact }, { journeyBegins: true });
   await recordJourneyStart(store, {
     _id: input.journeyId,
     workflowId: input.workflowId,

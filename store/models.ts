@@ -25,6 +25,12 @@ const contactSchema = new Schema(
     optedOutAt: Date,
     lastWhatsappInboundAt: Date,
     lastRequestAt: Date,
+    /**
+     * Journeys begun for the contact, counted from its creation when `journeysCounted` (contacts created
+     * before the count existed, or by bulk import, lack it): with one, no other journey can have sent it a request.
+     */
+    journeysBegun: Number,
+    journeysCounted: Boolean,
   },
   { timestamps: true, versionKey: false },
 );

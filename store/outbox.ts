@@ -105,6 +105,7 @@ export async function recordUnsentSend(store: Store, row: OutboxRowInput & { sta
 
 /** How long a status callback waits for a send still at the provider to record its own answer. */
 const REPORT_WAIT_MS = 2_000;
+/** The first re-read's delay; each next one waits twice as long, so a busy store is read 5 times, not 20. */
 const REPORT_POLL_MS = 100;
 
 /**
@@ -115,14 +116,14 @@ const REPORT_POLL_MS = 100;
  */
 export async function noteProviderReport(store: Store, key: string, providerId: string): Promise<void> {
   const deadline = Date.now() + REPORT_WAIT_MS;
-  for (;;) {
+  for (let delay = REPORT_POLL_MS; ; delay *= 2) {
     const row = await readOutbox(store, key);
     if (row?.status === 'ambiguous') {
       await adoptFoundSend(store, row, providerId, { how: 'status_callback', detail: `the provider reported ${providerId}` });
       return;
     }
     if (row?.status !== 'claimed' || Date.now() >= deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, REPORT_POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
   }
 }
 

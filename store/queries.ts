@@ -15,17 +15,31 @@ export interface ContactFields {
   name?: string;
 }
 
-/** Creates the contact or refreshes what we know; concurrent first writes race on _id, so retry once. */
-export async function upsertContact(store: Store, c: ContactFields): Promise<void> {
-  const set: Record<string, string> = {};
+/**
+ * Creates the contact or refreshes what we know; concurrent first writes race on _id, so retry once.
+ * A journey beginning (`journeyBegins`) also stamps the request time and counts itself, in the same write.
+ */
+export async function upsertContact(store: Store, c: ContactFields, opts: { journeyBegins?: boolean } = {}): Promise<void> {
+  const set: Record<string, string | Date> = {};
   for (const k of ['email', 'locale', 'timezone', 'name'] as const) if (c[k]) set[k] = c[k] as string;
-  const update = { $set: set, $setOnInsert: { businessId: c.businessId, phone: c.phone, messaging: 'allowed' } };
+  if (opts.journeyBegins) set.lastRequestAt = new Date();
+  const update = {
+    $set: set,
+    $setOnInsert: { businessId: c.businessId, phone: c.phone, messaging: 'allowed', journeysCounted: true },
+    // A retried begin counts twice: the count only ever errs towards looking for other journeys' requests.
+    ...(opts.journeyBegins ? { $inc: { journeysBegun: 1 } } : {}),
+  };
   try {
     await store.contacts.updateOne({ _id: c.contactId }, update, { upsert: true });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     await store.contacts.updateOne({ _id: c.contactId }, update, { upsert: true });
   }
+}
+
+/** No journey but `journeysBegun`'s one can have sent this contact a request: its every journey is counted and there is one. */
+export function onlyOneJourneyBegun(contact: { journeysCounted?: boolean | null; journeysBegun?: number | null } | null | undefined): boolean {
+  return contact?.journeysCounted === true && contact.journeysBegun === 1;
 }
 
 /** Who a ledger event is about. */

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { contactIdOf } from '../../store/models';
 import { numberedPhones } from '../harness/contact';
 import { startJourney, startTestStack, type TestStack, waitForJourney } from '../harness/stack';
 import { sleep } from '../harness/wait';
@@ -132,6 +133,35 @@ test.concurrent('the frequency cap holds back a second journey\'s request to the
   expect(cancelled.body.deferred).toBeUndefined();
   expect(outboundTo(phone)).toHaveLength(1);
   expect(await stack.store.outbox.countDocuments({ journeyId: second })).toBe(0);
+});
+
+test.concurrent('the contact counts its journeys; one whose journeys were never counted (older data, an import) is still searched for other requests', async () => {
+  // A contact the count does not cover, as written before it existed: another journey asked them yesterday.
+  const phone = phoneNo(5);
+  const contactId = contactIdOf('capped', phone);
+  const askedAt = new Date(Date.now() - 86_400_000);
+  await stack.store.connection.collection('contacts').insertOne({ _id: contactId, businessId: 'capped', phone, messaging: 'allowed', lastRequestAt: askedAt } as never);
+  await stack.store.outbox.create({ _id: `legacy.${contactId}/request`, businessId: 'capped', contactId, journeyId: `legacy.${contactId}`, channel: 'sms', purpose: 'request', to: phone, status: 'sent', sentAt: askedAt });
+
+  const journeyId = await startJourney(stack, { businessId: 'capped', contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+  const deferred = await waitForJourney(stack, journeyId, (j) => j.deferred !== undefined, 'deferred', SLOW);
+  expect(deferred.deferred).toEqual({ until: new Date(askedAt.getTime() + 30 * 86_400_000).toISOString(), reason: 'frequency_cap', step: 0, purpose: 'request' });
+  expect(await stack.store.contacts.findById(contactId).lean()).toMatchObject({ journeysBegun: 1 });
+  expect((await stack.store.contacts.findById(contactId).lean())?.journeysCounted).toBeUndefined();
+  expect((await stack.request('POST', `/v1/journeys/${journeyId}/cancel`, {})).status).toBe(200);
+
+  // A contact created now is counted from its first journey, and its second counts two.
+  const fresh = phoneNo(6);
+  const first = await startJourney(stack, { businessId: 'capped', contact: { phone: fresh }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+  await stack.carrier.waitFor(() => outboundTo(fresh)[0], SLOW);
+  expect(await stack.store.contacts.findById(contactIdOf('capped', fresh)).lean()).toMatchObject({ journeysCounted: true, journeysBegun: 1 });
+  expect((await stack.request('POST', `/v1/journeys/${first}/cancel`, {})).status).toBe(200);
+  await waitForJourney(stack, first, (j) => j.source === 'store', 'closed', SLOW);
+  const second = await startJourney(stack, { businessId: 'capped', contact: { phone: fresh }, categories: ['recommendations'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+  expect((await waitForJourney(stack, second, (j) => j.deferred !== undefined, 'deferred', SLOW)).deferred).toMatchObject({ reason: 'frequency_cap' });
+  expect(await stack.store.contacts.findById(contactIdOf('capped', fresh)).lean()).toMatchObject({ journeysCounted: true, journeysBegun: 2 });
+  expect((await stack.request('POST', `/v1/journeys/${second}/cancel`, {})).status).toBe(200);
+  expect(outboundTo(fresh)).toHaveLength(1);
 });
 
 test('a business with quiet hours that are not a clock time or a time zone is refused at start, naming the field', async () => {

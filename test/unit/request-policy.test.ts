@@ -1,3 +1,4 @@
+import { onlyOneJourneyBegun } from '../../store/queries';
 import { requestDeferral, requestWaitsForPolicy } from '../../domain/request-policy';
 
 const night = { start: '21:00', end: '08:00' };
@@ -39,5 +40,20 @@ describe('when a journey\'s opt-in request may go', () => {
       expect(requestWaitsForPolicy(kind, 1, 'request')).toBe(true);
     }
     for (const kind of [undefined, 'api', 'campaign', 'cli']) expect(requestWaitsForPolicy(kind, 0, 'request')).toBe(true);
+  });
+});
+
+describe('onlyOneJourneyBegun: when the send may skip looking for other journeys\' requests', () => {
+  test('only a counted contact with exactly one journey begun', () => {
+    expect(onlyOneJourneyBegun({ journeysCounted: true, journeysBegun: 1 })).toBe(true);
+    expect(onlyOneJourneyBegun({ journeysCounted: true, journeysBegun: 2 })).toBe(false);
+    // A retried begin counted twice: look.
+    expect(onlyOneJourneyBegun({ journeysCounted: true, journeysBegun: 3 })).toBe(false);
+    // Created before the count existed, or by an import: its earlier journeys are not counted.
+    expect(onlyOneJourneyBegun({ journeysBegun: 1 })).toBe(false);
+    expect(onlyOneJourneyBegun({ journeysCounted: null, journeysBegun: 1 })).toBe(false);
+    expect(onlyOneJourneyBegun({ journeysCounted: true })).toBe(false);
+    expect(onlyOneJourneyBegun(null)).toBe(false);
+    expect(onlyOneJourneyBegun(undefined)).toBe(false);
   });
 });
