@@ -11,7 +11,8 @@ import { searchAttributeDefinitions } from '../../workflows/search-attributes';
  */
 
 /** Read by Node or the runtime rather than by loadConfig. */
-const notAppSettings = new Set(['NODE_ENV']);
+/** Read by the runtime (Node, glibc), not by the application. */
+const notAppSettings = new Set(['NODE_ENV', 'MALLOC_ARENA_MAX']);
 
 /** Settings only one entry reads, with no effect on the other. */
 const onlyFor: Record<string, string> = { WORKFLOW_BUNDLE_PATH: 'worker', API_HOST: 'api', API_PORT: 'api' };
