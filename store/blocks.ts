@@ -15,6 +15,9 @@ import { upsertContact } from './queries';
  */
 const IN_FLIGHT_WAIT_MS = 25_000;
 const IN_FLIGHT_MAX_AGE_MS = 120_000;
+/** The first re-read of a contact's marks after this long; then twice as long each time, up to FENCE_POLL_MAX_MS. */
+const FENCE_POLL_FIRST_MS = 50;
+const FENCE_POLL_MAX_MS = 400;
 
 /**
  * Marks of sends whose provider call is running, one document each, written only by insert and
@@ -136,11 +139,13 @@ export async function blockMessaging(
  */
 export async function waitForSendsAtProvider(store: Store, contactId: string, waitMs: number): Promise<number> {
   const until = Date.now() + waitMs;
-  for (;;) {
+  // A send at the provider takes from milliseconds to its client's 15 s timeout: re-read soon, then
+  // less often, so a burst of opt-outs does not poll the store (a scan of the marks on FerretDB) 20 times a second each.
+  for (let delay = FENCE_POLL_FIRST_MS; ; delay = Math.min(delay * 2, FENCE_POLL_MAX_MS)) {
     const since = Date.now() - IN_FLIGHT_MAX_AGE_MS;
     const marks = await fenceOf(store).find({ contactId }).toArray();
     const inFlight = marks.filter((m) => new Date(m.at).getTime() > since).length;
     if (inFlight === 0 || Date.now() > until) return inFlight;
-    await sleep(50);
+    await sleep(Math.min(delay, Math.max(0, until - Date.now())));
   }
 }
