@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { KeyActor } from '../domain/access';
 import type { Business } from '../domain/business';
 import { optOutAnswered } from '../lib/metric-events';
-import { blockMessaging, isBlocked } from '../store/blocks';
+import { isBlocked } from '../store/blocks';
 import { contactIdOf } from '../store/models';
-import { recordOptOutEvents } from '../store/optout-ledger';
-import { dropPendingOptOut, keepPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
+import { dropPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
 import { claimRequestId } from '../store/request-ids';
 import { optOutWorkflowId, type OptOutChannel, type OptOutInput } from '../workflows/optout/contract';
 import { withinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { RequestIdReusedError } from './errors';
+import { blockWithin, firstDelivery, recordWithin, startOrKeep, type BlockStep, type StartResult } from './optout-steps';
 import { inboundPayload } from './payloads';
 import { runStatus, within } from './temporal';
 import { startOptOutWorkflow } from './workflow-starts';
@@ -28,6 +28,12 @@ export const OPTOUT_BLOCK_WAIT_MS = 10_000;
  * Temporal alone.
  */
 export const OPTOUT_START_WAIT_MS = 5_000;
+/**
+ * How long the first delivery of an opt-out, blocked and in the ledger, still waits for Temporal's
+ * start before it keeps the opt-out for the sweep and answers: long enough for a healthy server, so
+ * the sweep stays the exception, short enough that a busy one does not hold the answer.
+ */
+export const OPTOUT_START_GRACE_MS = 250;
 const PENDING_BATCH = 500;
 
 /**
@@ -51,8 +57,6 @@ export interface OptOutOutcome {
   detail?: string;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Starts the workflows of opt-outs kept in the store, each on its own and each within the start wait:
  * one that fails or hangs does not hold up the rest.
@@ -73,33 +77,6 @@ export async function startPendingOptOuts(deps: ServiceDeps, log: ServiceLog): P
   return { started, failed };
 }
 
-/** Runs a store step, asking again while the store refuses writes (FerretDB on SQLite: "database is locked") and time is left. */
-async function storeStepUntil<T>(deadline: number, step: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await step();
-    } catch (err) {
-      if (Date.now() > deadline - 100) throw err;
-      await sleep(50);
-    }
-  }
-}
-
-/**
- * Writes the opt-out's ledger events before the answer, so the STOP is in the ledger the moment it is
- * acknowledged. Idempotent by origin: the workflow's own write then finds them. Past the deadline, or
- * with the store refusing, the answer goes without them and the workflow writes them.
- */
-async function recordWithin(deps: ServiceDeps, input: OptOutInput & { optOutId: string }, deadline: number): Promise<boolean> {
-  const business = deps.businesses.get(input.businessId);
-  if (!business) return false;
-  const recording = storeStepUntil(deadline, () => recordOptOutEvents(deps.store, business, input)).then(
-    () => true,
-    () => false,
-  );
-  return (await withinMs(recording, Math.max(0, deadline - Date.now()))) ?? false;
-}
-
 /**
  * Starts one opt-out, keyed by its origin (a repeated delivery is a no-op), then blocks the contact
  * before answering. The workflow blocks it too, as its first step, but a busy worker can take seconds
@@ -113,7 +90,15 @@ export async function requestOptOut(deps: ServiceDeps, request: OptOutInput, wai
   return outcome;
 }
 
-type BlockOutcome = Awaited<ReturnType<typeof blockMessaging>>;
+interface Attempt {
+  optOutId: string;
+  input: OptOutInput;
+  everything: boolean;
+  deadline: number;
+  waitMs: number;
+  recording: Promise<boolean>;
+  starting: Promise<StartResult>;
+}
 
 async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: number): Promise<OptOutOutcome> {
   const optOutId = optOutWorkflowId(request.origin);
@@ -122,52 +107,59 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
   const input: OptOutInput = { ...request, ...(await inboundPayload(deps, optOutId, request.payload)) };
   const all = deps.businesses.get(input.businessId)?.categories.map((c) => c.id) ?? [];
   const everything = !input.categories?.length || all.every((c) => input.categories!.includes(c));
-
+  const starting = startOptOutWorkflow(deps, input).then(
+    (r): StartResult => ({ ok: true, started: r.started }),
+    (err: unknown): StartResult => ({ ok: false, err }),
+  );
+  // Asked before this call writes any event, so the answer is about earlier deliveries only.
+  const first = await firstDelivery(deps, { ...input, optOutId }, deadline);
   // The ledger write does not wait for Temporal: it is idempotent by origin, and a repeat of an
   // opt-out since undone by START finds its events and moves no consent back (store/optout-ledger.ts).
   const recording = recordWithin(deps, { ...input, optOutId }, deadline);
-  const starting = startOptOutWorkflow(deps, input).then(
-    (r) => ({ ok: true as const, started: r.started }),
-    (err: unknown) => ({ ok: false as const, err }),
-  );
-  const start = await withinMs(starting, Math.min(OPTOUT_START_WAIT_MS, waitMs));
+  const attempt: Attempt = { optOutId, input, everything, deadline, waitMs, recording, starting };
+  return first ? firstTime(deps, attempt) : repeated(deps, attempt);
+}
 
-  let kept = false;
-  if (!start?.ok) {
-    // Temporal refused or is slow: keep the opt-out in the store; the sweep (or this start, once it lands) takes it from there.
-    try {
-      await keepPendingOptOut(deps.store, optOutId, input);
-    } catch (storeErr) {
-      if (start && !start.ok) throw start.err;
-      throw storeErr;
-    }
-    kept = true;
-    void starting.then(async (late) => {
-      if (late.ok) await dropPendingOptOut(deps.store, optOutId).catch(() => undefined);
-    });
-  }
+/**
+ * The first delivery of an opt-out (no event of it in the ledger): nothing it could undo, so the block
+ * goes ahead while Temporal takes the workflow, and the answer waits for the store alone plus at most
+ * OPTOUT_START_GRACE_MS for Temporal. Past that the opt-out is kept for the sweep, which makes the
+ * answer as durable as a started workflow.
+ */
+async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
+  const blocking = a.everything ? blockWithin(deps, a.input, a.deadline) : undefined;
+  const [blocked, recorded] = await Promise.all([blocking, a.recording]);
+  const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting, OPTOUT_START_GRACE_MS);
   const started = start?.ok ? start.started : false;
-  if (everything && start?.ok && !start.started) {
+  if (!blocked) return { optOutId: a.optOutId, started, progress: kept ? 'queued' : 'accepted', recorded };
+  return blockOutcome(a, blocked, { started, kept, recorded });
+}
+
+/**
+ * A repeated delivery, or one the store could not tell apart from it: the block waits for Temporal's
+ * answer, since blocking again after the contact's START would undo that START.
+ */
+async function repeated(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
+  const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting, Math.min(OPTOUT_START_WAIT_MS, a.waitMs));
+  const started = start?.ok ? start.started : false;
+  if (a.everything && start?.ok && !start.started) {
     // Only while the first delivery's opt-out still runs: a finished one may since have been undone by START.
-    const status = await runStatus(deps.client.workflow.getHandle(optOutId)).catch(() => 'UNKNOWN');
-    if (status !== 'RUNNING') return { optOutId, started: false, progress: 'already_done' };
+    const status = await runStatus(deps.client.workflow.getHandle(a.optOutId)).catch(() => 'UNKNOWN');
+    if (status !== 'RUNNING') return { optOutId: a.optOutId, started: false, progress: 'already_done' };
   }
-  if (!everything) return { optOutId, started, progress: kept ? 'queued' : 'accepted', recorded: await recording };
-  const blocking = withinMs(
-    storeStepUntil(deadline, () => blockMessaging(deps.store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, Math.max(0, deadline - Date.now()))),
-    Math.max(0, deadline - Date.now()),
-  ).then(
-    (block): { block?: BlockOutcome; err?: Error } => ({ block }),
-    (err: unknown): { block?: BlockOutcome; err?: Error } => ({ err: err as Error }),
-  );
-  const [{ block, err }, recorded] = await Promise.all([blocking, recording]);
-  const pending = (detail: string): OptOutOutcome => ({ optOutId, started, progress: 'pending', recorded, detail });
+  if (!a.everything) return { optOutId: a.optOutId, started, progress: kept ? 'queued' : 'accepted', recorded: await a.recording };
+  const [blocked, recorded] = await Promise.all([blockWithin(deps, a.input, a.deadline), a.recording]);
+  return blockOutcome(a, blocked, { started, kept, recorded });
+}
+
+function blockOutcome(a: Attempt, { block, err }: BlockStep, s: { started: boolean; kept: boolean; recorded: boolean }): OptOutOutcome {
+  const pending = (detail: string): OptOutOutcome => ({ optOutId: a.optOutId, started: s.started, progress: 'pending', recorded: s.recorded, detail });
   if (err) return pending(`could not block in the store: ${err.message}`);
-  if (!block) return pending(`the store did not finish the block within ${waitMs} ms`);
+  if (!block) return pending(`the store did not finish the block within ${a.waitMs} ms`);
   if (!block.blocked) return pending('the contact opted back in later');
   if (block.inFlight > 0) return pending(`${block.inFlight} send(s) still at the provider`);
-  if (!recorded && !kept) return pending(`the ledger events were not written within ${waitMs} ms; the workflow writes them`);
-  return { optOutId, started, progress: kept ? 'queued' : 'blocked', recorded };
+  if (!s.recorded && !s.kept) return pending(`the ledger events were not written within ${a.waitMs} ms; the workflow writes them`);
+  return { optOutId: a.optOutId, started: s.started, progress: s.kept ? 'queued' : 'blocked', recorded: s.recorded };
 }
 
 /** An opt-out another system asks for (POST /v1/optouts): an agent's tool, a CRM. */

@@ -30,6 +30,13 @@ function optOutActorOf(channel: OptOutInput['channel']): LedgerActor {
 
 export const optOutEventIdOf = (optOutId: string, category: string) => `${optOutId}:${category}:opted_out`;
 
+/** Whether an earlier delivery of this opt-out wrote its events: its first category's event, read by `_id` (events are inserted in order). */
+export async function optOutRecordedBefore(store: Store, business: Business, input: Pick<OptOutInput, 'categories'> & { optOutId: string }): Promise<boolean> {
+  const [first] = optOutScope(business, input.categories).categories;
+  if (first === undefined) return false;
+  return (await store.consentEvents.exists({ _id: optOutEventIdOf(input.optOutId, first) })) !== null;
+}
+
 /**
  * Writes the events (all categories in one insert), then moves the current consents forward. A
  * repeated delivery of the same STOP carries a later receipt time than the first: the consents follow

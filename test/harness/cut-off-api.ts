@@ -1,3 +1,5 @@
+import { Client, Connection } from '@temporalio/client';
+import { createServer, type Socket } from 'node:net';
 import { buildApp } from '../../api/app';
 import { apiDepsWith, unreachableTemporalClient, type TestStack } from './stack';
 
@@ -7,14 +9,39 @@ export interface CutOffApi {
   close(): Promise<void>;
 }
 
-export async function startCutOffApi(stack: TestStack): Promise<CutOffApi> {
-  const deadClient = await unreachableTemporalClient(stack);
-  const app = await buildApp(apiDepsWith(stack, deadClient));
+/**
+ * A Temporal client whose server takes the connection and never answers: every call hangs, as on a
+ * server too busy to reply, instead of failing at once as unreachableTemporalClient's do.
+ */
+async function hangingTemporalClient(stack: TestStack): Promise<{ client: Client; close(): Promise<void> }> {
+  const held = new Set<Socket>();
+  const silent = createServer((socket) => {
+    held.add(socket);
+    socket.on('close', () => held.delete(socket));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as { port: number };
+  const connection = Connection.lazy({ address: `127.0.0.1:${port}`, interceptors: [] });
+  return {
+    client: new Client({ connection, namespace: stack.client.options.namespace }),
+    close: async () => {
+      for (const socket of held) socket.destroy();
+      await connection.close().catch(() => undefined);
+      await new Promise((resolve) => silent.close(resolve));
+    },
+  };
+}
+
+/** `hang`: Temporal accepts connections and never answers, rather than refusing them. */
+export async function startCutOffApi(stack: TestStack, opts: { hang?: boolean } = {}): Promise<CutOffApi> {
+  const temporal = opts.hang ? await hangingTemporalClient(stack) : await unreachableTemporalClient(stack).then((client) => ({ client, close: () => client.connection.close() }));
+  const app = await buildApp(apiDepsWith(stack, temporal.client));
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (err) {
     await app.close();
-    await deadClient.connection.close();
+    await temporal.close();
     throw err;
   }
   const { port } = app.server.address() as { port: number };
@@ -22,7 +49,7 @@ export async function startCutOffApi(stack: TestStack): Promise<CutOffApi> {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       await app.close();
-      await deadClient.connection.close();
+      await temporal.close();
     },
   };
 }

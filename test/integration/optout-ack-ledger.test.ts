@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { OPTOUT_START_WAIT_MS, startPendingOptOuts } from '../../services/optouts';
 import { verifyLedger } from '../../store/ledger-verify';
 import { contactIdOf } from '../../store/models';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
 import { freshPhones, postAsTwilio } from '../harness/contact';
-import { startTestStack, TEST_ACCOUNT_SID, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { startCutOffApi } from '../harness/cut-off-api';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack, waitForJourneyStatus } from '../harness/stack';
 
 /**
  * A STOP is in the ledger the moment its webhook is answered: the stack runs without a worker, so
@@ -70,4 +73,32 @@ test('the ledger events, the block and the current consents exist when the webho
   expect(sent[0].renderedText).toContain('you are unsubscribed');
   const v = await verifyLedger(stack.store, 'acme');
   expect(v.broken).toEqual([]);
+});
+
+test('a first STOP while Temporal takes the connection and never answers: blocked, in the ledger and kept for the sweep when the webhook answers, without waiting out the start', async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  const messageSid = `SM${randomBytes(16).toString('hex')}`;
+  const optOutId = optOutWorkflowId(`sms.${messageSid}`);
+  const hanging = await startCutOffApi(stack, { hang: true });
+  let elapsed: number;
+  try {
+    const began = Date.now();
+    const stop = await postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', { MessageSid: messageSid, AccountSid: TEST_ACCOUNT_SID, From: phone, To: SMS_SENDER, Body: 'STOP', NumMedia: '0' }, undefined, hanging.url);
+    elapsed = Date.now() - began;
+    expect(stop.status).toBe(200);
+  } finally {
+    await hanging.close();
+  }
+  // A first delivery has nothing to undo, so its answer waits for the store, not for Temporal's start.
+  expect(elapsed).toBeLessThan(OPTOUT_START_WAIT_MS);
+  expect((await optOutEventsOf(contactId)).map((e) => e.category)).toEqual(ALL);
+  expect((await stack.store.contacts.findById(contactId).lean())?.messaging).toBe('opted_out');
+  const pending = stack.store.connection.collection('optout_pending');
+  expect(await pending.countDocuments({ _id: optOutId as never })).toBe(1);
+
+  const deps = { client: stack.client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET };
+  expect(await startPendingOptOuts(deps, stack.api.log)).toMatchObject({ failed: 0 });
+  expect(await pending.countDocuments({ _id: optOutId as never })).toBe(0);
+  expect((await stack.client.workflow.getHandle(optOutId).describe()).status.name).toMatch(/RUNNING|COMPLETED/);
 });
