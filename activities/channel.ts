@@ -115,11 +115,14 @@ export function createChannelActivities(deps: ChannelDeps) {
     }
   }
 
-  /** Why the gate refuses this send right now, if it does; `contact` when the caller has just read it. */
-  async function refusal(input: SendInput, contact?: ContactDoc | null): Promise<string | undefined> {
-    if (ALWAYS_SENT.has(input.purpose)) return undefined;
-    const c = contact !== undefined ? contact : await store.contacts.findById(input.contactId).lean();
-    return (await isBlocked(store, input.contactId, c)) ? OPTED_OUT_REASON : undefined;
+  /**
+   * The send gate: why it refuses this send right now, if it does, and the contact it read to decide,
+   * which the request policy reuses. A purpose that is always sent reads nothing (contact null).
+   */
+  async function gate(input: SendInput): Promise<{ refused?: string; contact: ContactDoc | null }> {
+    if (ALWAYS_SENT.has(input.purpose)) return { contact: null };
+    const contact = await store.contacts.findById(input.contactId).lean();
+    return { refused: (await isBlocked(store, input.contactId, contact)) ? OPTED_OUT_REASON : undefined, contact };
   }
 
   async function fromRow(input: SendInput, r: OutboxRow): Promise<SendResult> {
@@ -138,8 +141,7 @@ export function createChannelActivities(deps: ChannelDeps) {
     const to = input.channel === 'email' ? (input.email ?? '') : input.phone;
     const row = { _id: input.idempotencyKey, businessId: input.businessId, contactId: input.contactId, journeyId: input.journeyId, channel: input.channel, purpose: input.purpose, to };
 
-    const contact = ALWAYS_SENT.has(input.purpose) ? null : await store.contacts.findById(input.contactId).lean();
-    const refused = await refusal(input, contact);
+    const { refused, contact } = await gate(input);
     if (refused) {
       await recordUnsentSend(store, { ...row, status: 'refused', reason: refused });
       log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });
@@ -161,7 +163,7 @@ export function createChannelActivities(deps: ChannelDeps) {
     const claim = await claimOutbox(store, { ...row, shown: outgoing.shown, ...viaMeta });
     if (claim.kind === 'finished') return fromRow(input, await leftBehind(input, claim.row));
     if (claim.kind === 'ambiguous') {
-      const settled = await ambiguous.settle(claim.row, outgoing, () => refusal(input));
+      const settled = await ambiguous.settle(claim.row, outgoing, async () => (await gate(input)).refused);
       if (settled.kind === 'finished') return fromRow(input, await leftBehind(input, settled.row));
       if (settled.kind === 'result') return (await leftBehind(input, settled)).result;
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isDuplicateKey, type Store } from './models';
+import { pollUntil } from './poll';
 import { upsertContact } from './queries';
 
 /**
@@ -88,10 +89,6 @@ export async function leaveSendFence(store: Store, _contactId: string, idempoten
   await fenceOf(store).deleteOne({ _id: fenceId(idempotencyKey) });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Blocks the contact for the send gate, then waits (up to waitMs from the call) until no send that registered
  * before the block is still at the provider (see enterSendFence for why every other send refuses).
@@ -138,14 +135,12 @@ export async function blockMessaging(
  * many still are. A mark older than IN_FLIGHT_MAX_AGE_MS is an attempt that died before taking it back.
  */
 export async function waitForSendsAtProvider(store: Store, contactId: string, waitMs: number): Promise<number> {
-  const until = Date.now() + waitMs;
-  // A send at the provider takes from milliseconds to its client's 15 s timeout: re-read soon, then
-  // less often, so a burst of opt-outs does not poll the store (a scan of the marks on FerretDB) 20 times a second each.
-  for (let delay = FENCE_POLL_FIRST_MS; ; delay = Math.min(delay * 2, FENCE_POLL_MAX_MS)) {
+  const inFlight = async () => {
     const since = Date.now() - IN_FLIGHT_MAX_AGE_MS;
     const marks = await fenceOf(store).find({ contactId }).toArray();
-    const inFlight = marks.filter((m) => new Date(m.at).getTime() > since).length;
-    if (inFlight === 0 || Date.now() > until) return inFlight;
-    await sleep(Math.min(delay, Math.max(0, until - Date.now())));
-  }
+    return marks.filter((m) => new Date(m.at).getTime() > since).length;
+  };
+  // A send at the provider takes from milliseconds to its client's 15 s timeout: re-read soon, then
+  // less often, so a burst of opt-outs does not poll the store (a scan of the marks on FerretDB) 20 times a second each.
+  return pollUntil(inFlight, (n) => n === 0, { firstDelayMs: FENCE_POLL_FIRST_MS, maxDelayMs: FENCE_POLL_MAX_MS, waitMs });
 }

@@ -1,4 +1,5 @@
 import { isDuplicateKey, type OutboxDoc, type Store } from './models';
+import { pollUntil } from './poll';
 
 /**
  * The outbox: one row per idempotency key, so a retried send activity calls the provider at most once
@@ -115,16 +116,8 @@ const REPORT_POLL_MS = 100;
  * A row still claimed after the wait (its worker died) is settled by the retry's lookup instead.
  */
 export async function noteProviderReport(store: Store, key: string, providerId: string): Promise<void> {
-  const deadline = Date.now() + REPORT_WAIT_MS;
-  for (let delay = REPORT_POLL_MS; ; delay *= 2) {
-    const row = await readOutbox(store, key);
-    if (row?.status === 'ambiguous') {
-      await adoptFoundSend(store, row, providerId, { how: 'status_callback', detail: `the provider reported ${providerId}` });
-      return;
-    }
-    if (row?.status !== 'claimed' || Date.now() >= deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
-  }
+  const row = await pollUntil(() => readOutbox(store, key), (r) => r?.status !== 'claimed', { firstDelayMs: REPORT_POLL_MS, waitMs: REPORT_WAIT_MS });
+  if (row?.status === 'ambiguous') await adoptFoundSend(store, row, providerId, { how: 'status_callback', detail: `the provider reported ${providerId}` });
 }
 
 /** The provider has the message: the ambiguous row becomes sent with its id. False when something else settled it first. */
