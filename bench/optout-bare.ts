@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { waitUntil } from '../dev/processes';
-import { testTemporalAddress } from '../test/harness/servers';
 import { createBareActivities } from './bare/activities';
 import { bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './bare/contract';
 import type { OptOutFigures } from './optout';
@@ -11,8 +10,8 @@ import { mapLimit } from './stack';
 /**
  * The bare baseline of `bench:optout`, on the same Temporal server in the same run: N bare journeys
  * (bench/bare: request → wait for a reply → record → one message; steps that do nothing) on their
- * own worker in this process, as the product worker is here, then one client signal to each at the
- * benchmark's rate. The signal stands for the STOP: what Temporal and the SDK cost at least for "tell
+ * own worker in the benchmark's process (the product worker is a child process of the bench stack),
+ * then one client signal to each at the benchmark's rate. The signal stands for the STOP: what Temporal and the SDK cost at least for "tell
  * a running workflow, record it, send one message", with no webhook, store or ledger.
  */
 
@@ -26,9 +25,16 @@ export interface BareOptOutFigures {
 const REPLY_WAIT_MS = 30 * 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runBareOptOuts(client: Client, o: { taskQueue: string; count: number; rate: number; timeoutMs: number }): Promise<BareOptOutFigures> {
+let runtimeInstalled = false;
+
+export async function runBareOptOuts(client: Client, o: { temporalAddress: string; taskQueue: string; count: number; rate: number; timeoutMs: number }): Promise<BareOptOutFigures> {
   const steps: Record<BareStep, Map<string, number>> = { requested: new Map(), recorded: new Map(), confirmed: new Map() };
-  const connection = await NativeConnection.connect({ address: testTemporalAddress() });
+  // The SDK's default logger prints every worker state change into the benchmark's report.
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect({ address: o.temporalAddress });
   const worker = await Worker.create({
     connection,
     namespace: client.options.namespace,

@@ -1,26 +1,25 @@
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import type { CarrierMessage } from '../dev/carrier/types';
 import { OPTOUT_BLOCK_WAIT_MS } from '../services/optouts';
 import { contactIdOf } from '../store/models';
-import globalSetup from '../test/harness/global-setup';
-import globalTeardown from '../test/harness/global-teardown';
-import { startTestStack, type TestStack } from '../test/harness/stack';
 import { printCosts, summarize, unitCost } from './actions';
 import { compareWithBare, runBareOptOuts } from './optout-bare';
 import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
-import { positiveInt } from './stack';
+import { positiveInt, startBenchStack, type BenchStack } from './stack';
 
 /**
  * npm run bench:optout -- --count 2000 --rate 200 [--profiles dev,cluster]
  *
- * Starts the real stack the way the integration tests do (Temporal dev server and FerretDB, unless
- * TEMPORAL_ADDRESS / MONGODB_URI name running ones), starts one journey per contact with reminders,
- * then sends each contact's STOP through the signed messaging webhook at the chosen rate while those
+ * Starts the bench stack (./stack.ts), as bench:journeys does: Temporal (the dev server, or the cluster
+ * with OPTINFLOW_TEMPORAL_PROFILE=cluster) and FerretDB unless TEMPORAL_ADDRESS / MONGODB_URI name
+ * running ones, the carrier in this process, the worker and the API as child processes, so each has
+ * its own event loop and its own memory figure. Starts one journey per contact with reminders, then
+ * sends each contact's STOP through the signed messaging webhook at the chosen rate while those
  * journeys run. Prints p50/p99 from the STOP to: webhook acknowledged, ledger written, journey ended,
  * confirmation at the carrier; and how many messages the carrier got for a contact after its
  * acknowledgement other than the one confirmation (must be 0). Then, on the same server, the bare
- * baseline (./optout-bare.ts) at the same count and rate, and the ratio. Loopback only; bounded in count and time.
+ * baseline (./optout-bare.ts, its worker in this process) at the same count and rate, and the ratio;
+ * and the peak RSS of the worker, the API, Temporal and this process. Loopback only; bounded in count and time.
  */
 
 const SMS_SENDER = '+15005550006';
@@ -64,16 +63,6 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
-function peakRssMiB(pid: number | undefined): string {
-  if (!pid) return 'n/a';
-  try {
-    const kb = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? `${Math.round(Number(kb) / 1024)} MiB` : 'n/a';
-  } catch {
-    return 'n/a';
-  }
-}
-
 interface ContactRun {
   phone: string;
   contactId: string;
@@ -90,7 +79,7 @@ export interface OptOutFigures {
   confirmation: number[];
 }
 
-async function run(stack: TestStack, o: Options): Promise<OptOutFigures> {
+async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
   const contacts: ContactRun[] = Array.from({ length: o.count }, (_, i) => ({ phone: phoneOf(i), contactId: contactIdOf('acme', phoneOf(i)) }));
   const outbound = new Map<string, CarrierMessage[]>();
   const refreshOutbound = () => {
@@ -233,7 +222,7 @@ const ms = (t: unknown) => {
  * task queue for a workflow task or an activity slot (the worker is busy) versus running activities
  * (mostly the store). Tells which of the two to make faster.
  */
-async function printWhereTimeWent(stack: TestStack): Promise<void> {
+async function printWhereTimeWent(stack: BenchStack): Promise<void> {
   const wftWait: number[] = [];
   const actWait = new Map<string, number[]>();
   const actRun = new Map<string, number[]>();
@@ -288,7 +277,7 @@ const ACTION_SAMPLE = 20;
  * What an opt-out costs Temporal: its own workflow's history plus the signal that ends the journey
  * (counted where it is sent; the journey's own ending is the journey's cost), over a sample.
  */
-async function printActionCounts(stack: TestStack): Promise<void> {
+async function printActionCounts(stack: BenchStack): Promise<void> {
   const ids: string[] = [];
   for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'optOutWorkflow' AND TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Completed'` })) {
     ids.push(w.workflowId);
@@ -306,24 +295,20 @@ async function main(): Promise<void> {
     process.exit(await runProfiles(__filename, rest.slice(2), profiles, 'bare'));
   }
   const o = parseOptions(process.argv);
-  await globalSetup();
-  let stack: TestStack | undefined;
+  let stack: BenchStack | undefined;
   let ok: boolean;
   try {
-    stack = await startTestStack({ prefix: 'bench' });
+    stack = await startBenchStack();
     const figures = await run(stack, o);
     ok = figures.ok;
     console.log(`\nthe bare baseline on the same server: ${o.count} bare journeys, one signal each at ${o.rate}/s`);
-    const bare = await runBareOptOuts(stack.client, { taskQueue: `${stack.taskQueue}-bare`, count: o.count, rate: o.rate, timeoutMs: o.timeout * 1000 });
+    const bare = await runBareOptOuts(stack.client, { temporalAddress: stack.temporalAddress, taskQueue: `${stack.taskQueue}-bare`, count: o.count, rate: o.rate, timeoutMs: o.timeout * 1000 });
     reportSummary({ profile: currentProfile(), rows: compareWithBare(figures, bare), notes: [`${o.count} STOPs at ${o.rate}/s, reminders every ${o.remindEvery} s; the bare pass runs after Optinflow's`] });
-    const harness = globalThis.__optinflowHarness;
-    console.log(
-      `peak RSS: bench process (API + worker + carrier) ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; ` +
-        `Temporal ${harness?.temporal ? harness.temporal.pids.map((pid) => peakRssMiB(pid)).join(" + ") : 'external'}; FerretDB ${harness?.ferret ? peakRssMiB(harness.ferret.process.child.pid) : 'external'}`,
-    );
+    const rss = stack.peakRssMiB();
+    const temporal = rss.temporal === undefined ? 'external' : `${rss.temporal}${currentProfile() === 'cluster' ? ' (the five server processes summed)' : ''}`;
+    console.log(`peak RSS MiB: worker ${rss.worker}; api ${rss.api}; temporal ${temporal}; bench process (carrier + bare worker) ${rss.bench}`);
   } finally {
-    await stack?.close().catch((err) => console.error('closing the stack failed:', err));
-    await globalTeardown();
+    await stack?.stop().catch((err) => console.error('stopping the stack failed:', err));
   }
   process.exit(ok ? 0 : 1);
 }

@@ -30,6 +30,8 @@ export interface BenchStack {
   store: Store;
   /** A client of the stack's Temporal, for benchmarks that drive workflows directly and read histories. */
   client: Client;
+  /** Where that Temporal listens, for a worker a benchmark runs in its own process. */
+  temporalAddress: string;
   /** The product worker's task queue. */
   taskQueue: string;
   pids: { worker: number; api: number; temporal?: number };
@@ -157,6 +159,7 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       carrier,
       store,
       client,
+      temporalAddress,
       taskQueue,
       pids,
       startProcess(name, entry, extraEnv) {
