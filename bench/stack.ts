@@ -134,6 +134,9 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       META_VERIFY_TOKEN: DEV_META_VERIFY_TOKEN,
       META_GRAPH_BASE_URL: carrier.httpUrl,
       BUSINESSES_FILE: businessesFile,
+      // Ports of their own, so a bench can run beside a dev stack or another bench.
+      WORKER_METRICS_PORT: String(await findFreePort()),
+      WORKER_SDK_METRICS_PORT: String(await findFreePort()),
       ...opts.workerEnv,
     };
     const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env, cwd: repoRoot, logFile: path.join(work, 'worker.log') });
