@@ -24,27 +24,17 @@ export async function storeStepUntil<T>(deadline: number, step: () => Promise<T>
 const untilDeadline = (deadline: number) => Math.max(0, deadline - Date.now());
 
 /**
- * A store step retried while the store refuses and bounded by the deadline: its value, its last
- * error, or undefined when the deadline came first (the step carries on unawaited).
- */
-type Bounded<T> = { value: T } | { err: Error } | undefined;
-function boundedStep<T>(deadline: number, step: () => Promise<T>): Promise<Bounded<T>> {
-  const settled = storeStepUntil(deadline, step).then(
-    (value): Bounded<T> => ({ value }),
-    (err: unknown): Bounded<T> => ({ err: err as Error }),
-  );
-  return withinMs(settled, untilDeadline(deadline));
-}
-
-/**
  * True when no earlier delivery of this opt-out wrote its ledger events (one read by `_id`);
  * undefined when the store did not say in time.
  */
 export async function firstDelivery(deps: ServiceDeps, input: OptOutInput & { optOutId: string }, deadline: number): Promise<boolean | undefined> {
   const business = deps.businesses.get(input.businessId);
   if (!business) return undefined;
-  const r = await boundedStep(deadline, () => optOutRecordedBefore(deps.store, business, input));
-  return r && 'value' in r ? !r.value : undefined;
+  const asking = storeStepUntil(deadline, () => optOutRecordedBefore(deps.store, business, input)).then(
+    (before) => !before,
+    () => undefined,
+  );
+  return withinMs(asking, untilDeadline(deadline));
 }
 
 /**
@@ -55,18 +45,25 @@ export async function firstDelivery(deps: ServiceDeps, input: OptOutInput & { op
 export async function recordWithin(deps: ServiceDeps, input: OptOutInput & { optOutId: string }, deadline: number): Promise<boolean> {
   const business = deps.businesses.get(input.businessId);
   if (!business) return false;
-  const r = await boundedStep(deadline, () => recordOptOutEvents(deps.store, business, input));
-  return r !== undefined && 'value' in r;
+  const recording = storeStepUntil(deadline, () => recordOptOutEvents(deps.store, business, input)).then(
+    () => true,
+    () => false,
+  );
+  return (await withinMs(recording, untilDeadline(deadline))) ?? false;
 }
 
 export type BlockStep = { block?: Awaited<ReturnType<typeof blockMessaging>>; err?: Error };
 
 /** Blocks the contact and waits for its sends at the provider, both within the deadline. */
-export async function blockWithin(deps: ServiceDeps, input: OptOutInput, deadline: number): Promise<BlockStep> {
+export function blockWithin(deps: ServiceDeps, input: OptOutInput, deadline: number): Promise<BlockStep> {
   const c = { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) };
-  const r = await boundedStep(deadline, () => blockMessaging(deps.store, c, untilDeadline(deadline)));
-  if (r === undefined) return {};
-  return 'value' in r ? { block: r.value } : { err: r.err };
+  return withinMs(
+    storeStepUntil(deadline, () => blockMessaging(deps.store, c, untilDeadline(deadline))),
+    untilDeadline(deadline),
+  ).then(
+    (block): BlockStep => ({ block }),
+    (err: unknown): BlockStep => ({ err: err as Error }),
+  );
 }
 
 export type StartResult = { ok: true; started: boolean } | { ok: false; err: unknown };
