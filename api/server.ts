@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   try {
-    await app.listen({ host: config.API_HOST, port: config.API_PORT });
+    await app.listen({ host: config.API_HOST, port: config.API_PORT, backlog: config.API_LISTEN_BACKLOG });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(`API_PORT ${config.API_PORT} is already in use on ${config.API_HOST}: stop what uses it or set API_PORT`, { cause: err });

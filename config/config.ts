@@ -6,6 +6,9 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** Node's own default is 511: a burst of webhooks on a busy API overflowed it (docs/optout.md). */
+export const API_LISTEN_BACKLOG_DEFAULT = 4096;
+
 /**
  * Every setting the worker and the API read, with its default. Secrets (auth token, API keys,
  * page-token secret) have no default here: the dev stack supplies dev values in its own environment.
@@ -56,6 +59,11 @@ export const configShape = {
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:3000'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
+  /**
+   * Connections the kernel holds for the API while it is too busy to take them (capped by
+   * net.core.somaxconn). Past it new ones are refused unseen: a STOP Twilio sent would be lost.
+   */
+  API_LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65535).default(API_LISTEN_BACKLOG_DEFAULT),
   /** Only behind a reverse proxy: then client IPs (proof, rate limits) come from X-Forwarded-For. */
   TRUST_PROXY: bool.default(false),
   /** Admin keys for every business, in plain text or as `sha256:<hex>` of the key (docs/keys.md). */

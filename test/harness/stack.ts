@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { buildApp, type ApiDeps } from '../../api/app';
+import { API_LISTEN_BACKLOG_DEFAULT } from '../../config/config';
 import { createMailer } from '../../activities/providers/mailer';
 import { createMetaClient } from '../../activities/providers/meta';
 import { createTwilioClient } from '../../activities/providers/twilio';
@@ -86,7 +87,8 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   await probe.close();
   const apiUrl = `http://127.0.0.1:${port}`;
   const api = await buildApp({ ...apiDeps, publicBaseUrl: apiUrl });
-  await api.listen({ host: '127.0.0.1', port });
+  // As api/server.ts listens, so a burst the API cannot take at once queues the same way.
+  await api.listen({ host: '127.0.0.1', port, backlog: API_LISTEN_BACKLOG_DEFAULT });
   carrier.setInboundMessageUrl(`${apiUrl}/webhooks/twilio/messaging`);
   if (meta) carrier.setMetaWebhookUrl(`${apiUrl}/webhooks/meta`);
 
