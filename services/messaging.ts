@@ -41,7 +41,8 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
   const classification = m.buttonPayload ? { intent: classifyButtonPayload(m.buttonPayload) } : classifyInbound(m.body ?? '', m.business.keywords);
   const receivedAt = new Date().toISOString();
   if (classification.intent === 'opt_out') {
-    if (await alreadyOptedOut(deps, contactId)) {
+    const standing = await blockStanding(deps, contactId);
+    if (standing === 'blocked') {
       // A STOP from someone already opted out changes nothing: kept as an inbound message, no second opt-out or confirmation.
       const input: InboundMessageInput = { messageSid: m.messageSid, businessId: m.business.id, contactId, phone: m.phone, channel: m.channel, text: m.body ?? m.buttonText, buttonPayload: m.buttonPayload, intent: 'opt_out', receivedAt, ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)) };
       await recordInboundMessage(deps.store, input, 'already_opted_out');
@@ -60,7 +61,7 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
       keyword: 'matched' in classification ? { matched: classification.matched, language: classification.language } : undefined,
       payload: m.payload,
       confirmOn: m.channel,
-    });
+    }, undefined, { unblockedJustNow: standing === 'unblocked' });
     return { optOut };
   }
   const input: InboundMessageInput = {
@@ -82,11 +83,14 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
 /** How long a STOP waits to learn whether the contact opted out already; the opt-out itself needs the rest of the webhook's time. */
 const ALREADY_OPTED_OUT_WAIT_MS = 1_000;
 
-/** True when the contact is blocked already; a store that does not answer at once says no, so the opt-out takes its durable path. */
-async function alreadyOptedOut(deps: ServiceDeps, contactId: string): Promise<boolean> {
+/**
+ * Whether the contact is blocked already. 'unknown' when the store did not answer at once: the
+ * opt-out then takes its durable path, and the block reads for itself.
+ */
+async function blockStanding(deps: ServiceDeps, contactId: string): Promise<'blocked' | 'unblocked' | 'unknown'> {
   let timer: NodeJS.Timeout | undefined;
-  const read = (async () => isBlocked(deps.store, contactId, await deps.store.contacts.findById(contactId).lean()))().catch(() => false);
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ALREADY_OPTED_OUT_WAIT_MS)));
+  const read = (async () => ((await isBlocked(deps.store, contactId, await deps.store.contacts.findById(contactId).lean())) ? ('blocked' as const) : ('unblocked' as const)))().catch(() => 'unknown' as const);
+  const late = new Promise<'unknown'>((resolve) => (timer = setTimeout(() => resolve('unknown'), ALREADY_OPTED_OUT_WAIT_MS)));
   try {
     return await Promise.race([read, late]);
   } finally {

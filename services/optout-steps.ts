@@ -55,10 +55,10 @@ export async function recordWithin(deps: ServiceDeps, input: OptOutInput & { opt
 export type BlockStep = { block?: Awaited<ReturnType<typeof blockMessaging>>; err?: Error };
 
 /** Blocks the contact and waits for its sends at the provider, both within the deadline. */
-export function blockWithin(deps: ServiceDeps, input: OptOutInput, deadline: number): Promise<BlockStep> {
+export function blockWithin(deps: ServiceDeps, input: OptOutInput, deadline: number, opts: { unblockedJustNow?: boolean } = {}): Promise<BlockStep> {
   const c = { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) };
   return withinMs(
-    storeStepUntil(deadline, () => blockMessaging(deps.store, c, untilDeadline(deadline))),
+    storeStepUntil(deadline, () => blockMessaging(deps.store, c, untilDeadline(deadline), opts)),
     untilDeadline(deadline),
   ).then(
     (block): BlockStep => ({ block }),

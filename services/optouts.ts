@@ -84,10 +84,15 @@ export async function startPendingOptOuts(deps: ServiceDeps, log: ServiceLog): P
  * whatever the task queue's backlog. When Temporal is slow or down the opt-out is kept in the store
  * instead, so the answer is durable either way (MongoDB down and Temporal slow at once: an error).
  */
-export async function requestOptOut(deps: ServiceDeps, request: OptOutInput, waitMs = OPTOUT_BLOCK_WAIT_MS): Promise<OptOutOutcome> {
-  const outcome = await startAndBlock(deps, request, waitMs);
+export async function requestOptOut(deps: ServiceDeps, request: OptOutInput, waitMs = OPTOUT_BLOCK_WAIT_MS, opts: RequestOptions = {}): Promise<OptOutOutcome> {
+  const outcome = await startAndBlock(deps, request, waitMs, opts);
   optOutAnswered.publish({ source: request.source.kind, progress: outcome.progress });
   return outcome;
+}
+
+export interface RequestOptions {
+  /** The caller read the contact and its block document just now and found neither set (one STOP's webhook). */
+  unblockedJustNow?: boolean;
 }
 
 interface Attempt {
@@ -98,9 +103,10 @@ interface Attempt {
   waitMs: number;
   recording: Promise<boolean>;
   starting: Promise<StartResult>;
+  opts: RequestOptions;
 }
 
-async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: number): Promise<OptOutOutcome> {
+async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: number, opts: RequestOptions): Promise<OptOutOutcome> {
   const optOutId = optOutWorkflowId(request.origin);
   const deadline = Date.now() + waitMs;
   // Whatever the contact sent stays out of the workflow input (Temporal refuses megabytes) and out of document keys.
@@ -116,7 +122,7 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
   // The ledger write does not wait for Temporal: it is idempotent by origin, and a repeat of an
   // opt-out since undone by START finds its events and moves no consent back (store/optout-ledger.ts).
   const recording = recordWithin(deps, { ...input, optOutId }, deadline);
-  const attempt: Attempt = { optOutId, input, everything, deadline, waitMs, recording, starting };
+  const attempt: Attempt = { optOutId, input, everything, deadline, waitMs, recording, starting, opts };
   return first ? firstTime(deps, attempt) : repeated(deps, attempt);
 }
 
@@ -127,7 +133,7 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
  * answer as durable as a started workflow.
  */
 async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
-  const blocking = a.everything ? blockWithin(deps, a.input, a.deadline) : undefined;
+  const blocking = a.everything ? blockWithin(deps, a.input, a.deadline, a.opts) : undefined;
   const [blocked, recorded] = await Promise.all([blocking, a.recording]);
   const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting, OPTOUT_START_GRACE_MS);
   const started = start?.ok ? start.started : false;

@@ -94,11 +94,14 @@ export async function leaveSendFence(store: Store, _contactId: string, idempoten
  * before the block is still at the provider (see enterSendFence for why every other send refuses).
  * `inFlight` counts the sends still registered when the wait ended (0 unless the provider is slower
  * than waitMs). A block older than the contact's last START (a late retry) changes nothing.
+ * `unblockedJustNow`: the caller has just read the contact and its block document and found neither
+ * set, so the reads that only spare the writes are skipped.
  */
 export async function blockMessaging(
   store: Store,
   c: { businessId: string; contactId: string; phone: string; at: Date },
   waitMs = IN_FLIGHT_WAIT_MS,
+  { unblockedJustNow = false } = {},
 ): Promise<{ blocked: boolean; inFlight: number }> {
   // The wait counts from the call, so a slow store before it cannot push the caller past its own deadline.
   const until = Date.now() + waitMs;
@@ -110,7 +113,7 @@ export async function blockMessaging(
     );
   // Blocked already (the webhook blocks before answering; the workflow's first step repeats it for
   // durability): two reads instead of two writes, which matters on a single-writer store.
-  const [known, blockDoc] = await Promise.all([store.contacts.findById(c.contactId).lean(), blocksOf(store).findOne({ _id: c.contactId })]);
+  const [known, blockDoc] = unblockedJustNow ? [undefined, null] : await Promise.all([store.contacts.findById(c.contactId).lean(), blocksOf(store).findOne({ _id: c.contactId })]);
   if (!(known?.messaging === 'opted_out' && blockDoc)) {
     // One write for a known contact. No match means no document yet (someone who never heard from us
     // is blocked too) or a later START; once the document surely exists, a second try tells which.
