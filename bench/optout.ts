@@ -200,6 +200,9 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
   for (const e of examples) console.log(`  e.g. ${e}`);
   console.log(`second confirmations (must be 0): ${duplicateConfirmations}`);
   console.log(`webhook answers other than 200: ${contacts.filter((c) => c.ackStatus !== 200).length}`);
+  // A STOP with no ledger event after the wait for confirmations never reached the API or was dropped by it.
+  const lost = contacts.filter((c) => c.stopAt && !ledgerAt.has(c.contactId));
+  console.log(`STOPs with no ledger event (lost; must be 0): ${lost.length}${lost.length ? `, ${lost.filter((c) => c.ackStatus === 200).length} of them answered 200` : ''}`);
   console.log(`reminders the carrier got between a STOP and its acknowledgement: ${remindersBeforeAck}; sends the gate refused: ${refusedSends}`);
 
   await printWhereTimeWent(stack);
