@@ -116,13 +116,23 @@ export function createChannelActivities(deps: ChannelDeps) {
   }
 
   /**
-   * The send gate: why it refuses this send right now, if it does, and the contact it read to decide,
-   * which the request policy reuses. A purpose that is always sent reads nothing (contact null).
+   * The send gate before the claim: why it refuses this send right now, if it does, and the contact it
+   * read, which the request policy reuses. Only a send under the request policy reads the contact (an
+   * opt-out flag there refuses at once). The block itself is read once per send, by the fence right
+   * before the provider call (enterSendFence), which an opt-out cannot slip past; a blocked contact's
+   * send is refused there after its claim, with the same outcome and row. Always-sent purposes read nothing.
    */
   async function gate(input: SendInput): Promise<{ refused?: string; contact: ContactDoc | null }> {
-    if (ALWAYS_SENT.has(input.purpose)) return { contact: null };
+    if (ALWAYS_SENT.has(input.purpose) || !input.requestPolicy) return { contact: null };
     const contact = await store.contacts.findById(input.contactId).lean();
-    return { refused: (await isBlocked(store, input.contactId, contact)) ? OPTED_OUT_REASON : undefined, contact };
+    return { refused: contact?.messaging === 'opted_out' ? OPTED_OUT_REASON : undefined, contact };
+  }
+
+  /** Why a resend of an ambiguous send must not go, by both records of the block. */
+  async function refusedNow(input: SendInput): Promise<string | undefined> {
+    if (ALWAYS_SENT.has(input.purpose)) return undefined;
+    const contact = await store.contacts.findById(input.contactId).lean();
+    return (await isBlocked(store, input.contactId, contact)) ? OPTED_OUT_REASON : undefined;
   }
 
   async function fromRow(input: SendInput, r: OutboxRow): Promise<SendResult> {
@@ -131,7 +141,7 @@ export function createChannelActivities(deps: ChannelDeps) {
   }
 
   /**
-   * The one way anything reaches a contact. The send gate re-reads consent right before the provider
+   * The one way anything reaches a contact. The send fence re-reads the block right before the provider
    * call; the outbox row claimed first makes a retried activity send at most once per claim, and a
    * send whose outcome is unknown is settled (found, sent again, or given up) by the next attempt.
    */
@@ -163,7 +173,7 @@ export function createChannelActivities(deps: ChannelDeps) {
     const claim = await claimOutbox(store, { ...row, shown: outgoing.shown, ...viaMeta });
     if (claim.kind === 'finished') return fromRow(input, await leftBehind(input, claim.row));
     if (claim.kind === 'ambiguous') {
-      const settled = await ambiguous.settle(claim.row, outgoing, async () => (await gate(input)).refused);
+      const settled = await ambiguous.settle(claim.row, outgoing, () => refusedNow(input));
       if (settled.kind === 'finished') return fromRow(input, await leftBehind(input, settled.row));
       if (settled.kind === 'result') return (await leftBehind(input, settled)).result;
     }

@@ -122,10 +122,14 @@ export interface MessageStatus {
 export async function receiveMessageStatus(deps: ServiceDeps, s: MessageStatus): Promise<{ optOut?: OptOutOutcome }> {
   const receivedAt = new Date().toISOString();
   // Best effort, beside the signal: the send's retry looks the message up at the provider when no report got through.
-  const noted = s.outboxKey && s.providerId ? noteProviderReport(deps.store, s.outboxKey, s.providerId).catch(() => undefined) : undefined;
+  // Only a final status reads the row: it comes last, when the send's own answer is most likely recorded,
+  // while reading on every in-progress report cost 3 to 5 reads per message. A send whose carrier never
+  // reports a final status is found by the retry's lookup all the same.
+  const final = !IN_PROGRESS_STATUSES.has(s.status);
+  const noted = final && s.outboxKey && s.providerId ? noteProviderReport(deps.store, s.outboxKey, s.providerId).catch(() => undefined) : undefined;
   if (s.workflowId && FAILED_DELIVERY_STATUSES.has(s.status)) {
     await signalJourney(deps, `status.${s.providerId}.${s.status}`, { workflowId: s.workflowId, runId: s.runId }, 'providerStatus', { providerId: s.providerId, status: s.status, errorCode: s.errorCode, receivedAt });
-  } else if (!IN_PROGRESS_STATUSES.has(s.status)) {
+  } else if (final) {
     await keepDeliveryReport(deps.store, { providerId: s.providerId, status: s.status, outboxKey: s.outboxKey, workflowId: s.workflowId, errorCode: s.errorCode, at: new Date(receivedAt) });
   }
   await noted;

@@ -110,7 +110,7 @@ const REPORT_WAIT_MS = 2_000;
 const REPORT_POLL_MS = 100;
 
 /**
- * A status callback for the message of this outbox row (its key is in the callback URL): an ambiguous
+ * A final status callback for the message of this outbox row (its key is in the callback URL): an ambiguous
  * row is settled as sent. A callback can beat the send's own answer, so it waits a moment for a row
  * still claimed; it never writes one (on FerretDB two concurrent updates of a document can lose one).
  * A row still claimed after the wait (its worker died) is settled by the retry's lookup instead.
