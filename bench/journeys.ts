@@ -6,6 +6,7 @@ import { inboundWorkflowId } from '../workflows/inbound/contract';
 import { journeyWorkflowId } from '../workflows/journey/contract';
 import { billableActions, printCosts, summarize, unitCost, type CostSummary, type UnitCost } from './actions';
 import { runBarePass, startBareWorker, type PassFigures } from './bare/run';
+import { describeCommandsPer, readCommandCounts } from './store-commands';
 import { currentProfile, profilesOption, reportSummary, runProfiles, type SummaryRow } from './profiles';
 import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack, positiveInt } from './stack';
 
@@ -221,8 +222,10 @@ async function main(): Promise<void> {
       passes.push(p);
     };
     if (o.bare !== 'after') await bare(o.bare === 'both' ? 'bare (1st)' : 'bare', 'first');
+    const commandsBefore = await readCommandCounts(stack.storeMetricsUrl);
     const optinflow = await runOptinflowPass(stack, o);
     await settle(stack, stack.taskQueue, o);
+    const commandsAfter = await readCommandCounts(stack.storeMetricsUrl);
     console.log(`  Optinflow: ${(endToEndMs(optinflow) / 1000).toFixed(1)} s end to end`);
     passes.push(optinflow);
     if (o.bare !== 'before') await bare(o.bare === 'both' ? 'bare (2nd)' : 'bare', 'second');
@@ -231,6 +234,7 @@ async function main(): Promise<void> {
     const bareRss = peakRssMiB(bareWorker.pid);
     printFigures(passes, order, { optinflow: rss.worker, bare: bareRss, api: rss.api, temporal: rss.temporal, bench: rss.bench });
     const costs = await printActionCounts(stack, optinflow, passes.find((p) => p !== optinflow)!, o);
+    console.log(`store commands per journey over the Optinflow pass (API, worker and their sweeps; the bare design has none): ${describeCommandsPer(commandsBefore, commandsAfter, o.count)}`);
     reportSummary({
       profile: currentProfile(),
       rows: summaryRows(passes, { optinflow: rss.worker, bare: bareRss, temporal: rss.temporal }, costs),

@@ -35,6 +35,8 @@ export interface BenchStack {
   /** The product worker's task queue. */
   taskQueue: string;
   pids: { worker: number; api: number; temporal?: number };
+  /** The embedded FerretDB's metrics (./store-commands.ts); absent with MONGODB_URI. */
+  storeMetricsUrl?: string;
   /** Starts another Node process with the worker's environment plus `env`, stopped with the stack. */
   startProcess(name: string, entry: string, env: Record<string, string>): ManagedProcess;
   request(method: string, p: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any; retryAfterSeconds?: number }>;
@@ -87,10 +89,12 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       temporalPid = temporal.child.pid;
     }
     let mongoBase = process.env.MONGODB_URI?.replace(/\/[^/]*$/, '/');
+    let storeMetricsUrl: string | undefined;
     if (!mongoBase) {
-      const ferret = await startFerretDb({ bin: process.env.FERRETDB_PATH || path.join(repoRoot, '.tools', 'bin', 'ferretdb'), port: await findFreePort(), dataDir: path.join(work, 'ferretdb'), logFile: path.join(work, 'ferretdb.log') });
+      const ferret = await startFerretDb({ bin: process.env.FERRETDB_PATH || path.join(repoRoot, '.tools', 'bin', 'ferretdb'), port: await findFreePort(), dataDir: path.join(work, 'ferretdb'), logFile: path.join(work, 'ferretdb.log'), debugPort: await findFreePort() });
       stops.push(() => ferret.stop());
       mongoBase = ferret.uri;
+      storeMetricsUrl = ferret.metricsUrl;
     }
     const mongoUri = `${mongoBase}bench_${Date.now().toString(36)}`;
     const store = await connectStore(mongoUri);
@@ -165,6 +169,7 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       temporalAddress,
       taskQueue,
       pids,
+      storeMetricsUrl,
       startProcess(name, entry, extraEnv) {
         const child = startNodeProcess({ name, entry, env: { ...env, ...extraEnv }, cwd: repoRoot, logFile: path.join(work, `${name}.log`) });
         stops.push(() => child.stop());

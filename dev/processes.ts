@@ -351,6 +351,8 @@ export interface FerretDbOptions {
   onSpawn?: (process: ManagedProcess) => void;
   /** SQLite's `synchronous` setting (default from FERRETDB_SYNCHRONOUS, else `normal`); see docs/stack.md. */
   synchronous?: 'normal' | 'full';
+  /** A port for FerretDB's debug listener (its Prometheus metrics at /debug/metrics); none when absent. */
+  debugPort?: number;
 }
 
 /**
@@ -367,6 +369,8 @@ function sqliteSynchronous(options: FerretDbOptions): 'normal' | 'full' {
 export interface FerretDbServer {
   /** mongodb://host:port/ with no database name. */
   uri: string;
+  /** Its Prometheus metrics, when started with a debug port. */
+  metricsUrl?: string;
   process: ManagedProcess;
   child: ChildProcess;
   stop(): Promise<void>;
@@ -385,7 +389,7 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbS
     `--state-dir=${dataDir}`,
     '--telemetry=disable',
     // Its debug HTTP listener has a fixed default port, which two instances would fight over.
-    '--debug-addr=-',
+    options.debugPort ? `--debug-addr=${host}:${options.debugPort}` : '--debug-addr=-',
     '--log-level=warn',
   ];
   const server = spawnManaged({ name: 'FerretDB', command: options.bin, args, logFile: options.logFile, env: options.env });
@@ -398,7 +402,8 @@ export async function startFerretDb(options: FerretDbOptions): Promise<FerretDbS
     await server.stop();
     throw err;
   }
-  return { uri, process: server, child: server.child, stop: () => server.stop() };
+  const metricsUrl = options.debugPort ? `http://${host}:${options.debugPort}/debug/metrics` : undefined;
+  return { uri, metricsUrl, process: server, child: server.child, stop: () => server.stop() };
 }
 
 export async function mongoPing(uri: string): Promise<boolean> {
