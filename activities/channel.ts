@@ -4,7 +4,7 @@ import type { Twilio } from 'twilio';
 import type { BusinessRegistry, Channel } from '../domain/business';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import type { DeferralReason } from '../domain/request-policy';
-import { enterSendFence, isBlocked, leaveSendFence, waitForSendsAtProvider } from '../store/blocks';
+import { enterSendFence, leaveSendFence, readBlocked, waitForSendsAtProvider } from '../store/blocks';
 import { recordJourneyBegin, type JourneyBegin } from '../store/journeys';
 import type { ContactDoc, Store } from '../store/models';
 import { claimOutbox, finishOutbox, markAmbiguous, recordUnsentSend, type OutboxRow } from '../store/outbox';
@@ -131,8 +131,7 @@ export function createChannelActivities(deps: ChannelDeps) {
   /** Why a resend of an ambiguous send must not go, by both records of the block. */
   async function refusedNow(input: SendInput): Promise<string | undefined> {
     if (ALWAYS_SENT.has(input.purpose)) return undefined;
-    const contact = await store.contacts.findById(input.contactId).lean();
-    return (await isBlocked(store, input.contactId, contact)) ? OPTED_OUT_REASON : undefined;
+    return (await readBlocked(store, input.contactId)) ? OPTED_OUT_REASON : undefined;
   }
 
   async function fromRow(input: SendInput, r: OutboxRow): Promise<SendResult> {

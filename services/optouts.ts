@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { KeyActor } from '../domain/access';
 import type { Business } from '../domain/business';
 import { optOutAnswered } from '../lib/metric-events';
-import { isBlocked } from '../store/blocks';
+import { readBlocked } from '../store/blocks';
 import { contactIdOf } from '../store/models';
 import { dropPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
 import { claimRequestId } from '../store/request-ids';
@@ -225,7 +225,7 @@ export async function requestCallerOptOut(deps: ServiceDeps, r: CallerOptOut): P
 /** True when this origin's earlier opt-out has finished and the contact may be messaged again (an old link used anew). */
 export async function optedBackInSince(deps: ServiceDeps, input: OptOutInput): Promise<boolean> {
   if ((await runStatus(deps.client.workflow.getHandle(optOutWorkflowId(input.origin)))) !== 'COMPLETED') return false;
-  return !(await isBlocked(deps.store, input.contactId, await deps.store.contacts.findById(input.contactId).lean()));
+  return !(await readBlocked(deps.store, input.contactId));
 }
 
 /** Waits up to waitMs for an opt-out's workflow to finish (its ledger written); false when it has not yet. */

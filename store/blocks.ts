@@ -52,6 +52,11 @@ export async function isBlocked(store: Store, contactId: string, contact?: { mes
   return (await blocksOf(store).findOne({ _id: contactId })) !== null;
 }
 
+/** isBlocked for a caller that has not read the contact: its document first, the block document only when its flag is not set. */
+export async function readBlocked(store: Store, contactId: string): Promise<boolean> {
+  return isBlocked(store, contactId, await store.contacts.findById(contactId).lean());
+}
+
 /** The blocked contacts among many (a campaign upload), by the same rule as isBlocked. */
 export async function blockedAmong(store: Store, contacts: ReadonlyArray<{ _id: string; messaging?: string | null }>, contactIds: readonly string[]): Promise<Set<string>> {
   const blocked = new Set(contacts.filter((c) => c.messaging === 'opted_out').map((c) => c._id));
