@@ -120,7 +120,8 @@ export function createChannelActivities(deps: ChannelDeps) {
    * read, which the request policy reuses. Only a send under the request policy reads the contact (an
    * opt-out flag there refuses at once). The block itself is read once per send, by the fence right
    * before the provider call (enterSendFence), which an opt-out cannot slip past; a blocked contact's
-   * send is refused there after its claim, with the same outcome and row. Always-sent purposes read nothing.
+   * send is refused there after its claim, with the same outcome and its row marked refused.
+   * Always-sent purposes read nothing.
    */
   async function gate(input: SendInput): Promise<{ refused?: string; contact: ContactDoc | null }> {
     if (ALWAYS_SENT.has(input.purpose) || !input.requestPolicy) return { contact: null };
