@@ -118,9 +118,9 @@ export function createChannelActivities(deps: ChannelDeps) {
   /**
    * The send gate before the claim: why it refuses this send right now, if it does, and the contact it
    * read, which the request policy reuses. Only a send under the request policy reads the contact (an
-   * opt-out flag there refuses at once). The block itself is read once per send, by the fence right
-   * before the provider call (enterSendFence), which an opt-out cannot slip past; a blocked contact's
-   * send is refused there after its claim, with the same outcome and its row marked refused.
+   * opt-out flag there refuses at once). The block's both records are read by the fence right before
+   * the provider call (enterSendFence), which an opt-out cannot slip past; a blocked contact's send is
+   * refused there after its claim, with the same outcome and its row marked refused.
    * Always-sent purposes read nothing.
    */
   async function gate(input: SendInput): Promise<{ refused?: string; contact: ContactDoc | null }> {
@@ -141,7 +141,7 @@ export function createChannelActivities(deps: ChannelDeps) {
   }
 
   /**
-   * The one way anything reaches a contact. The send fence re-reads the block right before the provider
+   * The one way anything reaches a contact. The send fence re-reads consent right before the provider
    * call; the outbox row claimed first makes a retried activity send at most once per claim, and a
    * send whose outcome is unknown is settled (found, sent again, or given up) by the next attempt.
    */

@@ -72,11 +72,11 @@ export async function liftBlock(store: Store, contactId: string, notAfter: Date)
 const fenceId = (idempotencyKey: string) => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
 
 /**
- * Registers a send as at the provider, then reads the contact's block document: a send that finds one
- * takes its mark back and must not send (returns false). The block document is written before the
- * opt-out reads the marks, and this mark before this read, so at least one of the two sees the other.
- * The contact's flag is not read: an opt-out always writes the document too before it is acknowledged,
- * and only the document is safe from a concurrent write to the contact on FerretDB.
+ * Registers a send as at the provider, then reads the contact's block: a send that finds one takes its
+ * mark back and must not send (returns false). The block is written before the opt-out reads the
+ * marks, and this mark before this read, so at least one of the two sees the other. Both records are
+ * read: the opt-out's first write is the contact's flag, and under load its block document can follow
+ * seconds later; a send let through in between would reach the contact just before the acknowledgement.
  */
 export async function enterSendFence(store: Store, contactId: string, idempotencyKey: string): Promise<boolean> {
   const _id = fenceId(idempotencyKey);
@@ -86,7 +86,7 @@ export async function enterSendFence(store: Store, contactId: string, idempotenc
     if (!isDuplicateKey(err)) throw err;
     await fenceOf(store).updateOne({ _id }, { $set: { at: new Date() } });
   }
-  if ((await blocksOf(store).findOne({ _id: contactId })) === null) return true;
+  if (!(await readBlocked(store, contactId))) return true;
   await fenceOf(store).deleteOne({ _id });
   return false;
 }
