@@ -4,7 +4,7 @@ import { categoryLabels } from '../domain/business';
 import type { Store } from '../store/models';
 import { appendConsentEvent, appendConsentEvents, consentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, type ConfirmationSent } from '../store/queries';
 import { recordJourneyBegin, recordJourneyEnd, type JourneyBegin } from '../store/journeys';
-import type { ContactAnswer, JourneyState } from '../workflows/journey/contract';
+import type { ContactAnswer, JourneyInput, JourneyState } from '../workflows/journey/contract';
 import { requireBusiness } from './business';
 
 export interface ConsentDeps {
@@ -30,10 +30,19 @@ export interface JourneyRecordRef {
   phone: string;
 }
 
+/** Who asked for the journey, as it was started; beginJourney stored the same in the journey's document. */
+export interface JourneyOrigin {
+  source?: JourneyInput['source'];
+  campaignId?: string | null;
+  actor?: LedgerActor;
+}
+
 export interface RecordAnswerInput extends JourneyRecordRef {
   categories: string[];
   answer: ContactAnswer;
   request: RequestProof;
+  /** Absent when a run scheduled this step before journeys passed it; the journey's document has it then. */
+  origin?: JourneyOrigin;
 }
 
 export function createConsentActivities({ store, businesses }: ConsentDeps) {
@@ -53,8 +62,9 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     const business = requireBusiness(businesses, input.businessId);
     const confirmed = (input.answer.categories ?? input.categories).filter((c) => input.categories.includes(c));
     const recordedAt = new Date();
-    // Who asked (campaign, agent and ticket, web form) is part of the proof; beginJourney stored it.
-    const journey = await store.journeys.findById(input.journeyId).lean();
+    // Who asked (campaign, agent and ticket, web form) is part of the proof; the run passes it, so the
+    // journey's document is read only for a step scheduled before it did.
+    const journey: JourneyOrigin | null = input.origin ?? (await store.journeys.findById(input.journeyId).lean());
     const sentAs = await requestSentAs(input);
     const eventIdOf = (category: string) => `${input.journeyId}:${category}:opted_in`;
     const eventIds = confirmed.map(eventIdOf);

@@ -6,6 +6,7 @@ import { startCarrier, type Carrier } from '../dev/carrier/carrier';
 import { carrierContentFor } from '../dev/content-templates';
 import { DEV_API_KEY, DEV_META_ACCESS_TOKEN, DEV_META_APP_SECRET, DEV_META_VERIFY_TOKEN, DEV_PAGE_TOKEN_SECRET, DEV_TWILIO_ACCOUNT_SID, DEV_TWILIO_AUTH_TOKEN } from '../dev/dev-env';
 import { findFreePort, httpOk, startFerretDb, startNodeProcess, startTemporalDevServer, waitUntil, type ManagedProcess } from '../dev/processes';
+import { withWorkerHeapLimit } from '../dev/worker-heap';
 import { parseBusinesses } from '../domain/business';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
 
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
       META_GRAPH_BASE_URL: carrier.httpUrl,
       BUSINESSES_FILE: businessesFile,
     };
-    const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env, cwd: repoRoot, logFile: path.join(workDir, 'worker.log') });
+    const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env: withWorkerHeapLimit(env), cwd: repoRoot, logFile: path.join(workDir, 'worker.log') });
     stops.push(() => worker.stop());
     const api: ManagedProcess = startNodeProcess({ name: 'api', entry: path.join(repoRoot, 'api', 'server.ts'), env, cwd: repoRoot, logFile: path.join(workDir, 'api.log') });
     stops.push(() => api.stop());

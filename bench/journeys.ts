@@ -6,7 +6,7 @@ import { inboundWorkflowId } from '../workflows/inbound/contract';
 import { journeyWorkflowId } from '../workflows/journey/contract';
 import { billableActions, printCosts, summarize, unitCost, type CostSummary, type UnitCost } from './actions';
 import { runBarePass, startBareWorker, type PassFigures } from './bare/run';
-import { describeCommandsPer, readCommandCounts } from './store-commands';
+import { describeCommandsPer, readCommandCounts, totalCommandsPer } from './store-commands';
 import { currentProfile, profilesOption, reportSummary, runProfiles, type SummaryRow } from './profiles';
 import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack, positiveInt } from './stack';
 
@@ -187,7 +187,7 @@ async function printActionCounts(stack: BenchStack, optinflow: PassFigures, bare
 }
 
 /** This run's figures for `--profiles`: Optinflow's, each beside the mean of the bare passes on the same server. */
-function summaryRows(passes: PassFigures[], rss: { optinflow: number; bare: number; temporal?: number }, costs: { optinflow: CostSummary; bare: CostSummary }): SummaryRow[] {
+function summaryRows(passes: PassFigures[], rss: { optinflow: number; bare: number; temporal?: number }, costs: { optinflow: CostSummary; bare: CostSummary }, storeCommands: number): SummaryRow[] {
   const optinflow = passes.find((p) => p.name === 'Optinflow')!;
   const bares = passes.filter((p) => p !== optinflow);
   const mean = (f: (p: PassFigures) => number) => bares.reduce((s, p) => s + f(p), 0) / bares.length;
@@ -198,6 +198,7 @@ function summaryRows(passes: PassFigures[], rss: { optinflow: number; bare: numb
     { label: 'workflow tasks / journey', value: costs.optinflow.perUnit.workflowTasks, baseline: costs.bare.perUnit.workflowTasks },
     { label: 'history events / journey', value: costs.optinflow.perUnit.historyEvents, baseline: costs.bare.perUnit.historyEvents },
     { label: 'billable actions / journey', value: billableActions(costs.optinflow.perUnit), baseline: billableActions(costs.bare.perUnit) },
+    { label: 'store commands / journey', value: storeCommands },
   ];
 }
 
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
     console.log(`store commands per journey over the Optinflow pass (API, worker and their sweeps; the bare design has none): ${describeCommandsPer(commandsBefore, commandsAfter, o.count)}`);
     reportSummary({
       profile: currentProfile(),
-      rows: summaryRows(passes, { optinflow: rss.worker, bare: bareRss, temporal: rss.temporal }, costs),
+      rows: summaryRows(passes, { optinflow: rss.worker, bare: bareRss, temporal: rss.temporal }, costs, totalCommandsPer(commandsBefore, commandsAfter, o.count)),
       notes: [`${o.count} journeys per pass, ${o.concurrency} in flight, order ${order}; Temporal peak RSS: the dev server's process, or the cluster's five server processes summed (PostgreSQL not counted)`],
     });
   } finally {

@@ -8,6 +8,7 @@ import { clusterToolPaths } from '../dev/cluster/tools';
 import { carrierContentFor } from '../dev/content-templates';
 import { DEV_META_ACCESS_TOKEN, DEV_META_APP_SECRET, DEV_META_VERIFY_TOKEN } from '../dev/dev-env';
 import { findFreePort, httpOk, startFerretDb, startNodeProcess, startTemporalDevServer, waitUntil, type ManagedProcess } from '../dev/processes';
+import { withWorkerHeapLimit } from '../dev/worker-heap';
 import { loadBusinesses } from '../lib/businesses';
 import { connectStore, type Store } from '../store/models';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
@@ -143,7 +144,7 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       WORKER_SDK_METRICS_PORT: String(await findFreePort()),
       ...opts.workerEnv,
     };
-    const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env, cwd: repoRoot, logFile: path.join(work, 'worker.log') });
+    const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env: withWorkerHeapLimit(env), cwd: repoRoot, logFile: path.join(work, 'worker.log') });
     stops.push(() => worker.stop());
     const api: ManagedProcess = startNodeProcess({ name: 'api', entry: path.join(repoRoot, 'api', 'server.ts'), env, cwd: repoRoot, logFile: path.join(work, 'api.log') });
     stops.push(() => api.stop());

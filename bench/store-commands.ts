@@ -34,9 +34,16 @@ export function commandsPer(before: CommandCounts, after: CommandCounts, units: 
     .sort((a, b) => b[1] - a[1]);
 }
 
+const totalOf = (per: Array<[string, number]>) => per.reduce((sum, [, n]) => sum + n, 0);
+
+/** All commands per unit between two readings; NaN when the store was not counted (a summary row shows it as "-"). */
+export function totalCommandsPer(before: CommandCounts | undefined, after: CommandCounts | undefined, units: number): number {
+  return before && after ? totalOf(commandsPer(before, after, units)) : NaN;
+}
+
 /** "34.1 (find 13.2, update 9.0, ...)": the total and the commands that make up 99 % of it. */
 export function formatCommandsPer(per: Array<[string, number]>): string {
-  const total = per.reduce((sum, [, n]) => sum + n, 0);
+  const total = totalOf(per);
   const shown: string[] = [];
   let covered = 0;
   for (const [command, n] of per) {

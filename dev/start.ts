@@ -26,6 +26,7 @@ import {
   waitUntil,
   type ManagedProcess,
 } from './processes';
+import { withWorkerHeapLimit } from './worker-heap';
 import { startWatchdog, type Watchdog } from './watchdog';
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -258,7 +259,7 @@ async function main(): Promise<void> {
   const workerEntry = entryFile('workers/main.ts');
   if (workerEntry) {
     say('starting the worker…');
-    stack.watch(startNodeProcess({ name: 'worker', entry: workerEntry, env: childEnv, cwd: repoRoot, logFile: logFile(settings, 'worker') }));
+    stack.watch(startNodeProcess({ name: 'worker', entry: workerEntry, env: withWorkerHeapLimit(childEnv), cwd: repoRoot, logFile: logFile(settings, 'worker') }));
     started.push('worker');
   } else {
     complain('WARNING: workers/main.ts not found: running without the worker');

@@ -4,8 +4,15 @@ import { pollUntil } from './poll';
 import { upsertContact } from './queries';
 
 /**
- * Whether a contact may be messaged. An opt-out of everything sets the contact's `messaging` flag and
- * inserts a block document; the send gate, the API and the pages all ask `isBlocked`, which reads both.
+ * Whether a contact may be messaged. An opt-out of everything sets the contact's `messaging` flag first
+ * (its conditional update decides whether a later START wins) and inserts a block document after; a
+ * check that must not let a send through that gap reads both, flag first (`isBlocked`, `readBlocked`).
+ * Who reads what:
+ * - the fence before every provider call (`enterSendFence`), the resend of an ambiguous send, the API
+ *   and the pages read both;
+ * - the send gate before the claim reads only the contact's flag, and only under the request policy:
+ *   it is an early refusal, and the fence still stands behind it;
+ * - `blockMessaging` reads both at once, to learn whether this opt-out is the first.
  */
 
 /**

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { NativeConnection } from '@temporalio/worker';
 import { createMailer } from '../activities/providers/mailer';
 import { createMetaClient } from '../activities/providers/meta';
@@ -44,7 +45,9 @@ async function main(): Promise<void> {
       allowPrivateReceivers: config.EVENT_ENDPOINTS_ALLOW_PRIVATE,
     },
   });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+  // Each of the worker's isolates has this limit; the launchers set 256 MiB (dev/worker-heap.ts), and an unbounded worker grows far past it.
+  const heapLimitMiB = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, heapLimitMiB }, 'worker started');
   try {
     await worker.run();
   } finally {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { waitUntil } from '../../dev/processes';
+import { withWorkerHeapLimit } from '../../dev/worker-heap';
 import type { BenchStack } from '../stack';
 import { mapLimit } from '../stack';
 import { BARE_NOTE_PREFIX, BARE_READY_LINE, bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './contract';
@@ -17,7 +18,8 @@ export interface BareWorker {
 /** Starts the bare worker next to the product worker (same environment, its own task queue) and waits until it polls. */
 export async function startBareWorker(stack: BenchStack): Promise<BareWorker> {
   const taskQueue = `${stack.taskQueue}-bare`;
-  const child = stack.startProcess('bare-worker', path.join(__dirname, 'worker.ts'), { BARE_TASK_QUEUE: taskQueue });
+  // The same heap limit as the product worker, so their peaks compare.
+  const child = stack.startProcess('bare-worker', path.join(__dirname, 'worker.ts'), { BARE_TASK_QUEUE: taskQueue, NODE_OPTIONS: withWorkerHeapLimit(process.env).NODE_OPTIONS ?? '' });
   const steps: StepTimes = { requested: new Map(), recorded: new Map(), confirmed: new Map() };
   let ready = false;
   createInterface({ input: child.child.stdout! }).on('line', (line) => {

@@ -1,4 +1,4 @@
-import { commandsPer, describeCommandsPer, formatCommandsPer, parseCommandCounts } from '../../bench/store-commands';
+import { commandsPer, describeCommandsPer, formatCommandsPer, parseCommandCounts, totalCommandsPer } from '../../bench/store-commands';
 
 // FerretDB's debug listener, as its /debug/metrics answers: one counter per command and opcode.
 const metrics = (find: number, update: number) => `# HELP ferretdb_client_requests_total Total number of requests.
@@ -23,4 +23,9 @@ test('gives what a pass added per unit, largest first, leaving out commands it d
 test('says when there was nothing to count', () => {
   expect(describeCommandsPer(undefined, new Map(), 10)).toMatch(/^not counted/);
   expect(describeCommandsPer(new Map([['find', 1]]), new Map([['find', 5]]), 2)).toBe('2.0 (find 2.0), as FerretDB counted them');
+});
+
+test('totals a pass per unit for the side-by-side summary, NaN when the store was not counted', () => {
+  expect(totalCommandsPer(parseCommandCounts(metrics(100, 40)), parseCommandCounts(metrics(300, 140)), 10)).toBe(30);
+  expect(totalCommandsPer(undefined, new Map([['find', 5]]), 2)).toBeNaN();
 });

@@ -233,7 +233,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     if (!answer) return undefined;
     // An answer with no request on record (every send failed or was ambiguous) still counts: the contact acted.
     const request = lastRequest ?? { channel: answer.channel, requestedAt: input.requestedAt };
-    const recordInput = { journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.contact.phone, categories: input.categories, answer, request };
+    const origin = { source: input.source, campaignId: input.campaignId, actor: input.actor };
+    const recordInput = { journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.contact.phone, categories: input.categories, answer, request, origin };
     if (answer.decision === 'confirm') {
       const written = await consentSteps().recordConsent(recordInput);
       await confirmOnWhatsApp(state, baseSend(), written.categories);
