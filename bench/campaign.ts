@@ -95,6 +95,15 @@ function startResponder(carrier: Carrier, indexOf: Map<string, number>, sender: 
   };
 }
 
+/** What the carrier has seen of the campaign's contacts: requests, answers, and the confirmations after a YES. */
+function carrierProgress(carrier: Carrier, indexOf: Map<string, number>): string {
+  const ofCampaign = (m: { contact: string }) => indexOf.has(m.contact);
+  const requested = new Set(carrier.messages({ channel: 'sms', direction: 'outbound-api' }).filter(ofCampaign).map((m) => m.contact)).size;
+  const answers = carrier.messages({ channel: 'sms', direction: 'inbound' }).filter(ofCampaign).length;
+  const confirmations = carrier.messages({ channel: 'whatsapp', direction: 'outbound-api' }).filter(ofCampaign).length;
+  return `${requested} of ${indexOf.size} contacts asked, ${answers} answers, ${confirmations} WhatsApp confirmations sent`;
+}
+
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; pid?: number }> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [path.join(repoRoot, 'bin', 'optinflow.js'), ...args], { cwd: repoRoot, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -187,12 +196,15 @@ async function main(): Promise<void> {
     const responder = startResponder(carrier, indexOf, acme.senders.sms);
     say(`running: ${rows} rows, ${rate} SMS/s, answers YES ${yesShare * 100}% / NO ${noShare * 100}% / nothing ${Math.round((1 - yesShare - noShare) * 100)}%, journeys wait ${waitFor}`);
     const began = Date.now();
+    // The CLI under --json keeps stderr empty for scripts, so the bench says how far the campaign got itself.
+    const progress = setInterval(() => say(`${Math.round((Date.now() - began) / 1000)} s: ${carrierProgress(carrier, indexOf)}`), 60_000);
     const cli = await runCli(['campaign', 'start', '--business', acme.id, '--file', csv, '--categories', 'order_updates,offers', '--plan', plan, '--wait', 'ended', '--poll', '2000', '--json'], {
       ...process.env,
       OPTINFLOW_API_URL: apiUrl,
       OPTINFLOW_API_KEY: DEV_API_KEY,
     });
     const elapsedMs = Date.now() - began;
+    clearInterval(progress);
     responder.stop();
     if (cli.code !== 0) throw new Error(`the CLI exited with ${cli.code}: ${cli.stdout}`);
     const { start, campaign } = JSON.parse(cli.stdout);

@@ -6,6 +6,7 @@ import { inboundWorkflowId } from '../workflows/inbound/contract';
 import { journeyWorkflowId } from '../workflows/journey/contract';
 import { billableActions, printCosts, summarize, unitCost, type CostSummary, type UnitCost } from './actions';
 import { runBarePass, startBareWorker, type PassFigures } from './bare/run';
+import { waitForCount } from './progress';
 import { describeCommandsPer, readCommandCounts, totalCommandsPer } from './store-commands';
 import { currentProfile, profilesOption, reportSummary, runProfiles, type SummaryRow } from './profiles';
 import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack, positiveInt } from './stack';
@@ -83,7 +84,7 @@ async function runOptinflowPass(stack: BenchStack, o: Options): Promise<PassFigu
     return at;
   };
   let requestAt = new Map<string, number>();
-  await waitUntil(() => (requestAt = firstAt('sms')).size >= o.count, { timeoutMs: o.timeout * 1000, intervalMs: POLL_MS, what: `${o.count} opt-in requests at the carrier` });
+  await waitForCount(() => (requestAt = firstAt('sms')).size, o.count, { timeoutMs: o.timeout * 1000, intervalMs: POLL_MS, what: 'opt-in requests at the carrier' });
   const requestsMs = Math.max(...requestAt.values()) - t0;
 
   const tReply = Date.now();
@@ -93,7 +94,7 @@ async function runOptinflowPass(stack: BenchStack, o: Options): Promise<PassFigu
     if (r.status !== 200) throw new Error(`reply ${phone}: webhook answered ${r.status}`);
   });
   let confirmationAt = new Map<string, number>();
-  await waitUntil(() => (confirmationAt = firstAt('whatsapp')).size >= o.count, { timeoutMs: o.timeout * 1000, intervalMs: POLL_MS, what: `${o.count} WhatsApp confirmations at the carrier` });
+  await waitForCount(() => (confirmationAt = firstAt('whatsapp')).size, o.count, { timeoutMs: o.timeout * 1000, intervalMs: POLL_MS, what: 'WhatsApp confirmations at the carrier' });
   const confirmationsMs = Math.max(...confirmationAt.values()) - tReply;
 
   const consentAt = new Map<string, number>();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { waitUntil } from '../../dev/processes';
 import { withWorkerHeapLimit } from '../../dev/worker-heap';
+import { waitForCount } from '../progress';
 import type { BenchStack } from '../stack';
 import { mapLimit } from '../stack';
 import { BARE_NOTE_PREFIX, BARE_READY_LINE, bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './contract';
@@ -68,7 +69,7 @@ export async function runBarePass(stack: BenchStack, worker: BareWorker, o: { na
   });
   const acceptedMs = Date.now() - t0;
   const done = (step: BareStep) => ids.filter((id) => worker.steps[step].has(id)).length;
-  await waitUntil(() => done('requested') === o.count, { timeoutMs: o.timeoutMs, intervalMs: 100, what: `${o.count} bare requests` });
+  await waitForCount(() => done('requested'), o.count, { timeoutMs: o.timeoutMs, intervalMs: 100, what: 'bare requests' });
   const requestsMs = Math.max(...ids.map((id) => worker.steps.requested.get(id)!)) - t0;
 
   const tReply = Date.now();
@@ -76,7 +77,7 @@ export async function runBarePass(stack: BenchStack, worker: BareWorker, o: { na
     repliedAt.set(workflowId, Date.now());
     await stack.client.workflow.getHandle(workflowId).signal(bareReplySignal, { decision: 'confirm', receivedAt: new Date().toISOString() });
   });
-  await waitUntil(() => done('confirmed') === o.count, { timeoutMs: o.timeoutMs, intervalMs: 100, what: `${o.count} bare confirmations` });
+  await waitForCount(() => done('confirmed'), o.count, { timeoutMs: o.timeoutMs, intervalMs: 100, what: 'bare confirmations' });
   const confirmationsMs = Math.max(...ids.map((id) => worker.steps.confirmed.get(id)!)) - tReply;
   return {
     name: o.name,
