@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { configShape } from '../../config/config';
+import { withWorkerHeapLimit } from '../../dev/worker-heap';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
 
 /**
@@ -10,12 +11,11 @@ import { searchAttributeDefinitions } from '../../workflows/search-attributes';
  * reads, every required setting is given, and every value given is one the schema accepts.
  */
 
-/** Read by Node or the runtime rather than by loadConfig. */
 /** Read by the runtime (Node, glibc), not by the application. */
-const notAppSettings = new Set(['NODE_ENV', 'MALLOC_ARENA_MAX']);
+const notAppSettings = new Set(['NODE_ENV', 'MALLOC_ARENA_MAX', 'NODE_OPTIONS']);
 
 /** Settings only one entry reads, with no effect on the other. */
-const onlyFor: Record<string, string> = { WORKFLOW_BUNDLE_PATH: 'worker', API_HOST: 'api', API_PORT: 'api' };
+const onlyFor: Record<string, string> = { WORKFLOW_BUNDLE_PATH: 'worker', API_HOST: 'api', API_PORT: 'api', NODE_OPTIONS: 'worker' };
 
 type ConfigKey = keyof typeof configShape;
 
@@ -95,4 +95,8 @@ describe('docker-compose.yml Temporal setup', () => {
     expect(registered.sort()).toEqual(searchAttributeDefinitions.map((d) => d.name).sort());
     expect(new Set(searchAttributeDefinitions.map((d) => d.type))).toEqual(new Set(['Keyword']));
   });
+});
+
+test('the worker service starts with the heap limit every other launcher gives the worker', () => {
+  expect(environmentOf(compose.services.worker).NODE_OPTIONS).toBe(withWorkerHeapLimit({}).NODE_OPTIONS);
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { WORKER_HEAP_LIMIT_MIB, withWorkerHeapLimit } from '../../dev/worker-heap';
 
@@ -28,4 +30,9 @@ test('bounds both the main thread and the workflow thread, and an operator limit
   const operator = heapLimitsMiB(withWorkerHeapLimit({ PATH: process.env.PATH, NODE_OPTIONS: '--max-old-space-size=1024' }));
   expect(operator.main).toBeGreaterThanOrEqual(1024);
   expect(operator.thread).toBe(operator.main);
+});
+
+test('`npm run worker` starts the worker with the same limit, ahead of the operator\'s NODE_OPTIONS', () => {
+  const scripts = (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  expect(scripts.worker).toContain(`NODE_OPTIONS="${withWorkerHeapLimit({}).NODE_OPTIONS} \${NODE_OPTIONS:-}"`);
 });
