@@ -4,12 +4,13 @@ import { IN_PROGRESS_STATUSES } from '../services/messaging';
 import { contactIdOf } from '../store/models';
 import { inboundWorkflowId } from '../workflows/inbound/contract';
 import { journeyWorkflowId } from '../workflows/journey/contract';
-import { billableActions, printCosts, summarize, unitCost, type CostSummary, type UnitCost } from './actions';
+import { printCosts, summarize, unitCost, type CostSummary, type UnitCost } from './actions';
+import { endToEndMs, printFigures, summaryRows } from './journeys-figures';
 import { runBarePass, startBareWorker, type PassFigures } from './bare/run';
 import { waitForCount } from './progress';
 import { describeCommandsPer, readCommandCounts, totalCommandsPer } from './store-commands';
-import { currentProfile, profilesOption, reportSummary, runProfiles, type SummaryRow } from './profiles';
-import { mapLimit, peakRssMiB, percentile, startBenchStack, type BenchStack, positiveInt } from './stack';
+import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
+import { mapLimit, peakRssMiB, startBenchStack, type BenchStack, positiveInt } from './stack';
 
 /**
  * npm run bench:journeys -- [--count 1000] [--concurrency 32] [--bare both|before|after] [--sample 20] [--profiles dev,cluster]
@@ -117,38 +118,6 @@ async function settle(stack: BenchStack, taskQueue: string, o: Options): Promise
   await waitUntil(async () => (await stack.client.workflow.count(query)).count === 0, { timeoutMs: o.timeout * 1000, intervalMs: 500, what: `every workflow on ${taskQueue} to close` });
 }
 
-const perSecond = (n: number, ms: number) => n / (ms / 1000);
-const endToEndMs = (p: PassFigures) => p.requestsMs + p.confirmationsMs;
-
-/** The figures of a pass; `ratio` marks the rates whose ratio to the bare passes the table prints. */
-const FIGURE_ROWS: Array<{ label: string; of: (p: PassFigures) => number; ratio?: boolean }> = [
-  { label: 'starts accepted /s', of: (p) => perSecond(p.count, p.acceptedMs), ratio: true },
-  { label: 'requests done /s', of: (p) => perSecond(p.count, p.requestsMs), ratio: true },
-  { label: 'confirmations /s', of: (p) => perSecond(p.count, p.confirmationsMs), ratio: true },
-  { label: 'end to end journeys/s', of: (p) => perSecond(p.count, endToEndMs(p)), ratio: true },
-  { label: 'end to end s', of: (p) => endToEndMs(p) / 1000 },
-  { label: 'start -> request p50 ms', of: (p) => percentile(p.toRequest, 50) },
-  { label: 'start -> request p99 ms', of: (p) => percentile(p.toRequest, 99) },
-  { label: 'reply -> recorded p50 ms', of: (p) => percentile(p.toRecord, 50) },
-  { label: 'reply -> recorded p99 ms', of: (p) => percentile(p.toRecord, 99) },
-];
-
-function printFigures(passes: PassFigures[], order: string, rss: { optinflow: number; bare: number; api: number; temporal?: number; bench: number }): void {
-  const optinflow = passes.find((p) => p.name === 'Optinflow')!;
-  const bares = passes.filter((p) => p !== optinflow);
-  const mean = (f: (p: PassFigures) => number) => bares.reduce((s, p) => s + f(p), 0) / bares.length;
-  const w = 14;
-  const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1)).padStart(w);
-  console.log('');
-  console.log(`order: ${order}; each pass starts once every workflow of the one before has closed`);
-  console.log(`${''.padEnd(26)}${passes.map((p) => p.name.padStart(w)).join('')}${'Optinflow/bare'.padStart(w + 2)}`);
-  for (const r of FIGURE_ROWS) {
-    const ratio = r.ratio ? (r.of(optinflow) / mean(r.of)).toFixed(2).padStart(w + 2) : '';
-    console.log(`${r.label.padEnd(26)}${passes.map((p) => f(r.of(p))).join('')}${ratio}`);
-  }
-  console.log('(end to end: from the first start to the last request done, plus from the first reply to the last confirmation done; the ratio is to the mean of the bare passes)');
-  console.log(`peak RSS MiB: Optinflow worker ${rss.optinflow}, bare worker ${rss.bare} (whole processes); api ${rss.api}; temporal ${rss.temporal ?? 'external'}; bench+carrier ${rss.bench}`);
-}
 
 /** Evenly spread over the run, so early and late journeys both count. */
 function sampleOf<T>(items: T[], n: number): T[] {
@@ -185,22 +154,6 @@ async function printActionCounts(stack: BenchStack, optinflow: PassFigures, bare
   );
   console.log('  billable actions = workflows started + activity attempts + workflow tasks with local-activity markers + signals + timers + upserts + updates (see bench/actions.ts)');
   return costs;
-}
-
-/** This run's figures for `--profiles`: Optinflow's, each beside the mean of the bare passes on the same server. */
-function summaryRows(passes: PassFigures[], rss: { optinflow: number; bare: number; temporal?: number }, costs: { optinflow: CostSummary; bare: CostSummary }, storeCommands: number): SummaryRow[] {
-  const optinflow = passes.find((p) => p.name === 'Optinflow')!;
-  const bares = passes.filter((p) => p !== optinflow);
-  const mean = (f: (p: PassFigures) => number) => bares.reduce((s, p) => s + f(p), 0) / bares.length;
-  return [
-    ...FIGURE_ROWS.map((r) => ({ label: r.label, value: r.of(optinflow), baseline: mean(r.of) })),
-    { label: 'worker peak RSS MiB', value: rss.optinflow, baseline: rss.bare },
-    { label: 'Temporal peak RSS MiB', value: rss.temporal ?? NaN },
-    { label: 'workflow tasks / journey', value: costs.optinflow.perUnit.workflowTasks, baseline: costs.bare.perUnit.workflowTasks },
-    { label: 'history events / journey', value: costs.optinflow.perUnit.historyEvents, baseline: costs.bare.perUnit.historyEvents },
-    { label: 'billable actions / journey', value: billableActions(costs.optinflow.perUnit), baseline: billableActions(costs.bare.perUnit) },
-    { label: 'store commands / journey', value: storeCommands },
-  ];
 }
 
 async function main(): Promise<void> {
