@@ -64,7 +64,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     const recordedAt = new Date();
     // Who asked (campaign, agent and ticket, web form) is part of the proof; the run passes it, so the
     // journey's document is read only for a step scheduled before it did.
-    const journey: JourneyOrigin | null = input.origin ?? (await store.journeys.findById(input.journeyId).lean());
+    const origin: JourneyOrigin | null = input.origin ?? (await store.journeys.findById(input.journeyId).lean());
     const sentAs = await requestSentAs(input);
     const eventIdOf = (category: string) => `${input.journeyId}:${category}:opted_in`;
     const eventIds = confirmed.map(eventIdOf);
@@ -89,11 +89,11 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           answerText: input.answer.text,
           inbound: input.answer.payload,
           journeyId: input.journeyId,
-          source: journey?.source,
-          campaignId: journey?.campaignId,
+          source: origin?.source,
+          campaignId: origin?.campaignId,
           workflowId: input.workflowId,
           runId: input.runId,
-        }, contactActor(input.answer.channel, (journey?.actor ?? undefined) as LedgerActor | undefined)),
+        }, contactActor(input.answer.channel, origin?.actor)),
     );
     await appendConsentEvents(store, events);
     await setCurrentConsents(

@@ -21,10 +21,15 @@ const FIGURE_ROWS: Array<{ label: string; of: (p: PassFigures) => number; ratio?
   { label: 'reply -> recorded p99 ms', of: (p) => percentile(p.toRecord, 99) },
 ];
 
-export function printFigures(passes: PassFigures[], order: string, rss: { optinflow: number; bare: number; api: number; temporal?: number; bench: number }): void {
+/** Optinflow's pass, and a figure's mean over the bare passes: what every ratio is taken against. */
+function againstBare(passes: PassFigures[]): { optinflow: PassFigures; mean: (f: (p: PassFigures) => number) => number } {
   const optinflow = passes.find((p) => p.name === 'Optinflow')!;
   const bares = passes.filter((p) => p !== optinflow);
-  const mean = (f: (p: PassFigures) => number) => bares.reduce((s, p) => s + f(p), 0) / bares.length;
+  return { optinflow, mean: (f) => bares.reduce((s, p) => s + f(p), 0) / bares.length };
+}
+
+export function printFigures(passes: PassFigures[], order: string, rss: { optinflow: number; bare: number; api: number; temporal?: number; bench: number }): void {
+  const { optinflow, mean } = againstBare(passes);
   const w = 14;
   const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1)).padStart(w);
   console.log('');
@@ -40,9 +45,7 @@ export function printFigures(passes: PassFigures[], order: string, rss: { optinf
 
 /** This run's figures for `--profiles`: Optinflow's, each beside the mean of the bare passes on the same server. */
 export function summaryRows(passes: PassFigures[], rss: { optinflow: number; bare: number; temporal?: number }, costs: { optinflow: CostSummary; bare: CostSummary }, storeCommands: number): SummaryRow[] {
-  const optinflow = passes.find((p) => p.name === 'Optinflow')!;
-  const bares = passes.filter((p) => p !== optinflow);
-  const mean = (f: (p: PassFigures) => number) => bares.reduce((s, p) => s + f(p), 0) / bares.length;
+  const { optinflow, mean } = againstBare(passes);
   return [
     ...FIGURE_ROWS.map((r) => ({ label: r.label, value: r.of(optinflow), baseline: mean(r.of) })),
     { label: 'worker peak RSS MiB', value: rss.optinflow, baseline: rss.bare },

@@ -12,7 +12,7 @@ export const WORKER_HEAP_LIMIT_MIB = 256;
  * `--max-old-space-size` the operator already has in NODE_OPTIONS comes later and wins (V8 takes the
  * last one given).
  */
-export function withWorkerHeapLimit(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function withWorkerHeapLimit(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv & { NODE_OPTIONS: string } {
   const own = env.NODE_OPTIONS?.trim();
   return { ...env, NODE_OPTIONS: `--max-old-space-size=${WORKER_HEAP_LIMIT_MIB}${own ? ` ${own}` : ''}` };
 }

@@ -20,7 +20,7 @@ export interface BareWorker {
 export async function startBareWorker(stack: BenchStack): Promise<BareWorker> {
   const taskQueue = `${stack.taskQueue}-bare`;
   // The same heap limit as the product worker, so their peaks compare.
-  const child = stack.startProcess('bare-worker', path.join(__dirname, 'worker.ts'), { BARE_TASK_QUEUE: taskQueue, NODE_OPTIONS: withWorkerHeapLimit(process.env).NODE_OPTIONS ?? '' });
+  const child = stack.startProcess('bare-worker', path.join(__dirname, 'worker.ts'), { BARE_TASK_QUEUE: taskQueue, NODE_OPTIONS: withWorkerHeapLimit(process.env).NODE_OPTIONS });
   const steps: StepTimes = { requested: new Map(), recorded: new Map(), confirmed: new Map() };
   let ready = false;
   createInterface({ input: child.child.stdout! }).on('line', (line) => {
