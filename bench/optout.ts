@@ -2,10 +2,10 @@ import { Command } from 'commander';
 import type { CarrierMessage } from '../dev/carrier/types';
 import { OPTOUT_BLOCK_WAIT_MS } from '../services/optouts';
 import { contactIdOf } from '../store/models';
-import { printCosts, summarize, unitCost } from './actions';
 import { compareWithBare, runBareOptOuts } from './optout-bare';
 import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
-import { positiveInt, startBenchStack, type BenchStack } from './stack';
+import { printActionCounts, printWhereTimeWent } from './optout-histories';
+import { percentile, positiveInt, startBenchStack, type BenchStack } from './stack';
 
 /**
  * npm run bench:optout -- --count 2000 --rate 200 [--profiles dev,cluster]
@@ -58,17 +58,14 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   );
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
 interface ContactRun {
   phone: string;
   contactId: string;
   stopAt?: number;
   ackAt?: number;
   ackStatus?: number;
+  /** Whether the carrier sent the STOP over a new connection or a kept-alive one. */
+  connection?: 'new' | 'reused';
 }
 
 export interface OptOutFigures {
@@ -117,6 +114,7 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
         (r) => {
           c.ackAt = Date.now();
           c.ackStatus = r.status;
+          c.connection = r.connection;
         },
         () => {
           c.ackStatus = 0;
@@ -185,21 +183,25 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
   }
 
   const row = (name: string, xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
     const f = (n: number) => (Number.isNaN(n) ? 'n/a' : String(Math.round(n))).padStart(8);
-    return `${name.padEnd(24)}${f(quantile(s, 0.5))}${f(quantile(s, 0.99))}${f(s[s.length - 1] ?? NaN)}${String(s.length).padStart(8)}`;
+    return `${name.padEnd(24)}${f(percentile(xs, 50))}${f(percentile(xs, 99))}${f(percentile(xs, 100))}${String(xs.length).padStart(8)}`;
   };
   console.log('');
   console.log(`opt-out bench: ${o.count} STOPs at ${o.rate}/s through the signed webhook while ${o.count} journeys run`);
   console.log(`${'from the STOP to'.padEnd(24)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'n'.padStart(8)}`);
   console.log(row('webhook acknowledged', ack));
+  // The API takes one new connection per turn of its event loop (docs/optout.md), so the two differ most under load.
+  const ackOn = (kind: 'new' | 'reused') => contacts.filter((c) => c.connection === kind && c.ackStatus === 200).map((c) => c.ackAt! - c.stopAt!);
+  console.log(row('  on a new connection', ackOn('new')));
+  console.log(row('  on a kept-alive one', ackOn('reused')));
   console.log(row('ledger written', ledger));
   console.log(row('journey ended', ended));
   console.log(row('confirmation sent', confirmation));
   console.log(`messages sent after an opt-out (must be 0): ${afterOptOut}${afterOptOut ? `, ${afterLateAck} of them after answers that gave up waiting for the block (${OPTOUT_BLOCK_WAIT_MS} ms)` : ''}`);
   for (const e of examples) console.log(`  e.g. ${e}`);
   console.log(`second confirmations (must be 0): ${duplicateConfirmations}`);
-  console.log(`webhook answers other than 200: ${contacts.filter((c) => c.ackStatus !== 200).length}`);
+  const unanswered = contacts.filter((c) => c.ackStatus !== 200);
+  console.log(`webhook answers other than 200: ${unanswered.length}${unanswered.length ? ` (${unanswered.filter((c) => c.connection === 'new').length} of them on new connections)` : ''}; STOPs sent on new connections: ${contacts.filter((c) => c.connection === 'new').length}`);
   // A STOP with no ledger event after the wait for confirmations never reached the API or was dropped by it.
   const lost = contacts.filter((c) => c.stopAt && !ledgerAt.has(c.contactId));
   console.log(`STOPs with no ledger event (lost; must be 0): ${lost.length}${lost.length ? `, ${lost.filter((c) => c.ackStatus === 200).length} of them answered 200` : ''}`);
@@ -212,84 +214,6 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
   return { ok: complete && afterOptOut === 0 && duplicateConfirmations === 0, ack, ledger, ended, confirmation };
 }
 
-
-const ms = (t: unknown) => {
-  if (!t) return NaN;
-  const ts = t as { seconds?: { toNumber?: () => number } | number | string; nanos?: number };
-  const seconds = typeof ts.seconds === 'object' && ts.seconds?.toNumber ? ts.seconds.toNumber() : Number(ts.seconds ?? 0);
-  return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
-};
-
-/**
- * Reads the histories of up to 60 opt-out workflows and prints where their time went: waiting in the
- * task queue for a workflow task or an activity slot (the worker is busy) versus running activities
- * (mostly the store). Tells which of the two to make faster.
- */
-async function printWhereTimeWent(stack: BenchStack): Promise<void> {
-  const wftWait: number[] = [];
-  const actWait = new Map<string, number[]>();
-  const actRun = new Map<string, number[]>();
-  const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
-  const ids: string[] = [];
-  for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'optOutWorkflow'` })) {
-    ids.push(w.workflowId);
-    if (ids.length >= 60) break;
-  }
-  for (const id of ids) {
-    const history = await stack.client.workflow.getHandle(id).fetchHistory();
-    const scheduled = new Map<number, { at: number; type: string }>();
-    const started = new Map<number, number>();
-    let wftScheduled = NaN;
-    for (const e of history.events ?? []) {
-      const at = ms(e.eventTime);
-      const eventId = Number(e.eventId);
-      if (e.workflowTaskScheduledEventAttributes) wftScheduled = at;
-      if (e.workflowTaskStartedEventAttributes && !Number.isNaN(wftScheduled)) wftWait.push(at - wftScheduled);
-      if (e.activityTaskScheduledEventAttributes) scheduled.set(eventId, { at, type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?' });
-      if (e.activityTaskStartedEventAttributes) {
-        const s = scheduled.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId));
-        if (s) push(actWait, s.type, at - s.at);
-        started.set(Number(e.activityTaskStartedEventAttributes.scheduledEventId), at);
-      }
-      const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
-      if (done) {
-        const sid = Number(done.scheduledEventId);
-        const s = scheduled.get(sid);
-        const st = started.get(sid);
-        if (s && st !== undefined) push(actRun, s.type, at - st);
-      }
-    }
-  }
-  const p = (xs: number[] | undefined, q: number) => {
-    const s = [...(xs ?? [])].sort((a, b) => a - b);
-    return String(Math.round(quantile(s, q))).padStart(8);
-  };
-  console.log('');
-  console.log(`where the time went, from ${ids.length} opt-out workflow histories (ms; wait = queued for the worker, run = the activity itself):`);
-  console.log(`${''.padEnd(34)}${'p50'.padStart(8)}${'p99'.padStart(8)}`);
-  console.log(`${'workflow task wait'.padEnd(34)}${p(wftWait, 0.5)}${p(wftWait, 0.99)}`);
-  for (const [type, xs] of actWait) {
-    console.log(`${`${type} wait`.padEnd(34)}${p(xs, 0.5)}${p(xs, 0.99)}`);
-    console.log(`${`${type} run`.padEnd(34)}${p(actRun.get(type), 0.5)}${p(actRun.get(type), 0.99)}`);
-  }
-}
-
-const ACTION_SAMPLE = 20;
-
-/**
- * What an opt-out costs Temporal: its own workflow's history plus the signal that ends the journey
- * (counted where it is sent; the journey's own ending is the journey's cost), over a sample.
- */
-async function printActionCounts(stack: BenchStack): Promise<void> {
-  const ids: string[] = [];
-  for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'optOutWorkflow' AND TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Completed'` })) {
-    ids.push(w.workflowId);
-    if (ids.length >= ACTION_SAMPLE) break;
-  }
-  const units = [];
-  for (const id of ids) units.push(await unitCost(stack.client, [id]));
-  printCosts('Temporal per opt-out (STOP by SMS while a journey runs), from the opt-out workflows\' histories (mean):', [{ name: 'Optinflow', summary: summarize(units) }]);
-}
 
 async function main(): Promise<void> {
   const { profiles, rest } = profilesOption(process.argv);

@@ -293,7 +293,7 @@ export class Messaging {
     const { response, delivery } = await this.runtime.post('POST', url, params);
     message.webhook = delivery;
     if (response.status >= 200 && response.status < 300) this.recordTwimlReplies(message, response.body);
-    return { messageSid: message.sid, status: response.status, responseBody: response.body };
+    return { messageSid: message.sid, status: response.status, responseBody: response.body, connection: response.connection };
   }
 
   /** Twilio sends the `<Message>` verbs of a webhook's TwiML answer back to the contact. */

@@ -182,7 +182,7 @@ export class MetaGraph {
     if (response.error) delivery.error = response.error;
     this.deliveries.push(delivery);
     if (!this.runtime.closed && (response.status === 0 || response.status >= 400)) this.runtime.log.warn({ url, field, status: response.status, error: response.error }, 'Meta webhook was not accepted');
-    return { status: response.status, responseBody: response.body };
+    return { status: response.status, responseBody: response.body, connection: response.connection };
   }
 
   /** A message from the contact: text, a tap on a template's quick reply, or on an interactive button. */
@@ -207,7 +207,7 @@ export class MetaGraph {
     const value = { messaging_product: 'whatsapp', metadata: this.metadata(number), contacts: [{ profile: { name: input.profileName ?? 'Dev Contact' }, wa_id: from.slice(1) }], messages: [payload] };
     const result = await this.notify(number, 'messages', value);
     message.webhook = { url: this.options.webhookUrl ?? '', httpStatus: result.status, at: new Date().toISOString(), params: {} };
-    return { messageSid: message.sid, status: result.status, responseBody: result.responseBody };
+    return { messageSid: message.sid, status: result.status, responseBody: result.responseBody, connection: result.connection };
   }
 
   private lastWithButton(contact: string, sender: string, payload: string, text: string): CarrierMessage | undefined {

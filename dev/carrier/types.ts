@@ -249,11 +249,14 @@ export interface InboundResult {
   /** HTTP status our webhook answered, 0 when it could not be reached. */
   status: number;
   responseBody: string;
+  /** Whether the webhook went over a new connection or a kept-alive one (./webhook-client.ts). */
+  connection?: 'new' | 'reused';
 }
 
 export interface WebhookResult {
   status: number;
   responseBody: string;
+  connection?: 'new' | 'reused';
 }
 
 export interface MessageFilter {

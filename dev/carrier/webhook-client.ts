@@ -8,6 +8,12 @@ export interface SignedResponse {
   body: string;
   contentType: string;
   error?: string;
+  /**
+   * Whether the request went over a connection opened for it or one kept alive from an earlier
+   * webhook. A receiver takes new connections at its own pace (Node takes one per event-loop turn),
+   * so under load the two wait very differently.
+   */
+  connection?: 'new' | 'reused';
 }
 
 /** Twilio gives up on a webhook after 15 s. */
@@ -67,7 +73,8 @@ export class WebhookClient {
 
   private send(method: 'GET' | 'POST', target: URL, headers: Record<string, string>, payload: string): Promise<SignedResponse> {
     const isHttps = target.protocol === 'https:';
-    return new Promise((resolve) => {
+    return new Promise((settle) => {
+      const resolve = (r: SignedResponse) => settle({ ...r, connection: req.reusedSocket ? 'reused' : 'new' });
       const req = (isHttps ? https : http).request(
         target,
         { method, headers, agent: isHttps ? this.httpsAgent : this.httpAgent, timeout: WEBHOOK_TIMEOUT_MS },
