@@ -1,7 +1,7 @@
 import { billableActions, type CostSummary } from './actions';
 import type { PassFigures } from './bare/run';
 import type { SummaryRow } from './profiles';
-import { percentile } from './stack';
+import { percentile } from './helpers';
 
 /** The figures bench:journeys prints for its passes, and the rows it hands to `--profiles`. */
 

@@ -8,9 +8,11 @@ import { printCosts, summarize, unitCost, type CostSummary, type UnitCost } from
 import { endToEndMs, printFigures, summaryRows } from './journeys-figures';
 import { runBarePass, startBareWorker, type PassFigures } from './bare/run';
 import { waitForCount } from './progress';
+import { cpuPer, cpuTable, readCpu, type CpuReading } from './cpu-times';
 import { describeCommandsPer, readCommandCounts, totalCommandsPer } from './store-commands';
 import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
-import { mapLimit, peakRssMiB, startBenchStack, type BenchStack, positiveInt } from './stack';
+import { mapLimit, positiveInt } from './helpers';
+import { peakRssMiB, startBenchStack, type BenchStack } from './stack';
 
 /**
  * npm run bench:journeys -- [--count 1000] [--concurrency 32] [--bare both|before|after] [--sample 20] [--profiles dev,cluster]
@@ -170,17 +172,24 @@ async function main(): Promise<void> {
     const order = { both: 'bare, Optinflow, bare', before: 'bare, then Optinflow', after: 'Optinflow, then bare' }[o.bare];
     console.log(`bench:journeys: ${o.count} journeys per pass, ${o.concurrency} starts and replies in flight; order: ${order}`);
     const passes: PassFigures[] = [];
+    const groups = { ...stack.processGroups(), 'bare worker': [bareWorker.pid] };
+    const cpu: Array<{ name: string; cpu: CpuReading }> = [];
     const bare = async (name: string, pass: string) => {
+      const before = readCpu(groups);
       const p = await runBarePass(stack, bareWorker, { name, pass, count: o.count, concurrency: o.concurrency, timeoutMs: o.timeout * 1000 });
       await settle(stack, bareWorker.taskQueue, o);
+      cpu.push({ name, cpu: cpuPer(before, readCpu(groups), o.count) });
       console.log(`  ${name}: ${(endToEndMs(p) / 1000).toFixed(1)} s end to end`);
       passes.push(p);
     };
     if (o.bare !== 'after') await bare(o.bare === 'both' ? 'bare (1st)' : 'bare', 'first');
     const commandsBefore = await readCommandCounts(stack.storeMetricsUrl);
+    const cpuBefore = readCpu(groups);
     const optinflow = await runOptinflowPass(stack, o);
     await settle(stack, stack.taskQueue, o);
+    const cpuAfter = readCpu(groups);
     const commandsAfter = await readCommandCounts(stack.storeMetricsUrl);
+    cpu.push({ name: 'Optinflow', cpu: cpuPer(cpuBefore, cpuAfter, o.count) });
     console.log(`  Optinflow: ${(endToEndMs(optinflow) / 1000).toFixed(1)} s end to end`);
     passes.push(optinflow);
     if (o.bare !== 'before') await bare(o.bare === 'both' ? 'bare (2nd)' : 'bare', 'second');
@@ -189,6 +198,8 @@ async function main(): Promise<void> {
     const bareRss = peakRssMiB(bareWorker.pid);
     printFigures(passes, order, { optinflow: rss.worker, bare: bareRss, api: rss.api, temporal: rss.temporal, bench: rss.bench });
     const costs = await printActionCounts(stack, optinflow, passes.find((p) => p !== optinflow)!, o);
+    console.log('');
+    for (const line of cpuTable(cpu, o.count)) console.log(line);
     console.log(`store commands per journey over the Optinflow pass (API, worker and their sweeps; the bare design has none): ${describeCommandsPer(commandsBefore, commandsAfter, o.count)}`);
     reportSummary({
       profile: currentProfile(),

@@ -5,7 +5,7 @@ import { createBareActivities } from './bare/activities';
 import { bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './bare/contract';
 import type { OptOutFigures } from './optout';
 import type { SummaryRow } from './profiles';
-import { mapLimit } from './stack';
+import { mapLimit } from './helpers';
 
 /**
  * The bare baseline of `bench:optout`, on the same Temporal server in the same run: N bare journeys

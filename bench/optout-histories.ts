@@ -1,5 +1,6 @@
 import { printCosts, summarize, unitCost } from './actions';
-import { percentile, type BenchStack } from './stack';
+import { percentile } from './helpers';
+import type { BenchStack } from './stack';
 
 /** What bench:optout reads from the opt-out workflows' histories once its STOPs are done. */
 

@@ -5,7 +5,8 @@ import { contactIdOf } from '../store/models';
 import { compareWithBare, runBareOptOuts } from './optout-bare';
 import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
 import { printActionCounts, printWhereTimeWent } from './optout-histories';
-import { percentile, positiveInt, startBenchStack, type BenchStack } from './stack';
+import { percentile, positiveInt } from './helpers';
+import { startBenchStack, type BenchStack } from './stack';
 
 /**
  * npm run bench:optout -- --count 2000 --rate 200 [--profiles dev,cluster]

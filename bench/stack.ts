@@ -36,6 +36,8 @@ export interface BenchStack {
   /** The product worker's task queue. */
   taskQueue: string;
   pids: { worker: number; api: number; temporal?: number };
+  /** The stack's server processes by name, for ./cpu-times.ts: worker, api, temporal (all five of the cluster), ferretdb when started here. */
+  processGroups(): Record<string, number[]>;
   /** The embedded FerretDB's metrics (./store-commands.ts); absent with MONGODB_URI. */
   storeMetricsUrl?: string;
   /** Starts another Node process with the worker's environment plus `env`, stopped with the stack. */
@@ -91,11 +93,13 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
     }
     let mongoBase = process.env.MONGODB_URI?.replace(/\/[^/]*$/, '/');
     let storeMetricsUrl: string | undefined;
+    let ferretPid: number | undefined;
     if (!mongoBase) {
       const ferret = await startFerretDb({ bin: process.env.FERRETDB_PATH || path.join(repoRoot, '.tools', 'bin', 'ferretdb'), port: await findFreePort(), dataDir: path.join(work, 'ferretdb'), logFile: path.join(work, 'ferretdb.log'), debugPort: await findFreePort() });
       stops.push(() => ferret.stop());
       mongoBase = ferret.uri;
       storeMetricsUrl = ferret.metricsUrl;
+      ferretPid = ferret.child.pid;
     }
     const mongoUri = `${mongoBase}bench_${Date.now().toString(36)}`;
     const store = await connectStore(mongoUri);
@@ -170,6 +174,12 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       temporalAddress,
       taskQueue,
       pids,
+      processGroups: () => ({
+        worker: [pids.worker],
+        api: [pids.api],
+        ...(clusterPids.length > 0 ? { temporal: clusterPids } : pids.temporal ? { temporal: [pids.temporal] } : {}),
+        ...(ferretPid ? { ferretdb: [ferretPid] } : {}),
+      }),
       storeMetricsUrl,
       startProcess(name, entry, extraEnv) {
         const child = startNodeProcess({ name, entry, env: { ...env, ...extraEnv }, cwd: repoRoot, logFile: path.join(work, `${name}.log`) });
@@ -205,41 +215,4 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
     for (const s of stops.reverse()) await s().catch(() => undefined);
     throw err;
   }
-}
-
-/** Runs `task` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await task(items[i], i);
-      }
-    }),
-  );
-  return results;
-}
-
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-export function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
-
-/** A commander option parser for a positive whole number, naming the option when the value is not one. */
-export function positiveInt(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got "${value}")`);
-    return n;
-  };
 }

@@ -4,7 +4,7 @@ import { waitUntil } from '../../dev/processes';
 import { withWorkerHeapLimit } from '../../dev/worker-heap';
 import { waitForCount } from '../progress';
 import type { BenchStack } from '../stack';
-import { mapLimit } from '../stack';
+import { mapLimit } from '../helpers';
 import { BARE_NOTE_PREFIX, BARE_READY_LINE, bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './contract';
 
 /** When each step of each bare journey finished, by workflow id, as its worker reported it. */

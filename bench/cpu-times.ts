@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * CPU time per process, from the kernel's accounting, read around each pass of a benchmark. On a
+ * machine whose cores are busy for the whole pass, end-to-end time follows the total, so this says
+ * which process a design's extra time goes to.
+ */
+
+/** user + system clock ticks of a process, from the text of /proc/<pid>/stat. */
+export function cpuTicksOf(stat: string): number {
+  // The command name (field 2) may hold spaces and parentheses; the fields after its last ')' are fixed.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, 12th and 13th after the name.
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 80)}`);
+  return utime + stime;
+}
+
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** CPU seconds a process has used so far; NaN when it is gone or not readable. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    return cpuTicksOf(readFileSync(`/proc/${pid}/stat`, 'utf8')) / clockTicks();
+  } catch {
+    return NaN;
+  }
+}
+
+/** The processes to read, by name; a name may stand for several (the cluster's five servers). */
+export type ProcessGroups = Record<string, number[]>;
+export type CpuReading = Map<string, number>;
+
+/** Each group's CPU seconds now; this process's own (the bench and the carrier in it) as "bench". */
+export function readCpu(groups: ProcessGroups): CpuReading {
+  const reading: CpuReading = new Map();
+  for (const [name, pids] of Object.entries(groups)) reading.set(name, pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0));
+  const own = process.cpuUsage();
+  reading.set('bench', (own.user + own.system) / 1e6);
+  return reading;
+}
+
+/** CPU seconds per `per` units of work between two readings, by group. */
+export function cpuPer(before: CpuReading, after: CpuReading, units: number, per = 1000): CpuReading {
+  const out: CpuReading = new Map();
+  for (const [name, end] of after) out.set(name, ((end - (before.get(name) ?? NaN)) * per) / units);
+  return out;
+}
+
+/** One column per pass, one row per process and a total; a process a pass did not use shows "-". */
+export function cpuTable(passes: Array<{ name: string; cpu: CpuReading }>, units: number): string[] {
+  const names = [...new Set(passes.flatMap((p) => [...p.cpu.keys()]))];
+  const cell = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(1)).padStart(14);
+  const lines = [`CPU seconds per 1,000 journeys, by process (the kernel's accounting over each pass; ${units} journeys per pass)`];
+  lines.push(`${''.padEnd(24)}${passes.map((p) => p.name.padStart(14)).join('')}`);
+  for (const name of names) lines.push(`${name.padEnd(24)}${passes.map((p) => cell(p.cpu.get(name))).join('')}`);
+  const total = (cpu: CpuReading) => [...cpu.values()].filter((v) => !Number.isNaN(v)).reduce((s, v) => s + v, 0);
+  lines.push(`${'total'.padEnd(24)}${passes.map((p) => cell(total(p.cpu))).join('')}`);
+  return lines;
+}
