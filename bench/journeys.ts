@@ -152,7 +152,7 @@ async function printActionCounts(stack: BenchStack, optinflow: PassFigures, bare
   const n = Math.max(1, phones.length);
   console.log(
     `  delivery reports: ${(finalStatuses / n).toFixed(2)} final statuses posted per journey, ${(statusSignals / n).toFixed(2)} reached it as signals ` +
-      '(the others came after it closed: a refused signal, one API→Temporal call each, not billed)',
+      '(only a failed delivery is signalled to its journey; the others are kept in the store as delivery reports)',
   );
   console.log('  billable actions = workflows started + activity attempts + workflow tasks with local-activity markers + signals + timers + upserts + updates (see bench/actions.ts)');
   return costs;
