@@ -17,7 +17,8 @@ import { exportProofOf } from '../domain/consent-export';
 import { loadBusinesses } from '../lib/businesses';
 import { consentExport } from '../services/exports';
 import { contactIdOf } from '../store/models';
-import { findFreePort, httpOk, waitUntil } from '../dev/processes';
+import { findFreePort } from '../dev/free-port';
+import { httpOk, waitUntil } from '../dev/processes';
 import { startBenchStack, type BenchStack } from './stack';
 
 const CONSENTS = Number(process.env.EXPORT_CONSENTS || 100_000);

@@ -12,7 +12,8 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findFreePort, startFerretDb } from '../dev/processes';
+import { findFreePort } from '../dev/free-port';
+import { startFerretDb } from '../dev/servers';
 import { loadBusinesses } from '../lib/businesses';
 import { mergeReportDays } from '../domain/consent-report';
 import type { ReportDay } from '../domain/report-day';

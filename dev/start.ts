@@ -15,17 +15,9 @@ import { searchAttributeDefinitions } from '../workflows/search-attributes';
 import { DEV_API_KEY, devEnvironment } from './dev-env';
 import { metricsRows } from './metrics-urls';
 import { readStackSettings, StackSettingsError, type StackSettings } from './ports';
-import {
-  assertPortFree,
-  canConnect,
-  describeExit,
-  httpOk,
-  startFerretDb,
-  startNodeProcess,
-  startTemporalDevServer,
-  waitUntil,
-  type ManagedProcess,
-} from './processes';
+import { assertPortFree, canConnect } from './free-port';
+import { describeExit, httpOk, startNodeProcess, waitUntil, type ManagedProcess } from './processes';
+import { startFerretDb, startTemporalDevServer } from './servers';
 import { withWorkerHeapLimit } from './worker-heap';
 import { startWatchdog, type Watchdog } from './watchdog';
 

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { canConnect, spawnManaged, waitUntil, type ManagedProcess } from '../processes';
+import { canConnect } from '../free-port';
+import { spawnManaged, waitUntil, type ManagedProcess } from '../processes';
 
 /**
  * A PostgreSQL server for the cluster profile, in a data directory of ours (`.data/cluster/postgres`),

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findFreePort, startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
+import { findFreePort } from '../../dev/free-port';
+import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
 import { testWorkflowBundle } from '../harness/servers';
 
 /**

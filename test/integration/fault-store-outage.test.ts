@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findFreePort, startFerretDb, type FerretDbServer } from '../../dev/processes';
+import { findFreePort } from '../../dev/free-port';
+import { startFerretDb, type FerretDbServer } from '../../dev/servers';
 import { waitForConsents } from '../harness/contact';
 import { startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
 import { sleep } from '../harness/wait';

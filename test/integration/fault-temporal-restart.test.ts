@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findFreePort, startTemporalDevServer, type TemporalDevServer } from '../../dev/processes';
+import { findFreePort } from '../../dev/free-port';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev/servers';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
 import { startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
 import { sleep } from '../harness/wait';

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { findFreePort, startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
+import { findFreePort } from '../../dev/free-port';
+import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
 import { numberedPhones, postAsTwilio } from '../harness/contact';
 import { productionWorkerEnv, startJourney, startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
 import { eventually } from '../harness/wait';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { assertPortFree, findFreePort, PortInUseError } from '../../dev/processes';
+import { assertPortFree, findFreePort, PortInUseError } from '../../dev/free-port';
 
 /** The kernel's first ephemeral port on this machine, when it says. */
 function ephemeralFrom(): number | undefined {
