@@ -1,6 +1,7 @@
 import { activityInfo, ApplicationFailure, log, sleep } from '@temporalio/activity';
 import type { Twilio } from 'twilio';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message';
+import { reportedSendOf } from '../store/delivery-reports';
 import type { Store } from '../store/models';
 import { adoptFoundSend, giveUpAmbiguous, providerIdsTakenByOthers, readOutbox, reclaimForResend, type OutboxRow, type ResolutionNote } from '../store/outbox';
 import { SEND_MAX_ATTEMPTS } from '../workflows/activity-options';
@@ -129,6 +130,9 @@ export function createAmbiguousSends({ store, twilio, settleMs }: AmbiguousSendD
     if (wait > 0) await sleep(wait);
     const row = await readOutbox(store, claimed._id);
     if (!row || row.status !== 'ambiguous') return settledMeanwhile(claimed);
+    // A final status that came while the row was still claimed is kept, not applied to the row.
+    const reported = await reportedSendOf(store, row._id);
+    if (reported) return adopt(row, outgoing, reported, { how: 'status_callback', detail: `the provider reported ${reported}` });
 
     let found: Lookup;
     try {

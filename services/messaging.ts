@@ -116,23 +116,28 @@ export interface MessageStatus {
 
 /**
  * A delivery status. Only failures reach the journey (the only reports it acts on; every signal is a
- * workflow task and a billed action); other final ones (delivered, read) are kept in the store for the
- * audit trail, ones in progress are dropped. The carrier's "recipient unsubscribed" is an opt-out.
+ * workflow task and a billed action); every final one (delivered, read, failed) is kept in the store
+ * for the audit trail, ones in progress are dropped. The carrier's "recipient unsubscribed" is an opt-out.
  */
 export async function receiveMessageStatus(deps: ServiceDeps, s: MessageStatus): Promise<{ optOut?: OptOutOutcome }> {
   const receivedAt = new Date().toISOString();
-  // Best effort, beside the signal: the send's retry looks the message up at the provider when no report got through.
-  // Only a final status reads the row: it comes last, when the send's own answer is most likely recorded,
-  // while reading on every in-progress report cost 3 to 5 reads per message. A send whose carrier never
-  // reports a final status is found by the retry's lookup all the same.
-  const final = !IN_PROGRESS_STATUSES.has(s.status);
-  const noted = final && s.outboxKey && s.providerId ? noteProviderReport(deps.store, s.outboxKey, s.providerId).catch(() => undefined) : undefined;
-  if (s.workflowId && FAILED_DELIVERY_STATUSES.has(s.status)) {
-    await signalJourney(deps, `status.${s.providerId}.${s.status}`, { workflowId: s.workflowId, runId: s.runId }, 'providerStatus', { providerId: s.providerId, status: s.status, errorCode: s.errorCode, receivedAt });
-  } else if (final) {
-    await keepDeliveryReport(deps.store, { providerId: s.providerId, status: s.status, outboxKey: s.outboxKey, workflowId: s.workflowId, errorCode: s.errorCode, at: new Date(receivedAt) });
+  if (!IN_PROGRESS_STATUSES.has(s.status)) {
+    const failed = FAILED_DELIVERY_STATUSES.has(s.status);
+    const keeping = keepDeliveryReport(deps.store, { providerId: s.providerId, status: s.status, outboxKey: s.outboxKey, workflowId: s.workflowId, errorCode: s.errorCode, at: new Date(receivedAt) });
+    // Best effort, after the report is kept: an ambiguous row is settled at once; a row still claimed
+    // (the callback beat the send's own answer) is settled by the send's retry, which finds the report.
+    const noted = keeping.then(() => (s.outboxKey ? noteProviderReport(deps.store, s.outboxKey, s.providerId) : undefined)).catch(() => undefined);
+    if (s.workflowId && failed) {
+      // A failure reaches the journey even when the store cannot keep its report.
+      await Promise.all([
+        signalJourney(deps, `status.${s.providerId}.${s.status}`, { workflowId: s.workflowId, runId: s.runId }, 'providerStatus', { providerId: s.providerId, status: s.status, errorCode: s.errorCode, receivedAt }),
+        keeping.catch(() => undefined),
+      ]);
+    } else {
+      await keeping;
+    }
+    await noted;
   }
-  await noted;
   if (s.errorCode === undefined || !CARRIER_UNSUBSCRIBED_CODES.has(s.errorCode) || !s.business || !s.contactId || !s.to) return {};
   const optOut = await requestOptOut(deps, {
     origin: `provider.${s.providerId}`,

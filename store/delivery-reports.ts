@@ -1,10 +1,11 @@
 import { isDuplicateKey, type Store } from './models';
 
 /**
- * Delivery reports that change nothing in a journey (delivered, read): kept for the audit trail here,
- * not sent to the journey, where each would cost a signal and a workflow task. One document per
- * message and status, written only by insert: a repeated callback changes nothing, and no update of
- * the outbox row can be lost to it (FerretDB 1.24 rewrites whole documents on update).
+ * Final delivery reports (delivered, read, and failures, which also reach the journey as a signal):
+ * kept for the audit trail, and as the evidence a send whose provider call went unanswered looks for
+ * first (`reportedSendOf`). One document per message and status, written only by insert: a repeated
+ * callback changes nothing, and no update of the outbox row can be lost to it (FerretDB 1.24 rewrites
+ * whole documents on update).
  */
 export interface DeliveryReport {
   providerId: string;
@@ -27,4 +28,20 @@ export async function keepDeliveryReport(store: Store, r: DeliveryReport): Promi
 
 export async function deliveryReportsOf(store: Store, providerId: string): Promise<DeliveryReport[]> {
   return reportsOf(store).find({ providerId }).toArray();
+}
+
+/**
+ * The provider id of a message reported for this outbox row, if a report came: the callback URL
+ * carries the row's key, so the provider has that message for this send.
+ */
+export async function reportedSendOf(store: Store, outboxKey: string): Promise<string | undefined> {
+  const report = await reportsOf(store).findOne({ outboxKey }, { projection: { providerId: 1 } });
+  return report?.providerId;
+}
+
+/** Reports are read by outbox key (a send being settled) and by provider id (a subject access request). */
+export async function createDeliveryReportIndexes(store: Store): Promise<void> {
+  // One at a time: FerretDB 1.24 panics on a createIndexes command naming two while another client creates the collection.
+  await reportsOf(store).createIndex({ outboxKey: 1 });
+  await reportsOf(store).createIndex({ providerId: 1 });
 }

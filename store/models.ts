@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import mongoose, { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { createDeliveryReportIndexes } from './delivery-reports';
 
 /**
  * Collections. Keys that must be unique are the documents' `_id`s, derived from business keys, so
@@ -225,6 +226,7 @@ export async function connectStore(uri: string): Promise<Store> {
   await connection.asPromise();
   const store = createStore(connection);
   await Promise.all([store.contacts, store.consents, store.consentEvents, store.journeys, store.outbox, store.inbound].map((m) => m.init()));
+  await createDeliveryReportIndexes(store);
   return store;
 }
 

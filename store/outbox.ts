@@ -1,5 +1,4 @@
 import { isDuplicateKey, type OutboxDoc, type Store } from './models';
-import { pollUntil } from './poll';
 
 /**
  * The outbox: one row per idempotency key, so a retried send activity calls the provider at most once
@@ -104,19 +103,15 @@ export async function recordUnsentSend(store: Store, row: OutboxRowInput & { sta
   }
 }
 
-/** How long a status callback waits for a send still at the provider to record its own answer. */
-const REPORT_WAIT_MS = 2_000;
-/** The first re-read's delay; each next one waits twice as long, so a busy store is read 5 times, not 20. */
-const REPORT_POLL_MS = 100;
-
 /**
- * A final status callback for the message of this outbox row (its key is in the callback URL): an ambiguous
- * row is settled as sent. A callback can beat the send's own answer, so it waits a moment for a row
- * still claimed; it never writes one (on FerretDB two concurrent updates of a document can lose one).
- * A row still claimed after the wait (its worker died) is settled by the retry's lookup instead.
+ * A final status callback for the message of this outbox row (its key is in the callback URL): an
+ * ambiguous row is settled as sent. One read: the caller kept the report first, so a send that marks
+ * its row ambiguous after this read finds the report when it settles (activities/ambiguous-send.ts);
+ * a callback that beats the send's own answer therefore needs no wait here. It never writes a claimed
+ * row (on FerretDB two concurrent updates of a document can lose one).
  */
 export async function noteProviderReport(store: Store, key: string, providerId: string): Promise<void> {
-  const row = await pollUntil(() => readOutbox(store, key), (r) => r?.status !== 'claimed', { firstDelayMs: REPORT_POLL_MS, waitMs: REPORT_WAIT_MS });
+  const row = await readOutbox(store, key);
   if (row?.status === 'ambiguous') await adoptFoundSend(store, row, providerId, { how: 'status_callback', detail: `the provider reported ${providerId}` });
 }
 

@@ -72,14 +72,15 @@ test('a worker killed between the provider call and the activity completion: exa
   killedWorker = undefined;
   const replacement = await stack.startWorker();
 
-  // The retry runs once the first attempt's start-to-close timeout (30 s) has passed, and finds the
-  // message in the carrier's list: its status callbacks came while the row was still claimed.
+  // The retry runs once the first attempt's start-to-close timeout (30 s) has passed. The message's
+  // status callbacks came while the row was still claimed: kept, not applied, and the retry adopts
+  // the message they reported before it asks the carrier.
   await waitUntil(async () => (await stack.store.outbox.findById(key).lean())?.status === 'sent', { timeoutMs: 60_000, what: 'the retried send to settle the claimed outbox row' });
   const waiting = await waitForJourney(stack, journeyId, (j) => j.events.some((e: any) => e.kind === 'request:sent'), 'the request found at the carrier');
   expect(waiting.status).toBe('active');
   expect(waiting.events.find((e: any) => e.kind === 'request:sent').providerId).toBe(accepted.sid);
   expect(stack.carrier.messages({ to: phone }).map((m) => m.sid)).toEqual([accepted.sid]);
-  expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'sent', providerId: accepted.sid, attempts: 1, resolution: { outcome: 'found', how: 'message_list' } });
+  expect(await stack.store.outbox.findById(key).lean()).toMatchObject({ status: 'sent', providerId: accepted.sid, attempts: 1, resolution: { outcome: 'found', how: 'status_callback' } });
 
   // The message did reach the contact, who answers it; the journey completes normally.
   await stack.carrier.sendInbound({ from: phone, to: ACME_SMS, body: 'yes' });
