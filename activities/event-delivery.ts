@@ -2,6 +2,7 @@ import { log } from '@temporalio/activity';
 import { perContactInOrder, type ConsentChangeEvent, type DeliverySettings } from '../domain/consent-events';
 import { EVENT_ID_HEADER, signEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../lib/event-signature';
 import { guardedPost } from '../lib/guarded-post';
+import { openStoredSecret, type SecretBox } from '../lib/secret-box';
 import { deliveredAmong, findEndpoint, recordAttempts, type DeliveryAttempt } from '../store/event-endpoints';
 import { happenedSince, recordedBetween, type FeedEvent, type FeedKey } from '../store/ledger-feed';
 import type { Store } from '../store/models';
@@ -11,6 +12,8 @@ export interface EventDeliveryDeps {
   store: Store;
   /** Deliver to loopback and private addresses too (EVENT_ENDPOINTS_ALLOW_PRIVATE): development and tests; off by default. */
   allowPrivateReceivers?: boolean;
+  /** Opens endpoints' sealed signing secrets (EVENT_SECRETS_KEY). */
+  eventSecrets?: SecretBox;
 }
 
 const PAGE = 500;
@@ -74,7 +77,13 @@ const attemptOf = (endpoint: Endpoint, e: FeedEvent, sent: Sent, replay: boolean
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function createEventDeliveryActivities({ store, allowPrivateReceivers = false }: EventDeliveryDeps) {
+export function createEventDeliveryActivities({ store, allowPrivateReceivers = false, eventSecrets }: EventDeliveryDeps) {
+  /** The endpoint with its signing secret opened; a secret that cannot be opened fails the round (retried). */
+  async function readEndpoint(endpointId: string): Promise<Endpoint | null> {
+    const endpoint = (await findEndpoint(store, endpointId)) as Endpoint | null;
+    return endpoint && { ...endpoint, secret: openStoredSecret(endpoint.secret, endpoint._id, eventSecrets) };
+  }
+
   /**
    * The events recorded since the watermark (less the overlap) that the endpoint has not had, oldest
    * first, up to a batch; `complete` when nothing recorded before the horizon was left out.
@@ -107,7 +116,7 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
     const s = round.settings;
     const horizon = new Date();
     await sleep(s.settleMs);
-    const endpoint = (await findEndpoint(store, round.endpointId)) as Endpoint | null;
+    const endpoint = await readEndpoint(round.endpointId);
     if (!endpoint) return { endpointGone: true, watermark: round.watermark, delivered: 0, failed: 0, more: false };
     const { pending, complete } = await pendingEvents(endpoint, round.watermark, horizon, s);
 
@@ -145,7 +154,7 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
   /** Sends again, one at a time in the order they happened, the events since `since`; a failure stops the round where it is. */
   async function replayEvents(round: ReplayRound): Promise<ReplayRoundResult> {
     const s = round.settings;
-    const endpoint = (await findEndpoint(store, round.endpointId)) as Endpoint | null;
+    const endpoint = await readEndpoint(round.endpointId);
     if (!endpoint) return { endpointGone: true, delivered: 0, failed: 0, done: true };
     const key = round.key ? { at: new Date(round.key.at), id: round.key.id } : undefined;
     const events = await happenedSince(store, endpoint.businessId, new Date(round.since), s.batchLimit, key);

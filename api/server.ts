@@ -4,7 +4,9 @@ import { readKeysFile } from '../lib/api-keys';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
+import { secretBox } from '../lib/secret-box';
 import { temporalConnectionOptions } from '../lib/temporal';
+import { sealPlainEndpointSecrets } from '../services/event-endpoints';
 import { connectStore } from '../store/models';
 import { buildApp } from './app';
 
@@ -14,6 +16,9 @@ async function main(): Promise<void> {
   const businesses = loadBusinesses(config.BUSINESSES_FILE);
   const meta = metaSettings(config, businesses.usesMeta());
   const store = await connectStore(config.MONGODB_URI);
+  const eventSecrets = config.EVENT_SECRETS_KEY ? secretBox(config.EVENT_SECRETS_KEY) : undefined;
+  const sealed = await sealPlainEndpointSecrets({ store, eventSecrets });
+  if (sealed > 0) logger.info({ sealed }, 'sealed the signing secrets of event endpoints registered before sealing');
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = await buildApp({
@@ -28,6 +33,7 @@ async function main(): Promise<void> {
     publicBaseUrl: config.PUBLIC_BASE_URL,
     pageTokenSecret: config.PAGE_TOKEN_SECRET,
     erasureHashSecret: config.ERASURE_HASH_SECRET,
+    eventSecrets,
     allowPrivateReceivers: config.EVENT_ENDPOINTS_ALLOW_PRIVATE,
     trustProxy: config.TRUST_PROXY,
     logger,

@@ -78,6 +78,8 @@ export const configShape = {
   PAGE_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters'),
   /** Keys the hash an erasure keeps of an erased number so it stays suppressed; unset, POST /v1/contacts/erase answers 503. */
   ERASURE_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Seals event endpoints' signing secrets in the store (API and worker); unset, POST /v1/event-endpoints answers 503. */
+  EVENT_SECRETS_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   BUSINESSES_FILE: z.string().min(1).default('config/businesses.demo.json'),
 };
 

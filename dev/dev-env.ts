@@ -7,6 +7,7 @@ export const DEV_TWILIO_AUTH_TOKEN = 'dev-twilio-auth-token-not-secret';
 export const DEV_API_KEY = 'dev-api-key-not-secret';
 export const DEV_PAGE_TOKEN_SECRET = 'dev-page-token-secret-not-for-production';
 export const DEV_ERASURE_HASH_SECRET = 'dev-erasure-hash-secret-not-for-production';
+export const DEV_EVENT_SECRETS_KEY = 'dev-event-secrets-key-not-for-production';
 export const DEV_META_ACCESS_TOKEN = 'dev-meta-access-token-not-secret';
 export const DEV_META_APP_SECRET = 'dev-meta-app-secret-not-secret';
 export const DEV_META_VERIFY_TOKEN = 'dev-meta-verify-token-not-secret';
@@ -52,6 +53,7 @@ export function devEnvironment(current: NodeJS.ProcessEnv, endpoints: StackEndpo
   fill('API_KEYS', DEV_API_KEY, true);
   fill('PAGE_TOKEN_SECRET', DEV_PAGE_TOKEN_SECRET, true);
   fill('ERASURE_HASH_SECRET', DEV_ERASURE_HASH_SECRET, true);
+  fill('EVENT_SECRETS_KEY', DEV_EVENT_SECRETS_KEY, true);
   fill('META_ACCESS_TOKEN', DEV_META_ACCESS_TOKEN, true);
   fill('META_APP_SECRET', DEV_META_APP_SECRET, true);
   fill('META_VERIFY_TOKEN', DEV_META_VERIFY_TOKEN, true);

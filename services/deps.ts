@@ -1,4 +1,5 @@
 import type { BusinessRegistry } from '../domain/business';
+import type { SecretBox } from '../lib/secret-box';
 import type { Store } from '../store/models';
 import type { TemporalAccess } from './temporal';
 
@@ -10,6 +11,8 @@ export interface ServiceDeps extends TemporalAccess {
   pageTokenSecret: string;
   /** Keys the hash an erasure keeps of a number (ERASURE_HASH_SECRET); without it erasure is refused. */
   erasureHashSecret?: string;
+  /** Seals event endpoints' secrets (EVENT_SECRETS_KEY); without it no endpoint can be registered. */
+  eventSecrets?: SecretBox;
 }
 
 /** Logs what a service does in the background (sweeps, late starts); the API passes its request or app logger. */

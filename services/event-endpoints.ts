@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isObviouslyInternal } from '../lib/address-policy';
+import { isSealed, SEALED_PREFIX } from '../lib/secret-box';
 import type { DeliverySettings } from '../domain/consent-events';
-import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, removeEndpoint, type EventEndpointDoc } from '../store/event-endpoints';
+import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, plainSecretEndpoints, removeEndpoint, replaceEndpointSecret, type EventEndpointDoc } from '../store/event-endpoints';
 import {
   eventDeliveryWorkflowId,
   eventDeliveryWorkflowRef,
@@ -12,7 +13,7 @@ import {
 } from '../workflows/event-delivery/contract';
 import { requireKnownBusiness } from './businesses';
 import type { ServiceDeps } from './deps';
-import { InvalidInputError, NotFoundError } from './errors';
+import { InvalidInputError, NotFoundError, ServiceError } from './errors';
 import { signalIfRunning, type TemporalAccess } from './temporal';
 
 /**
@@ -51,16 +52,25 @@ export interface NewEventEndpoint {
   description?: string;
 }
 
+export class EventSecretsNotConfiguredError extends ServiceError {
+  constructor() {
+    super('unavailable', 'event_endpoints_not_configured', 'event endpoints need EVENT_SECRETS_KEY (it seals their signing secrets in the store); nothing was registered');
+  }
+}
+
 /** Registers an endpoint and starts its delivery workflow; ledger events from now on reach it. */
 export async function registerEventEndpoint(deps: EventEndpointDeps, req: NewEventEndpoint) {
   const business = requireKnownBusiness(deps.businesses, req.businessId);
+  if (req.secret !== undefined && isSealed(req.secret)) throw new InvalidInputError('body', [{ field: 'secret', rule: `must not begin with "${SEALED_PREFIX}" (the prefix of secrets sealed in the store)` }]);
+  if (!deps.eventSecrets) throw new EventSecretsNotConfiguredError();
   // A name is checked again at each delivery (it may resolve elsewhere later); what is plainly internal is refused now.
   if (!deps.allowPrivateReceivers && isObviouslyInternal(new URL(req.url))) {
     throw new InvalidInputError('body', [{ field: 'url', rule: 'must point to a public address, not a loopback, private or link-local one (EVENT_ENDPOINTS_ALLOW_PRIVATE=true allows them)', value: req.url }]);
   }
   const generated = req.secret === undefined;
   const secret = req.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
-  const endpoint: Endpoint = { _id: `ep_${randomBytes(8).toString('hex')}`, businessId: business.id, url: req.url, secret, description: req.description, deliverFrom: new Date() };
+  const endpointId = `ep_${randomBytes(8).toString('hex')}`;
+  const endpoint: Endpoint = { _id: endpointId, businessId: business.id, url: req.url, secret: deps.eventSecrets.seal(secret, endpointId), description: req.description, deliverFrom: new Date() };
   await insertEndpoint(deps.store, endpoint);
   await wakeEndpoint(deps, endpoint, deps.eventDelivery);
   return { ...view(endpoint), ...(generated ? { secret } : {}) };
@@ -123,3 +133,17 @@ export async function replayEventsTo(deps: EventEndpointDeps, endpointId: string
   return { endpointId, businessId: endpoint.businessId, replayId: requestId, since };
 }
 
+
+/**
+ * Seals the secrets of endpoints registered before secrets were sealed (run at the API's start when
+ * EVENT_SECRETS_KEY is set). Each is replaced only while still the plain value read, so a run beside
+ * another API process changes nothing twice. Returns how many were sealed.
+ */
+export async function sealPlainEndpointSecrets(deps: Pick<ServiceDeps, 'store' | 'eventSecrets'>): Promise<number> {
+  if (!deps.eventSecrets) return 0;
+  let sealed = 0;
+  for (const e of await plainSecretEndpoints(deps.store, SEALED_PREFIX)) {
+    if (await replaceEndpointSecret(deps.store, e._id, e.secret, deps.eventSecrets.seal(e.secret, e._id))) sealed++;
+  }
+  return sealed;
+}

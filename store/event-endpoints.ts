@@ -12,7 +12,7 @@ const endpointSchema = new Schema(
     _id: { type: String, required: true },
     businessId: { type: String, required: true },
     url: { type: String, required: true },
-    /** The HMAC key; never returned after registration, never logged. */
+    /** The HMAC key, sealed (lib/secret-box.ts; plain in endpoints registered before sealing); never returned after registration, never logged. */
     secret: { type: String, required: true },
     description: String,
     /** Ledger events recorded from this instant on are delivered; older ones only by a replay. */
@@ -125,4 +125,16 @@ export async function deliveriesOf(store: Store, endpointId: string, opts: { sta
   if (opts.status) filter.status = opts.status;
   if (opts.before) filter.lastAttemptAt = { $lt: opts.before };
   return eventStoreOf(store).deliveries.find(filter).sort({ lastAttemptAt: -1 }).limit(opts.limit).lean<(EventDeliveryDoc & { _id: string })[]>();
+}
+
+/** Endpoints whose secret is still kept plain (registered before secrets were sealed). */
+export async function plainSecretEndpoints(store: Store, sealedPrefix: string) {
+  const all = await eventStoreOf(store).endpoints.find({}, { _id: 1, secret: 1 }).lean<Array<{ _id: string; secret: string }>>();
+  return all.filter((e) => !e.secret.startsWith(sealedPrefix));
+}
+
+/** Replaces an endpoint's secret only while it is still `from`; true when this call replaced it. */
+export async function replaceEndpointSecret(store: Store, endpointId: string, from: string, to: string): Promise<boolean> {
+  const r = await eventStoreOf(store).endpoints.updateOne({ _id: endpointId, secret: from }, { $set: { secret: to } });
+  return r.modifiedCount === 1;
 }

@@ -12,6 +12,7 @@ import { startCarrier, type Carrier } from '../../dev/carrier/carrier';
 import { carrierContentFor, carrierMetaFor } from '../../dev/content-templates';
 import type { BusinessRegistry } from '../../domain/business';
 import { loadBusinesses } from '../../lib/businesses';
+import { secretBox } from '../../lib/secret-box';
 import { connectStore, type Store } from '../../store/models';
 import { createOptinflowWorker, type ActivityDeps } from '../../workers/worker';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName, withDatabase } from './servers';
@@ -24,6 +25,7 @@ export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789';
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 export const TEST_PAGE_SECRET = 'test-page-token-secret-0123456789abcdef';
 export const TEST_ERASURE_SECRET = 'test-erasure-hash-secret-0123456789abcdef';
+export const TEST_EVENT_SECRETS_KEY = 'test-event-secrets-key-0123456789abcdef';
 /**
  * Tests stop workers mid-journey on purpose: in-flight activities are cancelled at once (as a crash
  * would leave them, to be retried), and a shutdown that still hangs is cut off instead of holding the file.
@@ -79,7 +81,7 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const carrier = await startCarrier({ httpPort: 0, smtpPort: 0, accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, statusCallbackDelayMs: 20, ...content, meta });
 
   // Tests play clients behind a proxy (X-Forwarded-For) to exercise per-IP limits.
-  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET, allowPrivateReceivers: true, meta: { ...TEST_META, graphBaseUrl: carrier.httpUrl }, trustProxy: true };
+  const apiDeps: Omit<ApiDeps, 'publicBaseUrl'> = { client, store, businesses, taskQueue, apiKeys: [TEST_API_KEY], twilioAuthToken: TEST_AUTH_TOKEN, pageTokenSecret: TEST_PAGE_SECRET, erasureHashSecret: TEST_ERASURE_SECRET, eventSecrets: secretBox(TEST_EVENT_SECRETS_KEY), allowPrivateReceivers: true, meta: { ...TEST_META, graphBaseUrl: carrier.httpUrl }, trustProxy: true };
   // The public URL is only known after listening; build once to learn the port, then for real.
   const probe = await buildApp({ ...apiDeps, publicBaseUrl: 'http://127.0.0.1' });
   await probe.listen({ host: '127.0.0.1', port: 0 });
@@ -102,6 +104,7 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
     pageTokenSecret: TEST_PAGE_SECRET,
     // Test receivers listen on loopback; event-endpoint-guard.test.ts turns this off to see the refusals.
     allowPrivateReceivers: true,
+    eventSecrets: secretBox(TEST_EVENT_SECRETS_KEY),
   };
 
   const workers: RunningWorker[] = [];
@@ -243,6 +246,7 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
     API_KEYS: TEST_API_KEY,
     PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
     ERASURE_HASH_SECRET: TEST_ERASURE_SECRET,
+    EVENT_SECRETS_KEY: TEST_EVENT_SECRETS_KEY,
     META_ACCESS_TOKEN: TEST_META.accessToken,
     META_APP_SECRET: TEST_META.appSecret,
     META_VERIFY_TOKEN: TEST_META.verifyToken,
@@ -256,7 +260,7 @@ export function productionWorkerEnv(stack: TestStack, businessesFile = path.join
 
 /** The API's dependencies on this stack, with another Temporal client (e.g. one that reaches no server). */
 export function apiDepsWith(stack: TestStack, client: Client): ApiDeps {
-  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET, meta: { ...TEST_META, graphBaseUrl: stack.carrier.httpUrl }, erasureHashSecret: TEST_ERASURE_SECRET, allowPrivateReceivers: true };
+  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET, meta: { ...TEST_META, graphBaseUrl: stack.carrier.httpUrl }, erasureHashSecret: TEST_ERASURE_SECRET, eventSecrets: secretBox(TEST_EVENT_SECRETS_KEY), allowPrivateReceivers: true };
 }
 
 /**

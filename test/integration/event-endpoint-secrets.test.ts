@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import { createServer, type Server } from 'node:http';
+import { buildApp, type ApiDeps } from '../../api/app';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyEvent } from '../../lib/event-signature';
+import { SEALED_PREFIX } from '../../lib/secret-box';
+import { sealPlainEndpointSecrets, wakeEndpoint } from '../../services/event-endpoints';
+import { findEndpoint, insertEndpoint } from '../../store/event-endpoints';
+import { numberedPhones } from '../harness/contact';
+import { apiDepsWith, startTestStack, type TestStack } from '../harness/stack';
+import { eventually } from '../harness/wait';
+
+/**
+ * Event endpoints' signing secrets are sealed in the store (EVENT_SECRETS_KEY): what MongoDB holds is
+ * not the secret, yet every delivery is signed with it. An endpoint kept plain by an older version
+ * is still delivered to, and sealed when the API starts. Without the key nothing is registered.
+ */
+
+jest.setTimeout(120_000);
+
+const phoneNo = numberedPhones(200);
+const FAST = { retryInitialMs: 1_000, retryMaxMs: 5_000, settleMs: 200, idleCheckMs: 30_000, requestTimeoutMs: 2_000 };
+
+let stack: TestStack;
+let deps: ApiDeps;
+let api: FastifyInstance;
+let apiUrl: string;
+let receiver: Server;
+let receiverUrl: string;
+/** Per endpoint (the receiver's path), the events it got and whether each verified with the secret the test knows. */
+const got = new Map<string, Array<{ id: string; signed: boolean }>>();
+const secrets = new Map<string, string>();
+
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'epsecret' });
+  deps = { ...apiDepsWith(stack, stack.client), eventDelivery: FAST };
+  api = await buildApp(deps);
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  apiUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const path = req.url ?? '/';
+      const signed = verifyEvent(secrets.get(path) ?? '', { timestamp: req.headers[TIMESTAMP_HEADER] as string, signature: req.headers[SIGNATURE_HEADER] as string }, text);
+      got.set(path, [...(got.get(path) ?? []), { id: JSON.parse(text).id, signed }]);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+});
+
+afterAll(async () => {
+  await api?.close();
+  await stack?.close();
+  await new Promise<void>((resolve) => (receiver?.listening ? receiver.close(() => resolve()) : resolve()));
+});
+
+async function call(app: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${app}${path}`, { method, headers: { authorization: `Bearer ${stack.apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A paper consent for a new contact: one ledger event per category, delivered to every endpoint of acme. */
+async function ledgerEvent(ref: string): Promise<void> {
+  const r = await call(apiUrl, 'POST', '/v1/consents/offline', { businessId: 'acme', phone: phoneNo(got.size * 10 + ref.length), categories: ['offers'], evidence: { documentRef: ref, signedAt: new Date(Date.now() - 3_600_000).toISOString(), collectedBy: 'store #2' } });
+  expect(r.status).toBe(202);
+  await stack.client.workflow.getHandle(r.body.directConsentId).result();
+}
+
+const signedDeliveries = (path: string, atLeast: number) =>
+  eventually(`${atLeast} signed deliveries to ${path}`, async () => {
+    const list = got.get(path) ?? [];
+    return list.length >= atLeast ? list : undefined;
+  }, 60_000);
+
+test('a registered secret is sealed in the store, and deliveries are signed with it', async () => {
+  const secret = 'receiver-chosen-secret-0123456789-abcdef';
+  secrets.set('/sealed', secret);
+  const r = await call(apiUrl, 'POST', '/v1/event-endpoints', { businessId: 'acme', url: `${receiverUrl}/sealed`, secret });
+  expect(r.status).toBe(201);
+  expect(r.body.secret).toBeUndefined();
+
+  const stored = (await findEndpoint(stack.store, r.body.endpointId))!.secret;
+  expect(stored.startsWith(SEALED_PREFIX)).toBe(true);
+  expect(stored).not.toContain(secret);
+  expect(stored).not.toContain(Buffer.from(secret).toString('base64url').slice(0, 12));
+
+  await ledgerEvent('paper-sealed-1');
+  const list = await signedDeliveries('/sealed', 1);
+  expect(list.every((d) => d.signed)).toBe(true);
+});
+
+test('an endpoint kept plain by an older version is delivered to, then sealed at the API start without a change in signatures', async () => {
+  const secret = 'plain-secret-from-an-older-version-0123456789';
+  secrets.set('/legacy', secret);
+  const endpoint = { _id: 'ep_00112233445566aa', businessId: 'acme', url: `${receiverUrl}/legacy`, secret, deliverFrom: new Date() };
+  await insertEndpoint(stack.store, endpoint);
+  await wakeEndpoint(deps, endpoint, FAST);
+  await ledgerEvent('paper-legacy-1');
+  expect((await signedDeliveries('/legacy', 1)).every((d) => d.signed)).toBe(true);
+
+  // What the API does when it starts with EVENT_SECRETS_KEY set; a second run finds nothing left.
+  expect(await sealPlainEndpointSecrets(deps)).toBe(1);
+  expect(await sealPlainEndpointSecrets(deps)).toBe(0);
+  const stored = (await findEndpoint(stack.store, endpoint._id))!.secret;
+  expect(stored.startsWith(SEALED_PREFIX)).toBe(true);
+  expect(stored).not.toContain(secret);
+
+  const before = got.get('/legacy')!.length;
+  await ledgerEvent('paper-legacy-2');
+  const list = await signedDeliveries('/legacy', before + 1);
+  expect(list.every((d) => d.signed)).toBe(true);
+});
+
+test('without EVENT_SECRETS_KEY nothing is registered (503), and a secret that looks sealed is a 400', async () => {
+  const bare = await buildApp({ ...deps, eventSecrets: undefined });
+  await bare.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
+    const before = await stack.store.connection.collection('event_endpoints').countDocuments();
+    const r = await call(bareUrl, 'POST', '/v1/event-endpoints', { businessId: 'acme', url: `${receiverUrl}/never` });
+    expect(r.status).toBe(503);
+    expect(r.body).toMatchObject({ error: 'event_endpoints_not_configured' });
+    expect(await stack.store.connection.collection('event_endpoints').countDocuments()).toBe(before);
+  } finally {
+    await bare.close();
+  }
+  const looksSealed = await call(apiUrl, 'POST', '/v1/event-endpoints', { businessId: 'acme', url: `${receiverUrl}/x`, secret: `${SEALED_PREFIX}0123456789abcdef0123456789abcdef` });
+  expect(looksSealed.status).toBe(400);
+  expect(looksSealed.body.issues.find((i: any) => i.field === 'secret')?.rule).toMatch(/must not begin with "sealed\.v1\."/);
+});
