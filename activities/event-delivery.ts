@@ -1,9 +1,9 @@
 import { log } from '@temporalio/activity';
-import { perContactInOrder, type ConsentChangeEvent, type DeliverySettings } from '../domain/consent-events';
+import { DEAD_LETTER_AFTER_ATTEMPTS, perContactInOrder, type ConsentChangeEvent, type DeliverySettings } from '../domain/consent-events';
 import { EVENT_ID_HEADER, signEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../lib/event-signature';
 import { guardedPost } from '../lib/guarded-post';
 import { openStoredSecret, type SecretBox } from '../lib/secret-box';
-import { deliveredAmong, findEndpoint, recordAttempts, type DeliveryAttempt } from '../store/event-endpoints';
+import { deliveryStatesAmong, findEndpoint, recordAttempts, type DeliveryAttempt } from '../store/event-endpoints';
 import { happenedSince, recordedBetween, type FeedEvent, type FeedKey } from '../store/ledger-feed';
 import type { Store } from '../store/models';
 import type { DeliveryRound, DeliveryRoundResult, ReplayRound, ReplayRoundResult } from '../workflows/event-delivery/contract';
@@ -29,6 +29,9 @@ interface Endpoint {
 }
 
 type Sent = { ok: true; status: number } | { ok: false; status?: number; error: string };
+
+/** The receiver answered and refused this event; anything else (no answer, 5xx, 408, 429) is the receiver being down. */
+const refused = (sent: Sent) => !sent.ok && sent.status !== undefined && sent.status >= 400 && sent.status < 500 && sent.status !== 408 && sent.status !== 429;
 
 function bodyOf(endpoint: Endpoint, e: FeedEvent, replay: boolean): string {
   const event: ConsentChangeEvent = {
@@ -88,19 +91,21 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
    * The events recorded since the watermark (less the overlap) that the endpoint has not had, oldest
    * first, up to a batch; `complete` when nothing recorded before the horizon was left out.
    */
-  async function pendingEvents(endpoint: Endpoint, watermark: number, horizon: Date, s: DeliverySettings): Promise<{ pending: FeedEvent[]; complete: boolean }> {
+  async function pendingEvents(endpoint: Endpoint, watermark: number, horizon: Date, s: DeliverySettings): Promise<{ pending: FeedEvent[]; complete: boolean; tried: Map<string, number> }> {
     const from = new Date(Math.max(watermark - s.overlapMs, endpoint.deliverFrom.getTime()));
     const pending: FeedEvent[] = [];
+    const tried = new Map<string, number>();
     let key: FeedKey | undefined;
     for (;;) {
       const page = await recordedBetween(store, endpoint.businessId, from, horizon, PAGE, key);
-      const delivered = await deliveredAmong(store, endpoint._id, page.map((e) => e._id));
+      const states = await deliveryStatesAmong(store, endpoint._id, page.map((e) => e._id));
       for (const e of page) {
-        if (delivered.has(e._id)) continue;
-        if (pending.length === s.batchLimit) return { pending, complete: false };
+        if (states.settled.has(e._id)) continue;
+        if (pending.length === s.batchLimit) return { pending, complete: false, tried };
         pending.push(e);
+        tried.set(e._id, states.attempts.get(e._id) ?? 0);
       }
-      if (page.length < PAGE) return { pending, complete: true };
+      if (page.length < PAGE) return { pending, complete: true, tried };
       const last = page[page.length - 1];
       key = { at: last.recordedAt!, id: last._id };
     }
@@ -118,11 +123,13 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
     await sleep(s.settleMs);
     const endpoint = await readEndpoint(round.endpointId);
     if (!endpoint) return { endpointGone: true, watermark: round.watermark, delivered: 0, failed: 0, more: false };
-    const { pending, complete } = await pendingEvents(endpoint, round.watermark, horizon, s);
+    const { pending, complete, tried } = await pendingEvents(endpoint, round.watermark, horizon, s);
+    const deadLetterAfter = s.deadLetterAfterAttempts ?? DEAD_LETTER_AFTER_ATTEMPTS;
 
     let receiverDown = false;
     const undelivered: FeedEvent[] = [];
     let delivered = 0;
+    let deadLettered = 0;
     const contacts = perContactInOrder(pending);
     const sendContact = async (events: FeedEvent[]) => {
       const attempts: DeliveryAttempt[] = [];
@@ -137,6 +144,12 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
           delivered += 1;
           continue;
         }
+        if (refused(sent) && (tried.get(events[i]._id) ?? 0) + 1 >= deadLetterAfter) {
+          // Refused every time: set aside, so it no longer holds back this contact's later events.
+          attempts[attempts.length - 1].deadLetter = true;
+          deadLettered += 1;
+          continue;
+        }
         if (sent.status === undefined || sent.status >= 500 || sent.status === 429 || sent.status === 408) receiverDown = true;
         undelivered.push(...events.slice(i));
         break;
@@ -147,6 +160,7 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
 
     const waiting = [...undelivered.map((e) => e.recordedAt!.getTime()), ...(complete ? [horizon.getTime()] : [pending[pending.length - 1].recordedAt!.getTime()])];
     const watermark = Math.max(round.watermark - s.overlapMs, Math.min(...waiting));
+    if (deadLettered > 0) log.warn('consent events the receiver kept refusing set aside as dead letters', { endpointId: endpoint._id, deadLettered, after: deadLetterAfter });
     if (undelivered.length > 0) log.warn('consent events not delivered; trying again after the backoff', { endpointId: endpoint._id, delivered, waiting: undelivered.length });
     return { watermark, delivered, failed: undelivered.length, more: !complete && undelivered.length === 0 };
   }

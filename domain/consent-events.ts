@@ -45,7 +45,16 @@ export interface DeliverySettings {
   retryMaxMs: number;
   /** One POST's timeout. */
   requestTimeoutMs: number;
+  /**
+   * Attempts after which an event the receiver refuses (a 4xx other than 408 and 429: it answers, but
+   * not this event) is set aside as a dead letter, so that contact's later events go on. Absent in
+   * rounds scheduled by older runs: DEAD_LETTER_AFTER_ATTEMPTS then.
+   */
+  deadLetterAfterAttempts?: number;
 }
+
+/** With the default backoff (5 s doubling to 10 minutes), 12 attempts span about 50 minutes. */
+export const DEAD_LETTER_AFTER_ATTEMPTS = 12;
 
 export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   idleCheckMs: 30 * 60_000,
@@ -55,6 +64,7 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   retryInitialMs: 5_000,
   retryMaxMs: 10 * 60_000,
   requestTimeoutMs: 10_000,
+  deadLetterAfterAttempts: DEAD_LETTER_AFTER_ATTEMPTS,
 };
 
 export function retryDelayMs(s: Pick<DeliverySettings, 'retryInitialMs' | 'retryMaxMs'>, failedRounds: number): number {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isObviouslyInternal } from '../lib/address-policy';
 import { isSealed, SEALED_PREFIX } from '../lib/secret-box';
 import type { DeliverySettings } from '../domain/consent-events';
-import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, plainSecretEndpoints, removeEndpoint, replaceEndpointSecret, type EventEndpointDoc } from '../store/event-endpoints';
+import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, plainSecretEndpoints, removeEndpoint, replaceEndpointSecret, type DeliveryStatus, type EventEndpointDoc } from '../store/event-endpoints';
 import {
   eventDeliveryWorkflowId,
   eventDeliveryWorkflowRef,
@@ -95,7 +95,7 @@ export async function deleteEventEndpoint(deps: ServiceDeps, endpointId: string)
   return { endpointId, businessId: endpoint.businessId, deleted: true };
 }
 
-export async function eventDeliveries(deps: ServiceDeps, endpointId: string, q: { status?: 'delivered' | 'failing'; limit: number; before?: Date }) {
+export async function eventDeliveries(deps: ServiceDeps, endpointId: string, q: { status?: DeliveryStatus; limit: number; before?: Date }) {
   const endpoint = await requireEndpoint(deps, endpointId);
   const rows = await deliveriesOf(deps.store, endpointId, q);
   return {
@@ -112,6 +112,7 @@ export async function eventDeliveries(deps: ServiceDeps, endpointId: string, q: 
       firstAttemptAt: d.firstAttemptAt,
       lastAttemptAt: d.lastAttemptAt,
       deliveredAt: d.deliveredAt ?? undefined,
+      deadLetteredAt: d.deadLetteredAt ?? undefined,
       lastStatus: d.lastStatus ?? undefined,
       lastError: d.lastError ?? undefined,
     })),
@@ -132,7 +133,6 @@ export async function replayEventsTo(deps: EventEndpointDeps, endpointId: string
   });
   return { endpointId, businessId: endpoint.businessId, replayId: requestId, since };
 }
-
 
 /**
  * Seals the secrets of endpoints registered before secrets were sealed (run at the API's start when

@@ -30,8 +30,12 @@ const deliverySchema = new Schema(
     contactId: { type: String, required: true },
     category: String,
     type: String,
-    /** delivered: a 2xx came back; failing: the last attempt did not get one (it is tried again). */
-    status: { type: String, enum: ['delivered', 'failing'], required: true },
+    /**
+     * delivered: a 2xx came back; failing: the last attempt did not get one (it is tried again);
+     * dead_letter: the receiver kept refusing it and it was set aside (a replay may still deliver it).
+     */
+    status: { type: String, enum: ['delivered', 'failing', 'dead_letter'], required: true },
+    deadLetteredAt: Date,
     attempts: { type: Number, default: 0 },
     /** Deliveries asked for by replay calls (each also counted in attempts). */
     replays: { type: Number, default: 0 },
@@ -83,10 +87,17 @@ export async function removeEndpoint(store: Store, endpointId: string): Promise<
 }
 
 /** Of these event ids, the ones already delivered to the endpoint. */
-export async function deliveredAmong(store: Store, endpointId: string, eventIds: string[]): Promise<Set<string>> {
-  if (eventIds.length === 0) return new Set();
-  const docs = await eventStoreOf(store).deliveries.find({ _id: { $in: eventIds.map((id) => deliveryIdOf(endpointId, id)) }, status: 'delivered' }, { eventId: 1 }).lean();
-  return new Set(docs.map((d) => d.eventId));
+/** Among these events: the ones settled for the endpoint (delivered or set aside), and the attempts each other one had. */
+export async function deliveryStatesAmong(store: Store, endpointId: string, eventIds: string[]): Promise<{ settled: Set<string>; attempts: Map<string, number> }> {
+  const settled = new Set<string>();
+  const attempts = new Map<string, number>();
+  if (eventIds.length === 0) return { settled, attempts };
+  const docs = await eventStoreOf(store).deliveries.find({ _id: { $in: eventIds.map((id) => deliveryIdOf(endpointId, id)) } }, { eventId: 1, status: 1, attempts: 1 }).lean();
+  for (const d of docs) {
+    if (d.status === 'delivered' || d.status === 'dead_letter') settled.add(d.eventId);
+    else attempts.set(d.eventId, d.attempts ?? 0);
+  }
+  return { settled, attempts };
 }
 
 export interface DeliveryAttempt {
@@ -97,6 +108,8 @@ export interface DeliveryAttempt {
   replay: boolean;
   status?: number;
   error?: string;
+  /** A refusal that sets the event aside (status dead_letter). */
+  deadLetter?: boolean;
 }
 
 /** Records attempts in one round trip; a delivered event stays delivered whatever a later attempt says. */
@@ -108,9 +121,14 @@ export async function recordAttempts(store: Store, attempts: DeliveryAttempt[]):
       updateOne: {
         filter: { _id: deliveryIdOf(a.endpointId, a.event._id) },
         update: {
-          $setOnInsert: { endpointId: a.endpointId, eventId: a.event._id, contactId: a.event.contactId, category: a.event.category, type: a.event.type, firstAttemptAt: a.at, ...(a.ok ? {} : { status: 'failing' }) },
+          $setOnInsert: { endpointId: a.endpointId, eventId: a.event._id, contactId: a.event.contactId, category: a.event.category, type: a.event.type, firstAttemptAt: a.at, ...(a.ok || a.deadLetter ? {} : { status: 'failing' }) },
           $inc: { attempts: 1, replays: a.replay ? 1 : 0 },
-          $set: { lastAttemptAt: a.at, ...(a.status === undefined ? {} : { lastStatus: a.status }), ...(a.ok ? { status: 'delivered', deliveredAt: a.at } : { lastError: a.error ?? 'failed' }) },
+          $set: {
+            lastAttemptAt: a.at,
+            ...(a.status === undefined ? {} : { lastStatus: a.status }),
+            ...(a.ok ? { status: 'delivered', deliveredAt: a.at } : { lastError: a.error ?? 'failed' }),
+            ...(a.deadLetter ? { status: 'dead_letter', deadLetteredAt: a.at } : {}),
+          },
           ...(a.ok ? { $unset: { lastError: 1 } } : {}),
         },
         upsert: true,
@@ -120,7 +138,9 @@ export async function recordAttempts(store: Store, attempts: DeliveryAttempt[]):
   );
 }
 
-export async function deliveriesOf(store: Store, endpointId: string, opts: { status?: 'delivered' | 'failing'; limit: number; before?: Date }) {
+export type DeliveryStatus = 'delivered' | 'failing' | 'dead_letter';
+
+export async function deliveriesOf(store: Store, endpointId: string, opts: { status?: DeliveryStatus; limit: number; before?: Date }) {
   const filter: Record<string, unknown> = { endpointId };
   if (opts.status) filter.status = opts.status;
   if (opts.before) filter.lastAttemptAt = { $lt: opts.before };

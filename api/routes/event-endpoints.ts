@@ -19,7 +19,7 @@ export const newEndpointBody = z.object({
 export const listQuery = z.object({ businessId: z.string().min(1).max(100) });
 export const endpointParams = z.object({ endpointId: z.string().regex(/^ep_[0-9a-f]{16}$/, 'must be an endpoint id as returned by POST /v1/event-endpoints') });
 export const deliveriesQuery = z.object({
-  status: z.enum(['delivered', 'failing']).optional(),
+  status: z.enum(['delivered', 'failing', 'dead_letter']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: instant.optional(),
 });
