@@ -30,8 +30,12 @@ interface Endpoint {
 
 type Sent = { ok: true; status: number } | { ok: false; status?: number; error: string };
 
-/** The receiver answered and refused this event; anything else (no answer, 5xx, 408, 429) is the receiver being down. */
-const refused = (sent: Sent) => !sent.ok && sent.status !== undefined && sent.status >= 400 && sent.status < 500 && sent.status !== 408 && sent.status !== 429;
+/**
+ * Answers that refuse this event's content. Others say the receiver is down or misconfigured (no
+ * answer, 5xx, 401, 403, 404, 408, 410, 429, ...): every event would get them, so none is set aside for them.
+ */
+const EVENT_REFUSALS: ReadonlySet<number> = new Set([400, 409, 413, 415, 422]);
+const refused = (sent: Sent) => !sent.ok && sent.status !== undefined && EVENT_REFUSALS.has(sent.status);
 
 function bodyOf(endpoint: Endpoint, e: FeedEvent, replay: boolean): string {
   const event: ConsentChangeEvent = {

@@ -46,9 +46,9 @@ export interface DeliverySettings {
   /** One POST's timeout. */
   requestTimeoutMs: number;
   /**
-   * Attempts after which an event the receiver refuses (a 4xx other than 408 and 429: it answers, but
-   * not this event) is set aside as a dead letter, so that contact's later events go on. Absent in
-   * rounds scheduled by older runs: DEAD_LETTER_AFTER_ATTEMPTS then.
+   * Attempts after which an event the receiver refuses (400, 409, 413, 415 or 422: it answers, but not
+   * this event) is set aside as a dead letter, so that contact's later events go on. Absent in rounds
+   * scheduled by older runs: DEAD_LETTER_AFTER_ATTEMPTS then.
    */
   deadLetterAfterAttempts?: number;
 }

@@ -25,7 +25,8 @@ let receiver: Server;
 let receiverUrl: string;
 /** Every request the receiver got, in order: the event and what it answered. */
 const log: Array<{ id: string; contactId: string; category: string; type: string; answered: number }> = [];
-const refuse = new Set<string>();
+/** `<contactId>:<category>:<type>` → the status the receiver answers that event with. */
+const refuse = new Map<string, number>();
 
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'deadletter' });
@@ -37,7 +38,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const event = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const answered = refuse.has(`${event.contactId}:${event.category}:${event.type}`) ? 400 : 204;
+      const answered = refuse.get(`${event.contactId}:${event.category}:${event.type}`) ?? 204;
       log.push({ id: event.id, contactId: event.contactId, category: event.category, type: event.type, answered });
       res.writeHead(answered).end();
     });
@@ -68,11 +69,15 @@ test('an event refused every time is set aside after its attempts, and the conta
   const registered = await call('POST', '/v1/event-endpoints', { businessId: 'acme', url: receiverUrl });
   expect(registered.status).toBe(201);
   const endpointId = registered.body.endpointId as string;
-  const [refusedPhone, otherPhone] = [phoneNo(1), phoneNo(2)];
+  const [refusedPhone, otherPhone, lockedPhone] = [phoneNo(1), phoneNo(2), phoneNo(3)];
   const refusedContact = contactIdOf('acme', refusedPhone);
+  const lockedContact = contactIdOf('acme', lockedPhone);
   // Only the consent itself: a paper consent also writes the confirmation's event for its category.
-  refuse.add(`${refusedContact}:offers:opted_in`);
+  refuse.set(`${refusedContact}:offers:opted_in`, 400);
+  // A 401 says the receiver is misconfigured (every event would get it), not that it refuses this one.
+  refuse.set(`${lockedContact}:offers:opted_in`, 401);
 
+  await paperConsent(lockedPhone, 'offers', 'paper-dl-0');
   await paperConsent(refusedPhone, 'offers', 'paper-dl-1');
   await paperConsent(refusedPhone, 'order_updates', 'paper-dl-2');
   await paperConsent(otherPhone, 'offers', 'paper-dl-3');
@@ -87,6 +92,11 @@ test('an event refused every time is set aside after its attempts, and the conta
   const dead = await call('GET', `/v1/event-endpoints/${endpointId}/deliveries?status=dead_letter`);
   expect(dead.status).toBe(200);
   expect(dead.body.deliveries).toEqual([expect.objectContaining({ eventId: refusals[0].id, status: 'dead_letter', attempts: 3, lastStatus: 400, deadLetteredAt: expect.any(String) })]);
+
+  const locked = await call('GET', `/v1/event-endpoints/${endpointId}/deliveries?status=failing`);
+  const lockedRow = locked.body.deliveries.find((d: any) => d.contactId === lockedContact && d.type === 'opted_in');
+  expect(lockedRow).toMatchObject({ status: 'failing', lastStatus: 401 });
+  expect(lockedRow.attempts).toBeGreaterThanOrEqual(3);
 
   // Set aside means not sent again by the live rounds.
   await paperConsent(otherPhone, 'order_updates', 'paper-dl-4');
