@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { createServer, type Server } from 'node:http';
-import { buildApp } from '../../api/app';
 import { contactIdOf } from '../../store/models';
 import { numberedPhones } from '../harness/contact';
+import { listenApi, startEventReceiver, type EventReceiver } from '../harness/event-receiver';
 import { apiDepsWith, startTestStack, type TestStack } from '../harness/stack';
 import { eventually } from '../harness/wait';
 
@@ -21,7 +20,7 @@ const SETTINGS = { retryInitialMs: 300, retryMaxMs: 1_000, settleMs: 100, idleCh
 let stack: TestStack;
 let api: FastifyInstance;
 let apiUrl: string;
-let receiver: Server;
+let receiver: EventReceiver;
 let receiverUrl: string;
 /** Every request the receiver got, in order: the event and what it answered. */
 const log: Array<{ id: string; contactId: string; category: string; type: string; answered: number }> = [];
@@ -30,27 +29,20 @@ const refuse = new Map<string, number>();
 
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'deadletter' });
-  api = await buildApp({ ...apiDepsWith(stack, stack.client), eventDelivery: SETTINGS });
-  await api.listen({ host: '127.0.0.1', port: 0 });
-  apiUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const event = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const answered = refuse.get(`${event.contactId}:${event.category}:${event.type}`) ?? 204;
-      log.push({ id: event.id, contactId: event.contactId, category: event.category, type: event.type, answered });
-      res.writeHead(answered).end();
-    });
+  ({ app: api, url: apiUrl } = await listenApi({ ...apiDepsWith(stack, stack.client), eventDelivery: SETTINGS }));
+  receiver = await startEventReceiver((body) => {
+    const event = JSON.parse(body);
+    const answered = refuse.get(`${event.contactId}:${event.category}:${event.type}`) ?? 204;
+    log.push({ id: event.id, contactId: event.contactId, category: event.category, type: event.type, answered });
+    return answered;
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/events`;
+  receiverUrl = `${receiver.url}/events`;
 });
 
 afterAll(async () => {
   await api?.close();
   await stack?.close();
-  await new Promise<void>((resolve) => (receiver?.listening ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
 });
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { createServer, type Server } from 'node:http';
-import { buildApp, type ApiDeps } from '../../api/app';
+import { type ApiDeps } from '../../api/app';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyEvent } from '../../lib/event-signature';
 import { SEALED_PREFIX } from '../../lib/secret-box';
 import { sealPlainEndpointSecrets, wakeEndpoint } from '../../services/event-endpoints';
 import { findEndpoint, insertEndpoint } from '../../store/event-endpoints';
 import { numberedPhones } from '../harness/contact';
+import { listenApi, startEventReceiver, type EventReceiver } from '../harness/event-receiver';
 import { apiDepsWith, startTestStack, type TestStack } from '../harness/stack';
 import { eventually } from '../harness/wait';
 
@@ -24,7 +24,7 @@ let stack: TestStack;
 let deps: ApiDeps;
 let api: FastifyInstance;
 let apiUrl: string;
-let receiver: Server;
+let receiver: EventReceiver;
 let receiverUrl: string;
 /** Per endpoint (the receiver's path), the events it got and whether each verified with the secret the test knows. */
 const got = new Map<string, Array<{ id: string; signed: boolean }>>();
@@ -33,28 +33,20 @@ const secrets = new Map<string, string>();
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'epsecret' });
   deps = { ...apiDepsWith(stack, stack.client), eventDelivery: FAST };
-  api = await buildApp(deps);
-  await api.listen({ host: '127.0.0.1', port: 0 });
-  apiUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const path = req.url ?? '/';
-      const signed = verifyEvent(secrets.get(path) ?? '', { timestamp: req.headers[TIMESTAMP_HEADER] as string, signature: req.headers[SIGNATURE_HEADER] as string }, text);
-      got.set(path, [...(got.get(path) ?? []), { id: JSON.parse(text).id, signed }]);
-      res.writeHead(204).end();
-    });
+  ({ app: api, url: apiUrl } = await listenApi(deps));
+  receiver = await startEventReceiver((text, req) => {
+    const path = req.url ?? '/';
+    const signed = verifyEvent(secrets.get(path) ?? '', { timestamp: req.headers[TIMESTAMP_HEADER] as string, signature: req.headers[SIGNATURE_HEADER] as string }, text);
+    got.set(path, [...(got.get(path) ?? []), { id: JSON.parse(text).id, signed }]);
+    return 204;
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  receiverUrl = receiver.url;
 });
 
 afterAll(async () => {
   await api?.close();
   await stack?.close();
-  await new Promise<void>((resolve) => (receiver?.listening ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
 });
 
 async function call(app: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -116,10 +108,8 @@ test('an endpoint kept plain by an older version is delivered to, then sealed at
 });
 
 test('without EVENT_SECRETS_KEY nothing is registered (503), and a secret that looks sealed is a 400', async () => {
-  const bare = await buildApp({ ...deps, eventSecrets: undefined });
-  await bare.listen({ host: '127.0.0.1', port: 0 });
+  const { app: bare, url: bareUrl } = await listenApi({ ...deps, eventSecrets: undefined });
   try {
-    const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
     const before = await stack.store.connection.collection('event_endpoints').countDocuments();
     const r = await call(bareUrl, 'POST', '/v1/event-endpoints', { businessId: 'acme', url: `${receiverUrl}/never` });
     expect(r.status).toBe(503);
