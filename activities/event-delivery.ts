@@ -117,7 +117,8 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
 
   /**
    * One round: waits `settleMs` so events written together are all there, then sends the endpoint's
-   * pending events, each contact's in ledger order. The first failure stops that contact's events;
+   * pending events, each contact's in ledger order. The first failure stops that contact's events
+   * (one refused on its last allowed attempt is set aside as a dead letter instead, and they go on);
    * a receiver that cannot be reached or answers 5xx/429 stops the round. The new watermark is the
    * recording time of the oldest event still waiting (or the horizon when none is).
    */

@@ -86,7 +86,6 @@ export async function removeEndpoint(store: Store, endpointId: string): Promise<
   return (await eventStoreOf(store).endpoints.deleteOne({ _id: endpointId })).deletedCount === 1;
 }
 
-/** Of these event ids, the ones already delivered to the endpoint. */
 /** Among these events: the ones settled for the endpoint (delivered or set aside), and the attempts each other one had. */
 export async function deliveryStatesAmong(store: Store, endpointId: string, eventIds: string[]): Promise<{ settled: Set<string>; attempts: Map<string, number> }> {
   const settled = new Set<string>();
