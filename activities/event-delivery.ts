@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity';
-import { DEAD_LETTER_AFTER_ATTEMPTS, perContactInOrder, type ConsentChangeEvent, type DeliverySettings } from '../domain/consent-events';
+import { DEAD_LETTER_AFTER_ATTEMPTS, deliveryAnswer, perContactInOrder, type ConsentChangeEvent, type DeliverySettings } from '../domain/consent-events';
 import { EVENT_ID_HEADER, signEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../lib/event-signature';
 import { guardedPost } from '../lib/guarded-post';
 import { openStoredSecret, type SecretBox } from '../lib/secret-box';
@@ -30,13 +30,6 @@ interface Endpoint {
 
 type Sent = { ok: true; status: number } | { ok: false; status?: number; error: string };
 
-/**
- * Answers that refuse this event's content. Others say the receiver is down or misconfigured (no
- * answer, 5xx, 401, 403, 404, 408, 410, 429, ...): every event would get them, so none is set aside for them.
- */
-const EVENT_REFUSALS: ReadonlySet<number> = new Set([400, 409, 413, 415, 422]);
-const refused = (sent: Sent) => !sent.ok && sent.status !== undefined && EVENT_REFUSALS.has(sent.status);
-
 function bodyOf(endpoint: Endpoint, e: FeedEvent, replay: boolean): string {
   const event: ConsentChangeEvent = {
     id: e._id,
@@ -65,7 +58,7 @@ async function post(endpoint: Endpoint, e: FeedEvent, replay: boolean, timeoutMs
       timeoutMs,
       allowPrivate,
     });
-    return status >= 200 && status < 300 ? { ok: true, status } : { ok: false, status, error: `http_${status}` };
+    return deliveryAnswer(status) === 'delivered' ? { ok: true, status } : { ok: false, status, error: `http_${status}` };
   } catch (err) {
     const code = (err as { code?: string }).code;
     return { ok: false, error: code === 'EPRIVATEADDRESS' ? 'private_address' : code || (err as Error).name || 'network_error' };
@@ -145,17 +138,18 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
         }
         const sent = await post(endpoint, events[i], false, s.requestTimeoutMs, allowPrivateReceivers);
         attempts.push(attemptOf(endpoint, events[i], sent, false));
-        if (sent.ok) {
+        const answer = deliveryAnswer(sent.status);
+        if (answer === 'delivered') {
           delivered += 1;
           continue;
         }
-        if (refused(sent) && (tried.get(events[i]._id) ?? 0) + 1 >= deadLetterAfter) {
+        if (answer === 'refused' && (tried.get(events[i]._id) ?? 0) + 1 >= deadLetterAfter) {
           // Refused every time: set aside, so it no longer holds back this contact's later events.
           attempts[attempts.length - 1].deadLetter = true;
           deadLettered += 1;
           continue;
         }
-        if (sent.status === undefined || sent.status >= 500 || sent.status === 429 || sent.status === 408) receiverDown = true;
+        if (answer === 'receiver_down') receiverDown = true;
         undelivered.push(...events.slice(i));
         break;
       }

@@ -1,5 +1,6 @@
 import { completeLink, contentHashOf, linkHashOf, linkIdOf, linksOf, headsOf, readLinkedHead, sealPersonalPart, type LinkDoc } from '../store/ledger-chain';
-import { isDuplicateKey, type ConsentEventDoc, type Store } from '../store/models';
+import { isDuplicateKey } from '../store/errors';
+import type { ConsentEventDoc, Store } from '../store/models';
 
 /**
  * The previous version's append, kept only so `bench:ledger` can measure the new one against it in the

@@ -53,6 +53,30 @@ export interface DeliverySettings {
   deadLetterAfterAttempts?: number;
 }
 
+/** What a delivery record's status says (store, API filter and docs share this list). */
+export const DELIVERY_STATUSES = ['delivered', 'failing', 'dead_letter'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * What the receiver's answer to one POST means for a round:
+ * - delivered: a 2xx;
+ * - refused: it refuses this event's content (400, 409, 413, 415, 422); after enough attempts the
+ *   event is set aside as a dead letter;
+ * - receiver_down: no answer, 5xx, 408 or 429; nothing else goes to it this round;
+ * - failed: any other answer (401, 403, 404, 410, ...): the receiver is misconfigured, so every event
+ *   would get it; this contact's events wait, none is set aside.
+ */
+export type DeliveryAnswer = 'delivered' | 'refused' | 'receiver_down' | 'failed';
+
+const EVENT_REFUSALS: ReadonlySet<number> = new Set([400, 409, 413, 415, 422]);
+
+/** `status` is the HTTP status, undefined when the receiver could not be reached. */
+export function deliveryAnswer(status: number | undefined): DeliveryAnswer {
+  if (status === undefined || status >= 500 || status === 429 || status === 408) return 'receiver_down';
+  if (status >= 200 && status < 300) return 'delivered';
+  return EVENT_REFUSALS.has(status) ? 'refused' : 'failed';
+}
+
 /** With the default backoff (5 s doubling to 10 minutes), 12 attempts span about 50 minutes. */
 export const DEAD_LETTER_AFTER_ATTEMPTS = 12;
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isObviouslyInternal } from '../lib/address-policy';
 import { isSealed, SEALED_PREFIX } from '../lib/secret-box';
-import type { DeliverySettings } from '../domain/consent-events';
-import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, plainSecretEndpoints, removeEndpoint, replaceEndpointSecret, type DeliveryStatus, type EventEndpointDoc } from '../store/event-endpoints';
+import type { DeliverySettings, DeliveryStatus } from '../domain/consent-events';
+import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, plainSecretEndpoints, removeEndpoint, replaceEndpointSecret, type EventEndpointDoc } from '../store/event-endpoints';
 import {
   eventDeliveryWorkflowId,
   eventDeliveryWorkflowRef,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isDuplicateKey, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { Store } from './models';
 import { pollUntil } from './poll';
 import { upsertContact } from './queries';
 

@@ -1,4 +1,5 @@
-import { isDuplicateKey, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { Store } from './models';
 
 /**
  * Final delivery reports (delivered, read, and failures, which also reach the journey as a signal):

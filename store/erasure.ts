@@ -1,5 +1,6 @@
 import { campaignStore, writeChunkRows, type CampaignRow } from './campaigns';
-import { isDuplicateKey, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { Store } from './models';
 import { campaignChunksOf, optOutIdsOf, type SubjectKey } from './subject';
 
 /**

@@ -1,4 +1,5 @@
 import { Schema, type InferSchemaType, type Model } from 'mongoose';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../domain/consent-events';
 import type { Store } from './models';
 
 /**
@@ -34,7 +35,7 @@ const deliverySchema = new Schema(
      * delivered: a 2xx came back; failing: the last attempt did not get one (it is tried again);
      * dead_letter: the receiver kept refusing it and it was set aside (a replay may still deliver it).
      */
-    status: { type: String, enum: ['delivered', 'failing', 'dead_letter'], required: true },
+    status: { type: String, enum: DELIVERY_STATUSES, required: true },
     deadLetteredAt: Date,
     attempts: { type: Number, default: 0 },
     /** Deliveries asked for by replay calls (each also counted in attempts). */
@@ -136,8 +137,6 @@ export async function recordAttempts(store: Store, attempts: DeliveryAttempt[]):
     { ordered: true },
   );
 }
-
-export type DeliveryStatus = 'delivered' | 'failing' | 'dead_letter';
 
 export async function deliveriesOf(store: Store, endpointId: string, opts: { status?: DeliveryStatus; limit: number; before?: Date }) {
   const filter: Record<string, unknown> = { endpointId };

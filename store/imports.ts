@@ -1,5 +1,6 @@
 import type { LedgerActor } from '../domain/access';
-import { isDuplicateKey, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { Store } from './models';
 
 /**
  * Bulk consent imports (POST /v1/consents/import). The import's document is keyed by business and the

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EMPTY_CHAIN, headsOf, linkAfter, linkIdOf, linksOf, personalDigestOf, readLinkedHead, sealPersonalPart, type ChainHead } from './ledger-chain';
-import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { ConsentEventDoc, Store } from './models';
 
 /**
  * Appends events to their contacts' chains in about two round trips: the head (by `_id`, or from this

@@ -229,7 +229,3 @@ export async function connectStore(uri: string): Promise<Store> {
   await createDeliveryReportIndexes(store);
   return store;
 }
-
-export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
-}

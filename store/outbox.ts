@@ -1,4 +1,5 @@
-import { isDuplicateKey, type OutboxDoc, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { OutboxDoc, Store } from './models';
 
 /**
  * The outbox: one row per idempotency key, so a retried send activity calls the provider at most once

@@ -3,7 +3,8 @@ import { exportProofOf } from '../domain/consent-export';
 import { withStorableKeys } from '../domain/payload';
 import { publishLedgerAppended } from '../lib/ledger-events';
 import { appendToChains } from './ledger-append';
-import { isDuplicateKey, type ConsentEventDoc, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { ConsentEventDoc, Store } from './models';
 
 export interface ContactFields {
   businessId: string;

@@ -1,4 +1,5 @@
-import { isDuplicateKey, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { Store } from './models';
 
 /**
  * Request ids callers send to make a call repeatable (POST /v1/optouts `requestId`). The document's id

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Business } from '../domain/business';
 import { effectiveWhatsappTier } from '../domain/whatsapp-tier';
-import { isDuplicateKey, type Store } from './models';
+import { isDuplicateKey } from './errors';
+import type { Store } from './models';
 
 /**
  * What WhatsApp itself reports about a business's number (quality flags, messaging limit changes,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { DELIVERY_STATUSES } from '../../domain/consent-events';
 import { deleteEventEndpoint, eventDeliveries, listEventEndpoints, registerEventEndpoint, replayEventsTo } from '../../services/event-endpoints';
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';
@@ -19,7 +20,7 @@ export const newEndpointBody = z.object({
 export const listQuery = z.object({ businessId: z.string().min(1).max(100) });
 export const endpointParams = z.object({ endpointId: z.string().regex(/^ep_[0-9a-f]{16}$/, 'must be an endpoint id as returned by POST /v1/event-endpoints') });
 export const deliveriesQuery = z.object({
-  status: z.enum(['delivered', 'failing', 'dead_letter']).optional(),
+  status: z.enum(DELIVERY_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: instant.optional(),
 });

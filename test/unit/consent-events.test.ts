@@ -1,9 +1,31 @@
-import { perContactInOrder, retryDelayMs } from '../../domain/consent-events';
+import { deliveryAnswer, perContactInOrder, retryDelayMs } from '../../domain/consent-events';
 import { signEvent, verifyEvent } from '../../lib/event-signature';
 
 test('the backoff doubles per failed round up to its ceiling', () => {
   const s = { retryInitialMs: 1_000, retryMaxMs: 5_000 };
   expect([1, 2, 3, 4, 5, 100].map((n) => retryDelayMs(s, n))).toEqual([1_000, 2_000, 4_000, 5_000, 5_000, 5_000]);
+});
+
+test.each([
+  [200, 'delivered'],
+  [204, 'delivered'],
+  [400, 'refused'],
+  [409, 'refused'],
+  [413, 'refused'],
+  [415, 'refused'],
+  [422, 'refused'],
+  [undefined, 'receiver_down'],
+  [500, 'receiver_down'],
+  [503, 'receiver_down'],
+  [408, 'receiver_down'],
+  [429, 'receiver_down'],
+  [301, 'failed'],
+  [401, 'failed'],
+  [403, 'failed'],
+  [404, 'failed'],
+  [410, 'failed'],
+])('a receiver answering %s: %s', (status, kind) => {
+  expect(deliveryAnswer(status)).toBe(kind);
 });
 
 test('events are grouped per contact, each contact in ledger order (time recorded, then id)', () => {
