@@ -38,3 +38,8 @@ export function proxyStoreSteps<A extends object>(): () => A {
   const local = proxyLocalActivities<A>(LOCAL_STORE_ACTIVITY_OPTIONS) as A;
   return () => (patched(LOCAL_STORE_STEPS_PATCH) ? local : remote);
 }
+
+/** The store steps as local activities only: for workflow code no history ever ran them as activities. */
+export function proxyLocalStoreSteps<A extends object>(): A {
+  return proxyLocalActivities<A>(LOCAL_STORE_ACTIVITY_OPTIONS) as A;
+}

@@ -1,4 +1,4 @@
-export { journeyWorkflow } from './journey/workflow';
+export { journeyWorkflow, journeyWorkflowV2 } from './journey/workflow';
 export { optOutWorkflow } from './optout/workflow';
 export { inboundMessageWorkflow } from './inbound/workflow';
 export { campaignWorkflow } from './campaign/workflow';

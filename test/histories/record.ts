@@ -22,7 +22,9 @@ import { historyToJson } from './history-json';
  *   npx tsx test/histories/record.ts optout-sms-stop-ends-journey campaign-sms-completed
  *
  * A journey file is named after its scenario; every other file starts with its workflow type
- * (optout-, inbound-, inthread-, campaign-, tier-, direct-, events-), and replay.test.ts checks the prefix
+ * (journeyv2-, optout-, inbound-, inthread-, campaign-, tier-, direct-, events-); unprefixed journey
+ * files were recorded when journeys started as journeyWorkflow, and a scenario of theirs recorded
+ * now would be a journeyWorkflowV2 run under the wrong name, and replay.test.ts checks the prefix
  * against the type in the history. Re-record when a workflow change is meant to break replay (and
  * ship it behind patched()); the point of the files is that old histories keep replaying against new
  * code, so never re-record one only because it stopped replaying. Some files were recorded by older
@@ -96,6 +98,12 @@ const journeys: Record<string, Recorder> = {
   /** No answer: two reminders, then the deadline. */
   'sms-expired-reminders': async (stack) => {
     const phone = '+14155550602';
+    return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
+  },
+  /** Journeys as they start now: journeyWorkflowV2, no patch markers. The unprefixed files are journeyWorkflow runs. */
+  'journeyv2-sms-confirmed': smsConfirmed('+14155550617'),
+  'journeyv2-sms-expired-reminders': async (stack) => {
+    const phone = '+14155550618';
     return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
   },
   /** E-mail link; the form POST narrows the categories (an update in the history). */

@@ -8,8 +8,8 @@ import { testWorkflowBundle } from '../harness/servers';
 /**
  * Histories recorded by test/histories/record.ts must replay against the workflow code as it is now:
  * a change that would break running workflows fails here (ship it behind patched() instead). Every
- * workflow type the worker registers has at least one; journey files are named after their
- * scenario, the others start with their type.
+ * workflow type the worker registers has at least one; journeyWorkflow files are named after their
+ * scenario, the others (journeyWorkflowV2 too) start with their type.
  */
 
 jest.setTimeout(60_000);
@@ -29,6 +29,7 @@ const journeys = recorded.filter((h) => h.workflowType === 'journeyWorkflow');
 
 /** The file-name prefix of each workflow type's histories; a file with none of them is a journey's. */
 const PREFIXES: Record<string, string> = {
+  'journeyv2-': 'journeyWorkflowV2',
   'optout-': 'optOutWorkflow',
   'inbound-': 'inboundMessageWorkflow',
   'inthread-': 'categoryChoiceWorkflow',
@@ -196,8 +197,18 @@ test('every recorded journey replays against the current workflow code', async (
 
 test('every workflow type the worker registers has a recorded history', async () => {
   const registered = Object.keys(await import('../../workflows')).sort();
-  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'optOutWorkflow', 'whatsappTierWorkflow']);
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'optOutWorkflow', 'whatsappTierWorkflow']);
   expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
+});
+
+test('a journey started now records no patch marker and no TemporalChangeVersion upsert', () => {
+  const current = recorded.filter((h) => h.workflowType === 'journeyWorkflowV2');
+  const changeVersionUpserts = (h: (typeof recorded)[number]) =>
+    h.json.events.filter((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).includes('TemporalChangeVersion')).length;
+  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders']);
+  expect(current.map((h) => [h.workflowId, patchesIn(h), changeVersionUpserts(h)])).toEqual(current.map((h) => [h.workflowId, [], 0]));
+  // The older type's runs do record them, so the check above can fail.
+  expect(changeVersionUpserts(recorded.find((h) => h.workflowId === 'sms-confirmed-lean-start')!)).toBeGreaterThan(0);
 });
 
 test('each history file name says its workflow type', () => {

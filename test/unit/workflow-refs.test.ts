@@ -10,16 +10,17 @@ import type { WorkflowRef } from '../../workflows/workflow-ref';
 /** A ref's input and result types must be the workflow's own: this fails to compile when they drift. */
 type Matches<W, R> = W extends (input: infer I) => Promise<infer O> ? (R extends WorkflowRef<I, O> ? true : false) : false;
 const typed: [
+  Matches<typeof workflows.journeyWorkflowV2, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflow, typeof journeyWorkflowRef>,
   Matches<typeof workflows.optOutWorkflow, typeof optOutWorkflowRef>,
   Matches<typeof workflows.inboundMessageWorkflow, typeof inboundWorkflowRef>,
   Matches<typeof workflows.campaignWorkflow, typeof campaignWorkflowRef>,
   Matches<typeof workflows.whatsappTierWorkflow, typeof whatsappTierWorkflowRef>,
   Matches<typeof workflows.directConsentWorkflow, typeof directConsentWorkflowRef>,
-] = [true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true];
 
 test.each([
-  [journeyWorkflowRef, workflows.journeyWorkflow],
+  [journeyWorkflowRef, workflows.journeyWorkflowV2],
   [optOutWorkflowRef, workflows.optOutWorkflow],
   [inboundWorkflowRef, workflows.inboundMessageWorkflow],
   [campaignWorkflowRef, workflows.campaignWorkflow],

@@ -127,7 +127,7 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
   }
   state.nextDeadline = undefined;
 
-  await settleJourney(state, { cancelled, optedOut }, async () => {
+  await settleJourney(state, consentSteps, { cancelled, optedOut }, async () => {
     if (choice) {
       const written = await inThread().recordInThreadChoice({
         journeyId,
@@ -146,7 +146,7 @@ export async function categoryChoiceWorkflow(input: CategoryChoiceInput): Promis
         answer: choice.answer,
         buttonPayload: choice.buttonPayload,
       });
-      await confirmOnWhatsApp(state, baseSend, written.categories);
+      await confirmOnWhatsApp(state, baseSend, written.categories, consentSteps);
       return { status: 'confirmed', categories: written.categories };
     }
     if (declined) {

@@ -1,24 +1,34 @@
-import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
-import type { RequestProof } from '../../activities/consent';
+import type { ConsentActivities, RequestProof } from '../../activities/consent';
 import { OptinChannel } from '../search-attributes';
 import { FAILED_DELIVERY_STATUSES, ivrNoAnswerSignal, submitFormUpdate, type ContactAnswer, type FormSubmission, type JourneyInput, type JourneyState } from './contract';
 import { SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import { requestWaitsForPolicy } from '../../domain/request-policy';
-import { JOURNEY_QUIET_HOURS_PATCH, sendWhenAllowed } from './deferral';
-import { confirmOnWhatsApp, consentSteps, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
+import { sendWhenAllowed } from './deferral';
+import { confirmOnWhatsApp, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 const FAILED_DELIVERY = FAILED_DELIVERY_STATUSES;
 
 /**
- * The journey begins inside its first send (no local activity, so no action and no workflow task of
- * its own), and the first step does not repeat the channel the start already gave ops.
+ * Which code a journey run follows where the journey changed while runs were open (./workflow.ts):
+ * journeyWorkflowV2 takes every newer branch; journeyWorkflow asks `patched` for each.
  */
-export const LEAN_JOURNEY_START_PATCH = 'journey-lean-start';
+export interface JourneyCode {
+  /** A failed delivery or an unanswered call reported before its send returned still ends the step. */
+  keepEarlyReports: boolean;
+  /** The journey begins inside its first send, not in a beginJourney step of its own. */
+  leanStart: boolean;
+  /** Opt-in requests wait for quiet hours and the frequency cap (./deferral.ts). */
+  policed: boolean;
+  /** The store steps: local activities, or activities for a run whose history scheduled them so. */
+  storeSteps: () => ConsentActivities;
+}
 
-export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState> {
+/** A journey: asks, waits for the answer (reminding and escalating), then records it and confirms. */
+export async function runJourney(input: JourneyInput, code: JourneyCode): Promise<JourneyState> {
   const { workflowId, runId, journeyId } = currentJourneyRun();
 
   const state: JourneyState = {
@@ -45,7 +55,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   // workflow (signals are applied before activity results in the same task): keep every report.
   const failedDeliveries = new Set<string>();
   const unansweredCalls = new Set<string>();
-  const keepEarlyReports = patched('journey-early-provider-reports');
+  const { keepEarlyReports, leanStart, policed, storeSteps } = code;
   const usedFormTokens = new Set<string>();
   const ended = () => state.status !== 'active';
   const decided = () => answer !== undefined || optedOut || cancelled !== undefined;
@@ -119,11 +129,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     step: state.stepIndex,
   });
 
-  const leanStart = patched(LEAN_JOURNEY_START_PATCH);
-  const policed = patched(JOURNEY_QUIET_HOURS_PATCH);
   const waitsForPolicy = (step: number, purpose: 'request' | 'reminder') => policed && requestWaitsForPolicy(input.source?.kind, step, purpose);
   const requestPolicy = { timezone: input.contact.timezone };
-  if (!leanStart) await consentSteps().beginJourney({ ...input, journeyId, workflowId, runId });
+  if (!leanStart) await storeSteps().beginJourney({ ...input, journeyId, workflowId, runId });
   const channelAtStart = workflowInfo().typedSearchAttributes.get(OptinChannel);
 
   const planMs = input.plan.reduce((sum, s) => sum + s.waitForMs, 0);
@@ -229,18 +237,18 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   }
   state.nextDeadline = undefined;
 
-  await settleJourney(state, { cancelled, optedOut }, async () => {
+  await settleJourney(state, storeSteps, { cancelled, optedOut }, async () => {
     if (!answer) return undefined;
     // An answer with no request on record (every send failed or was ambiguous) still counts: the contact acted.
     const request = lastRequest ?? { channel: answer.channel, requestedAt: input.requestedAt };
     const origin = { source: input.source, campaignId: input.campaignId, actor: input.actor };
     const recordInput = { journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.contact.phone, categories: input.categories, answer, request, origin };
     if (answer.decision === 'confirm') {
-      const written = await consentSteps().recordConsent(recordInput);
-      await confirmOnWhatsApp(state, baseSend(), written.categories);
+      const written = await storeSteps().recordConsent(recordInput);
+      await confirmOnWhatsApp(state, baseSend(), written.categories, storeSteps);
       return { status: 'confirmed', categories: written.categories };
     }
-    await consentSteps().recordDecline(recordInput);
+    await storeSteps().recordDecline(recordInput);
     return { status: 'declined' };
   });
   await condition(allHandlersFinished);

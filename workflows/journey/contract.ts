@@ -116,7 +116,8 @@ export const journeyStateQuery = defineQuery<JourneyState>('journeyState');
 export const cancelJourneyUpdate = defineUpdate<JourneyState, [{ reason?: string }]>('cancelJourney');
 export const submitFormUpdate = defineUpdate<FormSubmissionResult, [FormSubmission]>('submitForm');
 
-export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflow';
+/** The type every new journey starts as (./workflow.ts: runs started before it keep 'journeyWorkflow'). */
+export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflowV2';
 export const journeyWorkflowRef = defineWorkflowRef<JourneyInput, JourneyState>(JOURNEY_WORKFLOW_TYPE);
 
 /** One running journey per business + contact: the workflow id is that business key. */

@@ -1,7 +1,7 @@
 import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
 import type { ConsentActivities } from '../../activities/consent';
-import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
+import { proxyLocalStoreSteps, proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import { OptinStatus } from '../search-attributes';
 import {
   cancelJourneyUpdate,
@@ -24,7 +24,11 @@ import {
  */
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
+/** The store steps of a run that may have scheduled them as activities (patched). */
 export const consentSteps = proxyStoreSteps<ConsentActivities>();
+/** The store steps as local activities, for code that never scheduled them otherwise. */
+const localSteps = proxyLocalStoreSteps<ConsentActivities>();
+export const localConsentSteps = (): ConsentActivities => localSteps;
 
 /** A journey run's ids: the workflow id is the business key, the journey id names this run of it. */
 export interface JourneyRun {
@@ -110,10 +114,10 @@ export function noteSent(state: JourneyState, purpose: string, channel: string, 
 }
 
 /** Confirms the categories just written on WhatsApp, whatever channel asked, and adds the confirmation to their proof. */
-export async function confirmOnWhatsApp(state: JourneyState, base: JourneySendBase, categories: string[]): Promise<void> {
+export async function confirmOnWhatsApp(state: JourneyState, base: JourneySendBase, categories: string[], steps: () => ConsentActivities): Promise<void> {
   const confirmation = await send({ ...base, categories, channel: 'whatsapp', purpose: 'confirmation', idempotencyKey: `${base.workflowId}/${base.runId}/confirmation` });
   noteSent(state, 'confirmation', 'whatsapp', confirmation);
-  await consentSteps().recordConfirmationSent({ journeyId: state.journeyId, businessId: base.businessId, contactId: base.contactId, phone: base.phone, categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
+  await steps().recordConfirmationSent({ journeyId: state.journeyId, businessId: base.businessId, contactId: base.contactId, phone: base.phone, categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
 }
 
 export interface JourneyOutcome {
@@ -129,6 +133,7 @@ export interface JourneyOutcome {
  */
 export async function settleJourney(
   state: JourneyState,
+  steps: () => ConsentActivities,
   interrupted: { cancelled?: { reason?: string }; optedOut: boolean },
   recordAnswer: () => Promise<JourneyOutcome | undefined>,
 ): Promise<void> {
@@ -140,5 +145,5 @@ export async function settleJourney(
   state.status = outcome.status;
   state.outcome = { status: outcome.status, reason: outcome.reason, categories: outcome.categories, at: new Date(Date.now()).toISOString() };
   upsertSearchAttributes([{ key: OptinStatus, value: outcome.status }]);
-  await consentSteps().finishJourney(state);
+  await steps().finishJourney(state);
 }
