@@ -1,3 +1,4 @@
+import { OPTOUT_WORKFLOW_TYPE } from '../workflows/optout/contract';
 import { printCosts, summarize, unitCost } from './actions';
 import { percentile } from './helpers';
 import type { BenchStack } from './stack';
@@ -22,7 +23,7 @@ export async function printWhereTimeWent(stack: BenchStack): Promise<void> {
   const actRun = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
   const ids: string[] = [];
-  for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'optOutWorkflow'` })) {
+  for await (const w of stack.client.workflow.list({ query: `WorkflowType = '${OPTOUT_WORKFLOW_TYPE}'` })) {
     ids.push(w.workflowId);
     if (ids.length >= 60) break;
   }
@@ -70,7 +71,7 @@ const ACTION_SAMPLE = 20;
  */
 export async function printActionCounts(stack: BenchStack): Promise<void> {
   const ids: string[] = [];
-  for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'optOutWorkflow' AND TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Completed'` })) {
+  for await (const w of stack.client.workflow.list({ query: `WorkflowType = '${OPTOUT_WORKFLOW_TYPE}' AND TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Completed'` })) {
     ids.push(w.workflowId);
     if (ids.length >= ACTION_SAMPLE) break;
   }

@@ -19,14 +19,14 @@ import { historyToJson } from './history-json';
  * each workflow's history to test/histories/<file>.json.
  *
  *   npx tsx test/histories/record.ts                          # scenarios whose file is missing
- *   npx tsx test/histories/record.ts optout-sms-stop-ends-journey campaign-sms-completed
+ *   npx tsx test/histories/record.ts optoutv2-sms-stop-ends-journey campaign-sms-completed
  *
  * A journey file is named after its scenario; every other file starts with its workflow type
- * (journeyv2-, optout-, inbound-, inthread-, campaign-, tier-, direct-, events-); unprefixed journey
- * files were recorded when journeys started as journeyWorkflow, and a scenario of theirs recorded
- * now would be a journeyWorkflowV2 run under the wrong name, and replay.test.ts checks the prefix
- * against the type in the history. Re-record when a workflow change is meant to break replay (and
- * ship it behind patched()); the point of the files is that old histories keep replaying against new
+ * (journeyv2-, optout-, optoutv2-, inbound-, inthread-, campaign-, tier-, direct-, events-), and
+ * replay.test.ts checks the prefix against the type in the history. Unprefixed journey files and
+ * optout- files were recorded before journeys and opt-outs started as their V2 types: recorded now,
+ * those scenarios would be V2 runs under the wrong name, which that check catches. Re-record when a
+ * workflow change is meant to break replay (and ship it behind patched()); the point of the files is that old histories keep replaying against new
  * code, so never re-record one only because it stopped replaying. Some files were recorded by older
  * code and prove a patch's old branch still replays: sms-confirmed and the other unmarked journeys,
  * and every <file>.before-<patch>.json, which record-at.sh writes by running these scenarios against
@@ -242,6 +242,15 @@ const others: Record<string, Scenario> = {
       await start(stack, { contact: { phone }, categories: ['offers', 'order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }] });
       await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
       return [{ file: 'optout-sms-stop-ends-journey', workflowId: await stopBySms(stack, phone), until: 'closed' }];
+    },
+  },
+  /** The same, as opt-outs start now (optOutWorkflowV2): no patch marker. */
+  'optoutv2-sms-stop-ends-journey': {
+    async record(stack) {
+      const phone = '+14155550619';
+      await start(stack, { contact: { phone }, categories: ['offers', 'order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+      await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
+      return [{ file: 'optoutv2-sms-stop-ends-journey', workflowId: await stopBySms(stack, phone), until: 'closed' }];
     },
   },
   /** YES by SMS, handed to the contact's running journey. */

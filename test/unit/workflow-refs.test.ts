@@ -12,16 +12,17 @@ type Matches<W, R> = W extends (input: infer I) => Promise<infer O> ? (R extends
 const typed: [
   Matches<typeof workflows.journeyWorkflowV2, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflow, typeof journeyWorkflowRef>,
+  Matches<typeof workflows.optOutWorkflowV2, typeof optOutWorkflowRef>,
   Matches<typeof workflows.optOutWorkflow, typeof optOutWorkflowRef>,
   Matches<typeof workflows.inboundMessageWorkflow, typeof inboundWorkflowRef>,
   Matches<typeof workflows.campaignWorkflow, typeof campaignWorkflowRef>,
   Matches<typeof workflows.whatsappTierWorkflow, typeof whatsappTierWorkflowRef>,
   Matches<typeof workflows.directConsentWorkflow, typeof directConsentWorkflowRef>,
-] = [true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true];
 
 test.each([
   [journeyWorkflowRef, workflows.journeyWorkflowV2],
-  [optOutWorkflowRef, workflows.optOutWorkflow],
+  [optOutWorkflowRef, workflows.optOutWorkflowV2],
   [inboundWorkflowRef, workflows.inboundMessageWorkflow],
   [campaignWorkflowRef, workflows.campaignWorkflow],
   [whatsappTierWorkflowRef, workflows.whatsappTierWorkflow],

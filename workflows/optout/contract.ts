@@ -47,7 +47,8 @@ export interface ContactBlocked {
 }
 
 export const optOutResultQuery = defineQuery<OptOutResult | undefined>('optOutResult');
-export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflow';
+/** The type every new opt-out starts as (./workflow.ts: runs started before it keep 'optOutWorkflow'). */
+export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflowV2';
 export const optOutWorkflowRef = defineWorkflowRef<OptOutInput, OptOutResult>(OPTOUT_WORKFLOW_TYPE);
 
 export function optOutWorkflowId(origin: string): string {

@@ -3,17 +3,30 @@ import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import { journeyWorkflowId, optedOutSignal } from '../journey/contract';
 import { optOutResultQuery, type OptOutInput, type OptOutResult } from './contract';
-import { proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
+import { proxyLocalStoreSteps, proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
-const store = proxyStoreSteps<OptOutActivities>();
+/** Activities for runs whose history scheduled them so, local activities otherwise (patched). */
+const patchedSteps = proxyStoreSteps<OptOutActivities>();
+const localSteps = proxyLocalStoreSteps<OptOutActivities>();
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 /**
  * One opt-out request, keyed by its origin: block the contact first (the send gate reads that; the
  * webhook that started this has usually done so already, this is the durable path), then end the
- * journey, record the ledger, confirm once on the channel the opt-out came from.
+ * journey, record the ledger, confirm once on the channel the opt-out came from. Every new opt-out
+ * starts as this type: its store steps are local activities outright, so a run records no patch
+ * marker and no TemporalChangeVersion upsert (docs/architecture.md#changing-workflow-code).
  */
+export async function optOutWorkflowV2(input: OptOutInput): Promise<OptOutResult> {
+  return runOptOut(input, () => localSteps);
+}
+
+/** The type opt-outs started before optOutWorkflowV2 run as: asks `patched` where their store steps run. */
 export async function optOutWorkflow(input: OptOutInput): Promise<OptOutResult> {
+  return runOptOut(input, patchedSteps);
+}
+
+async function runOptOut(input: OptOutInput, store: () => OptOutActivities): Promise<OptOutResult> {
   const optOutId = workflowInfo().workflowId;
   let result: OptOutResult | undefined = undefined;
   setHandler(optOutResultQuery, () => result);
