@@ -16,7 +16,7 @@ set -euo pipefail
 TEMPORAL_CLI_VERSION=v1.5.1
 FERRETDB_VERSION=v1.24.2
 # Bumped whenever patch_ferretdb changes, so an installed binary without the patches is rebuilt.
-FERRETDB_PATCH_LEVEL=optinflow.1
+FERRETDB_PATCH_LEVEL=optinflow.2
 # The server docker-compose.yml runs too (temporalio/auto-setup:1.29.1).
 TEMPORAL_SERVER_VERSION=v1.29.1
 # The Temporal UI for the cluster profile: the ui-server version Temporal CLI v1.5.1 embeds (its Go
@@ -106,7 +106,7 @@ install_temporal() {
   log "temporal $TEMPORAL_CLI_VERSION installed in $(elapsed_since "$started")"
 }
 
-# Three small changes to FerretDB 1.24.2's SQLite backend, each checked to have applied. Without them
+# Four small changes to FerretDB 1.24.2's SQLite backend, each checked to have applied. Without them
 # every lookup by _id scans the whole table (found with EXPLAIN QUERY PLAN), so the embedded store
 # slowed down with every contact it held, and concurrent writers busy-waited on SQLite's lock.
 #  1. Lookups by _id use the expression the _id index was built on (`->"_id"`), not `->'$._id'`,
@@ -115,6 +115,12 @@ install_temporal() {
 #     partial filter: every handler applies the whole filter to what the backend returns.
 #  3. Writes to one database take a Go mutex before SQLite's lock, so writers queue in order
 #     instead of sleeping in SQLite's busy handler (which left the lock idle under contention).
+#  4. No cap on a database's SQLite connections (FerretDB caps them at 100). A read not yet
+#     exhausted (a cursor between batches, an update reading its documents) holds a connection, and
+#     an update writes on a second one with its read still open: 100 such reads left every write
+#     waiting for a connection for good (bench:optout with 80 workflow-task slots stopped that way;
+#     test/integration/store-harness.test.ts). Connections now follow the clients' open reads and
+#     commands; idle ones are still closed down to 100.
 patch_ferretdb() { # src
   local src=$1 f
   f="$src/internal/backends/sqlite/metadata/metadata.go"
@@ -128,6 +134,10 @@ patch_ferretdb() { # src
   f="$src/internal/util/fsql/db.go"
   perl -0pi -e 's/\t"log\/slog"\n/\t"log\/slog"\n\t"sync"\n/; s/\tBatchSize int\n\}/\tBatchSize int\n\n\twriteMu sync.Mutex\n}/; s/(func \(db \*DB\) ExecContext\(ctx context\.Context, query string, args \.\.\.any\) \(sql\.Result, error\) \{\n)/$1\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n/; s/(func \(db \*DB\) InTransaction\(ctx context\.Context, f func\(\*Tx\) error\) \(err error\) \{\n)/$1\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n/' "$f"
   [[ $(grep -c 'db.writeMu.Lock()' "$f") == 2 ]] || fail "patching FerretDB: the write paths in $f were not found"
+
+  f="$src/internal/backends/sqlite/metadata/pool/opendb.go"
+  perl -0pi -e 's/\tdb\.SetMaxIdleConns\(100\)\n\tdb\.SetMaxOpenConns\(100\)\n/\tdb.SetMaxIdleConns(100)\n\tdb.SetMaxOpenConns(0)\n/' "$f"
+  grep -q 'db.SetMaxOpenConns(0)' "$f" || fail "patching FerretDB: the connection cap in $f was not found"
 }
 
 install_ferretdb() {

@@ -76,4 +76,29 @@ describe('the harness MongoDB server', () => {
     // as 6), so the store must not rely on $inc being atomic there.
     expect(documents[0].deliveries).toBeGreaterThanOrEqual(1);
   });
+
+  it('keeps writing while 120 reads are open', async () => {
+    // A read whose result is not yet exhausted holds one of the embedded FerretDB's SQLite
+    // connections, and an update holds its read open while it writes on a second one. Capped at 100
+    // connections (before patch 4 in dev/tools.sh), such reads starved every write: the opt-out bench
+    // stopped for good that way. Then the updates below never finish and the test runs into its timeout.
+    const wide = await mongoose.createConnection(testMongoUri(uniqueName('db')), { serverSelectionTimeoutMS: 10_000, maxPoolSize: 200 }).asPromise();
+    const cursors: Array<{ close(): Promise<void> }> = [];
+    try {
+      const rows = wide.collection<{ _id: string; n: number }>('open_reads');
+      await rows.insertMany(Array.from({ length: 50 }, (_, i) => ({ _id: `r${i}`, n: 0 })));
+      for (let i = 0; i < 120; i++) {
+        const cursor = rows.find({}, { batchSize: 1 });
+        expect(await cursor.next()).not.toBeNull();
+        cursors.push(cursor);
+      }
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => rows.updateOne({ _id: `r${i}` }, { $set: { n: i + 1 } })));
+      expect(results.filter((r) => r.matchedCount === 1)).toHaveLength(50);
+      expect(await rows.countDocuments({ n: { $gt: 0 } })).toBe(50);
+    } finally {
+      await Promise.all(cursors.map((c) => c.close()));
+      await wide.dropDatabase();
+      await wide.close();
+    }
+  }, 30_000);
 });
