@@ -197,6 +197,17 @@ async function stopBySms(stack: TestStack, phone: string): Promise<string> {
   return optOutId;
 }
 
+/** A journey asks by SMS, then the contact answers STOP; the opt-out's history is the file. */
+function stopEndsJourney(file: string, phone: string): Scenario {
+  return {
+    async record(stack) {
+      await start(stack, { contact: { phone }, categories: ['offers', 'order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+      await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
+      return [{ file, workflowId: await stopBySms(stack, phone), until: 'closed' }];
+    },
+  };
+}
+
 async function startCampaign(stack: TestStack, body: Record<string, unknown>): Promise<string> {
   const r = await stack.request('POST', '/v1/campaigns', { businessId: 'tiered', categories: ['offers'], ...body });
   if (r.status !== 202) throw new Error(`campaign was not accepted: ${r.status} ${JSON.stringify(r.body)}`);
@@ -236,23 +247,9 @@ const others: Record<string, Scenario> = {
     },
   },
   /** SMS STOP while a journey waits: block, end the journey, record, confirm once by SMS. */
-  'optout-sms-stop-ends-journey': {
-    async record(stack) {
-      const phone = '+14155550611';
-      await start(stack, { contact: { phone }, categories: ['offers', 'order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }] });
-      await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
-      return [{ file: 'optout-sms-stop-ends-journey', workflowId: await stopBySms(stack, phone), until: 'closed' }];
-    },
-  },
+  'optout-sms-stop-ends-journey': stopEndsJourney('optout-sms-stop-ends-journey', '+14155550611'),
   /** The same, as opt-outs start now (optOutWorkflowV2): no patch marker. */
-  'optoutv2-sms-stop-ends-journey': {
-    async record(stack) {
-      const phone = '+14155550619';
-      await start(stack, { contact: { phone }, categories: ['offers', 'order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }] });
-      await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
-      return [{ file: 'optoutv2-sms-stop-ends-journey', workflowId: await stopBySms(stack, phone), until: 'closed' }];
-    },
-  },
+  'optoutv2-sms-stop-ends-journey': stopEndsJourney('optoutv2-sms-stop-ends-journey', '+14155550619'),
   /** YES by SMS, handed to the contact's running journey. */
   'inbound-yes-to-journey': {
     async record(stack) {
