@@ -90,6 +90,16 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
   }
 
   /**
+   * The opt-out's one store step (optOutWorkflowV3): blockContact, and for an opt-out of some
+   * categories the ledger events too (an opt-out of everything writes them beside its block).
+   */
+  async function honourOptOut(input: OptOutInput & { optOutId: string }): Promise<ContactBlocked> {
+    const done = await blockContact(input);
+    if (!done.allCategories) await recordOptOut(input);
+    return done;
+  }
+
+  /**
    * One ledger event per category with its proof. The acknowledgement usually wrote them already
    * (store/optout-ledger.ts); event ids derive from the opt-out id, so this writes nothing twice and
    * only writes what an acknowledgement that gave up waiting left undone.
@@ -165,7 +175,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     await recordInboundMessage(store, input, input.routedTo);
   }
 
-  return { blockContact, recordOptOut, resumeMessaging, recordInbound };
+  return { blockContact, honourOptOut, recordOptOut, resumeMessaging, recordInbound };
 }
 
 export type OptOutActivities = ReturnType<typeof createOptOutActivities>;

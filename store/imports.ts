@@ -101,11 +101,17 @@ export async function optOutsAmong(store: Store, wanted: { contactId: string; ca
 export async function ensureContacts(store: Store, contacts: { businessId: string; contactId: string; phone: string }[]): Promise<void> {
   if (contacts.length === 0) return;
   const ops = contacts.map((c) => ({ updateOne: { filter: { _id: c.contactId }, update: { $setOnInsert: { businessId: c.businessId, phone: c.phone, messaging: 'allowed' } }, upsert: true } }));
-  try {
-    await store.contacts.bulkWrite(ops, { ordered: false });
-  } catch (err) {
-    // A contact created at the same moment by a journey: it exists, which is all this asks.
-    const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
-    if (!(Array.isArray(writeErrors) && writeErrors.every((e) => (e.code ?? e.err?.code) === 11000)) && !isDuplicateKey(err)) throw err;
+  // A contact created at the same moment by a journey refuses its upsert: it exists, which is all this
+  // asks. The batch runs again, since FerretDB 1.24 stops an unordered batch at its first refusal and
+  // the contacts after it were never tried; each round creates at least the one refused before.
+  for (let round = 0; ; round++) {
+    try {
+      await store.contacts.bulkWrite(ops, { ordered: false });
+      return;
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
+      if (!(Array.isArray(writeErrors) && writeErrors.every((e) => (e.code ?? e.err?.code) === 11000)) && !isDuplicateKey(err)) throw err;
+      if (round === ops.length) throw err;
+    }
   }
 }

@@ -7,10 +7,10 @@ import { upsertContact } from './queries';
 /** Keeps an inbound message once (keyed by MessageSid), also from unknown contacts; a WhatsApp message opens the service window. */
 export async function recordInboundMessage(store: Store, input: InboundMessageInput, routedTo: string): Promise<void> {
   const at = new Date(input.receivedAt);
-  await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
-  if (input.channel === 'whatsapp') {
-    await store.contacts.updateOne({ _id: input.contactId }, { $max: { lastWhatsappInboundAt: at } });
-  }
+  // An SMS answer a running journey took needs no contact write: the journey wrote the contact as it
+  // began, or will with its first send. Anything else may come from someone we never wrote down.
+  if (input.channel === 'whatsapp') await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone }, { whatsappInboundAt: at });
+  else if (routedTo !== 'journey') await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone });
   await keepInboundMessage(store, {
     _id: input.messageSid,
     businessId: input.businessId,

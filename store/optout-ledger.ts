@@ -3,7 +3,7 @@ import type { Business } from '../domain/business';
 import type { OptOutInput } from '../workflows/optout/contract';
 import type { Store } from './models';
 import { inboundProof } from './payloads';
-import { appendConsentEvents, consentEvent, setCurrentConsents } from './queries';
+import { appendConsentEvents, consentEvent, setCurrentConsents, type CurrentConsentChange } from './queries';
 
 /**
  * An opt-out's ledger events, one per category with its proof, and the current consents they make.
@@ -19,6 +19,13 @@ export function optOutScope(business: Business, requested: string[] | undefined)
   const all = business.categories.map((c) => c.id);
   const categories = requested?.length ? requested.filter((c) => all.includes(c)) : all;
   return { categories, allCategories: categories.length === all.length };
+}
+
+/** The changes whose consent does not already rest on their event. */
+async function notYetSet(store: Store, changes: CurrentConsentChange[]): Promise<CurrentConsentChange[]> {
+  const current = await store.consents.find({ _id: { $in: changes.map((c) => `${c.contactId}:${c.category}`) } }, { lastEventId: 1 }).lean();
+  const resting = new Set(current.map((c) => c.lastEventId));
+  return changes.filter((c) => !resting.has(c.eventId));
 }
 
 /** Who opted out when no key asked: the carrier for its refusals, a key of before keys had ids for API opt-outs, else the contact. */
@@ -90,9 +97,7 @@ export async function recordOptOutEvents(store: Store, business: Business, input
     for (const c of missing) if (written.has(eventIdOf(c))) firstAt.set(c, at);
     await readFirstAt(missing.filter((c) => !firstAt.has(c)));
   }
-  await setCurrentConsents(
-    store,
-    scope.categories.map((category) => ({
+  let changes = scope.categories.map((category): CurrentConsentChange => ({
       businessId: input.businessId,
       contactId: input.contactId,
       phone: input.phone,
@@ -101,7 +106,10 @@ export async function recordOptOutEvents(store: Store, business: Business, input
       since: new Date(firstAt.get(category) ?? at),
       eventId: eventIdOf(category),
       proof: exportFields,
-    })),
-  );
+    }));
+  // A caller that usually comes second reads where the consents stand instead of writing them again
+  // (on a single-writer store a read waits for no one); only those an earlier writer left behind are written.
+  if (lookFirst && missing.length === 0) changes = await notYetSet(store, changes);
+  await setCurrentConsents(store, changes);
   return scope;
 }

@@ -18,9 +18,10 @@ export interface ContactFields {
 
 /**
  * Creates the contact or refreshes what we know; concurrent first writes race on _id, so retry once.
- * A journey beginning (`journeyBegins`) also stamps the request time and counts itself, in the same write.
+ * A journey beginning (`journeyBegins`) also stamps the request time and counts itself, and a WhatsApp
+ * message from the contact (`whatsappInboundAt`) opens the service window, in the same write.
  */
-export async function upsertContact(store: Store, c: ContactFields, opts: { journeyBegins?: boolean } = {}): Promise<void> {
+export async function upsertContact(store: Store, c: ContactFields, opts: { journeyBegins?: boolean; whatsappInboundAt?: Date } = {}): Promise<void> {
   const set: Record<string, string | Date> = {};
   for (const k of ['email', 'locale', 'timezone', 'name'] as const) if (c[k]) set[k] = c[k] as string;
   if (opts.journeyBegins) set.lastRequestAt = new Date();
@@ -29,6 +30,7 @@ export async function upsertContact(store: Store, c: ContactFields, opts: { jour
     $setOnInsert: { businessId: c.businessId, phone: c.phone, messaging: 'allowed', journeysCounted: true },
     // A retried begin counts twice: the count only ever errs towards looking for other journeys' requests.
     ...(opts.journeyBegins ? { $inc: { journeysBegun: 1 } } : {}),
+    ...(opts.whatsappInboundAt ? { $max: { lastWhatsappInboundAt: opts.whatsappInboundAt } } : {}),
   };
   try {
     await store.contacts.updateOne({ _id: c.contactId }, update, { upsert: true });
@@ -113,7 +115,16 @@ export async function setCurrentConsents(store: Store, changes: CurrentConsentCh
     await store.consents.bulkWrite(changes.map((c) => op(c, true)), { ordered: false });
   } catch (err) {
     if (!onlyDuplicateKeys(err)) throw err;
-    await store.consents.bulkWrite(changes.map((c) => op(c, false)), { ordered: false });
+    // One at a time: FerretDB 1.24 stops an unordered batch at its first refusal, so the changes
+    // after it (a consent still missing among them) were never tried.
+    for (const c of changes) {
+      try {
+        await store.consents.bulkWrite([op(c, true)]);
+      } catch (one) {
+        if (!onlyDuplicateKeys(one)) throw one;
+        await store.consents.bulkWrite([op(c, false)]);
+      }
+    }
   }
 }
 

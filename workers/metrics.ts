@@ -42,11 +42,12 @@ export function createWorkerMetrics(): WorkerMetrics {
   };
 }
 
-type Instrumented = Pick<ChannelActivities, 'send'> & Pick<ConsentActivities, 'finishJourney'> & Pick<OptOutActivities, 'recordOptOut'>;
+type Instrumented = Pick<ChannelActivities, 'send'> & Pick<ConsentActivities, 'finishJourney'> & Pick<OptOutActivities, 'recordOptOut' | 'honourOptOut'>;
 
 /** The same activities, each of the instrumented ones reporting its result to the metrics. */
 export function instrumentActivities<A extends Instrumented>(activities: A, metrics: WorkerMetrics): A {
-  const { send, finishJourney, recordOptOut } = activities;
+  const { send, finishJourney, recordOptOut, honourOptOut } = activities;
+  const optOutRecorded = (receivedAt: string) => metrics.optOutRecorded.observe(Math.max(0, Date.now() - Date.parse(receivedAt)) / 1000);
   return {
     ...activities,
     async send(input) {
@@ -67,7 +68,12 @@ export function instrumentActivities<A extends Instrumented>(activities: A, metr
     },
     async recordOptOut(input) {
       const result = await recordOptOut(input);
-      metrics.optOutRecorded.observe(Math.max(0, Date.now() - Date.parse(input.receivedAt)) / 1000);
+      optOutRecorded(input.receivedAt);
+      return result;
+    },
+    async honourOptOut(input) {
+      const result = await honourOptOut(input);
+      optOutRecorded(input.receivedAt);
       return result;
     },
   } satisfies Instrumented as A;

@@ -19,13 +19,14 @@ import { historyToJson } from './history-json';
  * each workflow's history to test/histories/<file>.json.
  *
  *   npx tsx test/histories/record.ts                          # scenarios whose file is missing
- *   npx tsx test/histories/record.ts optoutv2-sms-stop-ends-journey campaign-sms-completed
+ *   npx tsx test/histories/record.ts optoutv3-sms-stop-ends-journey campaign-sms-completed
  *
  * A journey file is named after its scenario; every other file starts with its workflow type
- * (journeyv2-, optout-, optoutv2-, inbound-, inthread-, campaign-, tier-, direct-, events-), and
+ * (journeyv2-, optout-, optoutv2-, optoutv3-, inbound-, inthread-, campaign-, tier-, direct-, events-), and
  * replay.test.ts checks the prefix against the type in the history. Unprefixed journey files and
- * optout- files were recorded before journeys and opt-outs started as their V2 types: recorded now,
- * those scenarios would be V2 runs under the wrong name, which that check catches. Re-record when a
+ * optout- and optoutv2- files were recorded before journeys and opt-outs started as their current
+ * types: recorded now, those scenarios would be runs of the current type under the wrong name, which
+ * that check catches. Re-record when a
  * workflow change is meant to break replay (and ship it behind patched()); the point of the files is that old histories keep replaying against new
  * code, so never re-record one only because it stopped replaying. Some files were recorded by older
  * code and prove a patch's old branch still replays: sms-confirmed and the other unmarked journeys,
@@ -248,8 +249,10 @@ const others: Record<string, Scenario> = {
   },
   /** SMS STOP while a journey waits: block, end the journey, record, confirm once by SMS. */
   'optout-sms-stop-ends-journey': stopEndsJourney('optout-sms-stop-ends-journey', '+14155550611'),
-  /** The same, as opt-outs start now (optOutWorkflowV2): no patch marker. */
+  /** The same, as opt-outs started as optOutWorkflowV2: no patch marker. */
   'optoutv2-sms-stop-ends-journey': stopEndsJourney('optoutv2-sms-stop-ends-journey', '+14155550619'),
+  /** The same, as opt-outs start now (optOutWorkflowV3): one store step, then the journey's end and the confirmation side by side. */
+  'optoutv3-sms-stop-ends-journey': stopEndsJourney('optoutv3-sms-stop-ends-journey', '+14155550629'),
   /** YES by SMS, handed to the contact's running journey. */
   'inbound-yes-to-journey': {
     async record(stack) {

@@ -32,6 +32,7 @@ const PREFIXES: Record<string, string> = {
   'journeyv2-': 'journeyWorkflowV2',
   'optout-': 'optOutWorkflow',
   'optoutv2-': 'optOutWorkflowV2',
+  'optoutv3-': 'optOutWorkflowV3',
   'inbound-': 'inboundMessageWorkflow',
   'inthread-': 'categoryChoiceWorkflow',
   'campaign-': 'campaignWorkflow',
@@ -198,15 +199,15 @@ test('every recorded journey replays against the current workflow code', async (
 
 test('every workflow type the worker registers has a recorded history', async () => {
   const registered = Object.keys(await import('../../workflows')).sort();
-  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'optOutWorkflow', 'optOutWorkflowV2', 'whatsappTierWorkflow']);
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'whatsappTierWorkflow']);
   expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
 });
 
-test('a journey or an opt-out started now records no patch marker and no TemporalChangeVersion upsert', () => {
-  const current = recorded.filter((h) => h.workflowType === 'journeyWorkflowV2' || h.workflowType === 'optOutWorkflowV2');
+test('a journey or an opt-out of the patch-free types records no patch marker and no TemporalChangeVersion upsert', () => {
+  const current = recorded.filter((h) => ['journeyWorkflowV2', 'optOutWorkflowV2', 'optOutWorkflowV3'].includes(h.workflowType));
   const changeVersionUpserts = (h: (typeof recorded)[number]) =>
     h.json.events.filter((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).includes('TemporalChangeVersion')).length;
-  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey']);
+  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey']);
   expect(current.map((h) => [h.workflowId, patchesIn(h), changeVersionUpserts(h)])).toEqual(current.map((h) => [h.workflowId, [], 0]));
   // The older type's runs do record them, so the check above can fail.
   expect(changeVersionUpserts(recorded.find((h) => h.workflowId === 'sms-confirmed-lean-start')!)).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ type Matches<W, R> = W extends (input: infer I) => Promise<infer O> ? (R extends
 const typed: [
   Matches<typeof workflows.journeyWorkflowV2, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflow, typeof journeyWorkflowRef>,
-  Matches<typeof workflows.optOutWorkflowV2, typeof optOutWorkflowRef>,
+  Matches<typeof workflows.optOutWorkflowV3, typeof optOutWorkflowRef>,
   Matches<typeof workflows.optOutWorkflow, typeof optOutWorkflowRef>,
   Matches<typeof workflows.inboundMessageWorkflow, typeof inboundWorkflowRef>,
   Matches<typeof workflows.campaignWorkflow, typeof campaignWorkflowRef>,
@@ -22,7 +22,7 @@ const typed: [
 
 test.each([
   [journeyWorkflowRef, workflows.journeyWorkflowV2],
-  [optOutWorkflowRef, workflows.optOutWorkflowV2],
+  [optOutWorkflowRef, workflows.optOutWorkflowV3],
   [inboundWorkflowRef, workflows.inboundMessageWorkflow],
   [campaignWorkflowRef, workflows.campaignWorkflow],
   [whatsappTierWorkflowRef, workflows.whatsappTierWorkflow],

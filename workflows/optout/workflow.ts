@@ -11,11 +11,55 @@ const localSteps = proxyLocalStoreSteps<OptOutActivities>();
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
 /**
- * One opt-out request, keyed by its origin: block the contact first (the send gate reads that; the
+ * One opt-out request, keyed by its origin, as every new opt-out starts. One store step blocks the
+ * contact (an opt-out of everything) and writes the ledger events; the webhook that started it has
+ * usually done both, so the step mostly reads. Then the journey is told to end and the confirmation
+ * goes out at once, side by side: the send gate already refuses the journey's messages, and the
+ * confirmation waits for any send still at the provider itself (activities/channel.ts).
+ */
+export async function optOutWorkflowV3(input: OptOutInput): Promise<OptOutResult> {
+  const optOutId = workflowInfo().workflowId;
+  let result: OptOutResult | undefined = undefined;
+  setHandler(optOutResultQuery, () => result);
+
+  const honoured = await localSteps.honourOptOut({ ...input, optOutId });
+  const ending = endJourney(input, optOutId);
+  const confirming = input.confirmOn ? confirm(input, optOutId, honoured.categories, input.confirmOn) : undefined;
+  const [journeyEnded, confirmation] = await Promise.all([ending, confirming]);
+  result = { categories: honoured.categories, allCategories: honoured.allCategories, journeyEnded, confirmation };
+  log.info('opt-out honoured', { categories: honoured.categories.length, journeyEnded });
+  return result;
+}
+
+/** Tells the contact's journey to end; false when none runs. */
+async function endJourney(input: OptOutInput, optOutId: string): Promise<boolean> {
+  try {
+    await getExternalWorkflowHandle(journeyWorkflowId(input.businessId, input.contactId)).signal(optedOutSignal, { optOutId, at: input.receivedAt });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function confirm(input: OptOutInput, optOutId: string, categories: string[], channel: 'sms' | 'whatsapp'): Promise<OptOutResult['confirmation']> {
+  const r = await send({
+    idempotencyKey: `${optOutId}/confirmation`,
+    purpose: 'optout_confirmation',
+    channel,
+    businessId: input.businessId,
+    contactId: input.contactId,
+    phone: input.phone,
+    categories,
+  });
+  return { outcome: r.outcome, providerId: r.providerId };
+}
+
+/**
+ * The type opt-outs started before optOutWorkflowV3 run as: block the contact first (the send gate reads that; the
  * webhook that started this has usually done so already, this is the durable path), then end the
- * journey, record the ledger, confirm once on the channel the opt-out came from. Every new opt-out
- * starts as this type: its store steps are local activities outright, so a run records no patch
- * marker and no TemporalChangeVersion upsert (docs/architecture.md#changing-workflow-code).
+ * journey, record the ledger, confirm once on the channel the opt-out came from. Its store steps are
+ * local activities outright, so a run records no patch marker and no TemporalChangeVersion upsert
+ * (docs/architecture.md#changing-workflow-code).
  */
 export async function optOutWorkflowV2(input: OptOutInput): Promise<OptOutResult> {
   return runOptOut(input, () => localSteps);
@@ -32,30 +76,9 @@ async function runOptOut(input: OptOutInput, store: () => OptOutActivities): Pro
   setHandler(optOutResultQuery, () => result);
 
   await store().blockContact({ ...input, optOutId });
-
-  let journeyEnded = false;
-  try {
-    await getExternalWorkflowHandle(journeyWorkflowId(input.businessId, input.contactId)).signal(optedOutSignal, { optOutId, at: input.receivedAt });
-    journeyEnded = true;
-  } catch {
-    // No running journey for this contact: nothing to end.
-  }
-
+  const journeyEnded = await endJourney(input, optOutId);
   const recorded = await store().recordOptOut({ ...input, optOutId });
-
-  let confirmation: OptOutResult['confirmation'];
-  if (input.confirmOn) {
-    const r = await send({
-      idempotencyKey: `${optOutId}/confirmation`,
-      purpose: 'optout_confirmation',
-      channel: input.confirmOn,
-      businessId: input.businessId,
-      contactId: input.contactId,
-      phone: input.phone,
-      categories: recorded.categories,
-    });
-    confirmation = { outcome: r.outcome, providerId: r.providerId };
-  }
+  const confirmation = input.confirmOn ? await confirm(input, optOutId, recorded.categories, input.confirmOn) : undefined;
   result = { categories: recorded.categories, allCategories: recorded.allCategories, journeyEnded, confirmation };
   log.info('opt-out honoured', { categories: recorded.categories.length, journeyEnded });
   return result;

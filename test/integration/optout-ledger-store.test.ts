@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { loadBusinesses } from '../../lib/businesses';
+import { recordInboundMessage } from '../../store/inbound';
+import { connectStore, contactIdOf, type Store } from '../../store/models';
+import { recordOptOutEvents } from '../../store/optout-ledger';
+import { setCurrentConsent } from '../../store/queries';
+import type { InboundMessageInput } from '../../workflows/inbound/contract';
+import type { OptOutInput } from '../../workflows/optout/contract';
+import { testMongoUri, uniqueName } from '../harness/servers';
+
+/**
+ * The opt-out's ledger write as its second caller makes it (the workflow after the acknowledgement),
+ * and the inbound record's contact write, against the real MongoDB-compatible server: what they leave
+ * alone and what they still repair.
+ */
+
+jest.setTimeout(60_000);
+
+const business = loadBusinesses(path.join(__dirname, '..', '..', 'config', 'businesses.demo.json')).get('acme')!;
+const ALL = business.categories.map((c) => c.id).sort();
+
+let store: Store;
+beforeAll(async () => {
+  store = await connectStore(testMongoUri(uniqueName('db')));
+});
+afterAll(async () => {
+  await store?.connection.dropDatabase();
+  await store?.connection.close();
+});
+
+let n = 0;
+function stopOf(phone: string): OptOutInput & { optOutId: string } {
+  n++;
+  return {
+    origin: `sms.SMoptoutledger${n}`,
+    optOutId: `optout.sms.SMoptoutledger${n}`,
+    businessId: business.id,
+    contactId: contactIdOf(business.id, phone),
+    phone,
+    channel: 'sms',
+    reason: 'opt-out keyword',
+    source: { kind: 'keyword', reference: `SMoptoutledger${n}` },
+    receivedAt: new Date(Date.now() - 1_000).toISOString(),
+    text: 'STOP',
+    payload: { Body: 'STOP' },
+  };
+}
+
+const consentsOf = async (contactId: string) => (await store.consents.find({ contactId }).sort({ category: 1 }).lean()).map((c) => ({ category: c.category, status: c.status, lastEventId: c.lastEventId, updatedAt: c.updatedAt }));
+
+test('a second caller that finds the events and the consents in place writes no consent again', async () => {
+  const stop = stopOf('+14155550931');
+  await recordOptOutEvents(store, business, stop);
+  const first = await consentsOf(stop.contactId);
+  expect(first.map((c) => [c.category, c.status, c.lastEventId])).toEqual(ALL.map((c) => [c, 'opted_out', `${stop.optOutId}:${c}:opted_out`]));
+
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await recordOptOutEvents(store, business, { ...stop, receivedAt: new Date().toISOString() }, { lookFirst: true });
+  // Unchanged to the millisecond: a write would have moved updatedAt.
+  expect(await consentsOf(stop.contactId)).toEqual(first);
+});
+
+test('a second caller writes the consents an acknowledgement cut short left behind, and never moves a later one back', async () => {
+  const stop = stopOf('+14155550932');
+  await recordOptOutEvents(store, business, stop);
+  const [behind, later] = ALL;
+  // As if the first writer stopped before this consent, and the contact said START for another since.
+  await store.consents.deleteOne({ _id: `${stop.contactId}:${behind}` });
+  await setCurrentConsent(store, { businessId: business.id, contactId: stop.contactId, phone: stop.phone, category: later, status: 'opted_in', since: new Date(), eventId: 'resume.sms.SMlater:opted_in' });
+
+  await recordOptOutEvents(store, business, stop, { lookFirst: true });
+  const consents = new Map((await consentsOf(stop.contactId)).map((c) => [c.category, c]));
+  expect(consents.get(behind)).toMatchObject({ status: 'opted_out', lastEventId: `${stop.optOutId}:${behind}:opted_out` });
+  expect(consents.get(later)).toMatchObject({ status: 'opted_in', lastEventId: 'resume.sms.SMlater:opted_in' });
+});
+
+function inboundOf(phone: string, channel: 'sms' | 'whatsapp'): InboundMessageInput {
+  n++;
+  return { messageSid: `SMinbound${n}`, businessId: business.id, contactId: contactIdOf(business.id, phone), phone, channel, text: 'YES', intent: 'yes', receivedAt: new Date().toISOString(), payload: { Body: 'YES' } };
+}
+
+test('an SMS answer a journey took is kept without a contact write; anything else writes down its contact, a WhatsApp message with its window', async () => {
+  const toJourney = inboundOf('+14155550933', 'sms');
+  await recordInboundMessage(store, toJourney, 'journey');
+  expect(await store.inbound.findById(toJourney.messageSid).lean()).toMatchObject({ routedTo: 'journey', contactId: toJourney.contactId });
+  expect(await store.contacts.findById(toJourney.contactId).lean()).toBeNull();
+
+  const unknown = inboundOf('+14155550934', 'sms');
+  await recordInboundMessage(store, unknown, 'inbound_workflow');
+  expect(await store.contacts.findById(unknown.contactId).lean()).toMatchObject({ phone: unknown.phone, messaging: 'allowed' });
+
+  const whatsapp = inboundOf('+14155550935', 'whatsapp');
+  await recordInboundMessage(store, whatsapp, 'journey');
+  expect(await store.contacts.findById(whatsapp.contactId).lean()).toMatchObject({ phone: whatsapp.phone, lastWhatsappInboundAt: new Date(whatsapp.receivedAt) });
+  // An older message does not close a window a newer one opened.
+  await recordInboundMessage(store, { ...whatsapp, messageSid: `${whatsapp.messageSid}-old`, receivedAt: new Date(Date.now() - 60_000).toISOString() }, 'journey');
+  expect(await store.contacts.findById(whatsapp.contactId).lean()).toMatchObject({ lastWhatsappInboundAt: new Date(whatsapp.receivedAt) });
+});
