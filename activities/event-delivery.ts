@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity';
-import { DEAD_LETTER_AFTER_ATTEMPTS, deliveryAnswer, perContactInOrder, type ConsentChangeEvent, type DeliverySettings } from '../domain/consent-events';
+import { DEAD_LETTER_AFTER_ATTEMPTS, deliveryAnswer, perContactInOrder, type ConsentChangeEvent, type DeliveryAnswer, type DeliverySettings } from '../domain/consent-events';
 import { EVENT_ID_HEADER, signEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../lib/event-signature';
 import { guardedPost } from '../lib/guarded-post';
 import { openStoredSecret, type SecretBox } from '../lib/secret-box';
@@ -28,7 +28,8 @@ interface Endpoint {
   deliverFrom: Date;
 }
 
-type Sent = { ok: true; status: number } | { ok: false; status?: number; error: string };
+/** What one POST came to; `answer` is how the round treats it (domain/consent-events.ts). */
+type Sent = { answer: DeliveryAnswer } & ({ ok: true; status: number } | { ok: false; status?: number; error: string });
 
 function bodyOf(endpoint: Endpoint, e: FeedEvent, replay: boolean): string {
   const event: ConsentChangeEvent = {
@@ -58,10 +59,11 @@ async function post(endpoint: Endpoint, e: FeedEvent, replay: boolean, timeoutMs
       timeoutMs,
       allowPrivate,
     });
-    return deliveryAnswer(status) === 'delivered' ? { ok: true, status } : { ok: false, status, error: `http_${status}` };
+    const answer = deliveryAnswer(status);
+    return answer === 'delivered' ? { answer, ok: true, status } : { answer, ok: false, status, error: `http_${status}` };
   } catch (err) {
     const code = (err as { code?: string }).code;
-    return { ok: false, error: code === 'EPRIVATEADDRESS' ? 'private_address' : code || (err as Error).name || 'network_error' };
+    return { answer: deliveryAnswer(undefined), ok: false, error: code === 'EPRIVATEADDRESS' ? 'private_address' : code || (err as Error).name || 'network_error' };
   }
 }
 
@@ -138,7 +140,7 @@ export function createEventDeliveryActivities({ store, allowPrivateReceivers = f
         }
         const sent = await post(endpoint, events[i], false, s.requestTimeoutMs, allowPrivateReceivers);
         attempts.push(attemptOf(endpoint, events[i], sent, false));
-        const answer = deliveryAnswer(sent.status);
+        const { answer } = sent;
         if (answer === 'delivered') {
           delivered += 1;
           continue;
