@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTime
 import type { KeyActor } from '../domain/access';
 import { defaultPlan, type PlanStep } from '../domain/plan';
 import { drawsWhatsappTier } from '../domain/whatsapp-tier';
-import { isBlocked } from '../store/blocks';
+import { readContactAndBlock } from '../store/blocks';
 import { contactIdOf } from '../store/models';
 import {
   cancelJourneyUpdate,
@@ -80,8 +80,8 @@ export async function startJourney(deps: ServiceDeps, req: JourneyRequest): Prom
     throw new InvalidInputError('body', [{ field: 'contact.email', rule: 'is required when the plan uses the email channel' }]);
   }
   const contactId = contactIdOf(business.id, req.contact.phone);
-  const contact = await deps.store.contacts.findById(contactId).lean();
-  if (await isBlocked(deps.store, contactId, contact)) throw new ContactOptedOutError();
+  const { contact, blocked } = await readContactAndBlock(deps.store, contactId);
+  if (blocked) throw new ContactOptedOutError();
 
   const source = req.source || req.evidence ? { kind: req.source?.kind ?? 'api', reference: req.source?.reference, ...(req.evidence ? { evidence: req.evidence } : {}) } : undefined;
   const input: JourneyInput = { businessId: business.id, contactId, contact: req.contact, categories: req.categories, plan, source, campaignId: req.campaignId, requestedAt: new Date().toISOString(), ...(req.actor ? { actor: req.actor } : {}) };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isDuplicateKey } from './errors';
-import type { Store } from './models';
+import type { ContactDoc, Store } from './models';
 import { pollUntil } from './poll';
 import { upsertContact } from './queries';
 
@@ -63,6 +63,12 @@ export async function isBlocked(store: Store, contactId: string, contact?: { mes
 /** isBlocked for a caller that has not read the contact: its document first, the block document only when its flag is not set. */
 export async function readBlocked(store: Store, contactId: string): Promise<boolean> {
   return isBlocked(store, contactId, await store.contacts.findById(contactId).lean());
+}
+
+/** The contact and whether it is blocked, both records read at once: one round trip, for a caller that needs the contact anyway. */
+export async function readContactAndBlock(store: Store, contactId: string): Promise<{ contact: ContactDoc | null; blocked: boolean }> {
+  const [contact, blockDoc] = await Promise.all([store.contacts.findById(contactId).lean(), blocksOf(store).findOne({ _id: contactId })]);
+  return { contact, blocked: contact?.messaging === 'opted_out' || blockDoc !== null };
 }
 
 /** The blocked contacts among many (a campaign upload), by the same rule as isBlocked. */
