@@ -1,7 +1,7 @@
 import type { Business } from '../domain/business';
 import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
-import { readBlocked } from '../store/blocks';
+import { readContactAndBlock } from '../store/blocks';
 import { recordInboundMessage } from '../store/inbound';
 import { contactIdOf } from '../store/models';
 import { optOutWorkflowId } from '../workflows/optout/contract';
@@ -89,7 +89,7 @@ const ALREADY_OPTED_OUT_WAIT_MS = 1_000;
  */
 async function blockStanding(deps: ServiceDeps, contactId: string): Promise<'blocked' | 'unblocked' | 'unknown'> {
   let timer: NodeJS.Timeout | undefined;
-  const read = readBlocked(deps.store, contactId).then((blocked) => (blocked ? ('blocked' as const) : ('unblocked' as const)), () => 'unknown' as const);
+  const read = readContactAndBlock(deps.store, contactId).then(({ blocked }) => (blocked ? ('blocked' as const) : ('unblocked' as const)), () => 'unknown' as const);
   const late = new Promise<'unknown'>((resolve) => (timer = setTimeout(() => resolve('unknown'), ALREADY_OPTED_OUT_WAIT_MS)));
   try {
     return await Promise.race([read, late]);
