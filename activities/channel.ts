@@ -117,15 +117,15 @@ export function createChannelActivities(deps: ChannelDeps) {
 
   /**
    * The send gate before the claim: why it refuses this send right now, if it does, and the contact it
-   * read, which the request policy reuses. Only a send under the request policy reads the contact (an
+   * read (or the journey's begin wrote and answered), which the request policy reuses. Only a send under the request policy reads the contact (an
    * opt-out flag there refuses at once). Both records of the block are read by the fence right before
    * the provider call (enterSendFence), which an opt-out cannot slip past; a blocked contact's send is
    * refused there after its claim, with the same outcome and its row marked refused.
    * Always-sent purposes read nothing.
    */
-  async function gate(input: SendInput): Promise<{ refused?: string; contact: ContactDoc | null }> {
+  async function gate(input: SendInput, begun?: { contact: ContactDoc | null }): Promise<{ refused?: string; contact: ContactDoc | null }> {
     if (ALWAYS_SENT.has(input.purpose) || !input.requestPolicy) return { contact: null };
-    const contact = await store.contacts.findById(input.contactId).lean();
+    const contact = begun ? begun.contact : await store.contacts.findById(input.contactId).lean();
     return { refused: contact?.messaging === 'opted_out' ? OPTED_OUT_REASON : undefined, contact };
   }
 
@@ -147,11 +147,12 @@ export function createChannelActivities(deps: ChannelDeps) {
    */
   async function send(input: SendInput): Promise<SendResult> {
     const business = requireBusiness(businesses, input.businessId);
-    if (input.begin) await recordJourneyBegin(store, input.begin);
+    // The journey's first send writes the contact as it begins and reads it back in the same command.
+    const begun = input.begin ? { contact: await recordJourneyBegin(store, input.begin) } : undefined;
     const to = input.channel === 'email' ? (input.email ?? '') : input.phone;
     const row = { _id: input.idempotencyKey, businessId: input.businessId, contactId: input.contactId, journeyId: input.journeyId, channel: input.channel, purpose: input.purpose, to };
 
-    const { refused, contact } = await gate(input);
+    const { refused, contact } = await gate(input, begun);
     if (refused) {
       await recordUnsentSend(store, { ...row, status: 'refused', reason: refused });
       log.info('send refused by the send gate', { key: input.idempotencyKey, purpose: input.purpose });

@@ -1,8 +1,8 @@
 import { withStorableKeys } from '../domain/payload';
 import type { LedgerActor } from '../domain/access';
 import type { JourneyInput, JourneyState } from '../workflows/journey/contract';
-import type { Store } from './models';
-import { upsertContact } from './queries';
+import type { ContactDoc, Store } from './models';
+import { upsertAndReadContact } from './queries';
 
 export interface JourneyStart {
   _id: string;
@@ -27,10 +27,17 @@ export async function recordJourneyStart(store: Store, j: JourneyStart): Promise
 /** What a journey writes as it begins: its ids and what it was started with. */
 export type JourneyBegin = JourneyInput & { journeyId: string; workflowId: string; runId: string };
 
-/** The contact (created or updated, asked now, its journeys counted) and the journey's document; a retry is harmless. */
-export async function recordJourneyBegin(store: Store, input: JourneyBegin): Promise<void> {
-  await upsertContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact }, { journeyBegins: true });
-  await recordJourneyStart(store, {
+/**
+ * The contact (created or updated, asked now, its journeys counted) and the journey's document, side
+ * by side; a retry is harmless. Answers the contact as written, so the send gate need not read it again.
+ */
+export async function recordJourneyBegin(store: Store, input: JourneyBegin): Promise<ContactDoc | null> {
+  const [contact] = await Promise.all([upsertAndReadContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact }, { journeyBegins: true }), startDocument(store, input)]);
+  return contact;
+}
+
+function startDocument(store: Store, input: JourneyBegin): Promise<void> {
+  return recordJourneyStart(store, {
     _id: input.journeyId,
     workflowId: input.workflowId,
     runId: input.runId,

@@ -4,7 +4,7 @@ import { withStorableKeys } from '../domain/payload';
 import { publishLedgerAppended } from '../lib/ledger-events';
 import { appendToChains } from './ledger-append';
 import { isDuplicateKey } from './errors';
-import type { ConsentEventDoc, Store } from './models';
+import type { ConsentEventDoc, ContactDoc, Store } from './models';
 
 export interface ContactFields {
   businessId: string;
@@ -16,28 +16,45 @@ export interface ContactFields {
   name?: string;
 }
 
-/**
- * Creates the contact or refreshes what we know; concurrent first writes race on _id, so retry once.
- * A journey beginning (`journeyBegins`) also stamps the request time and counts itself, and a WhatsApp
- * message from the contact (`whatsappInboundAt`) opens the service window, in the same write.
- */
-export async function upsertContact(store: Store, c: ContactFields, opts: { journeyBegins?: boolean; whatsappInboundAt?: Date } = {}): Promise<void> {
+type ContactWrite = { journeyBegins?: boolean; whatsappInboundAt?: Date };
+
+function contactUpdate(c: ContactFields, opts: ContactWrite) {
   const set: Record<string, string | Date> = {};
   for (const k of ['email', 'locale', 'timezone', 'name'] as const) if (c[k]) set[k] = c[k] as string;
   if (opts.journeyBegins) set.lastRequestAt = new Date();
-  const update = {
+  return {
     $set: set,
     $setOnInsert: { businessId: c.businessId, phone: c.phone, messaging: 'allowed', journeysCounted: true },
     // A retried begin counts twice: the count only ever errs towards looking for other journeys' requests.
     ...(opts.journeyBegins ? { $inc: { journeysBegun: 1 } } : {}),
     ...(opts.whatsappInboundAt ? { $max: { lastWhatsappInboundAt: opts.whatsappInboundAt } } : {}),
   };
+}
+
+/** Runs a contact upsert, once more when a concurrent first write of the same contact won the race on _id. */
+async function racingOnId<T>(write: () => Promise<T>): Promise<T> {
   try {
-    await store.contacts.updateOne({ _id: c.contactId }, update, { upsert: true });
+    return await write();
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    await store.contacts.updateOne({ _id: c.contactId }, update, { upsert: true });
+    return write();
   }
+}
+
+/**
+ * Creates the contact or refreshes what we know.
+ * A journey beginning (`journeyBegins`) also stamps the request time and counts itself, and a WhatsApp
+ * message from the contact (`whatsappInboundAt`) opens the service window, in the same write.
+ */
+export async function upsertContact(store: Store, c: ContactFields, opts: ContactWrite = {}): Promise<void> {
+  const update = contactUpdate(c, opts);
+  await racingOnId(() => store.contacts.updateOne({ _id: c.contactId }, update, { upsert: true }));
+}
+
+/** upsertContact that answers the contact as the write left it, for a caller that would read it next. */
+export async function upsertAndReadContact(store: Store, c: ContactFields, opts: ContactWrite = {}): Promise<ContactDoc | null> {
+  const update = contactUpdate(c, opts);
+  return racingOnId(() => store.contacts.findOneAndUpdate({ _id: c.contactId }, update, { upsert: true, returnDocument: 'after' }).lean<ContactDoc>());
 }
 
 /** No journey but `journeysBegun`'s one can have sent this contact a request: its every journey is counted and there is one. */

@@ -1,17 +1,14 @@
 import path from 'node:path';
 import { loadBusinesses } from '../../lib/businesses';
-import { recordInboundMessage } from '../../store/inbound';
 import { connectStore, contactIdOf, type Store } from '../../store/models';
 import { recordOptOutEvents } from '../../store/optout-ledger';
 import { setCurrentConsent } from '../../store/queries';
-import type { InboundMessageInput } from '../../workflows/inbound/contract';
 import type { OptOutInput } from '../../workflows/optout/contract';
 import { testMongoUri, uniqueName } from '../harness/servers';
 
 /**
  * The opt-out's ledger write as its second caller makes it (the workflow after the acknowledgement),
- * and the inbound record's contact write, against the real MongoDB-compatible server: what they leave
- * alone and what they still repair.
+ * against the real MongoDB-compatible server: what it leaves alone and what it still repairs.
  */
 
 jest.setTimeout(60_000);
@@ -72,27 +69,4 @@ test('a second caller writes the consents an acknowledgement cut short left behi
   const consents = new Map((await consentsOf(stop.contactId)).map((c) => [c.category, c]));
   expect(consents.get(behind)).toMatchObject({ status: 'opted_out', lastEventId: `${stop.optOutId}:${behind}:opted_out` });
   expect(consents.get(later)).toMatchObject({ status: 'opted_in', lastEventId: 'resume.sms.SMlater:opted_in' });
-});
-
-function inboundOf(phone: string, channel: 'sms' | 'whatsapp'): InboundMessageInput {
-  n++;
-  return { messageSid: `SMinbound${n}`, businessId: business.id, contactId: contactIdOf(business.id, phone), phone, channel, text: 'YES', intent: 'yes', receivedAt: new Date().toISOString(), payload: { Body: 'YES' } };
-}
-
-test('an SMS answer a journey took is kept without a contact write; anything else writes down its contact, a WhatsApp message with its window', async () => {
-  const toJourney = inboundOf('+14155550933', 'sms');
-  await recordInboundMessage(store, toJourney, 'journey');
-  expect(await store.inbound.findById(toJourney.messageSid).lean()).toMatchObject({ routedTo: 'journey', contactId: toJourney.contactId });
-  expect(await store.contacts.findById(toJourney.contactId).lean()).toBeNull();
-
-  const unknown = inboundOf('+14155550934', 'sms');
-  await recordInboundMessage(store, unknown, 'inbound_workflow');
-  expect(await store.contacts.findById(unknown.contactId).lean()).toMatchObject({ phone: unknown.phone, messaging: 'allowed' });
-
-  const whatsapp = inboundOf('+14155550935', 'whatsapp');
-  await recordInboundMessage(store, whatsapp, 'journey');
-  expect(await store.contacts.findById(whatsapp.contactId).lean()).toMatchObject({ phone: whatsapp.phone, lastWhatsappInboundAt: new Date(whatsapp.receivedAt) });
-  // An older message does not close a window a newer one opened.
-  await recordInboundMessage(store, { ...whatsapp, messageSid: `${whatsapp.messageSid}-old`, receivedAt: new Date(Date.now() - 60_000).toISOString() }, 'journey');
-  expect(await store.contacts.findById(whatsapp.contactId).lean()).toMatchObject({ lastWhatsappInboundAt: new Date(whatsapp.receivedAt) });
 });
