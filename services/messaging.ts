@@ -4,11 +4,12 @@ import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { readContactAndBlock } from '../store/blocks';
 import { recordInboundMessage } from '../store/inbound';
 import { contactIdOf } from '../store/models';
-import { optOutWorkflowId } from '../workflows/optout/contract';
+import { optOutWorkflowId, type OptOutInput } from '../workflows/optout/contract';
 import { noteProviderReport } from '../store/outbox';
 import { inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
 import type { ServiceDeps, ServiceLog } from './deps';
-import { requestOptOut, type OptOutOutcome } from './optouts';
+import { OPTOUT_BLOCK_WAIT_MS, requestOptOut, type OptOutOutcome } from './optouts';
+import { firstDelivery } from './optout-steps';
 import { inboundPayload } from './payloads';
 import { answerJourneyDirectly, deliverInboundMessage, signalJourney } from './journey-events';
 import { keepDeliveryReport } from '../store/delivery-reports';
@@ -41,14 +42,7 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
   const classification = m.buttonPayload ? { intent: classifyButtonPayload(m.buttonPayload) } : classifyInbound(m.body ?? '', m.business.keywords);
   const receivedAt = new Date().toISOString();
   if (classification.intent === 'opt_out') {
-    const standing = await blockStanding(deps, contactId);
-    if (standing === 'blocked') {
-      // A STOP from someone already opted out changes nothing: kept as an inbound message, no second opt-out or confirmation.
-      const input: InboundMessageInput = { messageSid: m.messageSid, businessId: m.business.id, contactId, phone: m.phone, channel: m.channel, text: m.body ?? m.buttonText, buttonPayload: m.buttonPayload, intent: 'opt_out', receivedAt, ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)) };
-      await recordInboundMessage(deps.store, input, 'already_opted_out');
-      return { optOut: { optOutId: optOutWorkflowId(`${m.channel}.${m.messageSid}`), started: false, progress: 'already_done' } };
-    }
-    const optOut = await requestOptOut(deps, {
+    const request: OptOutInput = {
       origin: `${m.channel}.${m.messageSid}`,
       businessId: m.business.id,
       contactId,
@@ -61,7 +55,18 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
       keyword: 'matched' in classification ? { matched: classification.matched, language: classification.language } : undefined,
       payload: m.payload,
       confirmOn: m.channel,
-    }, undefined, { unblockedJustNow: standing === 'unblocked' });
+    };
+    const optOutId = optOutWorkflowId(request.origin);
+    // Whether an earlier delivery of this STOP is in the ledger, asked beside the block read: one round trip before the answer instead of two.
+    const first = firstDelivery(deps, { ...request, optOutId }, Date.now() + OPTOUT_BLOCK_WAIT_MS);
+    const standing = await blockStanding(deps, contactId);
+    if (standing === 'blocked') {
+      // A STOP from someone already opted out changes nothing: kept as an inbound message, no second opt-out or confirmation.
+      const input: InboundMessageInput = { messageSid: m.messageSid, businessId: m.business.id, contactId, phone: m.phone, channel: m.channel, text: m.body ?? m.buttonText, buttonPayload: m.buttonPayload, intent: 'opt_out', receivedAt, ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)) };
+      await recordInboundMessage(deps.store, input, 'already_opted_out');
+      return { optOut: { optOutId, started: false, progress: 'already_done' } };
+    }
+    const optOut = await requestOptOut(deps, request, undefined, { unblockedJustNow: standing === 'unblocked', firstDelivery: first });
     return { optOut };
   }
   const input: InboundMessageInput = {

@@ -93,6 +93,8 @@ export async function requestOptOut(deps: ServiceDeps, request: OptOutInput, wai
 export interface RequestOptions {
   /** The caller read the contact and its block document just now and found neither set (one STOP's webhook). */
   unblockedJustNow?: boolean;
+  /** The caller already asked whether this is the opt-out's first delivery (services/optout-steps.ts firstDelivery), before anything was written. */
+  firstDelivery?: Promise<boolean | undefined>;
 }
 
 interface Attempt {
@@ -118,7 +120,7 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
     (err: unknown): StartResult => ({ ok: false, err }),
   );
   // Asked before this call writes any event, so the answer is about earlier deliveries only.
-  const first = await firstDelivery(deps, { ...input, optOutId }, deadline);
+  const first = await (opts.firstDelivery ?? firstDelivery(deps, { ...input, optOutId }, deadline));
   // The ledger write does not wait for Temporal: it is idempotent by origin, and a repeat of an
   // opt-out since undone by START finds its events and moves no consent back (store/optout-ledger.ts).
   const recording = recordWithin(deps, { ...input, optOutId }, deadline);

@@ -89,8 +89,10 @@ const fenceId = (idempotencyKey: string) => createHash('sha256').update(idempote
  * Registers a send as at the provider, then reads the contact's block: a send that finds one takes its
  * mark back and must not send (returns false). The block is written before the opt-out reads the
  * marks, and this mark before this read, so at least one of the two sees the other. Both records are
- * read: the opt-out's first write is the contact's flag, and under load its block document can follow
+ * read, at once: the opt-out's first write is the contact's flag, and under load its block document can follow
  * seconds later; a send let through in between would reach the contact just before the acknowledgement.
+ * Reading both at once keeps that: a read of either that misses the opt-out came before its first write,
+ * which then came after this mark.
  */
 export async function enterSendFence(store: Store, contactId: string, idempotencyKey: string): Promise<boolean> {
   const _id = fenceId(idempotencyKey);
@@ -100,7 +102,7 @@ export async function enterSendFence(store: Store, contactId: string, idempotenc
     if (!isDuplicateKey(err)) throw err;
     await fenceOf(store).updateOne({ _id }, { $set: { at: new Date() } });
   }
-  if (!(await readBlocked(store, contactId))) return true;
+  if (!(await readContactAndBlock(store, contactId)).blocked) return true;
   await fenceOf(store).deleteOne({ _id });
   return false;
 }
