@@ -1,9 +1,9 @@
 import { recordInboundMessage } from '../../store/inbound';
 import { recordJourneyBegin } from '../../store/journeys';
 import { blockMessaging } from '../../store/blocks';
-import { connectStore, contactIdOf, type Store } from '../../store/models';
+import { contactIdOf } from '../../store/models';
 import type { InboundMessageInput } from '../../workflows/inbound/contract';
-import { testMongoUri, uniqueName } from '../harness/servers';
+import { storeForFile } from '../harness/store';
 
 /**
  * The contact writes that save a read or a write: a journey's begin answers the contact as it wrote
@@ -13,14 +13,7 @@ import { testMongoUri, uniqueName } from '../harness/servers';
 
 jest.setTimeout(60_000);
 
-let store: Store;
-beforeAll(async () => {
-  store = await connectStore(testMongoUri(uniqueName('db')));
-});
-afterAll(async () => {
-  await store?.connection.dropDatabase();
-  await store?.connection.close();
-});
+const storeOf = storeForFile();
 
 let n = 0;
 
@@ -34,15 +27,15 @@ function beginOf(phone: string) {
 test("a journey's begin answers the contact as it wrote it: created, counted, asked now, and blocked when it is", async () => {
   const phone = '+14155550941';
   const first = beginOf(phone);
-  const created = await recordJourneyBegin(store, first);
+  const created = await recordJourneyBegin(storeOf(), first);
   expect(created).toMatchObject({ _id: first.contactId, phone, locale: 'fr', messaging: 'allowed', journeysBegun: 1 });
   expect(created?.lastRequestAt).toBeInstanceOf(Date);
-  expect(await store.journeys.findById(first.journeyId).lean()).toMatchObject({ status: 'active', contactId: first.contactId });
+  expect(await storeOf().journeys.findById(first.journeyId).lean()).toMatchObject({ status: 'active', contactId: first.contactId });
 
-  await blockMessaging(store, { businessId: 'acme', contactId: first.contactId, phone, at: new Date() }, 0);
-  const again = await recordJourneyBegin(store, beginOf(phone));
+  await blockMessaging(storeOf(), { businessId: 'acme', contactId: first.contactId, phone, at: new Date() }, 0);
+  const again = await recordJourneyBegin(storeOf(), beginOf(phone));
   expect(again).toMatchObject({ journeysBegun: 2, messaging: 'opted_out' });
-  expect(again).toEqual(await store.contacts.findById(first.contactId).lean());
+  expect(again).toEqual(await storeOf().contacts.findById(first.contactId).lean());
 });
 
 function inboundOf(phone: string, channel: 'sms' | 'whatsapp'): InboundMessageInput {
@@ -52,18 +45,18 @@ function inboundOf(phone: string, channel: 'sms' | 'whatsapp'): InboundMessageIn
 
 test('an SMS answer a journey took is kept without a contact write; anything else writes down its contact, a WhatsApp message with its window', async () => {
   const toJourney = inboundOf('+14155550933', 'sms');
-  await recordInboundMessage(store, toJourney, 'journey');
-  expect(await store.inbound.findById(toJourney.messageSid).lean()).toMatchObject({ routedTo: 'journey', contactId: toJourney.contactId });
-  expect(await store.contacts.findById(toJourney.contactId).lean()).toBeNull();
+  await recordInboundMessage(storeOf(), toJourney, 'journey');
+  expect(await storeOf().inbound.findById(toJourney.messageSid).lean()).toMatchObject({ routedTo: 'journey', contactId: toJourney.contactId });
+  expect(await storeOf().contacts.findById(toJourney.contactId).lean()).toBeNull();
 
   const unknown = inboundOf('+14155550934', 'sms');
-  await recordInboundMessage(store, unknown, 'inbound_workflow');
-  expect(await store.contacts.findById(unknown.contactId).lean()).toMatchObject({ phone: unknown.phone, messaging: 'allowed' });
+  await recordInboundMessage(storeOf(), unknown, 'inbound_workflow');
+  expect(await storeOf().contacts.findById(unknown.contactId).lean()).toMatchObject({ phone: unknown.phone, messaging: 'allowed' });
 
   const whatsapp = inboundOf('+14155550935', 'whatsapp');
-  await recordInboundMessage(store, whatsapp, 'journey');
-  expect(await store.contacts.findById(whatsapp.contactId).lean()).toMatchObject({ phone: whatsapp.phone, lastWhatsappInboundAt: new Date(whatsapp.receivedAt) });
+  await recordInboundMessage(storeOf(), whatsapp, 'journey');
+  expect(await storeOf().contacts.findById(whatsapp.contactId).lean()).toMatchObject({ phone: whatsapp.phone, lastWhatsappInboundAt: new Date(whatsapp.receivedAt) });
   // An older message does not close a window a newer one opened.
-  await recordInboundMessage(store, { ...whatsapp, messageSid: `${whatsapp.messageSid}-old`, receivedAt: new Date(Date.now() - 60_000).toISOString() }, 'journey');
-  expect(await store.contacts.findById(whatsapp.contactId).lean()).toMatchObject({ lastWhatsappInboundAt: new Date(whatsapp.receivedAt) });
+  await recordInboundMessage(storeOf(), { ...whatsapp, messageSid: `${whatsapp.messageSid}-old`, receivedAt: new Date(Date.now() - 60_000).toISOString() }, 'journey');
+  expect(await storeOf().contacts.findById(whatsapp.contactId).lean()).toMatchObject({ lastWhatsappInboundAt: new Date(whatsapp.receivedAt) });
 });

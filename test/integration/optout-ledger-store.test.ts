@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { loadBusinesses } from '../../lib/businesses';
-import { connectStore, contactIdOf, type Store } from '../../store/models';
+import { contactIdOf } from '../../store/models';
 import { recordOptOutEvents } from '../../store/optout-ledger';
 import { setCurrentConsent } from '../../store/queries';
 import type { OptOutInput } from '../../workflows/optout/contract';
-import { testMongoUri, uniqueName } from '../harness/servers';
+import { storeForFile } from '../harness/store';
 
 /**
  * The opt-out's ledger write as its second caller makes it (the workflow after the acknowledgement),
@@ -16,14 +16,7 @@ jest.setTimeout(60_000);
 const business = loadBusinesses(path.join(__dirname, '..', '..', 'config', 'businesses.demo.json')).get('acme')!;
 const ALL = business.categories.map((c) => c.id).sort();
 
-let store: Store;
-beforeAll(async () => {
-  store = await connectStore(testMongoUri(uniqueName('db')));
-});
-afterAll(async () => {
-  await store?.connection.dropDatabase();
-  await store?.connection.close();
-});
+const storeOf = storeForFile();
 
 let n = 0;
 function stopOf(phone: string): OptOutInput & { optOutId: string } {
@@ -43,29 +36,29 @@ function stopOf(phone: string): OptOutInput & { optOutId: string } {
   };
 }
 
-const consentsOf = async (contactId: string) => (await store.consents.find({ contactId }).sort({ category: 1 }).lean()).map((c) => ({ category: c.category, status: c.status, lastEventId: c.lastEventId, updatedAt: c.updatedAt }));
+const consentsOf = async (contactId: string) => (await storeOf().consents.find({ contactId }).sort({ category: 1 }).lean()).map((c) => ({ category: c.category, status: c.status, lastEventId: c.lastEventId, updatedAt: c.updatedAt }));
 
 test('a second caller that finds the events and the consents in place writes no consent again', async () => {
   const stop = stopOf('+14155550931');
-  await recordOptOutEvents(store, business, stop);
+  await recordOptOutEvents(storeOf(), business, stop);
   const first = await consentsOf(stop.contactId);
   expect(first.map((c) => [c.category, c.status, c.lastEventId])).toEqual(ALL.map((c) => [c, 'opted_out', `${stop.optOutId}:${c}:opted_out`]));
 
   await new Promise((resolve) => setTimeout(resolve, 20));
-  await recordOptOutEvents(store, business, { ...stop, receivedAt: new Date().toISOString() }, { lookFirst: true });
+  await recordOptOutEvents(storeOf(), business, { ...stop, receivedAt: new Date().toISOString() }, { lookFirst: true });
   // Unchanged to the millisecond: a write would have moved updatedAt.
   expect(await consentsOf(stop.contactId)).toEqual(first);
 });
 
 test('a second caller writes the consents an acknowledgement cut short left behind, and never moves a later one back', async () => {
   const stop = stopOf('+14155550932');
-  await recordOptOutEvents(store, business, stop);
+  await recordOptOutEvents(storeOf(), business, stop);
   const [behind, later] = ALL;
   // As if the first writer stopped before this consent, and the contact said START for another since.
-  await store.consents.deleteOne({ _id: `${stop.contactId}:${behind}` });
-  await setCurrentConsent(store, { businessId: business.id, contactId: stop.contactId, phone: stop.phone, category: later, status: 'opted_in', since: new Date(), eventId: 'resume.sms.SMlater:opted_in' });
+  await storeOf().consents.deleteOne({ _id: `${stop.contactId}:${behind}` });
+  await setCurrentConsent(storeOf(), { businessId: business.id, contactId: stop.contactId, phone: stop.phone, category: later, status: 'opted_in', since: new Date(), eventId: 'resume.sms.SMlater:opted_in' });
 
-  await recordOptOutEvents(store, business, stop, { lookFirst: true });
+  await recordOptOutEvents(storeOf(), business, stop, { lookFirst: true });
   const consents = new Map((await consentsOf(stop.contactId)).map((c) => [c.category, c]));
   expect(consents.get(behind)).toMatchObject({ status: 'opted_out', lastEventId: `${stop.optOutId}:${behind}:opted_out` });
   expect(consents.get(later)).toMatchObject({ status: 'opted_in', lastEventId: 'resume.sms.SMlater:opted_in' });
