@@ -64,7 +64,9 @@ test('while an opt-out is still being recorded: 409 optout_in_progress with Retr
   // The opt-out writes its ledger events, then waits on its confirmation, which the carrier answers 8 s late.
   stack.carrier.injectFault({ target: 'messages', request: 'create', delayMs: 8_000 });
   await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
-  await eventually('the opt-out recorded', async () => (await consentsOf(stack, phone)).events.filter((e: any) => e.type === 'opted_out').length === 3, 10_000);
+  // The confirmation goes out as soon as the events are written; its outbox row is there while the carrier holds it.
+  const confirming = async () => (await stack.store.outbox.countDocuments({ contactId: contactIdOf('acme', phone), purpose: 'optout_confirmation' })) === 1;
+  await eventually('the opt-out recorded, its confirmation at the carrier', async () => (await consentsOf(stack, phone)).events.filter((e: any) => e.type === 'opted_out').length === 3 && (await confirming()), 10_000);
   const before = await heldAbout('acme', phone);
   expect(before.contactPhone).toBe(phone);
 
