@@ -16,7 +16,7 @@ set -euo pipefail
 TEMPORAL_CLI_VERSION=v1.5.1
 FERRETDB_VERSION=v1.24.2
 # Bumped whenever patch_ferretdb changes, so an installed binary without the patches is rebuilt.
-FERRETDB_PATCH_LEVEL=optinflow.2
+FERRETDB_PATCH_LEVEL=optinflow.3
 # The server docker-compose.yml runs too (temporalio/auto-setup:1.29.1).
 TEMPORAL_SERVER_VERSION=v1.29.1
 # The Temporal UI for the cluster profile: the ui-server version Temporal CLI v1.5.1 embeds (its Go
@@ -121,6 +121,9 @@ install_temporal() {
 #     waiting for a connection for good (bench:optout with 80 workflow-task slots stopped that way;
 #     test/integration/store-harness.test.ts). Connections now follow the clients' open reads and
 #     commands; idle ones are still closed down to 100.
+#  5. `_id: {$in: [...]}` of strings or ObjectIDs is narrowed by the _id index too (`IN (...)`);
+#     FerretDB scanned the whole table for it, so every lookup of many documents by _id (a campaign's
+#     row check, a page of event deliveries, a consent import) cost a scan of its collection.
 patch_ferretdb() { # src
   local src=$1 f
   f="$src/internal/backends/sqlite/metadata/metadata.go"
@@ -138,6 +141,11 @@ patch_ferretdb() { # src
   f="$src/internal/backends/sqlite/metadata/pool/opendb.go"
   perl -0pi -e 's/\tdb\.SetMaxIdleConns\(100\)\n\tdb\.SetMaxOpenConns\(100\)\n/\tdb.SetMaxIdleConns(100)\n\tdb.SetMaxOpenConns(0)\n/' "$f"
   grep -q 'db.SetMaxOpenConns(0)' "$f" || fail "patching FerretDB: the connection cap in $f was not found"
+
+  cp "$ROOT/dev/ferretdb/id_in.go" "$src/internal/backends/sqlite/optinflow_id_in.go"
+  f="$src/internal/backends/sqlite/collection.go"
+  perl -0pi -e 's/\n\tq \+= whereClause\n/\n\tif whereClause == "" {\n\t\twhereClause, args = idInClause(params.Filter)\n\t}\n\n\tq += whereClause\n/; s/\n(\torderByClause := prepareOrderByClause\(params\.Sort\)\n)/\n\tif whereClause == "" {\n\t\twhereClause, args = idInClause(params.Filter)\n\t\tfilterPushdown = whereClause != ""\n\t}\n\n$1/' "$f"
+  [[ $(grep -c 'whereClause, args = idInClause(params.Filter)' "$f") == 2 ]] || fail "patching FerretDB: the query and explain paths in $f were not found"
 }
 
 install_ferretdb() {

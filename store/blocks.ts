@@ -74,8 +74,9 @@ export async function readContactAndBlock(store: Store, contactId: string): Prom
 /** The blocked contacts among many (a campaign upload), by the same rule as isBlocked. */
 export async function blockedAmong(store: Store, contacts: ReadonlyArray<{ _id: string; messaging?: string | null }>, contactIds: readonly string[]): Promise<Set<string>> {
   const blocked = new Set(contacts.filter((c) => c.messaging === 'opted_out').map((c) => c._id));
-  const docs = await blocksOf(store).find({ _id: { $in: contactIds.filter((id) => !blocked.has(id)) } }).toArray();
-  for (const d of docs) blocked.add(d._id);
+  const unflagged = contactIds.filter((id) => !blocked.has(id));
+  if (unflagged.length === 0) return blocked;
+  for (const d of await blocksOf(store).find({ _id: { $in: unflagged } }).toArray()) blocked.add(d._id);
   return blocked;
 }
 

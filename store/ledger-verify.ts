@@ -68,8 +68,9 @@ const carriesItsLink = (e: EventDoc) => typeof e.prevEventId === 'string';
 
 /**
  * The previous version's links of one contact (positions 1 to one past the highest an event linked by
- * them claims), each read by `_id` and all at once: FerretDB 1.24 answers an `_id` equality from its
- * index but scans the collection for `$in`. None for a chain whose events all carry their links.
+ * them claims), each read by `_id` and all at once: every store this runs on answers an `_id` equality
+ * from its index, a stock FerretDB 1.24 included, which scans the collection for `$in`. None for a
+ * chain whose events all carry their links.
  */
 async function linksOfChain(store: Store, contactId: string, events: EventDoc[]): Promise<Map<number, LinkDoc>> {
   const byLinks = events.filter((e) => typeof e.seq === 'number' && !carriesItsLink(e));

@@ -23,9 +23,9 @@ export function optOutScope(business: Business, requested: string[] | undefined)
 
 /** The changes whose consent does not already rest on their event. */
 async function notYetSet(store: Store, changes: CurrentConsentChange[]): Promise<CurrentConsentChange[]> {
-  // By `_id` one at a time: FerretDB 1.24 serves an equality on `_id` from its index and scans the whole collection for `$in`.
-  const current = await Promise.all(changes.map((c) => store.consents.findById(`${c.contactId}:${c.category}`, { lastEventId: 1 }).lean()));
-  const resting = new Set(current.map((c) => c?.lastEventId));
+  if (changes.length === 0) return changes;
+  const current = await store.consents.find({ _id: { $in: changes.map((c) => `${c.contactId}:${c.category}`) } }, { lastEventId: 1 }).lean();
+  const resting = new Set(current.map((c) => c.lastEventId));
   return changes.filter((c) => !resting.has(c.eventId));
 }
 

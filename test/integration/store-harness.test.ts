@@ -101,4 +101,25 @@ describe('the harness MongoDB server', () => {
       await wide.close();
     }
   }, 30_000);
+
+  it('finds documents by a list of _ids through the _id index, and only those', async () => {
+    // The store reads many documents by _id at once (a campaign's row check, a page of event
+    // deliveries, a consent import). FerretDB scanned the whole collection for `_id: {$in}` before
+    // patch 5 in dev/tools.sh; its explain then says filterPushdown false.
+    const rows = connection.collection<{ _id: string | number; n: number }>('by_id_list');
+    await rows.insertMany([...Array.from({ length: 300 }, (_, i) => ({ _id: `k${i}`, n: i })), { _id: 7, n: -7 }]);
+
+    const byIds = await rows.find({ _id: { $in: ['k1', 'k250', 'k299', 'absent'] } }).toArray();
+    expect(byIds.map((d) => d._id).sort()).toEqual(['k1', 'k250', 'k299']);
+    const narrowed = await rows.find({ _id: { $in: ['k1', 'k250', 'k299'] }, n: { $gt: 100 } }).toArray();
+    expect(narrowed.map((d) => d._id).sort()).toEqual(['k250', 'k299']);
+    const mixed = await rows.find({ _id: { $in: ['k2', 7] } }).toArray();
+    expect(mixed.map((d) => d.n).sort((a, b) => a - b)).toEqual([-7, 2]);
+    expect((await rows.deleteMany({ _id: { $in: ['k3', 'k4', 'absent'] } })).deletedCount).toBe(2);
+    expect(await rows.countDocuments({})).toBe(299);
+
+    const plan = (await rows.find({ _id: { $in: ['k1', 'k250'] } }).explain()) as { serverInfo?: { ferretdbVersion?: string }; filterPushdown?: boolean; queryPlanner?: { winningPlan?: unknown } };
+    if (plan.serverInfo?.ferretdbVersion) expect(plan.filterPushdown).toBe(true);
+    else expect(JSON.stringify(plan.queryPlanner?.winningPlan)).not.toContain('COLLSCAN');
+  });
 });
