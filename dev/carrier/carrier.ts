@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CarrierUsageError, TwilioApiError } from './errors';
 import { hostForUrl, parseForm, parseJsonOrForm, readBody, writeReply, type Reply } from './http';
+import { receiveInbound } from './inbound-messages';
 import { inspectionApi } from './inspection-api';
 import { startMailbox } from './mailbox';
 import type { Mailbox } from './mailbox';
@@ -169,7 +170,7 @@ class LocalCarrier implements Carrier {
   sendInbound(input: InboundInput) {
     const metaNumber = this.meta?.numberFor(input.to ?? '');
     if (this.meta && metaNumber) return this.meta.inbound(metaNumber, input);
-    return this.messaging.inbound(input);
+    return receiveInbound(this.runtime, this.messaging, input);
   }
 
   pressKeys(callSid: string, digits: string): Promise<CarrierCall> {
