@@ -1,7 +1,7 @@
 import { twilioErrorMessage } from './errors';
 import { API_VERSION, CarrierRuntime, rfc2822 } from './runtime';
 import { TwimlParseError, XmlElement, elementsOf, parseTwiml, textOf } from './twiml';
-import type { CallStatus, CarrierCall, GatherPrompt, TranscriptKind } from './types';
+import type { CallStatus, CarrierCall, GatherPrompt, TranscriptKind } from './call-types';
 
 const TERMINAL: ReadonlySet<CallStatus> = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
 /** Guards against TwiML that redirects to itself forever. */

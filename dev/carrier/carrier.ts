@@ -13,18 +13,15 @@ import { renderPage } from './page';
 import { pageFormAction } from './page-actions';
 import { TwilioRestApi } from './rest-api';
 import { CarrierRuntime, parseAddress } from './runtime';
+import type { CarrierCall } from './call-types';
+import type { MetaNumberState, MetaQuality, MetaTier, MetaWebhookDelivery } from './meta-types';
 import type {
   Carrier,
-  CarrierCall,
   CarrierEmail,
   CarrierLogger,
   CarrierOptions,
   Fault,
   InboundInput,
-  MetaNumberState,
-  MetaQuality,
-  MetaTier,
-  MetaWebhookDelivery,
   RecipientBehaviour,
   WebhookResult,
 } from './types';
@@ -32,6 +29,8 @@ import { Voice } from './voice';
 import { WebhookClient } from './webhook-client';
 
 export type * from './types';
+export type * from './meta-types';
+export type * from './call-types';
 
 const silentLogger: CarrierLogger = { info: () => undefined, warn: () => undefined };
 

@@ -1,7 +1,7 @@
 import { CarrierUsageError, TwilioApiError } from './errors';
 import { CallPlayer, isTerminal, type CallRun } from './call-player';
 import { API_VERSION, CarrierRuntime, FormParams, all, first, isE164, parseAddress, rfc2822, twilioSid } from './runtime';
-import type { CallFilter, CallStatus, CarrierCall, GatherPrompt } from './types';
+import type { CallFilter, CallStatus, CarrierCall, GatherPrompt } from './call-types';
 
 /** Twilio Programmable Voice for outbound IVR calls: fetches TwiML and plays the contact's part. */
 export class Voice {
