@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Channel } from '../domain/business';
-import { isFinalCampaignStatus, pacingLimitsFor, quietEndsAt, quietStartsAt, rowPageSize, isQuiet, type QuietHours } from '../domain/campaign';
+import { isFinalCampaignStatus } from '../domain/campaign';
+import { pacingLimitsFor, rowPageSize } from '../domain/campaign-pacing';
+import { quietEndsAt, quietStartsAt, isQuiet, type QuietHours } from '../domain/quiet-hours';
 import { campaignStore, readChunk, ROWS_PER_CHUNK, writeChunkRows, type CampaignRow } from '../store/campaigns';
 import { withReportedTier } from '../store/whatsapp-numbers';
 import type { CampaignProgress } from '../workflows/campaign/contract';

@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { BusinessRegistry } from '../domain/business';
-import type { PacingLimits, QuietHours, SkipReason } from '../domain/campaign';
+import type { SkipReason } from '../domain/campaign';
+import type { PacingLimits } from '../domain/campaign-pacing';
+import type { QuietHours } from '../domain/quiet-hours';
 import type { Store } from '../store/models';
 import type { JourneyContact, JourneyStep } from '../workflows/journey/contract';
 import { createCampaignCancelActivities } from './campaign-cancel';
