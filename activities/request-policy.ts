@@ -1,5 +1,5 @@
 import type { Business } from '../domain/business';
-import { contactZones, isValidTimeZone } from '../domain/campaign';
+import { contactZones, isValidTimeZone } from '../domain/quiet-hours';
 import { normalizePhone } from '../domain/phone';
 import { requestDeferral, type Deferral } from '../domain/request-policy';
 import type { ContactDoc, Store } from '../store/models';

@@ -1,7 +1,8 @@
 import { ALL_CATEGORIES_PAYLOAD, categoryButtonPayload } from '../domain/category-choice';
 import { BUTTON_PAYLOADS } from '../domain/keywords';
 import type { Business } from '../domain/business';
-import type { ContentTemplate, MetaCarrierOptions, MetaTemplate } from './carrier/types';
+import type { MetaCarrierOptions, MetaTemplate } from './carrier/meta-types';
+import type { ContentTemplate } from './carrier/types';
 
 /**
  * What the local carrier shows for each WhatsApp content id of the configured businesses, standing in

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isValidTimeZone } from './campaign';
+import { isValidTimeZone } from './quiet-hours';
 
 export const channelSchema = z.enum(['sms', 'email', 'ivr', 'whatsapp']);
 export type Channel = z.infer<typeof channelSchema>;

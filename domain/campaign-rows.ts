@@ -1,5 +1,6 @@
 import type { Business } from './business';
-import { contactZones, isValidTimeZone, type CsvColumn, type SkipReason } from './campaign';
+import type { CsvColumn, SkipReason } from './campaign';
+import { contactZones, isValidTimeZone } from './quiet-hours';
 import { normalizePhone } from './phone';
 
 /** Raw contact fields of one row, as strings, before any check. */

@@ -1,4 +1,4 @@
-import { quietEndsAt, type QuietHours } from './campaign';
+import { quietEndsAt, type QuietHours } from './quiet-hours';
 
 /**
  * When an opt-in request to one contact may go: outside the business's quiet hours in the contact's

@@ -1,17 +1,6 @@
-import { CarrierUsageError, TwilioApiError, twilioErrorMessage } from './errors';
-import {
-  API_VERSION,
-  CarrierRuntime,
-  FormParams,
-  first,
-  formatAddress,
-  isE164,
-  parseAddress,
-  rfc2822,
-  twilioSid,
-} from './runtime';
-import { parseTwiml, textOf } from './twiml';
-import type { CarrierMessage, InboundInput, InboundResult, MessageFilter, MessageStatus, QuickReply } from './types';
+import { TwilioApiError, twilioErrorMessage } from './errors';
+import { API_VERSION, CarrierRuntime, FormParams, first, formatAddress, isE164, parseAddress, rfc2822, twilioSid } from './runtime';
+import type { CarrierMessage, MessageFilter, MessageStatus, QuickReply } from './types';
 
 const WHATSAPP_WINDOW_MS = 24 * 60 * 60 * 1000;
 const MAX_BODY_CHARS = 1600;
@@ -22,7 +11,7 @@ const DEFAULT_BUTTONS: QuickReply[] = [
 
 const gsm7 = /^[@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&'()*+,\-./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà^{}\\[~\]|€]*$/;
 
-function segmentsOf(body: string): number {
+export function segmentsOf(body: string): number {
   if (body.length === 0) return 1;
   const [single, multi] = gsm7.test(body) ? [160, 153] : [70, 67];
   return body.length <= single ? 1 : Math.ceil(body.length / multi);
@@ -67,7 +56,7 @@ interface DeliveryPlan {
   errorCode: number | null;
 }
 
-/** Twilio's Programmable Messaging as our API sees it: the Messages resource, status callbacks, inbound webhooks. */
+/** Twilio's Programmable Messaging as our API sees it: the Messages resource and its status callbacks (inbound webhooks: ./inbound-messages.ts). */
 export class Messaging {
   private readonly store = new Map<string, CarrierMessage>();
   private readonly lastInbound = new Map<string, number>();
@@ -228,106 +217,6 @@ export class Messaging {
     return params;
   }
 
-  async inbound(input: InboundInput): Promise<InboundResult> {
-    const from = parseAddress(input.from ?? '');
-    const to = parseAddress(input.to ?? '');
-    if (!isE164(from.number)) throw new CarrierUsageError(400, `from must be an E.164 number, got ${JSON.stringify(input.from)}`);
-    if (!isE164(to.number)) throw new CarrierUsageError(400, `to must be an E.164 number, got ${JSON.stringify(input.to)}`);
-    const channel = input.channel ?? (from.channel === 'whatsapp' || to.channel === 'whatsapp' ? 'whatsapp' : 'sms');
-    const url = this.runtime.requireInboundUrl();
-    const isButton = channel === 'whatsapp' && Boolean(input.buttonPayload || input.buttonText);
-    const body = input.body ?? (isButton ? (input.buttonText ?? input.buttonPayload ?? '') : '');
-    const now = new Date().toISOString();
-    const message: CarrierMessage = {
-      sid: twilioSid('SM'),
-      accountSid: this.runtime.options.accountSid,
-      direction: 'inbound',
-      channel,
-      from: formatAddress(channel, from.number),
-      to: formatAddress(channel, to.number),
-      contact: from.number,
-      sender: to.number,
-      body,
-      contentSid: null,
-      contentVariables: null,
-      renderedText: body,
-      buttons: [],
-      buttonPayload: isButton ? (input.buttonPayload ?? input.buttonText ?? null) : null,
-      buttonText: isButton ? (input.buttonText ?? input.buttonPayload ?? null) : null,
-      numSegments: segmentsOf(body),
-      status: 'received',
-      errorCode: null,
-      errorMessage: null,
-      statusCallback: null,
-      statusHistory: [{ status: 'received', at: now, errorCode: null }],
-      callbacks: [],
-      webhook: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    this.store.set(message.sid, message);
-    if (channel === 'whatsapp') this.lastInbound.set(windowKey(from.number, to.number), Date.now());
-
-    const params: Record<string, string> = {
-      MessageSid: message.sid,
-      SmsMessageSid: message.sid,
-      SmsSid: message.sid,
-      AccountSid: message.accountSid,
-      From: message.from,
-      To: message.to,
-      Body: body,
-      NumMedia: '0',
-      NumSegments: String(message.numSegments),
-      SmsStatus: 'received',
-      ApiVersion: API_VERSION,
-    };
-    if (channel === 'whatsapp') {
-      params.ProfileName = input.profileName ?? 'Dev Contact';
-      params.WaId = from.number.slice(1);
-      params.MessageType = isButton ? 'button' : 'text';
-      if (isButton) {
-        params.ButtonPayload = message.buttonPayload ?? '';
-        params.ButtonText = message.buttonText ?? '';
-      }
-    }
-    const { response, delivery } = await this.runtime.post('POST', url, params);
-    message.webhook = delivery;
-    if (response.status >= 200 && response.status < 300) this.recordTwimlReplies(message, response.body);
-    return { messageSid: message.sid, status: response.status, responseBody: response.body, connection: response.connection };
-  }
-
-  /** Twilio sends the `<Message>` verbs of a webhook's TwiML answer back to the contact. */
-  private recordTwimlReplies(inbound: CarrierMessage, responseBody: string): void {
-    if (!responseBody.trimStart().startsWith('<')) return;
-    let verbs;
-    try {
-      verbs = parseTwiml(responseBody);
-    } catch {
-      return;
-    }
-    for (const verb of verbs.filter((v) => v.name === 'Message')) {
-      const now = new Date().toISOString();
-      const text = textOf(verb);
-      const reply: CarrierMessage = {
-        ...structuredClone(inbound),
-        sid: twilioSid('SM'),
-        direction: 'outbound-reply',
-        from: inbound.to,
-        to: inbound.from,
-        body: text,
-        renderedText: text,
-        buttonPayload: null,
-        buttonText: null,
-        numSegments: segmentsOf(text),
-        status: 'delivered',
-        statusHistory: [{ status: 'delivered', at: now, errorCode: null }],
-        webhook: null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      this.store.set(reply.sid, reply);
-    }
-  }
 
   toResource(message: CarrierMessage): Record<string, unknown> {
     const uri = `/${API_VERSION}/Accounts/${message.accountSid}/Messages/${message.sid}.json`;

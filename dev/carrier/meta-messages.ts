@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { MetaSend } from './meta-validate';
 import { formatAddress } from './runtime';
-import type { CarrierMessage, MetaNumberState, MetaTier, QuickReply } from './types';
+import type { MetaNumberState, MetaTier } from './meta-types';
+import type { CarrierMessage, QuickReply } from './types';
 
 /** The carrier's records of Graph API messages, and Meta's messaging limit tiers. */
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { MetaTemplate, QuickReply } from './types';
+import type { MetaTemplate } from './meta-types';
+import type { QuickReply } from './types';
 
 /**
  * The checks the WhatsApp Cloud API makes on `POST /{phone-number-id}/messages` before it answers with

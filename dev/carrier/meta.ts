@@ -5,15 +5,17 @@ import { GraphApiError, metaErrorTitle, parseMetaSend, type MetaSend } from './m
 import type { Messaging } from './messaging';
 import { type CarrierRuntime, isE164, parseAddress } from './runtime';
 import type {
-  CarrierMessage,
-  Fault,
-  InboundInput,
-  InboundResult,
   MetaCarrierOptions,
   MetaNumberState,
   MetaQuality,
   MetaTier,
   MetaWebhookDelivery,
+} from './meta-types';
+import type {
+  CarrierMessage,
+  Fault,
+  InboundInput,
+  InboundResult,
   WebhookResult,
 } from './types';
 import { metaSignature } from './webhook-client';

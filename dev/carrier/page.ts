@@ -1,5 +1,7 @@
 import { escapeHtml } from '../../domain/escape';
-import { META_TIERS, type CarrierCall, type CarrierEmail, type CarrierMessage, type Channel, type MetaNumberState } from './types';
+import type { CarrierCall } from './call-types';
+import { META_TIERS, type MetaNumberState } from './meta-types';
+import type { CarrierEmail, CarrierMessage, Channel } from './types';
 
 
 export function contactAnchor(contact: string): string {

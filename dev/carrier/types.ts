@@ -1,5 +1,8 @@
 /** Public shapes of the local carrier: what tests and the dev page read and drive. */
 
+import type { CallFilter, CarrierCall } from './call-types';
+import type { MetaCarrierOptions, MetaNumberState, MetaQuality, MetaTier, MetaWebhookDelivery } from './meta-types';
+
 export type Channel = 'sms' | 'whatsapp';
 
 /** Anything with pino's `(fields, message)` call shape. */
@@ -38,54 +41,6 @@ export interface CarrierOptions {
   /** The Graph API (WhatsApp Cloud API) side: numbers, templates, secrets and where webhooks go. */
   meta?: MetaCarrierOptions;
   logger?: CarrierLogger;
-}
-
-export type MetaQuality = 'GREEN' | 'YELLOW' | 'RED';
-export const META_TIERS = ['TIER_250', 'TIER_1K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED'] as const;
-export type MetaTier = (typeof META_TIERS)[number];
-
-/** A template as Meta approved it: body text with `{{1}}`…, quick-reply button labels, its category and languages. */
-export interface MetaTemplate {
-  text: string;
-  buttons?: string[];
-  category: 'MARKETING' | 'UTILITY';
-  languages: string[];
-}
-
-export interface MetaNumberOptions {
-  phoneNumberId: string;
-  /** E.164, as the contact sees it. */
-  displayNumber: string;
-  wabaId?: string;
-}
-
-export interface MetaCarrierOptions {
-  accessToken: string;
-  appSecret: string;
-  /** Our API's `POST /webhooks/meta`; every Meta webhook goes there. */
-  webhookUrl?: string;
-  numbers: MetaNumberOptions[];
-  templates: Record<string, MetaTemplate>;
-}
-
-/** A business number's state at Meta, as the carrier page changes it. */
-export interface MetaNumberState {
-  phoneNumberId: string;
-  displayNumber: string;
-  wabaId: string;
-  quality: MetaQuality;
-  tier: MetaTier;
-}
-
-/** One webhook the carrier sent as Meta: the exact body and signature, so a test can deliver it again. */
-export interface MetaWebhookDelivery {
-  field: string;
-  url: string;
-  body: string;
-  signature: string;
-  httpStatus: number;
-  at: string;
-  error?: string;
 }
 
 export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'received';
@@ -136,48 +91,6 @@ export interface CarrierMessage {
   webhook: WebhookDelivery | null;
   createdAt: string;
   updatedAt: string;
-}
-
-export type CallStatus = 'queued' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'no-answer' | 'failed' | 'canceled';
-
-export type TranscriptKind = 'say' | 'play' | 'pause' | 'gather' | 'keys' | 'timeout' | 'redirect' | 'hangup' | 'error' | 'unsupported';
-
-export interface TranscriptEntry {
-  at: string;
-  kind: TranscriptKind;
-  text: string;
-}
-
-export interface GatherPrompt {
-  action: string;
-  method: 'GET' | 'POST';
-  numDigits: number | null;
-  timeoutSeconds: number;
-  finishOnKey: string;
-  actionOnEmptyResult: boolean;
-}
-
-export interface CarrierCall {
-  sid: string;
-  accountSid: string;
-  from: string;
-  to: string;
-  url: string | null;
-  twiml: string | null;
-  statusCallback: string | null;
-  statusCallbackEvents: string[];
-  status: CallStatus;
-  /** Set while the call waits at a `<Gather>` for the contact's keys. */
-  gather: GatherPrompt | null;
-  transcript: TranscriptEntry[];
-  digits: string[];
-  /** Every TwiML request and status callback the carrier made for this call. */
-  webhooks: WebhookDelivery[];
-  errorCode: number | null;
-  createdAt: string;
-  answeredAt: string | null;
-  endedAt: string | null;
-  durationSeconds: number | null;
 }
 
 export interface CarrierEmail {
@@ -265,11 +178,6 @@ export interface MessageFilter {
   contact?: string;
   channel?: Channel;
   direction?: MessageDirection;
-}
-
-export interface CallFilter {
-  to?: string;
-  from?: string;
 }
 
 export interface Carrier {

@@ -1,4 +1,5 @@
-import { allowance, consume, newPacer, pacingLimitsFor, pacingWindow, rowPageSize, optInRate, startedPerSecond, type PacingLimits, type PacerState } from '../../domain/campaign';
+import { optInRate, startedPerSecond } from '../../domain/campaign';
+import { allowance, consume, newPacer, pacingLimitsFor, pacingWindow, rowPageSize, type PacingLimits, type PacerState } from '../../domain/campaign-pacing';
 import { parseBusinesses } from '../../domain/business';
 import demo from '../../config/businesses.demo.json';
 

@@ -1,4 +1,4 @@
-import { contactZones, isQuiet, isQuietIn, localMinutes, quietEndsAt, quietStartsAt } from '../../domain/campaign';
+import { contactZones, isQuiet, isQuietIn, localMinutes, quietEndsAt, quietStartsAt } from '../../domain/quiet-hours';
 
 const night = { start: '21:00', end: '08:00' };
 const at = (iso: string) => Date.parse(iso);

@@ -1,13 +1,11 @@
+import { FILLER_WORDS, KEYWORD_TABLES, type KeywordLanguage } from '../../domain/keyword-tables';
 import {
   BUTTON_PAYLOADS,
-  FILLER_WORDS,
-  KEYWORD_TABLES,
   classifyButtonPayload,
   classifyInbound,
   normalizeInboundText,
   type InboundIntent,
   type KeywordExtensions,
-  type KeywordLanguage,
 } from '../../domain/keywords';
 
 const intentOf = (text: string, extensions?: KeywordExtensions): InboundIntent => classifyInbound(text, extensions).intent;

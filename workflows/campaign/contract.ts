@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { CampaignStatus, PacerState, SkipReason } from '../../domain/campaign';
+import type { CampaignStatus, SkipReason } from '../../domain/campaign';
+import type { PacerState } from '../../domain/campaign-pacing';
 import { defineWorkflowRef } from '../workflow-ref';
 
 /** The campaign's public surface: what the API and the CLI's server side may import. */

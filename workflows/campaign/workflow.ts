@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities, RowStartResult, StartableRow } from '../../activities/campaign';
-import { allowance, consume, isFinalCampaignStatus, newPacer, type PacingLimits } from '../../domain/campaign';
+import { isFinalCampaignStatus } from '../../domain/campaign';
+import { allowance, consume, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
 import {
   campaignProgressQuery,
   cancelCampaignUpdate,
