@@ -121,25 +121,23 @@ export interface CurrentConsentChange {
  */
 export async function setCurrentConsents(store: Store, changes: CurrentConsentChange[]): Promise<void> {
   if (changes.length === 0) return;
-  const op = (c: CurrentConsentChange, upsert: boolean) => ({
-    updateOne: {
-      filter: { _id: `${c.contactId}:${c.category}`, since: { $lte: c.since } },
-      update: { $set: { businessId: c.businessId, contactId: c.contactId, phone: c.phone, category: c.category, status: c.status, since: c.since, lastEventId: c.eventId, journeyId: c.journeyId, ...(c.proof ? { proofSummary: exportProofOf(c.proof) } : {}) } },
-      upsert,
-    },
+  const write = (c: CurrentConsentChange) => ({
+    filter: { _id: `${c.contactId}:${c.category}`, since: { $lte: c.since } },
+    update: { $set: { businessId: c.businessId, contactId: c.contactId, phone: c.phone, category: c.category, status: c.status, since: c.since, lastEventId: c.eventId, journeyId: c.journeyId, ...(c.proof ? { proofSummary: exportProofOf(c.proof) } : {}) } },
   });
   try {
-    await store.consents.bulkWrite(changes.map((c) => op(c, true)), { ordered: false });
+    await store.consents.bulkWrite(changes.map((c) => ({ updateOne: { ...write(c), upsert: true } })), { ordered: false });
   } catch (err) {
     if (!onlyDuplicateKeys(err)) throw err;
     // One at a time: FerretDB 1.24 stops an unordered batch at its first refusal, so the changes
     // after it (a consent still missing among them) were never tried.
     for (const c of changes) {
+      const { filter, update } = write(c);
       try {
-        await store.consents.bulkWrite([op(c, true)]);
+        await store.consents.updateOne(filter, update, { upsert: true });
       } catch (one) {
         if (!onlyDuplicateKeys(one)) throw one;
-        await store.consents.bulkWrite([op(c, false)]);
+        await store.consents.updateOne(filter, update);
       }
     }
   }
