@@ -4,9 +4,9 @@ import { readKeysFile } from '../lib/api-keys';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
-import { secretBox } from '../lib/secret-box';
+import { eventSecretsBox } from '../lib/secret-box';
 import { temporalConnectionOptions } from '../lib/temporal';
-import { sealPlainEndpointSecrets } from '../services/event-endpoints';
+import { resealEndpointSecrets } from '../services/event-endpoints';
 import { connectStore } from '../store/models';
 import { buildApp } from './app';
 
@@ -16,9 +16,10 @@ async function main(): Promise<void> {
   const businesses = loadBusinesses(config.BUSINESSES_FILE);
   const meta = metaSettings(config, businesses.usesMeta());
   const store = await connectStore(config.MONGODB_URI);
-  const eventSecrets = config.EVENT_SECRETS_KEY ? secretBox(config.EVENT_SECRETS_KEY) : undefined;
-  const sealed = await sealPlainEndpointSecrets({ store, eventSecrets });
-  if (sealed > 0) logger.info({ sealed }, 'sealed the signing secrets of event endpoints registered before sealing');
+  const eventSecrets = eventSecretsBox(config);
+  const secrets = await resealEndpointSecrets({ store, eventSecrets });
+  if (secrets.sealed + secrets.resealed > 0) logger.info({ sealed: secrets.sealed, resealed: secrets.resealed }, 'event endpoints\' signing secrets now sealed under EVENT_SECRETS_KEY');
+  if (secrets.unopenable.length > 0) logger.warn({ endpointIds: secrets.unopenable }, 'event endpoints whose signing secret opens with no key given: their deliveries fail until they are registered again');
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = await buildApp({

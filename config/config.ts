@@ -80,11 +80,23 @@ export const configShape = {
   ERASURE_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Seals event endpoints' signing secrets in the store (API and worker); unset, POST /v1/event-endpoints answers 503. */
   EVENT_SECRETS_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Keys EVENT_SECRETS_KEY replaced, comma-separated: they still open the secrets they sealed, and the
+   * API seals each again under EVENT_SECRETS_KEY when it starts (docs/events.md, "Changing the key").
+   */
+  EVENT_SECRETS_PREVIOUS_KEYS: z
+    .string()
+    .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')))
+    // Empty (docker-compose passes it through unset as "") means none.
+    .transform((keys) => (keys.length > 0 ? keys : undefined))
+    .optional(),
   BUSINESSES_FILE: z.string().min(1).default('config/businesses.demo.json'),
 };
 
 export const configSchema = z.object(configShape).superRefine((c, ctx) => {
   if (!c.API_KEYS && !c.OPTINFLOW_KEYS_FILE) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'set API_KEYS or OPTINFLOW_KEYS_FILE: the API needs at least one key' });
+  if (c.EVENT_SECRETS_PREVIOUS_KEYS && !c.EVENT_SECRETS_KEY) ctx.addIssue({ code: 'custom', path: ['EVENT_SECRETS_PREVIOUS_KEYS'], message: 'needs EVENT_SECRETS_KEY, the key the secrets are sealed under from now on' });
   if (c.WORKER_SHUTDOWN_FORCE_SECONDS <= c.WORKER_SHUTDOWN_GRACE_SECONDS) ctx.addIssue({ code: 'custom', path: ['WORKER_SHUTDOWN_FORCE_SECONDS'], message: 'must be greater than WORKER_SHUTDOWN_GRACE_SECONDS' });
 });
 export type Config = z.infer<typeof configSchema>;

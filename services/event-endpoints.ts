@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isObviouslyInternal } from '../lib/address-policy';
-import { isSealed, SEALED_PREFIX } from '../lib/secret-box';
+import { isSealed, SEALED_PREFIX, SecretUnavailableError } from '../lib/secret-box';
 import type { DeliverySettings, DeliveryStatus } from '../domain/consent-events';
-import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, plainSecretEndpoints, removeEndpoint, replaceEndpointSecret, type EventEndpointDoc } from '../store/event-endpoints';
+import { deliveriesOf, endpointsOf, findEndpoint, insertEndpoint, endpointSecrets, removeEndpoint, replaceEndpointSecret, type EventEndpointDoc } from '../store/event-endpoints';
 import {
   eventDeliveryWorkflowId,
   eventDeliveryWorkflowRef,
@@ -134,16 +134,33 @@ export async function replayEventsTo(deps: EventEndpointDeps, endpointId: string
   return { endpointId, businessId: endpoint.businessId, replayId: requestId, since };
 }
 
+export interface ResealedSecrets {
+  /** Kept plain by a version before secrets were sealed, now sealed. */
+  sealed: number;
+  /** Sealed under one of EVENT_SECRETS_PREVIOUS_KEYS, now under EVENT_SECRETS_KEY. */
+  resealed: number;
+  /** Endpoints whose secret opens with none of the keys: their rounds fail until they are registered again. */
+  unopenable: string[];
+}
+
 /**
- * Seals the secrets of endpoints registered before secrets were sealed (run at the API's start when
- * EVENT_SECRETS_KEY is set). Each is replaced only while still the plain value read, so a run beside
- * another API process changes nothing twice. Returns how many were sealed.
+ * Brings every endpoint's secret under the current key (run at the API's start when EVENT_SECRETS_KEY
+ * is set): plain ones are sealed, ones sealed under a previous key sealed again. Each is replaced only
+ * while still the value read, so a run beside another API process changes nothing twice.
  */
-export async function sealPlainEndpointSecrets(deps: Pick<ServiceDeps, 'store' | 'eventSecrets'>): Promise<number> {
-  if (!deps.eventSecrets) return 0;
-  let sealed = 0;
-  for (const e of await plainSecretEndpoints(deps.store, SEALED_PREFIX)) {
-    if (await replaceEndpointSecret(deps.store, e._id, e.secret, deps.eventSecrets.seal(e.secret, e._id))) sealed++;
+export async function resealEndpointSecrets(deps: Pick<ServiceDeps, 'store' | 'eventSecrets'>): Promise<ResealedSecrets> {
+  const done: ResealedSecrets = { sealed: 0, resealed: 0, unopenable: [] };
+  if (!deps.eventSecrets) return done;
+  for (const e of await endpointSecrets(deps.store)) {
+    let next: string | undefined;
+    try {
+      next = deps.eventSecrets.resealed(e.secret, e._id);
+    } catch (err) {
+      if (!(err instanceof SecretUnavailableError)) throw err;
+      done.unopenable.push(e._id);
+      continue;
+    }
+    if (next !== undefined && (await replaceEndpointSecret(deps.store, e._id, e.secret, next))) done[isSealed(e.secret) ? 'resealed' : 'sealed']++;
   }
-  return sealed;
+  return done;
 }

@@ -145,10 +145,9 @@ export async function deliveriesOf(store: Store, endpointId: string, opts: { sta
   return eventStoreOf(store).deliveries.find(filter).sort({ lastAttemptAt: -1 }).limit(opts.limit).lean<(EventDeliveryDoc & { _id: string })[]>();
 }
 
-/** Endpoints whose secret is still kept plain (registered before secrets were sealed). */
-export async function plainSecretEndpoints(store: Store, sealedPrefix: string) {
-  const all = await eventStoreOf(store).endpoints.find({}, { _id: 1, secret: 1 }).lean<Array<{ _id: string; secret: string }>>();
-  return all.filter((e) => !e.secret.startsWith(sealedPrefix));
+/** Every endpoint's id and stored secret (plain or sealed). */
+export async function endpointSecrets(store: Store) {
+  return eventStoreOf(store).endpoints.find({}, { _id: 1, secret: 1 }).lean<Array<{ _id: string; secret: string }>>();
 }
 
 /** Replaces an endpoint's secret only while it is still `from`; true when this call replaced it. */

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, metaSettings } from '../config/config';
 import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
-import { secretBox } from '../lib/secret-box';
+import { eventSecretsBox } from '../lib/secret-box';
 import { temporalConnectionOptions } from '../lib/temporal';
 import { connectStore } from '../store/models';
 import { installRuntimeLogger } from './logging';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       publicBaseUrl: config.PUBLIC_BASE_URL,
       pageTokenSecret: config.PAGE_TOKEN_SECRET,
       allowPrivateReceivers: config.EVENT_ENDPOINTS_ALLOW_PRIVATE,
-      eventSecrets: config.EVENT_SECRETS_KEY ? secretBox(config.EVENT_SECRETS_KEY) : undefined,
+      eventSecrets: eventSecretsBox(config),
     },
   });
   // Each of the worker's isolates has this limit; the launchers set 256 MiB (dev/worker-heap.ts), and an unbounded worker grows far past it.

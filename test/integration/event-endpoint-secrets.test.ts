@@ -1,18 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { type ApiDeps } from '../../api/app';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyEvent } from '../../lib/event-signature';
-import { SEALED_PREFIX } from '../../lib/secret-box';
-import { sealPlainEndpointSecrets, wakeEndpoint } from '../../services/event-endpoints';
+import { SEALED_PREFIX, secretBox } from '../../lib/secret-box';
+import { resealEndpointSecrets, wakeEndpoint } from '../../services/event-endpoints';
 import { findEndpoint, insertEndpoint } from '../../store/event-endpoints';
 import { numberedPhones } from '../harness/contact';
 import { listenApi, startEventReceiver, type EventReceiver } from '../harness/event-receiver';
-import { apiDepsWith, startTestStack, type TestStack } from '../harness/stack';
+import { apiDepsWith, startTestStack, TEST_EVENT_SECRETS_KEY, type TestStack } from '../harness/stack';
 import { eventually } from '../harness/wait';
 
 /**
  * Event endpoints' signing secrets are sealed in the store (EVENT_SECRETS_KEY): what MongoDB holds is
  * not the secret, yet every delivery is signed with it. An endpoint kept plain by an older version
- * is still delivered to, and sealed when the API starts. Without the key nothing is registered.
+ * is still delivered to, and sealed when the API starts; so is one sealed under a key since replaced
+ * (EVENT_SECRETS_PREVIOUS_KEYS). Without the key nothing is registered.
  */
 
 jest.setTimeout(120_000);
@@ -95,8 +96,8 @@ test('an endpoint kept plain by an older version is delivered to, then sealed at
   expect((await signedDeliveries('/legacy', 1)).every((d) => d.signed)).toBe(true);
 
   // What the API does when it starts with EVENT_SECRETS_KEY set; a second run finds nothing left.
-  expect(await sealPlainEndpointSecrets(deps)).toBe(1);
-  expect(await sealPlainEndpointSecrets(deps)).toBe(0);
+  expect(await resealEndpointSecrets(deps)).toEqual({ sealed: 1, resealed: 0, unopenable: [] });
+  expect(await resealEndpointSecrets(deps)).toEqual({ sealed: 0, resealed: 0, unopenable: [] });
   const stored = (await findEndpoint(stack.store, endpoint._id))!.secret;
   expect(stored.startsWith(SEALED_PREFIX)).toBe(true);
   expect(stored).not.toContain(secret);
@@ -105,6 +106,30 @@ test('an endpoint kept plain by an older version is delivered to, then sealed at
   await ledgerEvent('paper-legacy-2');
   const list = await signedDeliveries('/legacy', before + 1);
   expect(list.every((d) => d.signed)).toBe(true);
+});
+
+test('after a key change, a secret sealed under the previous key is sealed again under the new one at the API start', async () => {
+  const previousKey = 'event-secrets-key-before-the-rotation-0123456789';
+  const secret = 'secret-sealed-under-the-previous-key-0123456789';
+  secrets.set('/rotated', secret);
+  const endpoint = { _id: 'ep_00112233445566bb', businessId: 'acme', url: `${receiverUrl}/rotated`, secret: secretBox(previousKey).seal(secret, 'ep_00112233445566bb'), deliverFrom: new Date() };
+  await insertEndpoint(stack.store, endpoint);
+  const lost = { _id: 'ep_00112233445566cc', businessId: 'acme', url: `${receiverUrl}/lost`, secret: secretBox('a-key-nobody-configured-any-more-0123456789').seal('gone-secret-0123456789abcdef', 'ep_00112233445566cc'), deliverFrom: new Date() };
+  await insertEndpoint(stack.store, lost);
+
+  // The API of the new settings: EVENT_SECRETS_KEY the current key, the old one among the previous keys.
+  const rotating = { ...deps, eventSecrets: secretBox(TEST_EVENT_SECRETS_KEY, [previousKey]) };
+  expect(await resealEndpointSecrets(rotating)).toEqual({ sealed: 0, resealed: 1, unopenable: [lost._id] });
+  expect(await resealEndpointSecrets(rotating)).toEqual({ sealed: 0, resealed: 0, unopenable: [lost._id] });
+  const stored = (await findEndpoint(stack.store, endpoint._id))!.secret;
+  expect(stored).not.toBe(endpoint.secret);
+  expect(secretBox(TEST_EVENT_SECRETS_KEY).open(stored, endpoint._id)).toBe(secret);
+  expect((await findEndpoint(stack.store, lost._id))!.secret).toBe(lost.secret);
+
+  // The worker has only the current key, and signs with the secret the receiver registered.
+  await wakeEndpoint(deps, endpoint, FAST);
+  await ledgerEvent('paper-rotated-1');
+  expect((await signedDeliveries('/rotated', 1)).every((d) => d.signed)).toBe(true);
 });
 
 test('without EVENT_SECRETS_KEY nothing is registered (503), and a secret that looks sealed is a 400', async () => {

@@ -28,6 +28,20 @@ describe('secretBox', () => {
     expect(() => box.open(`${SEALED_PREFIX}abc`, 'ep_1')).toThrow(/truncated/);
   });
 
+  test('while a key is rotated, a value sealed under a previous key opens and is sealed again under the current one', () => {
+    const previous = `${KEY}-previous`;
+    const old = secretBox(previous).seal(SECRET, 'ep_1');
+    const rotating = secretBox(KEY, [previous]);
+    expect(rotating.open(old, 'ep_1')).toBe(SECRET);
+    const resealed = rotating.resealed(old, 'ep_1')!;
+    expect(box.open(resealed, 'ep_1')).toBe(SECRET);
+    expect(() => secretBox(previous).open(resealed, 'ep_1')).toThrow(SecretUnavailableError);
+    expect(rotating.resealed(resealed, 'ep_1')).toBeUndefined();
+    expect(box.open(rotating.resealed(SECRET, 'ep_1')!, 'ep_1')).toBe(SECRET);
+    expect(() => rotating.resealed(secretBox(`${KEY}-unknown`).seal(SECRET, 'ep_1'), 'ep_1')).toThrow(/nor with EVENT_SECRETS_PREVIOUS_KEYS/);
+    expect(() => rotating.open(old, 'ep_2')).toThrow(SecretUnavailableError);
+  });
+
   test('a value kept before sealing existed is used as it is', () => {
     expect(box.open(SECRET, 'ep_1')).toBe(SECRET);
     expect(openStoredSecret(SECRET, 'ep_1', undefined)).toBe(SECRET);
