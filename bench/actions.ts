@@ -105,6 +105,9 @@ function costOf(workflowId: string, history: History, inUnit: (id: string) => bo
       workflowType = e.workflowExecutionStartedEventAttributes.workflowType?.name ?? '?';
     }
     if (e.workflowTaskCompletedEventAttributes) counts.workflowTasks++;
+    // A task that waited past its schedule-to-start timeout on the worker's sticky queue goes back to
+    // the task queue with the whole history: not billed, but a replay for the worker.
+    if (e.workflowTaskTimedOutEventAttributes) bump(items, 'workflow task timed out');
     if (e.activityTaskScheduledEventAttributes) bump(items, `activity ${e.activityTaskScheduledEventAttributes.activityType?.name ?? '?'}`);
     if (e.activityTaskStartedEventAttributes) counts.activities += Math.max(1, e.activityTaskStartedEventAttributes.attempt ?? 1);
     const marker = e.markerRecordedEventAttributes;

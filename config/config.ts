@@ -28,6 +28,11 @@ export const configShape = {
   /** Journeys kept in the worker's memory between events; an evicted one is replayed from its (short) history. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  /**
+   * How long a workflow task waits on this worker's own (sticky) queue for a busy worker before the
+   * server hands it to the task queue with the whole history, to be replayed by whichever worker takes it.
+   */
+  WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Event endpoints at loopback/private/link-local addresses: refused unless set (the embedded stack sets it; receivers there are local). */
   EVENT_ENDPOINTS_ALLOW_PRIVATE: bool.default(false),
   /** On SIGTERM: seconds in-flight activities may finish before they are cancelled, and after which shutdown gives up waiting. */

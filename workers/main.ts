@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    stickyQueueTimeoutMs: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
     shutdownForceTime: config.WORKER_SHUTDOWN_FORCE_SECONDS * 1000,

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     activities: createBareActivities({ note: (step, workflowId) => process.stdout.write(`${BARE_NOTE_PREFIX}${step} ${workflowId} ${Date.now()}\n`) }),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
   });
   process.stdout.write(`${BARE_READY_LINE}\n`);
   try {
