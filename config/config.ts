@@ -32,7 +32,7 @@ export const configShape = {
    * How long a workflow task waits on this worker's own (sticky) queue for a busy worker before the
    * server hands it to the task queue with the whole history, to be replayed by whichever worker takes it.
    */
-  WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   /** Event endpoints at loopback/private/link-local addresses: refused unless set (the embedded stack sets it; receivers there are local). */
   EVENT_ENDPOINTS_ALLOW_PRIVATE: bool.default(false),
   /** On SIGTERM: seconds in-flight activities may finish before they are cancelled, and after which shutdown gives up waiting. */
