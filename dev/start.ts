@@ -5,160 +5,27 @@
  * component dies, everything stops with exit code 1; Ctrl-C stops everything cleanly. If the
  * supervisor itself dies, even by SIGKILL, its watchdog (dev/watchdog.ts) stops the components.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { startTemporalCluster, type TemporalCluster } from './cluster/cluster';
-import { clusterToolPaths, missingClusterTools } from './cluster/tools';
-import { startTemporalUi } from './cluster/ui';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
 import { DEV_API_KEY, devEnvironment } from './dev-env';
 import { metricsRows } from './metrics-urls';
-import { readStackSettings, StackSettingsError, type StackSettings } from './ports';
-import { assertPortFree, canConnect } from './free-port';
-import { describeExit, httpOk, startNodeProcess, waitUntil, type ManagedProcess } from './processes';
+import { readStackSettings } from './ports';
+import { canConnect } from './free-port';
+import { httpOk, startNodeProcess, waitUntil } from './processes';
 import { startFerretDb, startTemporalDevServer } from './servers';
 import { withWorkerHeapLimit } from './worker-heap';
-import { startWatchdog, type Watchdog } from './watchdog';
-
-const repoRoot = path.resolve(__dirname, '..');
-const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
-const complain = (line: string) => process.stderr.write(`[start] ${line}\n`);
+import { startWatchdog } from './watchdog';
+import { startCluster } from './start-cluster';
+import { checkPorts, entryFile, requireExecutable } from './start-checks';
+import { complain, displayPath, logFile, repoRoot, say, Stack } from './supervisor';
 
 const API_READY_TIMEOUT_MS = 180_000;
 
 /** `npm start -- --cluster` (or OPTINFLOW_TEMPORAL_PROFILE=cluster): the real Temporal server on PostgreSQL instead of the dev server. */
 const onCluster = process.argv.includes('--cluster') || process.env.OPTINFLOW_TEMPORAL_PROFILE === 'cluster';
 
-/** Builds the cluster profile's tools on first use, so `npm start -- --cluster` works on a fresh clone. */
-function ensureClusterTools(): void {
-  const tools = clusterToolPaths(repoRoot);
-  const required = missingClusterTools(tools);
-  if (required.length === 0 && existsSync(tools.uiServerBin)) return;
-  say(`the cluster profile needs ${[...required, ...(existsSync(tools.uiServerBin) ? [] : [`the Temporal UI server at ${tools.uiServerBin}`])].join('; ')}: running npm run tools -- --cluster…`);
-  const r = spawnSync('bash', [path.join(repoRoot, 'dev', 'tools.sh'), '--cluster'], { stdio: 'inherit' });
-  // The UI is a convenience: a failed build of it alone leaves a working profile without it.
-  if (r.status !== 0 && missingClusterTools(tools).length > 0) throw new StackSettingsError('npm run tools -- --cluster failed (see above)');
-}
-
-async function startCluster(settings: StackSettings): Promise<{ cluster: TemporalCluster; uiUrl: string | undefined }> {
-  ensureClusterTools();
-  const tools = clusterToolPaths(repoRoot);
-  const cluster = await startTemporalCluster({
-    tools,
-    dataDir: path.join(settings.dataDir, 'cluster'),
-    logDir: path.join(settings.dataDir, 'logs'),
-    host: settings.host,
-    frontendPort: settings.temporalPort,
-    namespaces: [],
-    searchAttributes: searchAttributeDefinitions,
-    onSpawn: (p) => stack.watch(p),
-  });
-  // The shards settle a few seconds after the ring forms.
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
-  for (const [host, shards] of cluster.shardOwners()) say(`  ${host}: history shards ${shards.join(', ') || '(none yet)'}`);
-  if (!existsSync(tools.uiServerBin)) {
-    complain(`WARNING: no Temporal UI server at ${tools.uiServerBin} (npm run tools -- --cluster builds it): running without the UI`);
-    return { cluster, uiUrl: undefined };
-  }
-  const ui = await startTemporalUi({
-    bin: tools.uiServerBin,
-    frontendAddress: cluster.address,
-    host: settings.host,
-    port: settings.temporalUiPort,
-    configDir: path.join(settings.dataDir, 'cluster', 'config', 'ui'),
-    logFile: logFile(settings, 'temporal-ui'),
-    onSpawn: (p) => stack.watch(p),
-  });
-  return { cluster, uiUrl: ui.url };
-}
 /** As long as a component gets to stop after Ctrl-C. */
 const WATCHDOG_GRACE_MS = 5_000;
-
-class Stack {
-  private readonly running: ManagedProcess[] = [];
-  private stopping: Promise<void> | undefined;
-
-  constructor(private readonly watchdog: Watchdog) {
-    void watchdog.exited.then(() => {
-      if (this.stopping) return;
-      complain('the watchdog exited: a kill -9 of this supervisor would leave the stack running — stopping the stack.');
-      void this.shutdown(1);
-    });
-  }
-
-  /** Registers a component so a crash anywhere, at any time, brings the stack down, and so does a SIGKILL of the supervisor. */
-  watch(component: ManagedProcess): ManagedProcess {
-    this.running.push(component);
-    this.watchdog.watch(component.child.pid);
-    if (this.stopping) void component.stop();
-    void component.exited.then((exit) => {
-      if (component.stopping || this.stopping) return;
-      complain(`${component.name} ${describeExit(exit)} — stopping the stack.`);
-      this.showTail(component);
-      void this.shutdown(1);
-    });
-    return component;
-  }
-
-  get isStopping(): boolean {
-    return this.stopping !== undefined;
-  }
-
-  showTail(component: ManagedProcess): void {
-    const tail = component.tail(20);
-    if (tail.length === 0) return;
-    complain(`last ${tail.length} lines of ${component.name}${component.logFile ? ` (${displayPath(component.logFile)})` : ''}:`);
-    for (const line of tail) process.stderr.write(`    ${line}\n`);
-  }
-
-  /** Stops components in reverse start order (API first, Temporal last), then exits. */
-  shutdown(exitCode: number): Promise<void> {
-    this.stopping ??= (async () => {
-      for (const component of [...this.running].reverse()) {
-        await component.stop().catch((err: Error) => complain(`stopping ${component.name}: ${err.message}`));
-        this.watchdog.forget(component.child.pid);
-      }
-      this.watchdog.release();
-      process.exit(exitCode);
-    })();
-    return this.stopping;
-  }
-}
-
-/** Paths inside the repository are shown relative to it, others in full. */
-function displayPath(file: string): string {
-  const relative = path.relative(repoRoot, file);
-  return relative.startsWith('..') ? file : relative;
-}
-
-function logFile(settings: StackSettings, name: string): string {
-  return path.join(settings.dataDir, 'logs', `${name}.log`);
-}
-
-function entryFile(relative: string): string | undefined {
-  const file = path.join(repoRoot, relative);
-  return existsSync(file) ? file : undefined;
-}
-
-function requireExecutable(file: string, what: string, pathVar: string, addressVar: string): void {
-  if (existsSync(file)) return;
-  if (process.env[pathVar]) throw new StackSettingsError(`${pathVar}=${file} does not exist: fix it, or unset it to use the one 'npm run tools' installs`);
-  throw new StackSettingsError(`${what} not found at ${file}: run 'npm run tools', or set ${pathVar} or ${addressVar}`);
-}
-
-async function checkPorts(settings: StackSettings): Promise<void> {
-  const checks: Array<[number, string, string]> = [
-    [settings.carrierPort, 'carrier HTTP', 'CARRIER_PORT'],
-    [settings.carrierSmtpPort, 'carrier SMTP', 'CARRIER_SMTP_PORT'],
-    [settings.apiPort, 'API', 'API_PORT'],
-  ];
-  if (!settings.externalTemporalAddress) {
-    checks.push([settings.temporalPort, 'Temporal', 'TEMPORAL_PORT'], [settings.temporalUiPort, 'Temporal UI', 'TEMPORAL_UI_PORT']);
-  }
-  if (!settings.externalMongoUri) checks.push([settings.ferretDbPort, 'FerretDB', 'FERRETDB_PORT']);
-  for (const [port, name, envVar] of checks) await assertPortFree(port, name, envVar, settings.host);
-}
 
 // Started before any component, so none can outlive a supervisor killed at any moment.
 const stack = new Stack(startWatchdog(WATCHDOG_GRACE_MS));
@@ -181,7 +48,7 @@ async function main(): Promise<void> {
   const temporal = settings.externalTemporalAddress
     ? undefined
     : onCluster
-      ? startCluster(settings).then(({ cluster, uiUrl }) => ({ address: cluster.address, uiUrl }))
+      ? startCluster(settings, stack).then(({ cluster, uiUrl }) => ({ address: cluster.address, uiUrl }))
       : startTemporalDevServer({
         bin: settings.temporalCliPath,
         host: settings.host,
