@@ -1,17 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CarrierUsageError, TwilioApiError } from './errors';
-import { hostForUrl, parseForm, parseJsonOrForm, readBody, writeReply, type Reply } from './http';
+import { CarrierUsageError } from './errors';
+import { hostForUrl } from './http';
 import { receiveInbound } from './inbound-messages';
-import { inspectionApi } from './inspection-api';
 import { startMailbox } from './mailbox';
 import type { Mailbox } from './mailbox';
 import { MetaGraph } from './meta';
-import { GraphApiError } from './meta-validate';
 import { Messaging } from './messaging';
-import { renderPage } from './page';
-import { pageFormAction } from './page-actions';
 import { TwilioRestApi } from './rest-api';
+import { handleRequest, type CarrierParts } from './routes';
 import { CarrierRuntime, parseAddress } from './runtime';
 import type { CarrierCall } from './call-types';
 import type { MetaNumberState, MetaQuality, MetaTier, MetaWebhookDelivery } from './meta-types';
@@ -44,6 +41,7 @@ class LocalCarrier implements Carrier {
   private readonly restApi: TwilioRestApi;
   private readonly meta: MetaGraph | null;
   private readonly mail: CarrierEmail[] = [];
+  private readonly parts: CarrierParts;
   private server: http.Server | null = null;
   private mailbox: Mailbox | null = null;
 
@@ -66,11 +64,12 @@ class LocalCarrier implements Carrier {
     this.voice = new Voice(this.runtime);
     this.restApi = new TwilioRestApi(this.runtime, this.messaging, this.voice);
     this.meta = opts.meta ? new MetaGraph(this.runtime, this.messaging, { ...opts.meta }) : null;
+    this.parts = { carrier: this, runtime: this.runtime, messaging: this.messaging, voice: this.voice, restApi: this.restApi, meta: this.meta };
   }
 
   async start(): Promise<void> {
     const host = this.opts.host ?? '127.0.0.1';
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    const server = http.createServer((req, res) => void handleRequest(this.parts, req, res));
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -216,51 +215,6 @@ class LocalCarrier implements Carrier {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let reply: Reply;
-    try {
-      reply = await this.route(req);
-    } catch (err) {
-      if (err instanceof TwilioApiError || err instanceof GraphApiError) reply = { status: err.httpStatus, json: err.toJSON() };
-      else if (err instanceof CarrierUsageError) reply = { status: err.httpStatus, json: { error: err.message } };
-      else {
-        this.runtime.log.warn({ err: String(err), url: req.url }, 'carrier request failed');
-        reply = { status: 500, json: { error: 'internal carrier error' } };
-      }
-    }
-    if (res.destroyed) return;
-    writeReply(res, reply);
-  }
-
-  private async route(req: http.IncomingMessage): Promise<Reply> {
-    const url = new URL(req.url ?? '/', 'http://carrier.local');
-    const method = req.method ?? 'GET';
-    const raw = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
-    const contentType = String(req.headers['content-type'] ?? '');
-
-    if (url.pathname.startsWith('/2010-04-01/')) return this.restApi.handle(req, url, method, parseForm(raw));
-    if (this.meta?.handles(url.pathname)) return this.meta.handle(req, url, method, raw);
-    if (url.pathname.startsWith('/_carrier/')) return inspectionApi(this, { messaging: this.messaging, voice: this.voice }, url, method, parseJsonOrForm(raw, contentType));
-    if (url.pathname.startsWith('/ui/') && method === 'POST') return pageFormAction(this, url, Object.fromEntries(new URLSearchParams(raw)));
-    if (url.pathname === '/' && method === 'GET') {
-      return {
-        status: 200,
-        html: renderPage({
-          messages: this.messaging.list(),
-          calls: this.voice.list(),
-          emails: this.emails(),
-          notice: url.searchParams.get('notice'),
-          inboundUrl: this.runtime.options.inboundMessageUrl,
-          metaNumbers: this.metaNumbers(),
-          httpUrl: this.httpUrl,
-          smtpPort: this.smtpPort,
-        }),
-      };
-    }
-    return { status: 404, json: { error: `no route ${method} ${url.pathname}` } };
-  }
-
 }
 
 /** Starts the local Twilio + SMTP stand-in; resolves once both listeners accept connections. */
