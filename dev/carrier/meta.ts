@@ -18,7 +18,7 @@ import type {
   InboundResult,
   WebhookResult,
 } from './types';
-import { metaSignature } from './webhook-client';
+import { MetaWebhooks } from './meta-webhooks';
 
 const SEND_PATH = /^\/(v\d+\.\d+)\/([^/]+)\/messages$/;
 const NUMBER_PATH = /^\/(v\d+\.\d+)\/(\d+)$/;
@@ -38,16 +38,17 @@ type StatusStep = { status: 'sent' | 'delivered' | 'failed'; errorCode?: number 
  */
 export class MetaGraph {
   private readonly numbers = new Map<string, MetaNumberState>();
-  private readonly deliveries: MetaWebhookDelivery[] = [];
   /** Contacts who stopped marketing from a number (`+contact|phone-number-id`): its marketing templates fail with 131050. */
   private readonly stoppedMarketing = new Set<string>();
   private faults: Array<Fault & { remaining: number }> = [];
+  private readonly hooks: MetaWebhooks;
 
   constructor(
     private readonly runtime: CarrierRuntime,
     private readonly messaging: Messaging,
     private readonly options: MetaCarrierOptions,
   ) {
+    this.hooks = new MetaWebhooks(runtime, options);
     for (const n of options.numbers) {
       this.numbers.set(n.phoneNumberId, { phoneNumberId: n.phoneNumberId, displayNumber: n.displayNumber, wabaId: n.wabaId ?? `9${n.phoneNumberId}`, quality: 'GREEN', tier: 'TIER_1K' });
     }
@@ -67,7 +68,7 @@ export class MetaGraph {
 
   reset(): void {
     this.faults = [];
-    this.deliveries.length = 0;
+    this.hooks.clear();
     this.stoppedMarketing.clear();
   }
 
@@ -76,7 +77,7 @@ export class MetaGraph {
   }
 
   webhooks(filter: { field?: string } = {}): MetaWebhookDelivery[] {
-    return this.deliveries.filter((d) => filter.field === undefined || d.field === filter.field).map((d) => ({ ...d }));
+    return this.hooks.list(filter);
   }
 
   /** The number a contact writes to, if it is one of Meta's. */
@@ -166,25 +167,8 @@ export class MetaGraph {
       if (step.errorCode !== undefined) {
         status.errors = [{ code: step.errorCode, title: metaErrorTitle(step.errorCode), message: metaErrorTitle(step.errorCode), error_data: { details: metaErrorTitle(step.errorCode) } }];
       }
-      await this.notify(number, 'messages', { messaging_product: 'whatsapp', metadata: this.metadata(number), statuses: [status] });
+      await this.hooks.notify(number, 'messages', { messaging_product: 'whatsapp', metadata: this.hooks.metadata(number), statuses: [status] });
     }
-  }
-
-  private metadata(number: MetaNumberState) {
-    return { display_phone_number: number.displayNumber.slice(1), phone_number_id: number.phoneNumberId };
-  }
-
-  /** Sends one webhook as Meta does: one entry for the business account, one change of one field. */
-  private async notify(number: MetaNumberState, field: string, value: Record<string, unknown>): Promise<WebhookResult> {
-    const url = this.options.webhookUrl;
-    if (!url) throw new CarrierUsageError(409, 'no Meta webhook URL is set (meta.webhookUrl / CARRIER_META_WEBHOOK_URL)');
-    const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: number.wabaId, time: Math.floor(Date.now() / 1000), changes: [{ value, field }] }] });
-    const response = await this.runtime.webhooks.postMetaJson(url, body, this.options.appSecret);
-    const delivery: MetaWebhookDelivery = { field, url, body, signature: metaSignature(this.options.appSecret, body), httpStatus: response.status, at: new Date().toISOString() };
-    if (response.error) delivery.error = response.error;
-    this.deliveries.push(delivery);
-    if (!this.runtime.closed && (response.status === 0 || response.status >= 400)) this.runtime.log.warn({ url, field, status: response.status, error: response.error }, 'Meta webhook was not accepted');
-    return { status: response.status, responseBody: response.body, connection: response.connection };
   }
 
   /** A message from the contact: text, a tap on a template's quick reply, or on an interactive button. */
@@ -206,8 +190,8 @@ export class MetaGraph {
     } else {
       Object.assign(payload, { type: 'text', text: { body: text } });
     }
-    const value = { messaging_product: 'whatsapp', metadata: this.metadata(number), contacts: [{ profile: { name: input.profileName ?? 'Dev Contact' }, wa_id: from.slice(1) }], messages: [payload] };
-    const result = await this.notify(number, 'messages', value);
+    const value = { messaging_product: 'whatsapp', metadata: this.hooks.metadata(number), contacts: [{ profile: { name: input.profileName ?? 'Dev Contact' }, wa_id: from.slice(1) }], messages: [payload] };
+    const result = await this.hooks.notify(number, 'messages', value);
     message.webhook = { url: this.options.webhookUrl ?? '', httpStatus: result.status, at: new Date().toISOString(), params: {} };
     return { messageSid: message.sid, status: result.status, responseBody: result.responseBody, connection: result.connection };
   }
@@ -228,9 +212,9 @@ export class MetaGraph {
     if (value === 'stop') this.stoppedMarketing.add(key);
     else this.stoppedMarketing.delete(key);
     const detail = value === 'stop' ? 'User requested to stop marketing messages' : 'User requested to resume marketing messages';
-    return this.notify(number, 'user_preferences', {
+    return this.hooks.notify(number, 'user_preferences', {
       messaging_product: 'whatsapp',
-      metadata: this.metadata(number),
+      metadata: this.hooks.metadata(number),
       contacts: [{ profile: { name: 'Dev Contact' }, wa_id: waId.slice(1) }],
       user_preferences: [{ wa_id: waId.slice(1), detail, category: 'marketing_messages', value, timestamp: Number(unixSeconds()) }],
     });
@@ -252,12 +236,12 @@ export class MetaGraph {
     if (change.quality) number.quality = change.quality;
     const value: Record<string, unknown> = { display_phone_number: number.displayNumber.slice(1), event, current_limit: number.tier, max_daily_conversations_per_business: tierLimit(number.tier) };
     if (event === 'UPGRADE' || event === 'DOWNGRADE') value.old_limit = oldTier;
-    return this.notify(number, 'phone_number_quality_update', value);
+    return this.hooks.notify(number, 'phone_number_quality_update', value);
   }
 
   async accountUpdate(phoneNumberId: string, event: string): Promise<WebhookResult> {
     const number = this.numbers.get(phoneNumberId);
     if (!number) throw new CarrierUsageError(404, `no Meta number ${phoneNumberId}`);
-    return this.notify(number, 'account_update', { phone_number: number.displayNumber.slice(1), event });
+    return this.hooks.notify(number, 'account_update', { phone_number: number.displayNumber.slice(1), event });
   }
 }
