@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { consentsOf } from '../harness/contact';
-import { journeyOf, startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { journeyOf } from '../harness/stack-queries';
 import { launchBrowser, newVisitor, screenshot } from './browser';
 
 /** A new user tries journeys by hand on the carrier's page: reply by SMS, press a key in the call. */

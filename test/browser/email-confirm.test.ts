@@ -2,7 +2,8 @@ import type { Browser } from 'playwright-core';
 import { createPageToken } from '../../lib/tokens';
 import { contactIdOf } from '../../store/models';
 import { consentsOf } from '../harness/contact';
-import { journeyOf, startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { journeyOf } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 import { launchBrowser, newVisitor, screenshot } from './browser';
 

@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { numberStateOf } from '../../store/whatsapp-numbers';
-import { journeyOf, startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { journeyOf } from '../harness/stack-queries';
 import { eventually } from '../harness/wait';
 import { launchBrowser, newVisitor, screenshot } from './browser';
 

@@ -1,6 +1,7 @@
 import { numberedPhones } from '../harness/contact';
 import { testClusterInfo } from '../harness/cluster';
-import { startJourney, startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney } from '../harness/stack-queries';
 import { eventually, sleep } from '../harness/wait';
 import { contactIdOf } from '../../store/models';
 

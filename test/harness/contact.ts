@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import twilio from 'twilio';
 import { contactIdOf } from '../../store/models';
-import { TEST_AUTH_TOKEN, type TestStack, waitForJourneyStatus } from './stack';
+import { TEST_AUTH_TOKEN, type TestStack } from './stack';
+import { waitForJourneyStatus } from './stack-queries';
 import { eventually, sleep } from './wait';
 
 /* Playing a contact of the demo business `acme` and reading what was recorded about them. */

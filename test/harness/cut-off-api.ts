@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { createServer, type Socket } from 'node:net';
 import { buildApp } from '../../api/app';
-import { apiDepsWith, unreachableTemporalClient, type TestStack } from './stack';
+import type { TestStack } from './stack';
+import { apiDepsWith, unreachableTemporalClient } from './stack-env';
 
 /** A second API on the stack's store whose Temporal is unreachable: what a webhook meets while Temporal is down. */
 export interface CutOffApi {

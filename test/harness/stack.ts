@@ -1,8 +1,7 @@
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
-import { createServer } from 'node:net';
 import { buildApp, type ApiDeps } from '../../api/app';
 import { API_LISTEN_BACKLOG_DEFAULT } from '../../config/config';
 import { createMailer } from '../../activities/providers/mailer';
@@ -18,7 +17,6 @@ import { createOptinflowWorker, type ActivityDeps } from '../../workers/worker';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName, withDatabase } from './servers';
 import { readBody } from './http';
 import { boundedStep } from './teardown';
-import { sleep } from './wait';
 
 export const TEST_ACCOUNT_SID = 'AC' + 'ab'.repeat(16);
 export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789';
@@ -168,110 +166,4 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   };
   if (opts.worker !== false) stack.worker = await startWorker();
   return stack;
-}
-
-/** Starts a journey with POST /v1/journeys (for business `acme` unless the body names another) and returns its id. */
-export async function startJourney(stack: TestStack, body: Record<string, unknown>): Promise<string> {
-  const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', ...body });
-  expect(r.status).toBe(202);
-  return r.body.journeyId;
-}
-
-/** Polls GET /v1/journeys/:id until `reached` holds for the journey; fails naming `what`, with what it last saw. */
-export async function waitForJourney(stack: TestStack, journeyId: string, reached: (journey: any) => boolean, what: string, timeoutMs = 20_000): Promise<any> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-    if (r.status === 200 && reached(r.body)) return r.body;
-    if (Date.now() > until) throw new Error(`journey ${journeyId} never reached ${what} (last answer ${r.status}): ${JSON.stringify(r.body)}`);
-    await sleep(100);
-  }
-}
-
-/** Polls GET /v1/journeys/:id until the journey reaches `status`. */
-export function waitForJourneyStatus(stack: TestStack, journeyId: string, status: string, timeoutMs = 20_000): Promise<any> {
-  return waitForJourney(stack, journeyId, (journey) => journey.status === status, `status ${status}`, timeoutMs);
-}
-
-/** The journey as the API shows it; with `until`, polls until it reaches that status (or gives up and returns it, for the test to assert on). */
-export async function journeyOf(stack: TestStack, journeyId: string, until?: string, timeoutMs = 15_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/journeys/${journeyId}`);
-    if (!until || r.body?.status === until || Date.now() > deadline) return r.body;
-    await sleep(100);
-  }
-}
-
-/** Polls GET /v1/campaigns/:id until `reached` holds for the campaign; fails with what it last saw. */
-export async function waitForCampaign(stack: TestStack, campaignId: string, reached: (campaign: any) => boolean, timeoutMs = 40_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await stack.request('GET', `/v1/campaigns/${campaignId}`);
-    if (r.status === 200 && reached(r.body)) return r.body;
-    if (Date.now() > deadline) throw new Error(`campaign ${campaignId} never reached the expected state (last answer ${r.status}): ${JSON.stringify(r.body)}`);
-    await sleep(100);
-  }
-}
-
-/** Whether Temporal knows a workflow with this id (running or closed) on this stack's namespace. */
-export async function workflowExists(stack: TestStack, workflowId: string): Promise<boolean> {
-  try {
-    await stack.client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
-}
-
-/**
- * The environment that runs the production worker (`workers/main.ts`) as a child process against this
- * stack: same task queue, database, carrier and secrets as the in-process worker.
- */
-export function productionWorkerEnv(stack: TestStack, businessesFile = path.join(__dirname, '..', '..', 'config', 'businesses.demo.json')): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    LOG_LEVEL: 'info',
-    TEMPORAL_ADDRESS: testTemporalAddress(),
-    TEMPORAL_NAMESPACE: testTemporalNamespace(),
-    TEMPORAL_TASK_QUEUE: stack.taskQueue,
-    WORKFLOW_BUNDLE_PATH: testWorkflowBundle().codePath,
-    MONGODB_URI: testMongoUri(stack.dbName),
-    TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
-    TWILIO_API_BASE_URL: stack.carrier.httpUrl,
-    SMTP_URL: `smtp://127.0.0.1:${stack.carrier.smtpPort}`,
-    PUBLIC_BASE_URL: stack.apiUrl,
-    API_KEYS: TEST_API_KEY,
-    PAGE_TOKEN_SECRET: TEST_PAGE_SECRET,
-    ERASURE_HASH_SECRET: TEST_ERASURE_SECRET,
-    EVENT_SECRETS_KEY: TEST_EVENT_SECRETS_KEY,
-    META_ACCESS_TOKEN: TEST_META.accessToken,
-    META_APP_SECRET: TEST_META.appSecret,
-    META_VERIFY_TOKEN: TEST_META.verifyToken,
-    META_GRAPH_BASE_URL: stack.carrier.httpUrl,
-    BUSINESSES_FILE: businessesFile,
-    // Off unless a test asks: test files run side by side, and a fixed port would collide.
-    WORKER_METRICS_PORT: '0',
-    WORKER_SDK_METRICS_PORT: '0',
-  };
-}
-
-/** The API's dependencies on this stack, with another Temporal client (e.g. one that reaches no server). */
-export function apiDepsWith(stack: TestStack, client: Client): ApiDeps {
-  return { client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, apiKeys: [stack.apiKey], twilioAuthToken: TEST_AUTH_TOKEN, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET, meta: { ...TEST_META, graphBaseUrl: stack.carrier.httpUrl }, erasureHashSecret: TEST_ERASURE_SECRET, eventSecrets: secretBox(TEST_EVENT_SECRETS_KEY), allowPrivateReceivers: true };
-}
-
-/**
- * A Temporal client for this stack's namespace that reaches no server: a port that was free a moment
- * ago, and no SDK retries, so every call fails at once as it would time out on an overloaded server.
- */
-export async function unreachableTemporalClient(stack: TestStack): Promise<Client> {
-  const free = createServer();
-  await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
-  const { port } = free.address() as { port: number };
-  await new Promise((resolve) => free.close(resolve));
-  const connection = Connection.lazy({ address: `127.0.0.1:${port}`, interceptors: [] });
-  return new Client({ connection, namespace: stack.client.options.namespace });
 }

@@ -2,7 +2,8 @@ import { createTwilioClient } from '../../activities/providers/twilio';
 import type { Fault } from '../../dev/carrier/types';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import { freshPhones, waitForConsents } from '../harness/contact';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 
 /**
  * A send whose outcome the provider did not tell us (a 500 or 503, a timeout) is settled by the send

@@ -7,7 +7,9 @@ import { ALLOWED, ROLES, type Role } from '../../domain/access';
 import { hashedKey, type KeysFile } from '../../lib/api-keys';
 import { freshPhones } from '../harness/contact';
 import { readBody } from '../harness/http';
-import { apiDepsWith, startTestStack, waitForCampaign, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { waitForCampaign, waitForJourneyStatus } from '../harness/stack-queries';
+import { apiDepsWith } from '../harness/stack-env';
 import { eventually, sleep } from '../harness/wait';
 
 /**

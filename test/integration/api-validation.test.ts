@@ -3,7 +3,8 @@ import twilio from 'twilio';
 import { OptinChannel, OptinContact, OptinStatus } from '../../workflows/search-attributes';
 import { deliveryReportsOf } from '../../store/delivery-reports';
 import { consentsOf, numberedPhones } from '../harness/contact';
-import { TEST_API_KEY, TEST_AUTH_TOKEN, startTestStack, type TestStack, waitForJourney, workflowExists } from '../harness/stack';
+import { TEST_API_KEY, TEST_AUTH_TOKEN, startTestStack, type TestStack } from '../harness/stack';
+import { waitForJourney, workflowExists } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /**

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { phoneBlock } from '../harness/contact';
-import { startTestStack, type TestStack, waitForCampaign } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { waitForCampaign } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /**

@@ -3,7 +3,8 @@ import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/proc
 import { campaignStore, insertCampaignRows, readChunk, type CampaignRow } from '../../store/campaigns';
 import { contactIdOf } from '../../store/models';
 import { CAMPAIGN_WORKFLOW_TYPE, campaignWorkflowId, type CampaignProgress, type CampaignWorkflowInput } from '../../workflows/campaign/contract';
-import { productionWorkerEnv, startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { productionWorkerEnv } from '../harness/stack-env';
 
 /**
  * The production worker (workers/main.ts, its own process) is killed with SIGKILL in the middle of

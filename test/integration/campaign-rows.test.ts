@@ -3,7 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCampaignActivities, type RowStartResult } from '../../activities/campaign';
 import { contactIdOf } from '../../store/models';
 import { parseJourneyId } from '../../workflows/journey/contract';
-import { startTestStack, type TestStack, waitForCampaign } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { waitForCampaign } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /** A campaign with good and bad rows: every row gets its outcome, bad rows never fail the campaign. */

@@ -5,7 +5,9 @@ import { campaignStore, insertCampaignRows, readChunk, type CampaignRow } from '
 import { contactIdOf } from '../../store/models';
 import { campaignWorkflowId, type CampaignProgress } from '../../workflows/campaign/contract';
 import { startCutOffApi } from '../harness/cut-off-api';
-import { apiDepsWith, startTestStack, type TestStack, workflowExists } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { workflowExists } from '../harness/stack-queries';
+import { apiDepsWith } from '../harness/stack-env';
 
 /**
  * A campaign accepted while Temporal cannot take its workflow is never lost: the POST answers 202

@@ -6,7 +6,8 @@ import { campaignWorkflowId } from '../../workflows/campaign/contract';
 import { journeyWorkflowId } from '../../workflows/journey/contract';
 import { cliAgainst } from '../harness/cli';
 import { freshPhones } from '../harness/contact';
-import { startJourney, startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
 import { asText, historyText as historyOf, listRuns, storeMentions as mentionsIn, tracesIn } from '../harness/traces';
 import { eventually } from '../harness/wait';
 

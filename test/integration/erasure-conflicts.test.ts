@@ -4,7 +4,8 @@ import { handOverPendingEvents } from '../../services/journey-events';
 import { contactIdOf } from '../../store/models';
 import { consentsOf, postAsTwilio } from '../harness/contact';
 import { startCutOffApi, type CutOffApi } from '../harness/cut-off-api';
-import { startTestStack, TEST_AUTH_TOKEN, type TestStack, waitForCampaign } from '../harness/stack';
+import { startTestStack, TEST_AUTH_TOKEN, type TestStack } from '../harness/stack';
+import { waitForCampaign } from '../harness/stack-queries';
 import { eventually } from '../harness/wait';
 
 /**

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { contactIdOf } from '../../store/models';
 import { numberedPhones } from '../harness/contact';
 import { listenApi, startEventReceiver, type EventReceiver } from '../harness/event-receiver';
-import { apiDepsWith, startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { apiDepsWith } from '../harness/stack-env';
 import { eventually } from '../harness/wait';
 
 /**

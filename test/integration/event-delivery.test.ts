@@ -5,7 +5,8 @@ import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyEvent } from
 import { contactIdOf } from '../../store/models';
 import { eventDeliveryWorkflowId } from '../../workflows/event-delivery/contract';
 import { numberedPhones, waitForConsents } from '../harness/contact';
-import { apiDepsWith, startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { apiDepsWith } from '../harness/stack-env';
 import { eventually, sleep } from '../harness/wait';
 
 /**

@@ -6,7 +6,8 @@ import { createOptinflowWorker } from '../../workers/worker';
 import { numberedPhones } from '../harness/contact';
 import { readBody } from '../harness/http';
 import { testTemporalAddress, testWorkflowBundle, uniqueName } from '../harness/servers';
-import { apiDepsWith, startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { apiDepsWith } from '../harness/stack-env';
 import { eventually } from '../harness/wait';
 
 /**

@@ -6,7 +6,8 @@ import { resealEndpointSecrets, wakeEndpoint } from '../../services/event-endpoi
 import { findEndpoint, insertEndpoint } from '../../store/event-endpoints';
 import { numberedPhones } from '../harness/contact';
 import { listenApi, startEventReceiver, type EventReceiver } from '../harness/event-receiver';
-import { apiDepsWith, startTestStack, TEST_EVENT_SECRETS_KEY, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_EVENT_SECRETS_KEY, type TestStack } from '../harness/stack';
+import { apiDepsWith } from '../harness/stack-env';
 import { eventually } from '../harness/wait';
 
 /**

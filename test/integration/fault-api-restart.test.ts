@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { postAsTwilio } from '../harness/contact';
-import { apiDepsWith, startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
+import { apiDepsWith } from '../harness/stack-env';
 import { sleep } from '../harness/wait';
 
 /**

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { findFreePort } from '../../dev/free-port';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev/servers';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
-import { startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /**

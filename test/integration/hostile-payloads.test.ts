@@ -6,7 +6,8 @@ import { contactIdOf } from '../../store/models';
 import { upsertContact } from '../../store/queries';
 import { freshPhones } from '../harness/contact';
 import { startCutOffApi } from '../harness/cut-off-api';
-import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 
 /**
  * What a contact sends is kept as proof, whatever its size or field names: an oversized value or a

@@ -5,7 +5,8 @@ import { contactIdOf } from '../../store/models';
 import { CATEGORY_CHOICE_WORKFLOW_TYPE, type CategoryChoiceInput } from '../../workflows/inthread/contract';
 import { journeyIdOf, journeyWorkflowId, type JourneyState } from '../../workflows/journey/contract';
 import { consentsOf, freshPhones, postAsTwilio, waitForConsents } from '../harness/contact';
-import { startTestStack, TEST_ACCOUNT_SID, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /**

@@ -1,5 +1,6 @@
 import { consentsOf, numberedPhones } from '../harness/contact';
-import { startJourney, startTestStack, type TestStack, waitForJourney, waitForJourneyStatus } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourney, waitForJourneyStatus } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /**

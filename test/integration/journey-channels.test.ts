@@ -1,6 +1,7 @@
 import { BUTTON_PAYLOADS } from '../../domain/keywords';
 import { consentsOf, numberedPhones, waitForWhatsappWindow } from '../harness/contact';
-import { startJourney, startTestStack, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
 
 /**
  * A contact confirms on each channel: SMS reply, WhatsApp button (template outside the 24-hour

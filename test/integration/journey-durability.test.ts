@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
 import { numberedPhones } from '../harness/contact';
-import { productionWorkerEnv, startTestStack, type RunningWorker, type TestStack, waitForJourney } from '../harness/stack';
+import { startTestStack, type RunningWorker, type TestStack } from '../harness/stack';
+import { waitForJourney } from '../harness/stack-queries';
+import { productionWorkerEnv } from '../harness/stack-env';
 import { sleep } from '../harness/wait';
 import { parseJourneyId } from '../../workflows/journey/contract';
 

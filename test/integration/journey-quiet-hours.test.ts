@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { contactIdOf } from '../../store/models';
 import { numberedPhones } from '../harness/contact';
-import { startJourney, startTestStack, type TestStack, waitForJourney } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourney } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /**

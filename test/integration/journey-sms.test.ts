@@ -1,4 +1,5 @@
-import { startTestStack, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 
 let stack: TestStack;
 beforeAll(async () => {

@@ -3,7 +3,8 @@ import { contactIdOf } from '../../store/models';
 import { WHATSAPP_TIER_WORKFLOW_TYPE, whatsappTierUsageQuery, whatsappTierWorkflowId, type WhatsappTierInput } from '../../workflows/campaign/tier-contract';
 import { journeyWorkflowId } from '../../workflows/journey/contract';
 import { freshPhones, waitForWhatsappWindow } from '../harness/contact';
-import { startTestStack, type TestStack, workflowExists } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { workflowExists } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /**

@@ -1,6 +1,7 @@
 import { contactIdOf } from '../../store/models';
 import { numberedPhones } from '../harness/contact';
-import { startJourney, startTestStack, type TestStack, waitForJourney } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourney } from '../harness/stack-queries';
 import { eventually, sleep } from '../harness/wait';
 
 /**

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../cli/main';
 import { numberedPhones } from '../harness/contact';
-import { startTestStack, type TestStack, waitForCampaign } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { waitForCampaign } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /**

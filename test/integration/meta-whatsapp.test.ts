@@ -4,7 +4,8 @@ import { contactIdOf } from '../../store/models';
 import { numberStateOf } from '../../store/whatsapp-numbers';
 import { whatsappTierUsageQuery, whatsappTierWorkflowId } from '../../workflows/campaign/tier-contract';
 import { numberedPhones } from '../harness/contact';
-import { startJourney, startTestStack, TEST_META, type TestStack, waitForJourneyStatus, workflowExists } from '../harness/stack';
+import { startTestStack, TEST_META, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourneyStatus, workflowExists } from '../harness/stack-queries';
 import { eventually, sleep } from '../harness/wait';
 
 /**

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { findFreePort } from '../../dev/free-port';
 import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
 import { numberedPhones, postAsTwilio } from '../harness/contact';
-import { productionWorkerEnv, startJourney, startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
+import { productionWorkerEnv } from '../harness/stack-env';
 import { eventually } from '../harness/wait';
 
 /**

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { contactIdOf } from '../../store/models';
 import { consentsOf, freshPhones, postAsTwilio, waitForConsents, waitForWhatsappWindow } from '../harness/contact';
-import { startTestStack, TEST_ACCOUNT_SID, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /** Opt-in methods where the contact or an agent starts: agent in-chat, paper form, inbound IVR, missed call. */

@@ -5,7 +5,8 @@ import { contactIdOf } from '../../store/models';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
 import { freshPhones, postAsTwilio } from '../harness/contact';
 import { startCutOffApi } from '../harness/cut-off-api';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 
 /**
  * A STOP is in the ledger the moment its webhook is answered: the stack runs without a worker, so

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { freshPhones } from '../harness/contact';
-import { apiDepsWith, startTestStack, TEST_API_KEY, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_API_KEY, type TestStack } from '../harness/stack';
+import { apiDepsWith } from '../harness/stack-env';
 
 /**
  * POST /v1/optouts keyed by the caller's request id: the id belongs to one business and one caller

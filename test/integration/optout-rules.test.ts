@@ -3,7 +3,8 @@ import type { CarrierMessage } from '../../dev/carrier/types';
 import { verifyPageToken } from '../../lib/tokens';
 import { JOURNEY_WORKFLOW_TYPE, journeyWorkflowId, type JourneyInput, type JourneyState } from '../../workflows/journey/contract';
 import { consentsOf, optInBySms, postAsTwilio } from '../harness/contact';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack, workflowExists } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { workflowExists } from '../harness/stack-queries';
 import { eventually, sleep } from '../harness/wait';
 
 /** What an opt-out promises beyond reaching the path: once per request, the gate, opting back in, HELP, input rules. */

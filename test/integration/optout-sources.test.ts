@@ -4,7 +4,8 @@ import type { CarrierMessage } from '../../dev/carrier/types';
 import { startPendingOptOuts } from '../../services/optouts';
 import { consentsOf, postAsTwilio, waitForConsents, type ConsentsView } from '../harness/contact';
 import { startCutOffApi } from '../harness/cut-off-api';
-import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack, waitForJourneyStatus } from '../harness/stack';
+import { startTestStack, TEST_AUTH_TOKEN, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 import { sleep } from '../harness/wait';
 
 /** Every way a contact or a system can opt out reaches the one opt-out path and ends the running journey. */

@@ -1,7 +1,8 @@
 import { createPageToken } from '../../lib/tokens';
 import { contactIdOf } from '../../store/models';
 import { consentsOf } from '../harness/contact';
-import { journeyOf, startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { journeyOf } from '../harness/stack-queries';
 
 let stack: TestStack;
 beforeAll(async () => {

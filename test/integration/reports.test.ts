@@ -1,7 +1,8 @@
 import { runCli, type CliIo } from '../../cli/main';
 import { EXIT } from '../../cli/client';
 import { numberedPhones, waitForConsents } from '../harness/contact';
-import { startJourney, startTestStack, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
 
 /**
  * GET /v1/reports/consent over a hand-counted set of journeys and opt-outs: a confirmation by SMS, a

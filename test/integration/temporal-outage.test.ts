@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { handOverPendingEvents } from '../../services/journey-events';
 import { postAsTwilio } from '../harness/contact';
 import { startCutOffApi, type CutOffApi } from '../harness/cut-off-api';
-import { startTestStack, TEST_AUTH_TOKEN, waitForJourneyStatus, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_AUTH_TOKEN, type TestStack } from '../harness/stack';
+import { waitForJourneyStatus } from '../harness/stack-queries';
 
 /**
  * While the API cannot reach Temporal, a contact's replies are acknowledged and kept in the store, and
