@@ -1,3 +1,5 @@
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+
 /** Races a promise against a timer; undefined when the timer won (the promise carries on unawaited). */
 export async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -5,5 +7,27 @@ export async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefi
     return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Waits up to ms for a workflow to close: 'closed' (completed or failed alike) or undefined; other
+ * errors (not found, unreachable) are thrown. At the
+ * deadline the long poll is cancelled on the wire rather than left running: a poll left behind would
+ * outlive its caller, and when the server then went away the client's retry would fire on a closed
+ * connection and throw outside any caller.
+ */
+export async function closedWithinMs(client: Client, workflowId: string, ms: number): Promise<'closed' | undefined> {
+  const ctrl = new AbortController();
+  const polling = client.withAbortSignal(ctrl.signal, () => client.workflow.getHandle(workflowId).result());
+  const settled = polling.then(
+    () => 'closed' as const,
+    (err: unknown) => (ctrl.signal.aborted ? undefined : err instanceof WorkflowFailedError ? ('closed' as const) : Promise.reject(err)),
+  );
+  try {
+    return await withinMs(settled, ms);
+  } finally {
+    ctrl.abort();
+    settled.catch(() => undefined);
   }
 }

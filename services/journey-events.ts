@@ -3,6 +3,7 @@ import { recordInboundMessage } from '../store/inbound';
 import { dropPendingEvent, keepPendingEvent, listPendingEvents, type PendingEventDoc } from '../store/pending-events';
 import { answerOf, inboundWorkflowId, type InboundMessageInput } from '../workflows/inbound/contract';
 import { contactAnsweredSignal, ivrNoAnswerSignal, journeyWorkflowId, providerStatusSignal } from '../workflows/journey/contract';
+import { closedWithinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { handOverOrKeep } from './durable';
 import { signalIfRunning, within } from './temporal';
@@ -82,8 +83,7 @@ async function handOver(deps: ServiceDeps, doc: PendingEventDoc): Promise<void> 
   }
   await startInboundWorkflow(deps, e.input);
   // The next kept reply of this contact waits for this one to reach the journey.
-  const settled = deps.client.workflow.getHandle(inboundWorkflowId(e.input.messageSid)).result().catch(() => undefined);
-  await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, IN_ORDER_WAIT_MS).unref())]);
+  await closedWithinMs(deps.client, inboundWorkflowId(e.input.messageSid), IN_ORDER_WAIT_MS).catch(() => undefined);
 }
 
 /**

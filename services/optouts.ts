@@ -7,7 +7,7 @@ import { contactIdOf } from '../store/models';
 import { dropPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
 import { claimRequestId } from '../store/request-ids';
 import { optOutWorkflowId, type OptOutChannel, type OptOutInput } from '../workflows/optout/contract';
-import { withinMs } from './deadline';
+import { closedWithinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { RequestIdReusedError } from './errors';
 import { blockWithin, firstDelivery, recordWithin, startOrKeep, type BlockStep, type StartResult } from './optout-steps';
@@ -232,5 +232,5 @@ export async function optedBackInSince(deps: ServiceDeps, input: OptOutInput): P
 
 /** Waits up to waitMs for an opt-out's workflow to finish (its ledger written); false when it has not yet. */
 export async function optOutFinished(deps: ServiceDeps, optOutId: string, waitMs: number): Promise<boolean> {
-  return (await withinMs(deps.client.workflow.getHandle(optOutId).result().then(() => true), waitMs)) ?? false;
+  return (await closedWithinMs(deps.client, optOutId, waitMs)) === 'closed';
 }
