@@ -79,9 +79,6 @@ export interface SendResult {
   at: string;
 }
 
-/** Twilio errors after which this channel cannot reach the contact; the journey moves on at once. */
-export const UNREACHABLE_CODES = new Set([21211, 21214, 21610, 21612, 21614, 30003, 30005, 30006, 63003, 63016, 63024]);
-
 /** How long after a send's outcome became unknown its retry asks the provider (its status callback may come first). */
 const AMBIGUOUS_SETTLE_MS = 5_000;
 

@@ -77,8 +77,23 @@ async function write(stack: TestStack, out: Output, scenario: string, rec: Recor
   process.stdout.write(`${path.basename(file)}: ${type} ${status.name}, ${history.events?.length ?? 0} events -> ${file}\n`);
 }
 
+function usage(): string {
+  return [
+    'usage: npx tsx test/histories/record.ts [--out <dir>] [--label before-<patch>] [scenario ...]',
+    '  without scenarios, records those whose file is missing in <dir> (default test/histories)',
+    '  --out    where the files go',
+    '  --label  names files <scenario>.<label>.json (record-at.sh uses it for before-<patch> files)',
+    `scenarios: ${Object.keys(scenarios).join(', ')}`,
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
-  const { values, positionals: wanted } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, label: { type: 'string' } } });
+  const { values, positionals: wanted } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, label: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(usage());
+    return;
+  }
   const out: Output = { dir: path.resolve(values.out ?? __dirname), label: values.label };
   const unknown = wanted.filter((n) => !(n in scenarios));
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
