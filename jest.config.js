@@ -29,7 +29,7 @@ module.exports = {
   /**
    * Each integration file loads the whole product afresh (its module registry, the SDKs, mongoose),
    * and some of that stays reachable after the file ends: in one process the heap grew by about 25 MB
-   * a file, to 2.6 GB near the end, where garbage collection paused the process for seconds at a time
+   * a file, to about 3 GB near the end, where garbage collection paused the process for seconds at a time
    * and a STOP's webhook missed the carrier's 15 s. A limit runs the files in a child process that is
    * replaced once its heap passes it (it also makes Jest use that child even on two cores).
    */

@@ -12,10 +12,9 @@ export async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefi
 
 /**
  * Waits up to ms for a workflow to close: 'closed' (completed or failed alike) or undefined; other
- * errors (not found, unreachable) are thrown. At the
- * deadline the long poll is cancelled on the wire rather than left running: a poll left behind would
- * outlive its caller, and when the server then went away the client's retry would fire on a closed
- * connection and throw outside any caller.
+ * errors (not found, unreachable) are thrown. At the deadline the long poll is cancelled on the wire
+ * rather than left running: a poll left behind would outlive its caller, and when the server then
+ * went away the client's retry would fire on a closed connection and throw outside any caller.
  */
 export async function closedWithinMs(client: Client, workflowId: string, ms: number): Promise<'closed' | undefined> {
   const ctrl = new AbortController();

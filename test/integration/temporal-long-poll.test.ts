@@ -1,6 +1,6 @@
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Interceptor } from '@grpc/grpc-js';
-import { InterceptingCall, ListenerBuilder, RequesterBuilder } from '@grpc/grpc-js';
+import { InterceptingCall, ListenerBuilder, RequesterBuilder, status as grpcStatus } from '@grpc/grpc-js';
 import { closedWithinMs } from '../../services/deadline';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import { testTemporalAddress, testTemporalNamespace } from '../harness/servers';
@@ -49,7 +49,6 @@ afterAll(async () => {
 });
 
 const historyPolls = () => calls.filter((c) => c.method.endsWith('/GetWorkflowExecutionHistory'));
-const GRPC_CANCELLED = 1;
 
 test('past its wait the long poll is cancelled on the wire; a closed run answers closed', async () => {
   const r = await stack.request('POST', '/v1/journeys', { businessId: 'acme', contact: { phone: '+14155550861' }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '5m' }] });
@@ -61,7 +60,7 @@ test('past its wait the long poll is cancelled on the wire; a closed run answers
   expect(poll).toBeDefined();
   // A server long poll lasts about 20 s; the call must end long before that, cancelled by the client.
   await eventually('the poll to end', async () => poll!.code !== undefined, 3_000);
-  expect(poll!.code).toBe(GRPC_CANCELLED);
+  expect(poll!.code).toBe(grpcStatus.CANCELLED);
 
   expect((await stack.request('POST', `/v1/journeys/${encodeURIComponent(r.body.journeyId)}/cancel`, {})).status).toBeLessThan(300);
   expect(await closedWithinMs(client, workflowId, 20_000)).toBe('closed');
