@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createCampaignActivities } from '../activities/campaign';
 import { createChannelActivities, type ChannelDeps } from '../activities/channel';
+import { createConfirmJourneyActivity } from '../activities/confirm-journey';
 import { createConsentActivities } from '../activities/consent';
 import { createDirectConsentActivities } from '../activities/direct';
 import { createEventDeliveryActivities, type EventDeliveryDeps } from '../activities/event-delivery';
@@ -23,6 +24,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createInThreadActivities(deps),
     ...createEventDeliveryActivities(deps),
   };
+}
+
+/** Adds confirmJourney, made of the other activities as given (instrumented ones report as they would alone). */
+export function withJourneyConfirmation<A extends Parameters<typeof createConfirmJourneyActivity>[0]>(activities: A) {
+  return { ...activities, ...createConfirmJourneyActivity(activities) };
 }
 
 export interface OptinflowWorkerOptions {
@@ -54,7 +60,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
-    activities: opts.metrics ? instrumentActivities(createActivities(opts.deps), opts.metrics) : createActivities(opts.deps),
+    activities: withJourneyConfirmation(opts.metrics ? instrumentActivities(createActivities(opts.deps), opts.metrics) : createActivities(opts.deps)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,

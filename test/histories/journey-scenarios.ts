@@ -43,10 +43,16 @@ export const journeys: Record<string, Recorder> = {
     const phone = '+14155550602';
     return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
   },
-  /** Journeys as they start now: journeyWorkflowV2, no patch markers. The unprefixed files are journeyWorkflow runs. */
+  /** Journeys of journeyWorkflowV2, no patch markers. The unprefixed files are journeyWorkflow runs. */
   'journeyv2-sms-confirmed': smsConfirmed('+14155550617'),
   'journeyv2-sms-expired-reminders': async (stack) => {
     const phone = '+14155550618';
+    return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
+  },
+  /** Journeys as they start now: journeyWorkflowV3, a confirmed answer recorded and confirmed in one activity. */
+  'journeyv3-sms-confirmed': smsConfirmed('+14155550625'),
+  'journeyv3-sms-expired-reminders': async (stack) => {
+    const phone = '+14155550626';
     return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
   },
   /** E-mail link; the form POST narrows the categories (an update in the history). */

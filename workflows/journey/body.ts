@@ -6,7 +6,8 @@ import { FAILED_DELIVERY_STATUSES, ivrNoAnswerSignal, submitFormUpdate, type Con
 import { SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import { requestWaitsForPolicy } from '../../domain/request-policy';
 import { sendWhenAllowed } from './deferral';
-import { confirmOnWhatsApp, currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
+import { recordConfirmed } from './confirm';
+import { currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
 
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 
@@ -14,7 +15,7 @@ const FAILED_DELIVERY = FAILED_DELIVERY_STATUSES;
 
 /**
  * Which code a journey run follows where the journey changed while runs were open (./workflow.ts):
- * journeyWorkflowV2 takes every newer branch; journeyWorkflow asks `patched` for each.
+ * the newest type takes every newer branch; journeyWorkflow asks `patched` for each.
  */
 export interface JourneyCode {
   /** A failed delivery or an unanswered call reported before its send returned still ends the step. */
@@ -25,6 +26,8 @@ export interface JourneyCode {
   policed: boolean;
   /** The store steps: local activities, or activities for a run whose history scheduled them so. */
   storeSteps: () => ConsentActivities;
+  /** A confirmed answer is recorded, confirmed and the end stored in one activity (./confirm.ts). */
+  oneStepConfirm: boolean;
 }
 
 /** A journey: asks, waits for the answer (reminding and escalating), then records it and confirms. */
@@ -55,7 +58,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
   // workflow (signals are applied before activity results in the same task): keep every report.
   const failedDeliveries = new Set<string>();
   const unansweredCalls = new Set<string>();
-  const { keepEarlyReports, leanStart, policed, storeSteps } = code;
+  const { keepEarlyReports, leanStart, policed, storeSteps, oneStepConfirm } = code;
   const usedFormTokens = new Set<string>();
   const ended = () => state.status !== 'active';
   const decided = () => answer !== undefined || optedOut || cancelled !== undefined;
@@ -243,11 +246,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
     const request = lastRequest ?? { channel: answer.channel, requestedAt: input.requestedAt };
     const origin = { source: input.source, campaignId: input.campaignId, actor: input.actor };
     const recordInput = { journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.contact.phone, categories: input.categories, answer, request, origin };
-    if (answer.decision === 'confirm') {
-      const written = await storeSteps().recordConsent(recordInput);
-      await confirmOnWhatsApp(state, baseSend(), written.categories, storeSteps);
-      return { status: 'confirmed', categories: written.categories };
-    }
+    if (answer.decision === 'confirm') return recordConfirmed(state, baseSend(), recordInput, storeSteps, oneStepConfirm);
     await storeSteps().recordDecline(recordInput);
     return { status: 'declined' };
   });

@@ -116,8 +116,8 @@ export const journeyStateQuery = defineQuery<JourneyState>('journeyState');
 export const cancelJourneyUpdate = defineUpdate<JourneyState, [{ reason?: string }]>('cancelJourney');
 export const submitFormUpdate = defineUpdate<FormSubmissionResult, [FormSubmission]>('submitForm');
 
-/** The type every new journey starts as (./workflow.ts: runs started before it keep 'journeyWorkflow'). */
-export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflowV2';
+/** The type every new journey starts as (./workflow.ts: runs started before it keep their older types). */
+export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflowV3';
 export const journeyWorkflowRef = defineWorkflowRef<JourneyInput, JourneyState>(JOURNEY_WORKFLOW_TYPE);
 
 /** One running journey per business + contact: the workflow id is that business key. */

@@ -1,5 +1,5 @@
 import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
+import type { ChannelActivities, SendInput } from '../../activities/channel';
 import type { ConsentActivities } from '../../activities/consent';
 import { proxyLocalStoreSteps, proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import { OptinStatus } from '../search-attributes';
@@ -12,9 +12,11 @@ import {
   providerStatusSignal,
   type ContactAnswer,
   type JourneyState,
-  type JourneyStatus,
   type ProviderStatusEvent,
 } from './contract';
+import { noteSent, putOutcome, type JourneyOutcome } from './state';
+
+export { noteSent };
 
 /*
  * What every workflow that runs as a contact's journey shares (the journey itself and the in-thread
@@ -109,41 +111,42 @@ export function handleJourneyEndings(state: JourneyState, hooks: JourneyHooks): 
   );
 }
 
-export function noteSent(state: JourneyState, purpose: string, channel: string, r: SendResult): void {
-  state.events.push({ at: r.at, direction: 'sent', kind: `${purpose}:${r.outcome}`, channel, step: state.stepIndex, providerId: r.providerId, detail: r.errorCode ? `error ${r.errorCode}` : (r.mode ?? r.reason) });
+/** A journey run's one WhatsApp confirmation: the same key however it is sent, so it goes once. */
+export function confirmationInput(base: JourneySendBase, categories: string[]): SendInput {
+  return { ...base, categories, channel: 'whatsapp', purpose: 'confirmation', idempotencyKey: `${base.workflowId}/${base.runId}/confirmation` };
 }
 
 /** Confirms the categories just written on WhatsApp, whatever channel asked, and adds the confirmation to their proof. */
 export async function confirmOnWhatsApp(state: JourneyState, base: JourneySendBase, categories: string[], steps: () => ConsentActivities): Promise<void> {
-  const confirmation = await send({ ...base, categories, channel: 'whatsapp', purpose: 'confirmation', idempotencyKey: `${base.workflowId}/${base.runId}/confirmation` });
+  const confirmation = await send(confirmationInput(base, categories));
   noteSent(state, 'confirmation', 'whatsapp', confirmation);
   await steps().recordConfirmationSent({ journeyId: state.journeyId, businessId: base.businessId, contactId: base.contactId, phone: base.phone, categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
 }
 
-export interface JourneyOutcome {
-  status: JourneyStatus;
-  reason?: string;
-  categories?: string[];
+export interface SettledJourney extends JourneyOutcome {
+  /** The step that recorded the outcome also stored the journey's end, at this time (confirmJourney). */
+  storedAt?: string;
 }
 
 /**
  * Ends the journey. A cancel, then an opt-out, wins over anything the contact answered; otherwise
  * `recordAnswer` records what the contact decided and says how the journey ended (expired when it
- * returns nothing). The outcome then goes on the state, to ops (OptinStatus) and to the store.
+ * returns nothing). The outcome then goes on the state, to ops (OptinStatus) and to the store, unless
+ * the step that recorded it stored the end already.
  */
 export async function settleJourney(
   state: JourneyState,
   steps: () => ConsentActivities,
   interrupted: { cancelled?: { reason?: string }; optedOut: boolean },
-  recordAnswer: () => Promise<JourneyOutcome | undefined>,
+  recordAnswer: () => Promise<SettledJourney | undefined>,
 ): Promise<void> {
-  let outcome: JourneyOutcome;
+  let outcome: SettledJourney;
   if (interrupted.cancelled) outcome = { status: 'cancelled', reason: interrupted.cancelled.reason };
   else if (interrupted.optedOut) outcome = { status: 'opted_out' };
   else outcome = (await recordAnswer()) ?? { status: 'expired' };
 
-  state.status = outcome.status;
-  state.outcome = { status: outcome.status, reason: outcome.reason, categories: outcome.categories, at: new Date(Date.now()).toISOString() };
+  const { storedAt, ...ending } = outcome;
+  putOutcome(state, ending, storedAt ?? new Date(Date.now()).toISOString());
   upsertSearchAttributes([{ key: OptinStatus, value: outcome.status }]);
-  await steps().finishJourney(state);
+  if (!storedAt) await steps().finishJourney(state);
 }
