@@ -8,6 +8,7 @@ import { createDirectConsentActivities } from '../activities/direct';
 import { createEventDeliveryActivities, type EventDeliveryDeps } from '../activities/event-delivery';
 import { createInThreadActivities } from '../activities/inthread';
 import { createOptOutActivities } from '../activities/optout';
+import { createHonourAndConfirmActivity } from '../activities/optout-confirm';
 import { startEventWake } from '../services/event-wake';
 import { instrumentActivities, type WorkerMetrics } from './metrics';
 
@@ -26,9 +27,12 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-/** Adds confirmJourney, made of the other activities as given (instrumented ones report as they would alone). */
-export function withJourneyConfirmation<A extends Parameters<typeof createConfirmJourneyActivity>[0]>(activities: A) {
-  return { ...activities, ...createConfirmJourneyActivity(activities) };
+/**
+ * Adds the activities made of others (confirmJourney, honourAndConfirm), from the others as given:
+ * instrumented ones report as they would alone.
+ */
+export function withComposedSteps<A extends Parameters<typeof createConfirmJourneyActivity>[0] & Parameters<typeof createHonourAndConfirmActivity>[0]>(activities: A) {
+  return { ...activities, ...createConfirmJourneyActivity(activities), ...createHonourAndConfirmActivity(activities) };
 }
 
 export interface OptinflowWorkerOptions {
@@ -60,7 +64,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
-    activities: withJourneyConfirmation(opts.metrics ? instrumentActivities(createActivities(opts.deps), opts.metrics) : createActivities(opts.deps)),
+    activities: withComposedSteps(opts.metrics ? instrumentActivities(createActivities(opts.deps), opts.metrics) : createActivities(opts.deps)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,

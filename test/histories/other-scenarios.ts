@@ -89,8 +89,10 @@ export const others: Record<string, Scenario> = {
   'optout-sms-stop-ends-journey': stopEndsJourney('optout-sms-stop-ends-journey', '+14155550611'),
   /** The same, as opt-outs started as optOutWorkflowV2: no patch marker. */
   'optoutv2-sms-stop-ends-journey': stopEndsJourney('optoutv2-sms-stop-ends-journey', '+14155550619'),
-  /** The same, as opt-outs start now (optOutWorkflowV3): one store step, then the journey's end and the confirmation side by side. */
+  /** The same, as optOutWorkflowV3 ran: one store step, then the journey's end and the confirmation side by side. */
   'optoutv3-sms-stop-ends-journey': stopEndsJourney('optoutv3-sms-stop-ends-journey', '+14155550629'),
+  /** The same, as opt-outs start now (optOutWorkflowV4): the journey's end beside one activity that honours and confirms. */
+  'optoutv4-sms-stop-ends-journey': stopEndsJourney('optoutv4-sms-stop-ends-journey', '+14155550627'),
   /** YES by SMS, handed to the contact's running journey. */
   'inbound-yes-to-journey': {
     async record(stack) {

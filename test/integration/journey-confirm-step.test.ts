@@ -3,7 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ConfirmJourneyInput } from '../../activities/confirm-journey';
 import { contactIdOf } from '../../store/models';
 import { parseJourneyId } from '../../workflows/journey/contract';
-import { createActivities, withJourneyConfirmation } from '../../workers/worker';
+import { createActivities, withComposedSteps } from '../../workers/worker';
 import { testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 /** Runs a worker on the stack's queue with the real activities, confirmJourney replaced when given. */
 async function withWorker<T>(confirmJourney: ((input: ConfirmJourneyInput) => Promise<unknown>) | undefined, body: () => Promise<T>): Promise<T> {
-  const real = withJourneyConfirmation(createActivities(stack.activityDeps));
+  const real = withComposedSteps(createActivities(stack.activityDeps));
   const worker = await Worker.create({
     connection,
     namespace: testTemporalNamespace(),
@@ -77,7 +77,7 @@ test('a confirmed journey is recorded, confirmed and ended in one activity, and 
 
 test('when the one activity gives up after writing the consent and sending, the separate steps finish without a second write or message', async () => {
   const phone = '+14155550182';
-  const real = withJourneyConfirmation(createActivities(stack.activityDeps));
+  const real = withComposedSteps(createActivities(stack.activityDeps));
   let attempts = 0;
   const givesUp = async (input: ConfirmJourneyInput) => {
     attempts++;

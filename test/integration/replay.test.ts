@@ -9,7 +9,7 @@ import { testWorkflowBundle } from '../harness/servers';
  * Histories recorded by test/histories/record.ts must replay against the workflow code as it is now:
  * a change that would break running workflows fails here (ship it behind patched() instead). Every
  * workflow type the worker registers has at least one; journeyWorkflow files are named after their
- * scenario, the others (journeyWorkflowV2 and V3 too) start with their type.
+ * scenario, the others (the newer journey types too) start with their type.
  */
 
 jest.setTimeout(60_000);
@@ -34,6 +34,7 @@ const PREFIXES: Record<string, string> = {
   'optout-': 'optOutWorkflow',
   'optoutv2-': 'optOutWorkflowV2',
   'optoutv3-': 'optOutWorkflowV3',
+  'optoutv4-': 'optOutWorkflowV4',
   'inbound-': 'inboundMessageWorkflow',
   'inthread-': 'categoryChoiceWorkflow',
   'campaign-': 'campaignWorkflow',
@@ -206,15 +207,15 @@ test('every recorded journey replays against the current workflow code', async (
 
 test('every workflow type the worker registers has a recorded history', async () => {
   const registered = Object.keys(await import('../../workflows')).sort();
-  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'journeyWorkflowV3', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'whatsappTierWorkflow']);
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'journeyWorkflowV3', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'whatsappTierWorkflow']);
   expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
 });
 
 test('a journey or an opt-out of the patch-free types records no patch marker and no TemporalChangeVersion upsert', () => {
-  const current = recorded.filter((h) => ['journeyWorkflowV2', 'journeyWorkflowV3', 'optOutWorkflowV2', 'optOutWorkflowV3'].includes(h.workflowType));
+  const current = recorded.filter((h) => ['journeyWorkflowV2', 'journeyWorkflowV3', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4'].includes(h.workflowType));
   const changeVersionUpserts = (h: (typeof recorded)[number]) =>
     h.json.events.filter((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).includes('TemporalChangeVersion')).length;
-  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'journeyv3-sms-confirmed', 'journeyv3-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey']);
+  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'journeyv3-sms-confirmed', 'journeyv3-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey', 'optoutv4-sms-stop-ends-journey']);
   expect(current.map((h) => [h.workflowId, patchesIn(h), changeVersionUpserts(h)])).toEqual(current.map((h) => [h.workflowId, [], 0]));
   // The older type's runs do record them, so the check above can fail.
   expect(changeVersionUpserts(recorded.find((h) => h.workflowId === 'sms-confirmed-lean-start')!)).toBeGreaterThan(0);

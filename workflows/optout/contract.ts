@@ -47,8 +47,8 @@ export interface ContactBlocked {
 }
 
 export const optOutResultQuery = defineQuery<OptOutResult | undefined>('optOutResult');
-/** The type every new opt-out starts as (./workflow.ts: runs started before it keep optOutWorkflow or optOutWorkflowV2). */
-export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflowV3';
+/** The type every new opt-out starts as (./workflow.ts: runs started before it keep their older types). */
+export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflowV4';
 export const optOutWorkflowRef = defineWorkflowRef<OptOutInput, OptOutResult>(OPTOUT_WORKFLOW_TYPE);
 
 export function optOutWorkflowId(origin: string): string {

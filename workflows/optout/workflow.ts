@@ -1,17 +1,53 @@
-import { getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
+import type { HonourAndConfirmActivities } from '../../activities/optout-confirm';
 import { journeyWorkflowId, optedOutSignal } from '../journey/contract';
-import { optOutResultQuery, type OptOutInput, type OptOutResult } from './contract';
+import { optOutResultQuery, type ContactBlocked, type OptOutInput, type OptOutResult } from './contract';
 import { proxyLocalStoreSteps, proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
 /** Activities for runs whose history scheduled them so, local activities otherwise (patched). */
 const patchedSteps = proxyStoreSteps<OptOutActivities>();
 const localSteps = proxyLocalStoreSteps<OptOutActivities>();
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
+const { honourAndConfirm } = proxyActivities<HonourAndConfirmActivities>(SEND_ACTIVITY_OPTIONS);
 
 /**
- * One opt-out request, keyed by its origin, as every new opt-out starts. One store step blocks the
+ * One opt-out request, keyed by its origin, as every new opt-out starts. Its first workflow task tells
+ * the journey to end and schedules one activity that blocks the contact, writes the ledger events
+ * (the webhook that started it has usually done both, so this mostly reads) and sends the one
+ * confirmation. The journey may end before the block: it stops its own sends when it ends, and the
+ * acknowledgement has blocked the contact already unless it gave up waiting for the store. Should the
+ * activity give up (ten attempts), the store step runs as a local activity, retried without limit,
+ * and the confirmation goes as its own send; an opt-out with no confirmation runs as optOutWorkflowV3.
+ */
+export async function optOutWorkflowV4(input: OptOutInput): Promise<OptOutResult> {
+  if (!input.confirmOn) return optOutWorkflowV3(input);
+  const confirmOn = input.confirmOn;
+  const optOutId = workflowInfo().workflowId;
+  let result: OptOutResult | undefined = undefined;
+  setHandler(optOutResultQuery, () => result);
+  const [journeyEnded, { honoured, confirmation }] = await Promise.all([endJourney(input, optOutId), honourThenConfirm(input, optOutId, confirmOn)]);
+  result = { categories: honoured.categories, allCategories: honoured.allCategories, journeyEnded, confirmation };
+  log.info('opt-out honoured', { categories: honoured.categories.length, journeyEnded });
+  return result;
+}
+
+async function honourThenConfirm(input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp'): Promise<{ honoured: ContactBlocked; confirmation: OptOutResult['confirmation'] }> {
+  try {
+    const { idempotencyKey, purpose } = confirmationOf(optOutId);
+    const r = await honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: { idempotencyKey, purpose, channel, businessId: input.businessId, contactId: input.contactId, phone: input.phone } });
+    return { honoured: r.honoured, confirmation: { outcome: r.confirmation.outcome, providerId: r.confirmation.providerId } };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    log.warn('honouring and confirming in one step failed; one step at a time', { error: err.cause?.message ?? err.message });
+  }
+  const honoured = await localSteps.honourOptOut({ ...input, optOutId });
+  return { honoured, confirmation: await confirm(input, optOutId, honoured.categories, channel) };
+}
+
+/**
+ * The opt-out started before optOutWorkflowV4 (and one with no confirmation): one store step blocks the
  * contact (an opt-out of everything) and writes the ledger events; the webhook that started it has
  * usually done both, so the step mostly reads. Then the journey is told to end and the confirmation
  * goes out at once, side by side: the send gate already refuses the journey's messages, and the
@@ -41,10 +77,12 @@ async function endJourney(input: OptOutInput, optOutId: string): Promise<boolean
   }
 }
 
+/** The opt-out's one confirmation: the same key however it is sent, so it goes once. */
+const confirmationOf = (optOutId: string) => ({ idempotencyKey: `${optOutId}/confirmation`, purpose: 'optout_confirmation' as const });
+
 async function confirm(input: OptOutInput, optOutId: string, categories: string[], channel: 'sms' | 'whatsapp'): Promise<OptOutResult['confirmation']> {
   const r = await send({
-    idempotencyKey: `${optOutId}/confirmation`,
-    purpose: 'optout_confirmation',
+    ...confirmationOf(optOutId),
     channel,
     businessId: input.businessId,
     contactId: input.contactId,

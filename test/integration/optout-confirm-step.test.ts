@@ -1,0 +1,91 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
+import { contactIdOf } from '../../store/models';
+import { optOutWorkflowId } from '../../workflows/optout/contract';
+import { createActivities, withComposedSteps } from '../../workers/worker';
+import { testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
+
+/**
+ * An opt-out honoured and confirmed in one activity (honourAndConfirm) beside the journey's end; when
+ * that activity gives up part way, the local store step and the confirmation's own send finish the
+ * job without a second confirmation.
+ */
+
+jest.setTimeout(60_000);
+
+const SMS_SENDER = '+15005550006';
+let stack: TestStack;
+let connection: NativeConnection;
+
+beforeAll(async () => {
+  stack = await startTestStack({ prefix: 'ocs', worker: false });
+  connection = await NativeConnection.connect({ address: testTemporalAddress() });
+});
+afterAll(async () => {
+  await connection?.close();
+  await stack?.close();
+});
+
+async function withWorker<T>(honourAndConfirm: ((input: HonourAndConfirmInput) => Promise<unknown>) | undefined, body: () => Promise<T>): Promise<T> {
+  const real = withComposedSteps(createActivities(stack.activityDeps));
+  const worker = await Worker.create({
+    connection,
+    namespace: testTemporalNamespace(),
+    taskQueue: stack.taskQueue,
+    workflowBundle: testWorkflowBundle(),
+    activities: { ...real, ...(honourAndConfirm ? { honourAndConfirm } : {}) },
+  });
+  return worker.runUntil(body());
+}
+
+const isConfirmation = (body: string) => body.includes('you are unsubscribed');
+
+async function stopDuringJourney(phone: string) {
+  const journeyId = await startJourney(stack, { businessId: 'acme', contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+  await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 15_000);
+  const stop = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
+  expect(stop.status).toBe(200);
+  await waitForJourneyStatus(stack, journeyId, 'opted_out');
+  const handle = stack.client.workflow.getHandle(optOutWorkflowId(`sms.${stop.messageSid}`));
+  const result = await handle.result();
+  const history = await handle.fetchHistory();
+  const events = await stack.store.consentEvents.find({ businessId: 'acme', contactId: contactIdOf('acme', phone), type: 'opted_out' }).lean();
+  return { result, history, events, confirmations: stack.carrier.messages({ to: phone }).filter((m) => isConfirmation(m.body)) };
+}
+
+type History = Awaited<ReturnType<typeof stopDuringJourney>>['history'];
+const scheduled = (h: History) => (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+const localSteps = (h: History) => (h.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+
+test('a STOP is honoured and confirmed in one activity while the journey is told to end', async () => {
+  const { result, history, events, confirmations } = await withWorker(undefined, () => stopDuringJourney('+14155550183'));
+  expect(scheduled(history)).toEqual(['honourAndConfirm']);
+  expect(localSteps(history)).toBe(0);
+  expect(result).toMatchObject({ allCategories: true, journeyEnded: true, confirmation: { outcome: 'sent' } });
+  // One event per category of acme's three, written once.
+  expect(events.map((e) => e.category).sort()).toEqual(['offers', 'order_updates', 'recommendations']);
+  expect(confirmations).toHaveLength(1);
+});
+
+test('when the one activity gives up after honouring and confirming, the separate steps send no second confirmation', async () => {
+  const real = withComposedSteps(createActivities(stack.activityDeps));
+  let attempts = 0;
+  const givesUp = async (input: HonourAndConfirmInput) => {
+    attempts++;
+    const honoured = await real.honourOptOut(input.optOut);
+    await real.send({ ...input.confirmation, categories: honoured.categories });
+    throw ApplicationFailure.create({ type: 'StoreUnavailable', message: 'the worker lost the store after the confirmation', nonRetryable: true });
+  };
+  const before = await withWorker(undefined, () => stopDuringJourney('+14155550184'));
+  const { result, history, events, confirmations } = await withWorker(givesUp, () => stopDuringJourney('+14155550185'));
+  expect(attempts).toBe(1);
+  expect(scheduled(history)).toEqual(['honourAndConfirm', 'send']);
+  expect(localSteps(history)).toBe(1);
+  expect(result).toMatchObject({ allCategories: true, journeyEnded: true, confirmation: { outcome: 'sent' } });
+  // The same ledger events as an opt-out that went in one step.
+  expect(events.map((e) => e.category).sort()).toEqual(before.events.map((e) => e.category).sort());
+  expect(confirmations).toHaveLength(1);
+});
