@@ -1,10 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ConfirmJourneyInput } from '../../activities/confirm-journey';
 import { contactIdOf } from '../../store/models';
 import { parseJourneyId } from '../../workflows/journey/contract';
-import { createActivities, withComposedSteps } from '../../workers/worker';
-import { testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
+import { realActivities, withActivityWorker } from '../harness/activity-worker';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
 
@@ -18,29 +16,15 @@ jest.setTimeout(60_000);
 
 const SMS_SENDER = '+15005550006';
 let stack: TestStack;
-let connection: NativeConnection;
 
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'jcs', worker: false });
-  connection = await NativeConnection.connect({ address: testTemporalAddress() });
 });
 afterAll(async () => {
-  await connection?.close();
   await stack?.close();
 });
 
-/** Runs a worker on the stack's queue with the real activities, confirmJourney replaced when given. */
-async function withWorker<T>(confirmJourney: ((input: ConfirmJourneyInput) => Promise<unknown>) | undefined, body: () => Promise<T>): Promise<T> {
-  const real = withComposedSteps(createActivities(stack.activityDeps));
-  const worker = await Worker.create({
-    connection,
-    namespace: testTemporalNamespace(),
-    taskQueue: stack.taskQueue,
-    workflowBundle: testWorkflowBundle(),
-    activities: { ...real, ...(confirmJourney ? { confirmJourney } : {}) },
-  });
-  return worker.runUntil(body());
-}
+const withWorker = <T>(fault: ((input: ConfirmJourneyInput) => Promise<unknown>) | undefined, body: () => Promise<T>) => withActivityWorker(stack, fault ? { confirmJourney: fault } : {}, body);
 
 async function confirmedJourney(phone: string) {
   const journeyId = await startJourney(stack, { businessId: 'acme', contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'sms', waitFor: '30s' }] });
@@ -77,7 +61,7 @@ test('a confirmed journey is recorded, confirmed and ended in one activity, and 
 
 test('when the one activity gives up after writing the consent and sending, the separate steps finish without a second write or message', async () => {
   const phone = '+14155550182';
-  const real = withComposedSteps(createActivities(stack.activityDeps));
+  const real = realActivities(stack);
   let attempts = 0;
   const givesUp = async (input: ConfirmJourneyInput) => {
     attempts++;

@@ -1,10 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
 import { contactIdOf } from '../../store/models';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
-import { createActivities, withComposedSteps } from '../../workers/worker';
-import { testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
+import { realActivities, withActivityWorker } from '../harness/activity-worker';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
 
@@ -18,28 +16,15 @@ jest.setTimeout(60_000);
 
 const SMS_SENDER = '+15005550006';
 let stack: TestStack;
-let connection: NativeConnection;
 
 beforeAll(async () => {
   stack = await startTestStack({ prefix: 'ocs', worker: false });
-  connection = await NativeConnection.connect({ address: testTemporalAddress() });
 });
 afterAll(async () => {
-  await connection?.close();
   await stack?.close();
 });
 
-async function withWorker<T>(honourAndConfirm: ((input: HonourAndConfirmInput) => Promise<unknown>) | undefined, body: () => Promise<T>): Promise<T> {
-  const real = withComposedSteps(createActivities(stack.activityDeps));
-  const worker = await Worker.create({
-    connection,
-    namespace: testTemporalNamespace(),
-    taskQueue: stack.taskQueue,
-    workflowBundle: testWorkflowBundle(),
-    activities: { ...real, ...(honourAndConfirm ? { honourAndConfirm } : {}) },
-  });
-  return worker.runUntil(body());
-}
+const withWorker = <T>(fault: ((input: HonourAndConfirmInput) => Promise<unknown>) | undefined, body: () => Promise<T>) => withActivityWorker(stack, fault ? { honourAndConfirm: fault } : {}, body);
 
 const isConfirmation = (body: string) => body.includes('you are unsubscribed');
 
@@ -71,7 +56,7 @@ test('a STOP is honoured and confirmed in one activity while the journey is told
 });
 
 test('when the one activity gives up after honouring and confirming, the separate steps send no second confirmation', async () => {
-  const real = withComposedSteps(createActivities(stack.activityDeps));
+  const real = realActivities(stack);
   let attempts = 0;
   const givesUp = async (input: HonourAndConfirmInput) => {
     attempts++;
