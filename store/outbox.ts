@@ -106,17 +106,14 @@ export async function recordUnsentSend(store: Store, row: OutboxRowInput & { sta
 
 /**
  * A final status callback for the message of this outbox row (its key is in the callback URL): an
- * ambiguous row is settled as sent, as adoptFoundSend settles it (its resends kept), in one write
- * whose filter matches nothing else: most callbacks are for rows long sent, and cost no read. The
- * caller kept the report first, so a send that marks its row ambiguous after this write finds the
- * report when it settles (activities/ambiguous-send.ts); a callback that beats the send's own answer
- * therefore needs no wait here. It never writes a claimed row (on FerretDB two concurrent updates of
- * a document can lose one).
+ * ambiguous row is settled as sent. One read: the caller kept the report first, so a send that marks
+ * its row ambiguous after this read finds the report when it settles (activities/ambiguous-send.ts);
+ * a callback that beats the send's own answer therefore needs no wait here. It never writes a claimed
+ * row (on FerretDB two concurrent updates of a document can lose one).
  */
 export async function noteProviderReport(store: Store, key: string, providerId: string): Promise<void> {
-  const now = new Date();
-  const found = { 'resolution.outcome': 'found', 'resolution.how': 'status_callback', 'resolution.detail': `the provider reported ${providerId}`, 'resolution.at': now };
-  await store.outbox.updateOne({ _id: key, status: 'ambiguous' }, { $set: { status: 'sent', providerId, sentAt: now, ...found }, $max: { 'resolution.resends': 0 } });
+  const row = await readOutbox(store, key);
+  if (row?.status === 'ambiguous') await adoptFoundSend(store, row, providerId, { how: 'status_callback', detail: `the provider reported ${providerId}` });
 }
 
 /** The provider has the message: the ambiguous row becomes sent with its id. False when something else settled it first. */

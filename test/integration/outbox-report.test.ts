@@ -2,9 +2,9 @@ import { claimOutbox, markAmbiguous, noteProviderReport, readOutbox, reclaimForR
 import { storeForFile } from '../harness/store';
 
 /**
- * A final status callback settles the outbox row of a send whose outcome was unknown, in one
- * conditional write: an ambiguous row becomes sent with the reported message, keeping how often it was
- * resent; a row in any other state is left exactly as it was.
+ * A final status callback settles the outbox row of a send whose outcome was unknown: an ambiguous
+ * row becomes sent with the reported message, keeping how often it was resent; a row in any other
+ * state is left exactly as it was.
  */
 
 const store = storeForFile();
