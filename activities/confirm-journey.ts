@@ -1,5 +1,5 @@
 import type { JourneyState } from '../workflows/journey/contract';
-import { noteSent, putOutcome } from '../workflows/journey/state';
+import { confirmationSent, noteSent, putOutcome } from '../workflows/journey/state';
 import type { ChannelActivities, SendInput, SendResult } from './channel';
 import type { ConsentActivities, RecordAnswerInput } from './consent';
 
@@ -32,17 +32,7 @@ export function createConfirmJourneyActivity(steps: Steps) {
     const { record } = input;
     const written = await steps.recordConsent(record);
     const confirmation = await steps.send({ ...input.confirmation, categories: written.categories });
-    await steps.recordConfirmationSent({
-      journeyId: record.journeyId,
-      businessId: record.businessId,
-      contactId: record.contactId,
-      phone: record.phone,
-      categories: written.categories,
-      providerId: confirmation.providerId,
-      outcome: confirmation.outcome,
-      shown: confirmation.shown,
-      at: confirmation.at,
-    });
+    await steps.recordConfirmationSent(confirmationSent(record.journeyId, record, written.categories, confirmation));
     const state = structuredClone(input.state);
     noteSent(state, 'confirmation', 'whatsapp', confirmation);
     putOutcome(state, { status: 'confirmed', categories: written.categories }, confirmation.at);

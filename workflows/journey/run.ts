@@ -14,7 +14,7 @@ import {
   type JourneyState,
   type ProviderStatusEvent,
 } from './contract';
-import { noteSent, putOutcome, type JourneyOutcome } from './state';
+import { confirmationSent, noteSent, putOutcome, type JourneyOutcome } from './state';
 
 export { noteSent };
 
@@ -120,7 +120,7 @@ export function confirmationInput(base: JourneySendBase, categories: string[]): 
 export async function confirmOnWhatsApp(state: JourneyState, base: JourneySendBase, categories: string[], steps: () => ConsentActivities): Promise<void> {
   const confirmation = await send(confirmationInput(base, categories));
   noteSent(state, 'confirmation', 'whatsapp', confirmation);
-  await steps().recordConfirmationSent({ journeyId: state.journeyId, businessId: base.businessId, contactId: base.contactId, phone: base.phone, categories, providerId: confirmation.providerId, outcome: confirmation.outcome, shown: confirmation.shown, at: confirmation.at });
+  await steps().recordConfirmationSent(confirmationSent(state.journeyId, base, categories, confirmation));
 }
 
 export interface SettledJourney extends JourneyOutcome {

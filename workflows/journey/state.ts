@@ -1,4 +1,5 @@
 import type { SendResult } from '../../activities/channel';
+import type { ConfirmationSent } from '../../store/queries';
 import type { JourneyState, JourneyStatus } from './contract';
 
 /*
@@ -19,4 +20,9 @@ export function noteSent(state: JourneyState, purpose: string, channel: string, 
 export function putOutcome(state: JourneyState, outcome: JourneyOutcome, at: string): void {
   state.status = outcome.status;
   state.outcome = { status: outcome.status, reason: outcome.reason, categories: outcome.categories, at };
+}
+
+/** What a journey's WhatsApp confirmation adds to the proof of the categories it confirms. */
+export function confirmationSent(journeyId: string, to: { businessId: string; contactId: string; phone: string }, categories: string[], r: SendResult): ConfirmationSent & { journeyId: string } {
+  return { journeyId, businessId: to.businessId, contactId: to.contactId, phone: to.phone, categories, providerId: r.providerId, outcome: r.outcome, shown: r.shown, at: r.at };
 }
