@@ -12,35 +12,62 @@ const ms = (t: unknown) => {
   return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
 };
 
+/** The contact an opt-out workflow's history is for, from its input. */
+function contactOf(history: { events?: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: { data?: Uint8Array | null }[] | null } | null } | null }[] | null }): string | undefined {
+  const data = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    return (JSON.parse(Buffer.from(data).toString('utf8')) as { contactId?: string }).contactId;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Reads the histories of up to 60 opt-out workflows and prints where their time went: waiting in the
- * task queue for a workflow task or an activity slot (the worker is busy) versus running activities
- * (mostly the store). Tells which of the two to make faster.
+ * Reads the opt-out workflows' histories and prints where their time went: from the STOP to each step
+ * of the workflow (started, its first workflow task taken, its activity taken and done, closed), and
+ * per step the wait in the task queue for the worker (workflow tasks, activity slots) against the
+ * activities' own run time. Tells whether an opt-out waits for Temporal's start, for the worker, or
+ * for the store.
  */
-export async function printWhereTimeWent(stack: BenchStack): Promise<void> {
+export async function printWhereTimeWent(stack: BenchStack, stopAt: Map<string, number>): Promise<void> {
   const wftWait: number[] = [];
   const actWait = new Map<string, number[]>();
   const actRun = new Map<string, number[]>();
+  const fromStop = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
   const ids: string[] = [];
-  for await (const w of stack.client.workflow.list({ query: `WorkflowType = '${OPTOUT_WORKFLOW_TYPE}'` })) {
-    ids.push(w.workflowId);
-    if (ids.length >= 60) break;
-  }
+  for await (const w of stack.client.workflow.list({ query: `WorkflowType = '${OPTOUT_WORKFLOW_TYPE}' AND TaskQueue = '${stack.taskQueue}'` })) ids.push(w.workflowId);
   for (const id of ids) {
     const history = await stack.client.workflow.getHandle(id).fetchHistory();
+    const contactId = contactOf(history);
+    const stop = contactId ? stopAt.get(contactId) : undefined;
+    const marked = new Set<string>();
+    // The first time each step happened in this run, from its STOP.
+    const mark = (step: string, at: number) => {
+      if (stop === undefined || marked.has(step)) return;
+      marked.add(step);
+      push(fromStop, step, at - stop);
+    };
     const scheduled = new Map<number, { at: number; type: string }>();
     const started = new Map<number, number>();
     let wftScheduled = NaN;
     for (const e of history.events ?? []) {
       const at = ms(e.eventTime);
       const eventId = Number(e.eventId);
+      if (e.workflowExecutionStartedEventAttributes) mark('workflow started', at);
       if (e.workflowTaskScheduledEventAttributes) wftScheduled = at;
-      if (e.workflowTaskStartedEventAttributes && !Number.isNaN(wftScheduled)) wftWait.push(at - wftScheduled);
+      if (e.workflowTaskStartedEventAttributes && !Number.isNaN(wftScheduled)) {
+        wftWait.push(at - wftScheduled);
+        mark('first workflow task taken', at);
+      }
       if (e.activityTaskScheduledEventAttributes) scheduled.set(eventId, { at, type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?' });
       if (e.activityTaskStartedEventAttributes) {
         const s = scheduled.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId));
-        if (s) push(actWait, s.type, at - s.at);
+        if (s) {
+          push(actWait, s.type, at - s.at);
+          mark(`${s.type} taken`, at);
+        }
         started.set(Number(e.activityTaskStartedEventAttributes.scheduledEventId), at);
       }
       const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
@@ -48,18 +75,24 @@ export async function printWhereTimeWent(stack: BenchStack): Promise<void> {
         const sid = Number(done.scheduledEventId);
         const s = scheduled.get(sid);
         const st = started.get(sid);
-        if (s && st !== undefined) push(actRun, s.type, at - st);
+        if (s && st !== undefined) {
+          push(actRun, s.type, at - st);
+          mark(`${s.type} done`, at);
+        }
       }
+      if (e.workflowExecutionCompletedEventAttributes) mark('workflow closed', at);
     }
   }
   const p = (xs: number[] | undefined, q: number) => String(Math.round(percentile(xs ?? [], q * 100))).padStart(8);
+  const row = (name: string, xs: number[] | undefined) => console.log(`${name.padEnd(34)}${p(xs, 0.5)}${p(xs, 0.99)}${String(xs?.length ?? 0).padStart(8)}`);
   console.log('');
   console.log(`where the time went, from ${ids.length} opt-out workflow histories (ms; wait = queued for the worker, run = the activity itself):`);
-  console.log(`${''.padEnd(34)}${'p50'.padStart(8)}${'p99'.padStart(8)}`);
-  console.log(`${'workflow task wait'.padEnd(34)}${p(wftWait, 0.5)}${p(wftWait, 0.99)}`);
+  console.log(`${''.padEnd(34)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'n'.padStart(8)}`);
+  for (const step of ['workflow started', 'first workflow task taken', ...[...actWait.keys()].flatMap((t) => [`${t} taken`, `${t} done`]), 'workflow closed']) row(`STOP to ${step}`, fromStop.get(step));
+  row('workflow task wait', wftWait);
   for (const [type, xs] of actWait) {
-    console.log(`${`${type} wait`.padEnd(34)}${p(xs, 0.5)}${p(xs, 0.99)}`);
-    console.log(`${`${type} run`.padEnd(34)}${p(actRun.get(type), 0.5)}${p(actRun.get(type), 0.99)}`);
+    row(`${type} wait`, xs);
+    row(`${type} run`, actRun.get(type));
   }
 }
 

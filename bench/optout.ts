@@ -208,7 +208,7 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
   console.log(`STOPs with no ledger event (lost; must be 0): ${lost.length}${lost.length ? `, ${lost.filter((c) => c.ackStatus === 200).length} of them answered 200` : ''}`);
   console.log(`reminders the carrier got between a STOP and its acknowledgement: ${remindersBeforeAck}; sends the gate refused: ${refusedSends}`);
 
-  await printWhereTimeWent(stack);
+  await printWhereTimeWent(stack, new Map(contacts.filter((c) => c.stopAt).map((c) => [c.contactId, c.stopAt!])));
   await printActionCounts(stack);
 
   const complete = ack.length === o.count && ledger.length === o.count && ended.length === o.count && confirmation.length === o.count;

@@ -49,6 +49,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   for (const extra of options.extraNamespaces ?? []) args.push('--namespace', extra);
   // The CLI would otherwise read TEMPORAL_* variables and ~/.config profiles meant for clients.
   args.push('--disable-config-env', '--disable-config-file');
+  // The matcher that dispatches a task queue's backlog by priority (TASK_PRIORITIES in services/workflow-starts.ts); the server's default one ignores priorities.
+  args.push('--dynamic-config-value', 'matching.useNewMatcher=true');
   if (options.uiPort === 'headless') args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   if (options.dbFile) {

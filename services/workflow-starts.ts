@@ -20,9 +20,21 @@ const contactTags = (c: { businessId: string; contactId: string }) =>
     { key: OptinContact, value: c.contactId },
   ]);
 
+/**
+ * Where a workflow's tasks (and its activities', which inherit it) go in a task queue's backlog: 1
+ * first, 5 last, 3 when unset. An opt-out must take effect at once however many journeys are queued
+ * ahead of it. Needs a server that dispatches by priority (`matching.useNewMatcher`, which the
+ * launchers set); any other server ignores it.
+ */
+export const TASK_PRIORITIES = { optOut: 1 } as const;
+
 /** One opt-out per origin (MessageSid, CallSid, request id): a repeated delivery starts nothing. */
 export async function startOptOutWorkflow(t: TemporalAccess, input: OptOutInput) {
-  const r = await startOnce(t, optOutWorkflowRef, optOutWorkflowId(input.origin), input, { workflowIdReusePolicy: 'REJECT_DUPLICATE', typedSearchAttributes: contactTags(input) });
+  const r = await startOnce(t, optOutWorkflowRef, optOutWorkflowId(input.origin), input, {
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: contactTags(input),
+    priority: { priorityKey: TASK_PRIORITIES.optOut },
+  });
   if (r.started) optOutStarted.publish({ source: input.source.kind, channel: input.channel });
   return r;
 }

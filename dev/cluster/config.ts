@@ -137,4 +137,6 @@ system.forceSearchAttributesCacheRefreshOnRead:
   - value: true
 frontend.namespaceRPS.visibility:
   - value: 500
+matching.useNewMatcher:
+  - value: true
 `;

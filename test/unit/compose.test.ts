@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { configShape } from '../../config/config';
+import { DYNAMIC_CONFIG_YAML } from '../../dev/cluster/config';
 import { withWorkerHeapLimit } from '../../dev/worker-heap';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
 
@@ -94,6 +95,16 @@ describe('docker-compose.yml Temporal setup', () => {
     const registered = environmentOf(compose.services['temporal-setup']).OPTIN_SEARCH_ATTRIBUTES.split(/\s+/).filter(Boolean);
     expect(registered.sort()).toEqual(searchAttributeDefinitions.map((d) => d.name).sort());
     expect(new Set(searchAttributeDefinitions.map((d) => d.type))).toEqual(new Set(['Keyword']));
+  });
+
+  it('runs the server with the matcher that dispatches by priority, as the dev server and the cluster profile do', () => {
+    const temporal = compose.services.temporal as ComposeService & { volumes?: string[] };
+    const configPath = environmentOf(temporal).DYNAMIC_CONFIG_FILE_PATH;
+    const mount = (temporal.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === configPath);
+    expect(mount).toBeDefined();
+    const dynamic = parse(readFileSync(path.join(__dirname, '..', '..', mount![0]), 'utf8')) as Record<string, { value: unknown }[]>;
+    expect(dynamic['matching.useNewMatcher']).toEqual([{ value: true }]);
+    expect((parse(DYNAMIC_CONFIG_YAML) as Record<string, { value: unknown }[]>)['matching.useNewMatcher']).toEqual([{ value: true }]);
   });
 });
 
