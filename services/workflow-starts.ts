@@ -22,11 +22,13 @@ const contactTags = (c: { businessId: string; contactId: string }) =>
 
 /**
  * Where a workflow's tasks (and its activities', which inherit it) go in a task queue's backlog: 1
- * first, 5 last, 3 when unset. An opt-out must take effect at once however many journeys are queued
- * ahead of it. Needs a server that dispatches by priority (`matching.useNewMatcher`, which the
- * launchers set); any other server ignores it.
+ * first, 5 last, 3 when unset (every other workflow). An opt-out must take effect at once however
+ * many journeys are queued ahead of it; a campaign's ten thousand journeys must not hold up the one a
+ * support agent just started, nor the replies and timers of journeys started one by one. Needs a
+ * server that dispatches by priority (`matching.useNewMatcher`, which the launchers set); any other
+ * server ignores it.
  */
-export const TASK_PRIORITIES = { optOut: 1 } as const;
+export const TASK_PRIORITIES = { optOut: 1, campaignJourney: 4 } as const;
 
 /** One opt-out per origin (MessageSid, CallSid, request id): a repeated delivery starts nothing. */
 export async function startOptOutWorkflow(t: TemporalAccess, input: OptOutInput) {
@@ -75,6 +77,7 @@ export async function startJourneyWorkflow(t: TemporalAccess, input: JourneyInpu
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy: reuse,
     typedSearchAttributes: new TypedSearchAttributes(journeySearchAttributes({ businessId: input.businessId, contactId: input.contactId, channel: input.plan[0].channel, campaignId: input.campaignId })),
+    ...(input.campaignId ? { priority: { priorityKey: TASK_PRIORITIES.campaignJourney } } : {}),
   });
   if (r.started) journeyStarted.publish({ channel: input.plan[0].channel, source: input.source?.kind ?? 'api', campaign: !!input.campaignId });
   return r;
