@@ -35,8 +35,7 @@ export async function optOutWorkflowV4(input: OptOutInput): Promise<OptOutResult
 
 async function honourThenConfirm(input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp'): Promise<{ honoured: ContactBlocked; confirmation: OptOutResult['confirmation'] }> {
   try {
-    const { idempotencyKey, purpose } = confirmationOf(optOutId);
-    const r = await honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: { idempotencyKey, purpose, channel, businessId: input.businessId, contactId: input.contactId, phone: input.phone } });
+    const r = await honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: confirmationOf(input, optOutId, channel) });
     return { honoured: r.honoured, confirmation: { outcome: r.confirmation.outcome, providerId: r.confirmation.providerId } };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
@@ -77,18 +76,18 @@ async function endJourney(input: OptOutInput, optOutId: string): Promise<boolean
   }
 }
 
-/** The opt-out's one confirmation: the same key however it is sent, so it goes once. */
-const confirmationOf = (optOutId: string) => ({ idempotencyKey: `${optOutId}/confirmation`, purpose: 'optout_confirmation' as const });
+/** The opt-out's one confirmation, whichever step sends it: the same key either way, so it goes once. */
+const confirmationOf = (input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp') => ({
+  idempotencyKey: `${optOutId}/confirmation`,
+  purpose: 'optout_confirmation' as const,
+  channel,
+  businessId: input.businessId,
+  contactId: input.contactId,
+  phone: input.phone,
+});
 
 async function confirm(input: OptOutInput, optOutId: string, categories: string[], channel: 'sms' | 'whatsapp'): Promise<OptOutResult['confirmation']> {
-  const r = await send({
-    ...confirmationOf(optOutId),
-    channel,
-    businessId: input.businessId,
-    contactId: input.contactId,
-    phone: input.phone,
-    categories,
-  });
+  const r = await send({ ...confirmationOf(input, optOutId, channel), categories });
   return { outcome: r.outcome, providerId: r.providerId };
 }
 
