@@ -1,3 +1,5 @@
+import { getClient } from '@temporalio/activity';
+import { signalJourneyOptedOut } from '../services/journey-ending';
 import type { ContactBlocked, OptOutInput } from '../workflows/optout/contract';
 import type { ChannelActivities, SendInput, SendResult } from './channel';
 import type { OptOutActivities } from './optout';
@@ -6,26 +8,34 @@ export interface HonourAndConfirmInput {
   optOut: OptOutInput & { optOutId: string };
   /** The opt-out confirmation; its categories become the ones the opt-out covers. */
   confirmation: Omit<SendInput, 'categories'>;
+  /** Tell the contact's journey to end first (optOutWorkflowV5); optOutWorkflowV4 signals it from the workflow. */
+  endJourney?: boolean;
 }
 
 export interface HonourAndConfirmResult {
   honoured: ContactBlocked;
   confirmation: SendResult;
+  /** Whether a journey was running to be told (only when asked to tell it). */
+  journeyEnded?: boolean;
 }
 
 type Steps = Pick<OptOutActivities, 'honourOptOut'> & Pick<ChannelActivities, 'send'>;
 
 /**
- * An opt-out's store step and its confirmation in one activity (optOutWorkflowV4): the block and the
- * ledger events (which the acknowledgement has usually written, so this mostly reads), then the one
- * confirmation, which waits for any send still at the provider itself. As a local activity before the
- * send, the store step held the workflow task open, and the journey's end waited for it.
+ * An opt-out's steps in one activity: the journey's end (optOutWorkflowV5; the acknowledgement has
+ * usually told it already, and the server takes the same signal once), the block and the ledger events
+ * (which the acknowledgement has usually written, so this mostly reads), then the one confirmation,
+ * which waits for any send still at the provider itself. As a local activity before the send, the
+ * store step held the workflow task open, and the journey's end waited for it; signalled from the
+ * workflow, the journey's end cost the opt-out a workflow task of its own.
  */
 export function createHonourAndConfirmActivity(steps: Steps) {
   async function honourAndConfirm(input: HonourAndConfirmInput): Promise<HonourAndConfirmResult> {
-    const honoured = await steps.honourOptOut(input.optOut);
+    const { optOut } = input;
+    const journeyEnded = input.endJourney ? await signalJourneyOptedOut(getClient(), { businessId: optOut.businessId, contactId: optOut.contactId, optOutId: optOut.optOutId, at: optOut.receivedAt }) : undefined;
+    const honoured = await steps.honourOptOut(optOut);
     const confirmation = await steps.send({ ...input.confirmation, categories: honoured.categories });
-    return { honoured, confirmation };
+    return { honoured, confirmation, ...(journeyEnded === undefined ? {} : { journeyEnded }) };
   }
   return { honourAndConfirm };
 }

@@ -11,6 +11,7 @@ import { closedWithinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { RequestIdReusedError } from './errors';
 import { blockWithin, firstDelivery, recordWithin, startOrKeep, type BlockStep, type StartResult } from './optout-steps';
+import { signalJourneyOptedOut } from './journey-ending';
 import { inboundPayload } from './payloads';
 import { runStatus, within } from './temporal';
 import { startOptOutWorkflow } from './workflow-starts';
@@ -135,6 +136,11 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
  * answer as durable as a started workflow.
  */
 async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
+  // A head start for the journey's end, which need not wait for the opt-out's first workflow task: the
+  // opt-out's activity sends the same signal with the same request id, so the journey gets one. Not on
+  // a repeat, which could end a journey begun since. One with no confirmation runs as optOutWorkflowV3,
+  // which tells the journey itself.
+  if (a.input.confirmOn) void signalJourneyOptedOut(deps.client, { businessId: a.input.businessId, contactId: a.input.contactId, optOutId: a.optOutId, at: a.input.receivedAt }).catch(() => undefined);
   const blocking = a.everything ? blockWithin(deps, a.input, a.deadline, a.opts) : undefined;
   const [blocked, recorded] = await Promise.all([blocking, a.recording]);
   const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting, OPTOUT_START_GRACE_MS);

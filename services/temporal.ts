@@ -24,11 +24,13 @@ const GRPC_NOT_FOUND = 5;
 /**
  * The one reading of "that run is gone": the server answers NOT_FOUND for a signal, update or query to
  * a run that has completed (or never existed). The SDK raises WorkflowNotFoundError for most calls and
- * a plain ServiceError wrapping the gRPC error for some; both mean the same here.
+ * a plain ServiceError wrapping the gRPC error for some; both mean the same here. A client on the
+ * worker's NativeConnection (an activity's getClient()) raises the gRPC error's own fields on a
+ * ServiceError of the SDK's, with no cause.
  */
 export function isClosedWorkflow(err: unknown): boolean {
   if (err instanceof WorkflowNotFoundError) return true;
-  const cause = err instanceof TemporalServiceError ? err.cause : err;
+  const cause = err instanceof TemporalServiceError && err.cause ? err.cause : err;
   return isGrpcServiceError(cause) && cause.code === GRPC_NOT_FOUND;
 }
 
@@ -75,7 +77,7 @@ const GRPC_NOT_ANSWERED = new Set([1, 4, 14]);
 /** True when a Temporal call failed because the server did not answer, not because it refused. */
 export function isTemporalUnavailable(err: unknown): boolean {
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
-  const cause = err instanceof TemporalServiceError ? err.cause : err;
+  const cause = err instanceof TemporalServiceError && err.cause ? err.cause : err;
   return isGrpcServiceError(cause) && GRPC_NOT_ANSWERED.has(cause.code);
 }
 

@@ -91,8 +91,10 @@ export const others: Record<string, Scenario> = {
   'optoutv2-sms-stop-ends-journey': stopEndsJourney('optoutv2-sms-stop-ends-journey', '+14155550619'),
   /** The same, as optOutWorkflowV3 ran: one store step, then the journey's end and the confirmation side by side. */
   'optoutv3-sms-stop-ends-journey': stopEndsJourney('optoutv3-sms-stop-ends-journey', '+14155550629'),
-  /** The same, as opt-outs start now (optOutWorkflowV4): the journey's end beside one activity that honours and confirms. */
+  /** The same, as optOutWorkflowV4 ran: the journey's end beside one activity that honours and confirms. */
   'optoutv4-sms-stop-ends-journey': stopEndsJourney('optoutv4-sms-stop-ends-journey', '+14155550627'),
+  /** The same, as opt-outs start now (optOutWorkflowV5): one activity tells the journey, honours and confirms. */
+  'optoutv5-sms-stop-ends-journey': stopEndsJourney('optoutv5-sms-stop-ends-journey', '+14155550637'),
   /** YES by SMS, handed to the contact's running journey. */
   'inbound-yes-to-journey': {
     async record(stack) {

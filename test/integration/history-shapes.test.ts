@@ -63,6 +63,14 @@ test('an optOutWorkflowV4 run ends the journey in its first workflow task, besid
   expect(events.filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
 });
 
+test('an optOutWorkflowV5 run schedules one activity in its first workflow task and signals nothing itself: two workflow tasks in all', () => {
+  const events = recorded.find((h) => h.workflowId === 'optoutv5-sms-stop-ends-journey')!.json.events;
+  expect(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes.activityType.name)).toEqual(['honourAndConfirm']);
+  expect(events.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+  expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
+  expect(events.filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
+});
+
 test('a journey recorded after journey-quiet-hours was held back by quiet hours, slept until they ended and asked again', () => {
   const events = recorded.find((h) => h.workflowId === 'sms-deferred-quiet-hours')!.json.events;
   const decode = (p: any) => JSON.parse(Buffer.from(p.payloads[0].data, 'base64').toString('utf8'));
@@ -75,10 +83,10 @@ test('a journey recorded after journey-quiet-hours was held back by quiet hours,
 });
 
 test('a journey or an opt-out of the patch-free types records no patch marker and no TemporalChangeVersion upsert', () => {
-  const current = recorded.filter((h) => ['journeyWorkflowV2', 'journeyWorkflowV3', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4'].includes(h.workflowType));
+  const current = recorded.filter((h) => ['journeyWorkflowV2', 'journeyWorkflowV3', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5'].includes(h.workflowType));
   const changeVersionUpserts = (h: (typeof recorded)[number]) =>
     h.json.events.filter((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).includes('TemporalChangeVersion')).length;
-  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'journeyv3-sms-confirmed', 'journeyv3-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey', 'optoutv4-sms-stop-ends-journey']);
+  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'journeyv3-sms-confirmed', 'journeyv3-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey', 'optoutv4-sms-stop-ends-journey', 'optoutv5-sms-stop-ends-journey']);
   expect(current.map((h) => [h.workflowId, patchesIn(h), changeVersionUpserts(h)])).toEqual(current.map((h) => [h.workflowId, [], 0]));
   // The older type's runs do record them, so the check above can fail.
   expect(changeVersionUpserts(recorded.find((h) => h.workflowId === 'sms-confirmed-lean-start')!)).toBeGreaterThan(0);

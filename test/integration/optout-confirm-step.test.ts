@@ -1,15 +1,16 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
 import { contactIdOf } from '../../store/models';
+import { parseJourneyId } from '../../workflows/journey/contract';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
 import { realActivities, withActivityWorker } from '../harness/activity-worker';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
 
 /**
- * An opt-out honoured and confirmed in one activity (honourAndConfirm) beside the journey's end; when
- * that activity gives up part way, the local store step and the confirmation's own send finish the
- * job without a second confirmation.
+ * An opt-out honoured and confirmed in one activity (honourAndConfirm), which also tells the journey to
+ * end; when that activity gives up part way, the local store step, the confirmation's own send and
+ * the workflow's own signal finish the job without a second confirmation.
  */
 
 jest.setTimeout(60_000);
@@ -38,17 +39,24 @@ async function stopDuringJourney(phone: string) {
   const result = await handle.result();
   const history = await handle.fetchHistory();
   const events = await stack.store.consentEvents.find({ businessId: 'acme', contactId: contactIdOf('acme', phone), type: 'opted_out' }).lean();
-  return { result, history, events, confirmations: stack.carrier.messages({ to: phone }).filter((m) => isConfirmation(m.body)) };
+  const journey = parseJourneyId(journeyId)!;
+  const journeyHistory = await stack.client.workflow.getHandle(journey.workflowId, journey.runId).fetchHistory();
+  return { result, history, journeyHistory, events, confirmations: stack.carrier.messages({ to: phone }).filter((m) => isConfirmation(m.body)) };
 }
 
 type History = Awaited<ReturnType<typeof stopDuringJourney>>['history'];
 const scheduled = (h: History) => (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+const optedOutSignals = (h: History) => (h.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'optedOut').length;
+const signalsSent = (h: History) => (h.events ?? []).filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length;
 const localSteps = (h: History) => (h.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
 
-test('a STOP is honoured and confirmed in one activity while the journey is told to end', async () => {
-  const { result, history, events, confirmations } = await withWorker(undefined, () => stopDuringJourney('+14155550183'));
+test('a STOP is honoured and confirmed in one activity that also tells the journey to end', async () => {
+  const { result, history, journeyHistory, events, confirmations } = await withWorker(undefined, () => stopDuringJourney('+14155550183'));
   expect(scheduled(history)).toEqual(['honourAndConfirm']);
   expect(localSteps(history)).toBe(0);
+  expect(signalsSent(history)).toBe(0);
+  // The acknowledgement and the activity both sent it, with one request id: the journey got it once.
+  expect(optedOutSignals(journeyHistory)).toBe(1);
   expect(result).toMatchObject({ allCategories: true, journeyEnded: true, confirmation: { outcome: 'sent' } });
   // One event per category of acme's three, written once.
   expect(events.map((e) => e.category).sort()).toEqual(['offers', 'order_updates', 'recommendations']);
@@ -69,7 +77,9 @@ test('when the one activity gives up after honouring and confirming, the separat
   expect(attempts).toBe(1);
   expect(scheduled(history)).toEqual(['honourAndConfirm', 'send']);
   expect(localSteps(history)).toBe(1);
-  expect(result).toMatchObject({ allCategories: true, journeyEnded: true, confirmation: { outcome: 'sent' } });
+  // The journey is told from the workflow too (the acknowledgement may have ended it already).
+  expect(signalsSent(history)).toBe(1);
+  expect(result).toMatchObject({ allCategories: true, confirmation: { outcome: 'sent' } });
   // The same ledger events as an opt-out that went in one step.
   expect(events.map((e) => e.category).sort()).toEqual(before.events.map((e) => e.category).sort());
   expect(confirmations).toHaveLength(1);

@@ -48,7 +48,7 @@ export interface ContactBlocked {
 
 export const optOutResultQuery = defineQuery<OptOutResult | undefined>('optOutResult');
 /** The type every new opt-out starts as (./workflow.ts: runs started before it keep their older types). */
-export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflowV4';
+export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflowV5';
 export const optOutWorkflowRef = defineWorkflowRef<OptOutInput, OptOutResult>(OPTOUT_WORKFLOW_TYPE);
 
 export function optOutWorkflowId(origin: string): string {

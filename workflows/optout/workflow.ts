@@ -13,13 +13,30 @@ const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
 const { honourAndConfirm } = proxyActivities<HonourAndConfirmActivities>(SEND_ACTIVITY_OPTIONS);
 
 /**
- * One opt-out request, keyed by its origin, as every new opt-out starts. Its first workflow task tells
- * the journey to end and schedules one activity that blocks the contact, writes the ledger events
- * (the webhook that started it has usually done both, so this mostly reads) and sends the one
- * confirmation. The journey may end before the block: it stops its own sends when it ends, and the
- * acknowledgement has blocked the contact already unless it gave up waiting for the store. Should the
- * activity give up (ten attempts), the store step runs as a local activity, retried without limit,
- * and the confirmation goes as its own send; an opt-out with no confirmation runs as optOutWorkflowV3.
+ * One opt-out request, keyed by its origin, as every new opt-out starts. Its first workflow task
+ * schedules one activity that tells the journey to end (the acknowledgement has usually told it
+ * already, with the same request id, so the journey gets one signal), blocks the contact, writes the
+ * ledger events (the acknowledgement has usually done both, so this mostly reads) and sends the one
+ * confirmation: two workflow tasks in all. The journey may end before the block: it stops its own
+ * sends when it ends, and the acknowledgement has blocked the contact already unless it gave up
+ * waiting for the store. Should the activity give up (ten attempts), the store step runs as a local
+ * activity, retried without limit, the confirmation goes as its own send and the journey is told from
+ * here; an opt-out with no confirmation runs as optOutWorkflowV3.
+ */
+export async function optOutWorkflowV5(input: OptOutInput): Promise<OptOutResult> {
+  if (!input.confirmOn) return optOutWorkflowV3(input);
+  const optOutId = workflowInfo().workflowId;
+  let result: OptOutResult | undefined = undefined;
+  setHandler(optOutResultQuery, () => result);
+  const { honoured, confirmation, journeyEnded } = await honourThenConfirm(input, optOutId, input.confirmOn, true);
+  result = { categories: honoured.categories, allCategories: honoured.allCategories, journeyEnded: journeyEnded ?? (await endJourney(input, optOutId)), confirmation };
+  log.info('opt-out honoured', { categories: honoured.categories.length, journeyEnded: result.journeyEnded });
+  return result;
+}
+
+/**
+ * The type opt-outs started before optOutWorkflowV5 run as: its first workflow task tells the journey
+ * to end (a third workflow task when that completes) beside the one activity, which does the rest.
  */
 export async function optOutWorkflowV4(input: OptOutInput): Promise<OptOutResult> {
   if (!input.confirmOn) return optOutWorkflowV3(input);
@@ -27,16 +44,23 @@ export async function optOutWorkflowV4(input: OptOutInput): Promise<OptOutResult
   const optOutId = workflowInfo().workflowId;
   let result: OptOutResult | undefined = undefined;
   setHandler(optOutResultQuery, () => result);
-  const [journeyEnded, { honoured, confirmation }] = await Promise.all([endJourney(input, optOutId), honourThenConfirm(input, optOutId, confirmOn)]);
+  const [journeyEnded, { honoured, confirmation }] = await Promise.all([endJourney(input, optOutId), honourThenConfirm(input, optOutId, confirmOn, false)]);
   result = { categories: honoured.categories, allCategories: honoured.allCategories, journeyEnded, confirmation };
   log.info('opt-out honoured', { categories: honoured.categories.length, journeyEnded });
   return result;
 }
 
-async function honourThenConfirm(input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp'): Promise<{ honoured: ContactBlocked; confirmation: OptOutResult['confirmation'] }> {
+interface HonouredAndConfirmed {
+  honoured: ContactBlocked;
+  confirmation: OptOutResult['confirmation'];
+  /** Set when the one activity told the journey; undefined when it was not asked to, or gave up. */
+  journeyEnded?: boolean;
+}
+
+async function honourThenConfirm(input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp', tellJourney: boolean): Promise<HonouredAndConfirmed> {
   try {
-    const r = await honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: confirmationOf(input, optOutId, channel) });
-    return { honoured: r.honoured, confirmation: { outcome: r.confirmation.outcome, providerId: r.confirmation.providerId } };
+    const r = await honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: confirmationOf(input, optOutId, channel), ...(tellJourney ? { endJourney: true } : {}) });
+    return { honoured: r.honoured, confirmation: { outcome: r.confirmation.outcome, providerId: r.confirmation.providerId }, journeyEnded: r.journeyEnded };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     log.warn('honouring and confirming in one step failed; one step at a time', { error: err.cause?.message ?? err.message });

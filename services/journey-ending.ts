@@ -1,0 +1,38 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { journeyWorkflowId, optedOutSignal } from '../workflows/journey/contract';
+import { isClosedWorkflow } from './temporal';
+
+const SIGNAL_DEADLINE_MS = 10_000;
+
+export interface JourneyOptOut {
+  businessId: string;
+  contactId: string;
+  optOutId: string;
+  /** When the contact opted out: the journey records it as its end. */
+  at: string;
+}
+
+/**
+ * Tells the contact's running journey that an opt-out ends it. The acknowledgement sends it at once
+ * and the opt-out's activity sends it again, as the durable path: both carry the same request id, so
+ * the server records one signal and the journey sees one. False when no journey runs.
+ */
+export async function signalJourneyOptedOut(client: Client, o: JourneyOptOut): Promise<boolean> {
+  try {
+    await client.connection.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+      client.workflowService.signalWorkflowExecution({
+        namespace: client.options.namespace,
+        workflowExecution: { workflowId: journeyWorkflowId(o.businessId, o.contactId) },
+        signalName: optedOutSignal.name,
+        input: { payloads: [defaultPayloadConverter.toPayload({ optOutId: o.optOutId, at: o.at })] },
+        identity: client.options.identity,
+        requestId: `${o.optOutId}/journey`,
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isClosedWorkflow(err)) return false;
+    throw err;
+  }
+}
