@@ -1,5 +1,6 @@
 import { OPTOUT_WORKFLOW_TYPE } from '../workflows/optout/contract';
-import { printCosts, summarize, unitCost } from './actions';
+import { addCounts, emptyCounts, printCosts, summarize, unitCost, type WorkflowCost } from './actions';
+import { journeyWorkflowId } from '../workflows/journey/contract';
 import { percentile } from './helpers';
 import type { BenchStack } from './stack';
 
@@ -99,6 +100,27 @@ export async function printWhereTimeWent(stack: BenchStack, stopAt: Map<string, 
 const ACTION_SAMPLE = 20;
 
 /**
+ * The optedOut signal an opt-out's activity (and its acknowledgement, under the same request id) sent
+ * the journey as a client: in no history of the opt-out's own, so read from the journey's, matched by
+ * the opt-out's id. Undefined when the opt-out's workflow signalled the journey itself (older types).
+ */
+async function journeySignalFromClient(stack: BenchStack, optOutId: string): Promise<WorkflowCost | undefined> {
+  const optOut = await stack.client.workflow.getHandle(optOutId).fetchHistory();
+  const input = optOut.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+  if (!input) return undefined;
+  const { businessId, contactId } = JSON.parse(Buffer.from(input).toString('utf8')) as { businessId: string; contactId: string };
+  const journey = await stack.client.workflow.getHandle(journeyWorkflowId(businessId, contactId)).fetchHistory().catch(() => undefined);
+  const signals = (journey?.events ?? []).filter((e) => {
+    const s = e.workflowExecutionSignaledEventAttributes;
+    if (s?.signalName !== 'optedOut' || s.externalWorkflowExecution?.workflowId) return false;
+    const data = s.input?.payloads?.[0]?.data;
+    return !!data && (JSON.parse(Buffer.from(data).toString('utf8')) as { optOutId?: string }).optOutId === optOutId;
+  }).length;
+  if (!signals) return undefined;
+  return { workflowId: journeyWorkflowId(businessId, contactId), workflowType: 'journey (the signal it was sent)', counts: { ...emptyCounts(), signals }, items: new Map([['signal optedOut (from a client)', signals]]) };
+}
+
+/**
  * What an opt-out costs Temporal: its own workflow's history plus the signal that ends the journey
  * (counted where it is sent; the journey's own ending is the journey's cost), over a sample.
  */
@@ -109,6 +131,14 @@ export async function printActionCounts(stack: BenchStack): Promise<void> {
     if (ids.length >= ACTION_SAMPLE) break;
   }
   const units = [];
-  for (const id of ids) units.push(await unitCost(stack.client, [id]));
+  for (const id of ids) {
+    const unit = await unitCost(stack.client, [id]);
+    const told = await journeySignalFromClient(stack, id);
+    if (told) {
+      unit.workflows.push(told);
+      unit.total = addCounts(unit.total, told.counts);
+    }
+    units.push(unit);
+  }
   printCosts('Temporal per opt-out (STOP by SMS while a journey runs), from the opt-out workflows\' histories (mean):', [{ name: 'Optinflow', summary: summarize(units) }]);
 }
