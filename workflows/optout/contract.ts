@@ -33,6 +33,11 @@ export interface OptOutInput {
 export interface OptOutResult {
   categories: string[];
   allCategories: boolean;
+  /**
+   * Whether the contact's journey was running when the opt-out told it to end. optOutWorkflowV5 asks
+   * from its activity, after the acknowledgement's own signal: a journey that signal has already ended
+   * reads false there (the journey's history holds the one signal either way).
+   */
   journeyEnded: boolean;
   confirmation?: { outcome: string; providerId?: string };
 }
