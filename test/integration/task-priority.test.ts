@@ -57,8 +57,16 @@ function journeyInput(businessId: string, i: number, campaignId?: string): Journ
   };
 }
 
-/** The workflow ids of the next `count` workflow tasks the queue hands out. */
+/**
+ * A start returns once the history is written; the server hands the workflow task to the task queue
+ * after that, on its own time (seconds on a loaded machine). Long enough for the last start's task to
+ * be queued before the first poll, so the order is the queue's, not the order of arrival.
+ */
+const SETTLE_MS = 3_000;
+
+/** The workflow ids of the next `count` workflow tasks the queue hands out, once the starts have settled. */
 async function takeTasks(queue: string, count: number): Promise<string[]> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const { connection } = temporal;
   const ids: string[] = [];
   while (ids.length < count) {

@@ -13,6 +13,7 @@ const typed: [
   Matches<typeof workflows.journeyWorkflowV3, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflowV2, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflow, typeof journeyWorkflowRef>,
+  Matches<typeof workflows.optOutWorkflowV5, typeof optOutWorkflowRef>,
   Matches<typeof workflows.optOutWorkflowV4, typeof optOutWorkflowRef>,
   Matches<typeof workflows.optOutWorkflowV3, typeof optOutWorkflowRef>,
   Matches<typeof workflows.optOutWorkflow, typeof optOutWorkflowRef>,
@@ -20,11 +21,11 @@ const typed: [
   Matches<typeof workflows.campaignWorkflow, typeof campaignWorkflowRef>,
   Matches<typeof workflows.whatsappTierWorkflow, typeof whatsappTierWorkflowRef>,
   Matches<typeof workflows.directConsentWorkflow, typeof directConsentWorkflowRef>,
-] = [true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true];
 
 test.each([
   [journeyWorkflowRef, workflows.journeyWorkflowV3],
-  [optOutWorkflowRef, workflows.optOutWorkflowV4],
+  [optOutWorkflowRef, workflows.optOutWorkflowV5],
   [inboundWorkflowRef, workflows.inboundMessageWorkflow],
   [campaignWorkflowRef, workflows.campaignWorkflow],
   [whatsappTierWorkflowRef, workflows.whatsappTierWorkflow],
