@@ -4,6 +4,7 @@ import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
 import { blockMessaging, liftBlock } from '../store/blocks';
 import { recordInboundMessage } from '../store/inbound';
+import { closeJourneyForOptOut } from '../store/journeys';
 import type { Store } from '../store/models';
 import { startOptOutWorkflow } from '../services/workflow-starts';
 import { optOutScope, recordOptOutEvents, type RecordedOptOut } from '../store/optout-ledger';
@@ -90,11 +91,12 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
   }
 
   /**
-   * The opt-out's one store step (optOutWorkflowV3): blockContact, and for an opt-out of some
-   * categories the ledger events too (an opt-out of everything writes them beside its block).
+   * The opt-out's one store step (optOutWorkflowV3 on): blockContact, and for an opt-out of some
+   * categories the ledger events too (an opt-out of everything writes them beside its block); beside
+   * them, the record of the journey it ends is closed, which the acknowledgement has usually done.
    */
   async function honourOptOut(input: OptOutInput & { optOutId: string }): Promise<ContactBlocked> {
-    const done = await blockContact(input);
+    const [done] = await Promise.all([blockContact(input), closeJourneyForOptOut(store, input)]);
     if (!done.allCategories) await recordOptOut(input);
     return done;
   }

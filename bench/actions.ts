@@ -16,7 +16,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
  * Workflow tasks and history events are not billed but are most of the server's and worker's work.
  */
 
-type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 type HistoryEvent = NonNullable<History['events']>[number];
 
 export interface ActionCounts {
@@ -155,10 +155,11 @@ function costOf(workflowId: string, history: History, inUnit: (id: string) => bo
  * Fetches the histories of a unit's workflows: the `seeds` and every workflow they caused that left
  * a trace in them (senders of the signals they received, children they started), plus `related`
  * ids known from outside (the inbound workflow of each reply). Closed runs only: call after they end.
+ * `fetched` holds histories the caller already read, so they are not fetched again.
  */
-export async function unitCost(client: Client, seeds: string[], related: string[] = []): Promise<UnitCost> {
+export async function unitCost(client: Client, seeds: string[], related: string[] = [], fetched: ReadonlyMap<string, History> = new Map()): Promise<UnitCost> {
   const ids = new Set([...seeds, ...related]);
-  const histories = new Map<string, History>();
+  const histories = new Map<string, History>(fetched);
   const queue = [...ids];
   while (queue.length > 0) {
     const id = queue.shift()!;

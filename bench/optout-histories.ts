@@ -1,5 +1,5 @@
 import { OPTOUT_WORKFLOW_TYPE } from '../workflows/optout/contract';
-import { addCounts, emptyCounts, printCosts, summarize, unitCost, type WorkflowCost } from './actions';
+import { addCounts, emptyCounts, printCosts, summarize, unitCost, type History, type WorkflowCost } from './actions';
 import { journeyWorkflowId } from '../workflows/journey/contract';
 import { percentile } from './helpers';
 import type { BenchStack } from './stack';
@@ -13,12 +13,13 @@ const ms = (t: unknown) => {
   return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
 };
 
-/** The contact an opt-out workflow's history is for, from its input. */
-function contactOf(history: { events?: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: { data?: Uint8Array | null }[] | null } | null } | null }[] | null }): string | undefined {
+/** Whose opt-out a history is (its start input), or undefined when the input cannot be read. */
+function optOutInputOf(history: History): { businessId: string; contactId: string } | undefined {
   const data = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
   if (!data) return undefined;
   try {
-    return (JSON.parse(Buffer.from(data).toString('utf8')) as { contactId?: string }).contactId;
+    const input = JSON.parse(Buffer.from(data).toString('utf8')) as { businessId?: string; contactId?: string };
+    return input.businessId && input.contactId ? { businessId: input.businessId, contactId: input.contactId } : undefined;
   } catch {
     return undefined;
   }
@@ -41,7 +42,7 @@ export async function printWhereTimeWent(stack: BenchStack, stopAt: Map<string, 
   for await (const w of stack.client.workflow.list({ query: `WorkflowType = '${OPTOUT_WORKFLOW_TYPE}' AND TaskQueue = '${stack.taskQueue}'` })) ids.push(w.workflowId);
   for (const id of ids) {
     const history = await stack.client.workflow.getHandle(id).fetchHistory();
-    const contactId = contactOf(history);
+    const contactId = optOutInputOf(history)?.contactId;
     const stop = contactId ? stopAt.get(contactId) : undefined;
     const marked = new Set<string>();
     // The first time each step happened in this run, from its STOP.
@@ -104,12 +105,11 @@ const ACTION_SAMPLE = 20;
  * the journey as a client: in no history of the opt-out's own, so read from the journey's, matched by
  * the opt-out's id. Undefined when the opt-out's workflow signalled the journey itself (older types).
  */
-async function journeySignalFromClient(stack: BenchStack, optOutId: string): Promise<WorkflowCost | undefined> {
-  const optOut = await stack.client.workflow.getHandle(optOutId).fetchHistory();
-  const input = optOut.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
-  if (!input) return undefined;
-  const { businessId, contactId } = JSON.parse(Buffer.from(input).toString('utf8')) as { businessId: string; contactId: string };
-  const journey = await stack.client.workflow.getHandle(journeyWorkflowId(businessId, contactId)).fetchHistory().catch(() => undefined);
+async function journeySignalFromClient(stack: BenchStack, optOutId: string, optOut: History): Promise<WorkflowCost | undefined> {
+  const whose = optOutInputOf(optOut);
+  if (!whose) return undefined;
+  const journeyId = journeyWorkflowId(whose.businessId, whose.contactId);
+  const journey = await stack.client.workflow.getHandle(journeyId).fetchHistory().catch(() => undefined);
   const signals = (journey?.events ?? []).filter((e) => {
     const s = e.workflowExecutionSignaledEventAttributes;
     if (s?.signalName !== 'optedOut' || s.externalWorkflowExecution?.workflowId) return false;
@@ -117,7 +117,7 @@ async function journeySignalFromClient(stack: BenchStack, optOutId: string): Pro
     return !!data && (JSON.parse(Buffer.from(data).toString('utf8')) as { optOutId?: string }).optOutId === optOutId;
   }).length;
   if (!signals) return undefined;
-  return { workflowId: journeyWorkflowId(businessId, contactId), workflowType: 'journey (the signal it was sent)', counts: { ...emptyCounts(), signals }, items: new Map([['signal optedOut (from a client)', signals]]) };
+  return { workflowId: journeyId, workflowType: 'journey (the signal it was sent)', counts: { ...emptyCounts(), signals }, items: new Map([['signal optedOut (from a client)', signals]]) };
 }
 
 /**
@@ -132,8 +132,9 @@ export async function printActionCounts(stack: BenchStack): Promise<void> {
   }
   const units = [];
   for (const id of ids) {
-    const unit = await unitCost(stack.client, [id]);
-    const told = await journeySignalFromClient(stack, id);
+    const history = await stack.client.workflow.getHandle(id).fetchHistory();
+    const unit = await unitCost(stack.client, [id], [], new Map([[id, history]]));
+    const told = await journeySignalFromClient(stack, id, history);
     if (told) {
       unit.workflows.push(told);
       unit.total = addCounts(unit.total, told.counts);

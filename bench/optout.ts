@@ -14,9 +14,9 @@ import { startBenchStack, type BenchStack } from './stack';
  * Starts the bench stack (./stack.ts), as bench:journeys does: Temporal (the dev server, or the cluster
  * with OPTINFLOW_TEMPORAL_PROFILE=cluster) and FerretDB unless TEMPORAL_ADDRESS / MONGODB_URI name
  * running ones, the carrier in this process, the worker and the API as child processes, so each has
- * its own event loop and its own memory figure. Starts one journey per contact with reminders, then
- * sends each contact's STOP through the signed messaging webhook at the chosen rate while those
- * journeys run. Prints p50/p99 from the STOP to: webhook acknowledged, ledger written, journey ended,
+ * its own event loop and its own memory figure. Starts one journey per contact with reminders, waits
+ * until every contact has its request (--stop-at-once: does not), then sends each contact's STOP
+ * through the signed messaging webhook at the chosen rate while those journeys run. Prints p50/p99 from the STOP to: webhook acknowledged, ledger written, journey ended,
  * confirmation at the carrier; and how many messages the carrier got for a contact after its
  * acknowledgement other than the one confirmation (must be 0). Then, on the same server, the bare
  * baseline (./optout-bare.ts, its worker in this process) at the same count and rate, and the ratio;
@@ -31,6 +31,7 @@ interface Options {
   rate: number;
   remindEvery: number;
   timeout: number;
+  stopAtOnce?: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -39,6 +40,7 @@ function parseOptions(argv: string[]): Options {
     .option('--rate <per-second>', 'STOPs sent per second', positiveInt('rate'), 200)
     .option('--remind-every <seconds>', 'seconds between a journey\'s reminders', positiveInt('remind-every'), 30)
     .option('--timeout <seconds>', 'give up waiting for confirmations after this long', positiveInt('timeout'), 600)
+    .option('--stop-at-once', 'send the STOPs as soon as the journeys are started, before their requests have gone out (how the bench ran before 2026-12-04)')
     .option('--profiles <list>', 'run once per Temporal profile (dev, cluster) and print them side by side (bench/profiles.ts)')
     .parse(argv);
   const o = program.opts<Options>();
@@ -100,6 +102,13 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
     if (r.status !== 202) refusedStarts++;
   });
   console.log(`started ${o.count - refusedStarts} journeys in ${((Date.now() - journeysStarted) / 1000).toFixed(1)} s (reminders every ${every} s)`);
+  if (!o.stopAtOnce) {
+    // A STOP answers a message: each contact has its request before anyone replies, as in life.
+    const asked = () => new Set(stack.carrier.messages().filter((m) => m.direction !== 'inbound').map((m) => m.contact)).size;
+    const waitUntil = Date.now() + o.timeout * 1000;
+    while (asked() < contacts.length && Date.now() < waitUntil) await sleep(500);
+    console.log(`${asked()} requests at the carrier ${((Date.now() - journeysStarted) / 1000).toFixed(1)} s after the first start; the STOPs go out now`);
+  }
 
   const stopsStarted = Date.now();
   const interval = 1000 / o.rate;
@@ -154,10 +163,13 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
     ledgerAt.set(e.contactId, Math.max(ledgerAt.get(e.contactId) ?? 0, at));
   }
   const endedAt = new Map(journeys.filter((j) => j.status === 'opted_out' && j.endedAt).map((j) => [j.contactId, new Date(j.endedAt!).getTime()]));
+  // The journey's workflow writes its state when it ends; the opt-out may have closed the record before (endedAt).
+  const ownEndAt = new Map(journeys.filter((j) => j.status === 'opted_out' && j.state && j.updatedAt).map((j) => [j.contactId, new Date(j.updatedAt!).getTime()]));
 
   const ack: number[] = [];
   const ledger: number[] = [];
   const ended: number[] = [];
+  const ownEnd: number[] = [];
   const confirmation: number[] = [];
   let afterOptOut = 0;
   let afterLateAck = 0;
@@ -180,6 +192,7 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
     if (!c.stopAt) continue;
     if (ledgerAt.has(c.contactId)) ledger.push(ledgerAt.get(c.contactId)! - c.stopAt);
     if (endedAt.has(c.contactId)) ended.push(endedAt.get(c.contactId)! - c.stopAt);
+    if (ownEndAt.has(c.contactId)) ownEnd.push(ownEndAt.get(c.contactId)! - c.stopAt);
     if (confirmations[0]) confirmation.push(Date.parse(confirmations[0].createdAt) - c.stopAt);
   }
 
@@ -197,6 +210,7 @@ async function run(stack: BenchStack, o: Options): Promise<OptOutFigures> {
   console.log(row('  on a kept-alive one', ackOn('reused')));
   console.log(row('ledger written', ledger));
   console.log(row('journey ended', ended));
+  console.log(row("  its workflow's own end", ownEnd));
   console.log(row('confirmation sent', confirmation));
   console.log(`messages sent after an opt-out (must be 0): ${afterOptOut}${afterOptOut ? `, ${afterLateAck} of them after answers that gave up waiting for the block (${OPTOUT_BLOCK_WAIT_MS} ms)` : ''}`);
   for (const e of examples) console.log(`  e.g. ${e}`);

@@ -3,6 +3,7 @@ import type { KeyActor } from '../domain/access';
 import type { Business } from '../domain/business';
 import { optOutAnswered } from '../lib/metric-events';
 import { readBlocked } from '../store/blocks';
+import { closeJourneyForOptOut } from '../store/journeys';
 import { contactIdOf } from '../store/models';
 import { dropPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
 import { claimRequestId } from '../store/request-ids';
@@ -141,6 +142,8 @@ async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> 
   // a repeat, which could end a journey begun since. One with no confirmation runs as optOutWorkflowV3,
   // which tells the journey itself.
   if (a.input.confirmOn) void signalJourneyOptedOut(deps.client, { businessId: a.input.businessId, contactId: a.input.contactId, optOutId: a.optOutId, at: a.input.receivedAt }).catch(() => undefined);
+  // The journey's record closes now too; the opt-out's store step does it again should this fail.
+  void closeJourneyForOptOut(deps.store, { contactId: a.input.contactId, optOutId: a.optOutId, receivedAt: a.input.receivedAt }).catch(() => undefined);
   const blocking = a.everything ? blockWithin(deps, a.input, a.deadline, a.opts) : undefined;
   const [blocked, recorded] = await Promise.all([blocking, a.recording]);
   const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting, OPTOUT_START_GRACE_MS);

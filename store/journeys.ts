@@ -32,7 +32,7 @@ export type JourneyBegin = JourneyInput & { journeyId: string; workflowId: strin
  * by side; a retry is harmless. Answers the contact as written, so the send gate need not read it again.
  */
 export async function recordJourneyBegin(store: Store, input: JourneyBegin): Promise<ContactDoc | null> {
-  const [contact] = await Promise.all([upsertAndReadContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact }, { journeyBegins: true }), startDocument(store, input)]);
+  const [contact] = await Promise.all([upsertAndReadContact(store, { businessId: input.businessId, contactId: input.contactId, ...input.contact }, { journeyBegins: true, journeyId: input.journeyId }), startDocument(store, input)]);
   return contact;
 }
 
@@ -55,9 +55,34 @@ function startDocument(store: Store, input: JourneyBegin): Promise<void> {
 /**
  * The journey's outcome, written once. The step is a local activity, which runs again when the workflow
  * task that ran it fails (a signal arriving as the journey completes): true only for the run that ended it.
+ * A record an opt-out closed already (closeJourneyForOptOut) gets the journey's state, and keeps the
+ * opt-out's end time unless the journey had decided otherwise before the opt-out reached it.
  */
 export async function recordJourneyEnd(store: Store, state: JourneyState): Promise<boolean> {
-  const r = await store.journeys.updateOne({ _id: state.journeyId, status: 'active' }, { $set: { status: state.status, state, endedAt: new Date() } });
+  const endedAt = new Date();
+  const r = await store.journeys.updateOne({ _id: state.journeyId, status: 'active' }, { $set: { status: state.status, state, endedAt } });
+  if (r.modifiedCount === 1) return true;
+  const closed = await store.journeys.updateOne(
+    { _id: state.journeyId, status: 'opted_out', endedBy: { $exists: true }, state: { $exists: false } },
+    { $set: { status: state.status, state, ...(state.status === 'opted_out' ? {} : { endedAt }) } },
+  );
+  return closed.modifiedCount === 1;
+}
+
+/**
+ * An opt-out closes the record of the contact's journey at once, when it is acknowledged and again
+ * in its workflow's store step: lists, reports and campaign counts show the journey opted out from
+ * then on, while the journey's workflow takes its own time (a busy task queue) to end and record its
+ * state. Only a journey begun before the opt-out and still active; by _id, through the contact's
+ * latest journey (FerretDB finds by _id only). True when this call closed it.
+ */
+export async function closeJourneyForOptOut(store: Store, o: { contactId: string; optOutId: string; receivedAt: string }): Promise<boolean> {
+  const contact = await store.contacts.findById(o.contactId, { currentJourneyId: 1 }).lean<{ currentJourneyId?: string }>();
+  if (!contact?.currentJourneyId) return false;
+  const r = await store.journeys.updateOne(
+    { _id: contact.currentJourneyId, status: 'active', startedAt: { $lte: new Date(o.receivedAt) } },
+    { $set: { status: 'opted_out', endedAt: new Date(), endedBy: o.optOutId } },
+  );
   return r.modifiedCount === 1;
 }
 

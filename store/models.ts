@@ -32,6 +32,8 @@ const contactSchema = new Schema(
      */
     journeysBegun: Number,
     journeysCounted: Boolean,
+    /** The journey begun last: an opt-out closes its record by _id (store/journeys.ts closeJourneyForOptOut). */
+    currentJourneyId: String,
   },
   { timestamps: true, versionKey: false },
 );
@@ -118,6 +120,8 @@ const journeySchema = new Schema(
     state: Schema.Types.Mixed,
     startedAt: Date,
     endedAt: Date,
+    /** The opt-out that closed the record ahead of the journey's own end, which then adds its state. */
+    endedBy: String,
   },
   { timestamps: true, versionKey: false },
 );

@@ -16,12 +16,13 @@ export interface ContactFields {
   name?: string;
 }
 
-type ContactWrite = { journeyBegins?: boolean; whatsappInboundAt?: Date };
+type ContactWrite = { journeyBegins?: boolean; journeyId?: string; whatsappInboundAt?: Date };
 
 function contactUpdate(c: ContactFields, opts: ContactWrite) {
   const set: Record<string, string | Date> = {};
   for (const k of ['email', 'locale', 'timezone', 'name'] as const) if (c[k]) set[k] = c[k] as string;
   if (opts.journeyBegins) set.lastRequestAt = new Date();
+  if (opts.journeyId) set.currentJourneyId = opts.journeyId;
   return {
     $set: set,
     $setOnInsert: { businessId: c.businessId, phone: c.phone, messaging: 'allowed', journeysCounted: true },
