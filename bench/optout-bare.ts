@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { waitUntil } from '../dev/processes';
+import { sandboxPreloads, workflowStackTracesOn } from '../workers/bundle-options';
 import { createBareActivities } from './bare/activities';
 import { bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './bare/contract';
 import type { OptOutFigures } from './optout';
@@ -40,6 +41,7 @@ export async function runBareOptOuts(client: Client, o: { temporalAddress: strin
     namespace: client.options.namespace,
     taskQueue: o.taskQueue,
     workflowsPath: require.resolve('./bare/workflow'),
+    bundlerOptions: { preloadModules: sandboxPreloads(workflowStackTracesOn()) },
     activities: createBareActivities({ note: (step, workflowId) => steps[step].set(workflowId, Date.now()) }),
   });
   const running = worker.run();

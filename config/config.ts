@@ -33,6 +33,8 @@ export const configShape = {
    * server hands it to the task queue with the whole history, to be replayed by whichever worker takes it.
    */
   WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** 'on': workflows keep stack frames (the stack-trace query, workflow errors), at some CPU; see workflows/stack-trace-limit.ts. */
+  WORKER_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   /** Event endpoints at loopback/private/link-local addresses: refused unless set (the embedded stack sets it; receivers there are local). */
   EVENT_ENDPOINTS_ALLOW_PRIVATE: bool.default(false),
   /** On SIGTERM: seconds in-flight activities may finish before they are cancelled, and after which shutdown gives up waiting. */

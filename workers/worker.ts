@@ -10,6 +10,7 @@ import { createInThreadActivities } from '../activities/inthread';
 import { createOptOutActivities } from '../activities/optout';
 import { createHonourAndConfirmActivity } from '../activities/optout-confirm';
 import { startEventWake } from '../services/event-wake';
+import { sandboxPreloads } from './bundle-options';
 import { instrumentActivities, type WorkerMetrics } from './metrics';
 
 /** What every activity factory needs; the channel activities need the most. */
@@ -42,6 +43,8 @@ export interface OptinflowWorkerOptions {
   deps: ActivityDeps;
   /** A prebuilt bundle (production); without it the worker bundles workflows/ at start. */
   workflowBundlePath?: string;
+  /** Bundling at start: keep workflows' stack frames (workers/bundle-options.ts); a prebuilt bundle decided when it was built. */
+  workflowStackTraces?: boolean;
   maxConcurrentActivityTaskExecutions?: number;
   maxCachedWorkflows?: number;
   /** How long a workflow task waits for this worker on its sticky queue (ms; the SDK's default 10 s). */
@@ -63,7 +66,9 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
+    ...(opts.workflowBundlePath
+      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      : { workflowsPath: require.resolve('../workflows'), bundlerOptions: { preloadModules: sandboxPreloads(opts.workflowStackTraces ?? false) } }),
     activities: withComposedSteps(opts.metrics ? instrumentActivities(createActivities(opts.deps), opts.metrics) : createActivities(opts.deps)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.

@@ -2,6 +2,7 @@ import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata } fr
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../lib/logger';
 import { temporalConnectionOptions } from '../../lib/temporal';
+import { sandboxPreloads } from '../../workers/bundle-options';
 import { createBareActivities } from './activities';
 import { BARE_NOTE_PREFIX, BARE_READY_LINE } from './contract';
 
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
     workflowsPath: require.resolve('./workflow'),
+    // The same sandbox setting as Optinflow's worker, so the two designs compare, not the settings.
+    bundlerOptions: { preloadModules: sandboxPreloads(config.WORKER_WORKFLOW_STACK_TRACES === 'on') },
     activities: createBareActivities({ note: (step, workflowId) => process.stdout.write(`${BARE_NOTE_PREFIX}${step} ${workflowId} ${Date.now()}\n`) }),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { sandboxPreloads } from '../../workers/bundle-options';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -89,7 +90,7 @@ export default async function globalSetup(): Promise<void> {
 
   if (existsSync(path.join(repoRoot, 'workflows', 'index.ts'))) {
     try {
-      const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+      const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), preloadModules: sandboxPreloads(false), logger: new DefaultLogger('WARN') });
       const bundlePath = path.join(workDir, 'workflow-bundle.js');
       writeFileSync(bundlePath, bundle.code);
       process.env.OPTINFLOW_TEST_WORKFLOW_BUNDLE = bundlePath;

@@ -1,0 +1,11 @@
+/**
+ * What the workflow bundle preloads into the sandbox, the same for a bundle built at the worker's
+ * start, a prebuilt one (workers/bundle.ts) and the tests' one. `stackTraces`: keep the frames the
+ * stack-trace query and workflow errors show, at the CPU cost workflows/stack-trace-limit.ts describes.
+ */
+export function sandboxPreloads(stackTraces: boolean): string[] {
+  return stackTraces ? [] : [require.resolve('../workflows/stack-trace-limit')];
+}
+
+/** WORKER_WORKFLOW_STACK_TRACES: 'on' keeps the frames; anything else (the default 'off') drops them. */
+export const workflowStackTracesOn = (env: NodeJS.ProcessEnv = process.env) => env.WORKER_WORKFLOW_STACK_TRACES === 'on';
