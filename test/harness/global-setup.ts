@@ -31,9 +31,10 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 
 /**
  * Workflow ids are business keys (a journey's id derives from business + phone), so two test files
- * using the same number would meet in one namespace. Each file claims a namespace of its own.
+ * using the same number would meet in one namespace. Each file claims a namespace of its own and
+ * keeps it for the run, so the pool must outnumber the files that start a stack (68 of them now).
  */
-const TEST_NAMESPACES = Array.from({ length: 64 }, (_, i) => `optinflow-test-${String(i + 1).padStart(2, '0')}`);
+const TEST_NAMESPACES = Array.from({ length: 96 }, (_, i) => `optinflow-test-${String(i + 1).padStart(2, '0')}`);
 
 /** The cluster profile runs a subset of the files, and each namespace made on it costs start time. */
 const CLUSTER_NAMESPACES = TEST_NAMESPACES.slice(0, 24);

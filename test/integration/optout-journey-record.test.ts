@@ -5,6 +5,7 @@ import { optOutWorkflowId } from '../../workflows/optout/contract';
 import { withActivityWorker } from '../harness/activity-worker';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { startJourney } from '../harness/stack-queries';
+import { eventually } from '../harness/wait';
 
 /**
  * An opt-out closes the record of the contact's journey when it is acknowledged, without waiting for
@@ -26,22 +27,12 @@ afterAll(async () => {
 
 const noFaults = {};
 
-async function until<T>(what: string, read: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** A journey whose request went out, so it has begun and its contact names it; the worker is stopped after. */
 async function begunJourney(phone: string): Promise<string> {
   return withActivityWorker(stack, noFaults, async () => {
     const journeyId = await startJourney(stack, { businessId: 'acme', contact: { phone }, categories: ['order_updates'], plan: [{ channel: 'sms', waitFor: '60s' }] });
     await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 15_000);
-    await until('the contact to name its journey', async () => (await stack.store.contacts.findById(contactIdOf('acme', phone), { currentJourneyId: 1 }).lean<{ currentJourneyId?: string }>())?.currentJourneyId === journeyId);
+    await eventually('the contact to name its journey', async () => (await stack.store.contacts.findById(contactIdOf('acme', phone), { currentJourneyId: 1 }).lean<{ currentJourneyId?: string }>())?.currentJourneyId === journeyId);
     return journeyId;
   });
 }
@@ -54,7 +45,7 @@ test("a STOP closes the journey's record at its acknowledgement, while no worker
   const stop = await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'STOP' });
   expect(stop.status).toBe(200);
   const optOutId = optOutWorkflowId(`sms.${stop.messageSid}`);
-  const closed = await until('the record to close', async () => {
+  const closed = await eventually('the record to close', async () => {
     const doc = await stack.store.journeys.findById(journeyId).lean();
     return doc?.status === 'opted_out' ? doc : undefined;
   });
