@@ -23,9 +23,15 @@ afterAll(async () => {
   await temporal?.close();
 });
 
-const QUEUED_BEFORE = 30;
-/** A queue has several partitions and priority orders each one, so the urgent task comes within the first few polls, not always the first; in order of arrival it would come after most of the 30. */
-const WITHIN_FIRST = 8;
+/**
+ * A queue has several partitions; each poll takes the head of one of them, chosen at random, and
+ * priority orders each partition. The urgent task is the head of its partition, so it comes at the
+ * first poll that reaches that partition: within the first 30 polls in all but about 1 run in 5,000
+ * (4 partitions). In order of arrival it would come after the 25 or so tasks queued before it in its
+ * own partition, rarely before poll 50.
+ */
+const QUEUED_BEFORE = 100;
+const WITHIN_FIRST = 30;
 const backlogRef = defineWorkflowRef<string, void>('backlogOnly');
 
 const phoneOf = (i: number) => `+1415555${String(1000 + i)}`;
@@ -59,14 +65,25 @@ function journeyInput(businessId: string, i: number, campaignId?: string): Journ
 
 /**
  * A start returns once the history is written; the server hands the workflow task to the task queue
- * after that, on its own time (seconds on a loaded machine). Long enough for the last start's task to
- * be queued before the first poll, so the order is the queue's, not the order of arrival.
+ * after that, on its own time (seconds on a loaded machine). The test polls only once the queue
+ * reports every task in its backlog, so the order is the queue's, not the order of arrival. The
+ * server refreshes these figures every few seconds.
  */
-const SETTLE_MS = 3_000;
+async function waitUntilQueued(queue: string, count: number): Promise<void> {
+  const { connection } = temporal;
+  const deadline = Date.now() + 45_000;
+  let queued = 0;
+  while (Date.now() < deadline) {
+    const described = await connection.workflowService.describeTaskQueue({ namespace: testTemporalNamespace(), taskQueue: { name: queue }, reportStats: true });
+    queued = Number(described.stats?.approximateBacklogCount ?? 0);
+    if (queued >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`task queue ${queue} reports ${queued} of ${count} workflow tasks in its backlog after 45 s`);
+}
 
-/** The workflow ids of the next `count` workflow tasks the queue hands out, once the starts have settled. */
+/** The workflow ids of the next `count` workflow tasks the queue hands out. */
 async function takeTasks(queue: string, count: number): Promise<string[]> {
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const { connection } = temporal;
   const ids: string[] = [];
   while (ids.length < count) {
@@ -79,10 +96,10 @@ async function takeTasks(queue: string, count: number): Promise<string[]> {
 }
 
 async function terminate(ids: string[]): Promise<void> {
-  for (const id of ids) await temporal.client.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+  await Promise.all(ids.map((id) => temporal.client.workflow.getHandle(id).terminate('test done').catch(() => undefined)));
 }
 
-test('an opt-out started behind 30 queued workflows is among the first handed to a worker', async () => {
+test('an opt-out started behind 100 queued workflows is among the first handed to a worker', async () => {
   const t: TemporalAccess = { client: temporal.client, taskQueue: uniqueName('prio') };
   const backlog = Array.from({ length: QUEUED_BEFORE }, (_, i) => `${t.taskQueue}-backlog-${i}`);
   for (const id of backlog) await startOnce(t, backlogRef, id, id);
@@ -91,6 +108,7 @@ test('an opt-out started behind 30 queued workflows is among the first handed to
 
   const described = await temporal.client.workflow.getHandle(optOutWorkflowId(origin)).describe();
   expect(described.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(TASK_PRIORITIES.optOut);
+  await waitUntilQueued(t.taskQueue, QUEUED_BEFORE + 1);
   expect(await takeTasks(t.taskQueue, WITHIN_FIRST)).toContain(optOutWorkflowId(origin));
   await terminate([...backlog, optOutWorkflowId(origin)]);
 });
@@ -107,6 +125,7 @@ test("a journey started one by one goes ahead of a campaign's queued journeys", 
   const singleId = journeyWorkflowId(single.businessId, single.contactId);
   const described = await temporal.client.workflow.getHandle(campaignIds[0]).describe();
   expect(described.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(TASK_PRIORITIES.campaignJourney);
+  await waitUntilQueued(t.taskQueue, QUEUED_BEFORE + 1);
   expect(await takeTasks(t.taskQueue, WITHIN_FIRST)).toContain(singleId);
   await terminate([...campaignIds, singleId]);
 });
