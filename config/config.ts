@@ -33,6 +33,11 @@ export const configShape = {
    * server hands it to the task queue with the whole history, to be replayed by whichever worker takes it.
    */
   WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /**
+   * The share of the worker's workflow-task polls that go to the task queue rather than to its own
+   * (sticky) queue: new workflows, opt-outs first by priority, come only from the task queue.
+   */
+  WORKER_NONSTICKY_POLL_RATIO: z.coerce.number().gt(0).max(1).default(0.2),
   /** 'on': workflows keep stack frames (the stack-trace query, workflow errors), at some CPU; see workflows/stack-trace-limit.ts. */
   WORKER_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   /** Event endpoints at loopback/private/link-local addresses: refused unless set (the embedded stack sets it; receivers there are local). */

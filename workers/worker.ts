@@ -49,6 +49,8 @@ export interface OptinflowWorkerOptions {
   maxCachedWorkflows?: number;
   /** How long a workflow task waits for this worker on its sticky queue (ms; the SDK's default 10 s). */
   stickyQueueTimeoutMs?: number;
+  /** The share of workflow-task polls on the task queue rather than the sticky one (the SDK's default 0.2). */
+  nonStickyPollRatio?: number;
   /** When given, the activities report what they did (sends by outcome, journeys ended, opt-outs recorded). */
   metrics?: WorkerMetrics;
   /** How long a stopping worker lets in-flight sends finish before cancelling them (ms). */
@@ -74,6 +76,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,
     ...(opts.stickyQueueTimeoutMs ? { stickyQueueScheduleToStartTimeout: opts.stickyQueueTimeoutMs } : {}),
+    ...(opts.nonStickyPollRatio ? { nonStickyToStickyPollRatio: opts.nonStickyPollRatio } : {}),
     // Every activity is idempotent, so an attempt cut short is retried safely elsewhere; the bounds only decide how long a deploy waits.
     shutdownGraceTime: opts.shutdownGraceTime ?? 10_000,
     shutdownForceTime: opts.shutdownForceTime ?? 30_000,

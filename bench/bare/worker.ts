@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
+    nonStickyToStickyPollRatio: config.WORKER_NONSTICKY_POLL_RATIO,
   });
   process.stdout.write(`${BARE_READY_LINE}\n`);
   try {

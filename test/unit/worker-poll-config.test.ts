@@ -1,0 +1,19 @@
+import { loadConfig } from '../../config/config';
+
+/** The share of workflow-task polls on the task queue (WORKER_NONSTICKY_POLL_RATIO) is a fraction above 0, at most 1. */
+const base = { TWILIO_ACCOUNT_SID: 'AC' + 'ab'.repeat(16), TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123456789', PAGE_TOKEN_SECRET: 'x'.repeat(32), API_KEYS: 'k'.repeat(16) };
+
+test('read from the environment as a number', () => {
+  expect(loadConfig({ ...base, WORKER_NONSTICKY_POLL_RATIO: '0.5' }).WORKER_NONSTICKY_POLL_RATIO).toBe(0.5);
+  expect(loadConfig({ ...base, WORKER_NONSTICKY_POLL_RATIO: '1' }).WORKER_NONSTICKY_POLL_RATIO).toBe(1);
+});
+
+test('the default is a fraction the SDK accepts', () => {
+  const ratio = loadConfig(base).WORKER_NONSTICKY_POLL_RATIO;
+  expect(ratio).toBeGreaterThan(0);
+  expect(ratio).toBeLessThanOrEqual(1);
+});
+
+test('zero, above one and not a number are refused, naming the variable', () => {
+  for (const value of ['0', '1.5', 'half']) expect(() => loadConfig({ ...base, WORKER_NONSTICKY_POLL_RATIO: value })).toThrow(/WORKER_NONSTICKY_POLL_RATIO/);
+});
