@@ -51,6 +51,8 @@ export interface OptinflowWorkerOptions {
   stickyQueueTimeoutMs?: number;
   /** The share of workflow-task polls on the task queue rather than the sticky one (the SDK's default 0.2). */
   nonStickyPollRatio?: number;
+  /** Threads that run workflow code (the SDK's default 1). */
+  workflowThreads?: number;
   /** When given, the activities report what they did (sends by outcome, journeys ended, opt-outs recorded). */
   metrics?: WorkerMetrics;
   /** How long a stopping worker lets in-flight sends finish before cancelling them (ms). */
@@ -77,6 +79,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,
     ...(opts.stickyQueueTimeoutMs ? { stickyQueueScheduleToStartTimeout: opts.stickyQueueTimeoutMs } : {}),
     ...(opts.nonStickyPollRatio ? { nonStickyToStickyPollRatio: opts.nonStickyPollRatio } : {}),
+    ...(opts.workflowThreads ? { workflowThreadPoolSize: opts.workflowThreads } : {}),
     // Every activity is idempotent, so an attempt cut short is retried safely elsewhere; the bounds only decide how long a deploy waits.
     shutdownGraceTime: opts.shutdownGraceTime ?? 10_000,
     shutdownForceTime: opts.shutdownForceTime ?? 30_000,

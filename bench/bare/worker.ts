@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
     nonStickyToStickyPollRatio: config.WORKER_NONSTICKY_POLL_RATIO,
+    workflowThreadPoolSize: config.WORKER_WORKFLOW_THREADS,
   });
   process.stdout.write(`${BARE_READY_LINE}\n`);
   try {

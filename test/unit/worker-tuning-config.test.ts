@@ -1,6 +1,6 @@
 import { loadConfig } from '../../config/config';
 
-/** The share of workflow-task polls on the task queue (WORKER_NONSTICKY_POLL_RATIO) is a fraction above 0, at most 1. */
+/** The worker settings that tune workflow tasks, read from the environment and refused, naming the variable, when out of range. */
 const base = { TWILIO_ACCOUNT_SID: 'AC' + 'ab'.repeat(16), TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123456789', PAGE_TOKEN_SECRET: 'x'.repeat(32), API_KEYS: 'k'.repeat(16) };
 
 test('read from the environment as a number', () => {
@@ -16,4 +16,11 @@ test('the default is a fraction the SDK accepts', () => {
 
 test('zero, above one and not a number are refused, naming the variable', () => {
   for (const value of ['0', '1.5', 'half']) expect(() => loadConfig({ ...base, WORKER_NONSTICKY_POLL_RATIO: value })).toThrow(/WORKER_NONSTICKY_POLL_RATIO/);
+});
+
+/** Threads that run workflow code (WORKER_WORKFLOW_THREADS): a whole number from 1 to 8, one by default as in the SDK. */
+test('workflow threads: one by default, whole numbers from 1 to 8', () => {
+  expect(loadConfig(base).WORKER_WORKFLOW_THREADS).toBe(1);
+  expect(loadConfig({ ...base, WORKER_WORKFLOW_THREADS: '2' }).WORKER_WORKFLOW_THREADS).toBe(2);
+  for (const value of ['0', '9', '1.5', 'two']) expect(() => loadConfig({ ...base, WORKER_WORKFLOW_THREADS: value })).toThrow(/WORKER_WORKFLOW_THREADS/);
 });
