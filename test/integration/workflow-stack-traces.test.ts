@@ -1,8 +1,8 @@
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
 import { sandboxPreloads } from '../../workers/bundle-options';
 import { parseJourneyId } from '../../workflows/journey/contract';
-import { realActivities } from '../harness/activity-worker';
-import { testTemporalAddress, testTemporalNamespace, testWorkflowBundle } from '../harness/servers';
+import { withActivityWorker } from '../harness/activity-worker';
+import { testWorkflowBundle } from '../harness/servers';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { startJourney } from '../harness/stack-queries';
 
@@ -24,18 +24,17 @@ afterAll(async () => {
 });
 
 async function stackTraceOfAJourney(bundle: WorkflowBundle | { codePath: string }, phone: string): Promise<string> {
-  const connection = await NativeConnection.connect({ address: testTemporalAddress() });
-  try {
-    const worker = await Worker.create({ connection, namespace: testTemporalNamespace(), taskQueue: stack.taskQueue, workflowBundle: bundle, activities: realActivities(stack) });
-    return await worker.runUntil(async () => {
+  return withActivityWorker(
+    stack,
+    {},
+    async () => {
       const journeyId = await startJourney(stack, { businessId: 'acme', contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
       await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 15_000);
       const ids = parseJourneyId(journeyId)!;
       return stack.client.workflow.getHandle(ids.workflowId, ids.runId).query<string>('__stack_trace');
-    });
-  } finally {
-    await connection.close();
-  }
+    },
+    bundle,
+  );
 }
 
 test('by default a waiting journey answers the stack-trace query without frames of its code', async () => {
