@@ -12,6 +12,17 @@ export const SEND_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: SEND_MAX_ATTEMPTS },
 };
 
+/**
+ * A journey's own sends as local activities (journeyWorkflowV4): the same attempts as an activity, the
+ * activity's attempt number included (the last attempt gives up on an ambiguous send), retried by the
+ * worker and with timers once the wait passes 10 s.
+ */
+export const LOCAL_SEND_ACTIVITY_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '30s',
+  localRetryThreshold: '10s',
+  retry: SEND_ACTIVITY_OPTIONS.retry,
+};
+
 /** Store writes retry without limit: MongoDB being down must delay a consent record, never lose it. */
 export const STORE_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30s',

@@ -49,10 +49,16 @@ export const journeys: Record<string, Recorder> = {
     const phone = '+14155550618';
     return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
   },
-  /** Journeys as they start now: journeyWorkflowV3, a confirmed answer recorded and confirmed in one activity. */
+  /** Journeys of journeyWorkflowV3: a confirmed answer recorded and confirmed in one activity, sends as activities. */
   'journeyv3-sms-confirmed': smsConfirmed('+14155550625'),
   'journeyv3-sms-expired-reminders': async (stack) => {
     const phone = '+14155550626';
+    return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
+  },
+  /** Journeys as they start now: journeyWorkflowV4, the journey's own sends as local activities. */
+  'journeyv4-sms-confirmed': smsConfirmed('+14155550627'),
+  'journeyv4-sms-expired-reminders': async (stack) => {
+    const phone = '+14155550628';
     return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
   },
   /** E-mail link; the form POST narrows the categories (an update in the history). */

@@ -54,6 +54,20 @@ test('a journeyWorkflowV3 run records, confirms and ends a confirmed answer in o
   expect(events.filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
 });
 
+test('a journeyWorkflowV4 run sends in its own workflow tasks: a reminder is one workflow task, where journeyWorkflowV3 took two', () => {
+  const history = (id: string) => recorded.find((h) => h.workflowId === id)!.json.events;
+  const localActivities = (id: string) => history(id).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  const tasks = (id: string) => history(id).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+  const activities = (id: string) => history(id).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes.activityType.name);
+  // The request, the clarification and the confirmation's one activity, as in V3.
+  expect(activities('journeyv4-sms-confirmed')).toEqual(['confirmJourney']);
+  expect(localActivities('journeyv4-sms-confirmed')).toHaveLength(2);
+  // The request and two reminders, then the deadline's store step.
+  expect(activities('journeyv4-sms-expired-reminders')).toEqual([]);
+  expect(activities('journeyv3-sms-expired-reminders')).toEqual(['send', 'send', 'send']);
+  expect(tasks('journeyv4-sms-expired-reminders')).toBe(tasks('journeyv3-sms-expired-reminders') - 3);
+});
+
 test('an optOutWorkflowV4 run ends the journey in its first workflow task, beside one activity that honours and confirms', () => {
   const events = recorded.find((h) => h.workflowId === 'optoutv4-sms-stop-ends-journey')!.json.events;
   const firstTaskDone = events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
@@ -83,10 +97,10 @@ test('a journey recorded after journey-quiet-hours was held back by quiet hours,
 });
 
 test('a journey or an opt-out of the patch-free types records no patch marker and no TemporalChangeVersion upsert', () => {
-  const current = recorded.filter((h) => ['journeyWorkflowV2', 'journeyWorkflowV3', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5'].includes(h.workflowType));
+  const current = recorded.filter((h) => ['journeyWorkflowV2', 'journeyWorkflowV3', 'journeyWorkflowV4', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5'].includes(h.workflowType));
   const changeVersionUpserts = (h: (typeof recorded)[number]) =>
     h.json.events.filter((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).includes('TemporalChangeVersion')).length;
-  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'journeyv3-sms-confirmed', 'journeyv3-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey', 'optoutv4-sms-stop-ends-journey', 'optoutv5-sms-stop-ends-journey']);
+  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'journeyv3-sms-confirmed', 'journeyv3-sms-expired-reminders', 'journeyv4-sms-confirmed', 'journeyv4-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey', 'optoutv4-sms-stop-ends-journey', 'optoutv5-sms-stop-ends-journey']);
   expect(current.map((h) => [h.workflowId, patchesIn(h), changeVersionUpserts(h)])).toEqual(current.map((h) => [h.workflowId, [], 0]));
   // The older type's runs do record them, so the check above can fail.
   expect(changeVersionUpserts(recorded.find((h) => h.workflowId === 'sms-confirmed-lean-start')!)).toBeGreaterThan(0);

@@ -49,8 +49,9 @@ const typesOf = (events: Array<{ type: string; category: string }>) => events.ma
 test('a confirmed journey is recorded, confirmed and ended in one activity, and the store holds the state the workflow ended with', async () => {
   const phone = '+14155550181';
   const { result, history, doc, events } = await withWorker(undefined, () => confirmedJourney(phone));
-  expect(scheduled(history)).toEqual(['send', 'confirmJourney']);
-  expect(localSteps(history)).toBe(0);
+  // The request went as a local activity (journeyWorkflowV4); the confirmed answer is the one activity.
+  expect(scheduled(history)).toEqual(['confirmJourney']);
+  expect(localSteps(history)).toBe(1);
   expect(doc?.status).toBe('confirmed');
   expect(JSON.parse(JSON.stringify(doc?.state))).toEqual(JSON.parse(JSON.stringify(result)));
   expect(result.outcome).toMatchObject({ status: 'confirmed', categories: ['order_updates', 'offers'] });
@@ -71,9 +72,10 @@ test('when the one activity gives up after writing the consent and sending, the 
   };
   const { result, history, doc, events } = await withWorker(givesUp, () => confirmedJourney(phone));
   expect(attempts).toBe(1);
-  // The step by step path: the consent and the end as local activities, the confirmation's send found already done.
-  expect(scheduled(history)).toEqual(['send', 'confirmJourney', 'send']);
-  expect(localSteps(history)).toBe(3);
+  // The step by step path: the consent and the end as local activities, the confirmation's send found
+  // already done; the request was a local activity too.
+  expect(scheduled(history)).toEqual(['confirmJourney', 'send']);
+  expect(localSteps(history)).toBe(4);
   expect(doc?.status).toBe('confirmed');
   expect(JSON.parse(JSON.stringify(doc?.state))).toEqual(JSON.parse(JSON.stringify(result)));
   expect(typesOf(events)).toEqual(['confirmation_sent:offers', 'confirmation_sent:order_updates', 'opted_in:offers', 'opted_in:order_updates']);

@@ -23,6 +23,7 @@ const journeys = recorded.filter((h) => h.workflowType === 'journeyWorkflow');
 const PREFIXES: Record<string, string> = {
   'journeyv2-': 'journeyWorkflowV2',
   'journeyv3-': 'journeyWorkflowV3',
+  'journeyv4-': 'journeyWorkflowV4',
   'optout-': 'optOutWorkflow',
   'optoutv2-': 'optOutWorkflowV2',
   'optoutv3-': 'optOutWorkflowV3',
@@ -132,7 +133,7 @@ test('every recorded journey replays against the current workflow code', async (
 
 test('every workflow type the worker registers has a recorded history', async () => {
   const registered = Object.keys(await import('../../workflows')).sort();
-  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'journeyWorkflowV3', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5', 'whatsappTierWorkflow']);
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'journeyWorkflowV3', 'journeyWorkflowV4', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5', 'whatsappTierWorkflow']);
   expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
 });
 

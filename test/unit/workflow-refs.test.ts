@@ -10,7 +10,7 @@ import type { WorkflowRef } from '../../workflows/workflow-ref';
 /** A ref's input and result types must be the workflow's own: this fails to compile when they drift. */
 type Matches<W, R> = W extends (input: infer I) => Promise<infer O> ? (R extends WorkflowRef<I, O> ? true : false) : false;
 const typed: [
-  Matches<typeof workflows.journeyWorkflowV3, typeof journeyWorkflowRef>,
+  Matches<typeof workflows.journeyWorkflowV4, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflowV2, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflow, typeof journeyWorkflowRef>,
   Matches<typeof workflows.optOutWorkflowV5, typeof optOutWorkflowRef>,
@@ -24,7 +24,7 @@ const typed: [
 ] = [true, true, true, true, true, true, true, true, true, true, true];
 
 test.each([
-  [journeyWorkflowRef, workflows.journeyWorkflowV3],
+  [journeyWorkflowRef, workflows.journeyWorkflowV4],
   [optOutWorkflowRef, workflows.optOutWorkflowV5],
   [inboundWorkflowRef, workflows.inboundMessageWorkflow],
   [campaignWorkflowRef, workflows.campaignWorkflow],

@@ -1,15 +1,16 @@
-import { allHandlersFinished, condition, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
 import type { ConsentActivities, RequestProof } from '../../activities/consent';
 import { OptinChannel } from '../search-attributes';
 import { FAILED_DELIVERY_STATUSES, ivrNoAnswerSignal, submitFormUpdate, type ContactAnswer, type FormSubmission, type JourneyInput, type JourneyState } from './contract';
-import { SEND_ACTIVITY_OPTIONS } from '../activity-options';
+import { LOCAL_SEND_ACTIVITY_OPTIONS, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import { requestWaitsForPolicy } from '../../domain/request-policy';
 import { sendWhenAllowed } from './deferral';
 import { recordConfirmed } from './confirm';
 import { currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
 
-const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
+const { send: sendActivity } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
+const { send: sendInTask } = proxyLocalActivities<ChannelActivities>(LOCAL_SEND_ACTIVITY_OPTIONS);
 
 const FAILED_DELIVERY = FAILED_DELIVERY_STATUSES;
 
@@ -28,6 +29,12 @@ export interface JourneyCode {
   storeSteps: () => ConsentActivities;
   /** A confirmed answer is recorded, confirmed and the end stored in one activity (./confirm.ts). */
   oneStepConfirm: boolean;
+  /**
+   * The journey's own sends (requests, reminders, the clarification) run as local activities in the
+   * workflow task that decides them: a reminder costs one workflow task instead of two and no
+   * activity task. Each send is idempotent by its key, so a task retried after a crash sends nothing twice.
+   */
+  sendsInTask: boolean;
 }
 
 /** A journey: asks, waits for the answer (reminding and escalating), then records it and confirms. */
@@ -59,6 +66,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
   const failedDeliveries = new Set<string>();
   const unansweredCalls = new Set<string>();
   const { keepEarlyReports, leanStart, policed, storeSteps, oneStepConfirm } = code;
+  const send = code.sendsInTask ? sendInTask : sendActivity;
   const usedFormTokens = new Set<string>();
   const ended = () => state.status !== 'active';
   const decided = () => answer !== undefined || optedOut || cancelled !== undefined;
@@ -158,7 +166,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
     let request: SendResult;
     if (waitsForPolicy(i, 'request')) {
       // A request held back moves the rest of the plan with it, so its links must last that much longer.
-      const sent = await sendWhenAllowed(state, { input: () => ({ ...requestInput(), requestPolicy }), stop: decided, onDeferred: (until) => (linksValidUntil = Math.max(linksValidUntil, until + planLeftMs(i))) });
+      const sent = await sendWhenAllowed(state, { input: () => ({ ...requestInput(), requestPolicy }), stop: decided, via: send, onDeferred: (until) => (linksValidUntil = Math.max(linksValidUntil, until + planLeftMs(i))) });
       if (!sent) break steps;
       request = sent;
     } else {
@@ -213,7 +221,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
         let r: SendResult;
         if (waitsForPolicy(i, 'reminder')) {
           // A reminder that could only go after the step's deadline is dropped: the deadline comes first.
-          const sent = await sendWhenAllowed(state, { input: () => ({ ...reminderInput(), requestPolicy }), stop: () => decided() || stepFailed, notAfter: deadline });
+          const sent = await sendWhenAllowed(state, { input: () => ({ ...reminderInput(), requestPolicy }), stop: () => decided() || stepFailed, notAfter: deadline, via: send });
           if (!sent) {
             if (decided()) break steps;
             if (stepFailed) break;

@@ -117,7 +117,7 @@ export const cancelJourneyUpdate = defineUpdate<JourneyState, [{ reason?: string
 export const submitFormUpdate = defineUpdate<FormSubmissionResult, [FormSubmission]>('submitForm');
 
 /** The type every new journey starts as (./workflow.ts: runs started before it keep their older types). */
-export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflowV3';
+export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflowV4';
 export const journeyWorkflowRef = defineWorkflowRef<JourneyInput, JourneyState>(JOURNEY_WORKFLOW_TYPE);
 
 /** One running journey per business + contact: the workflow id is that business key. */

@@ -21,6 +21,8 @@ export interface PolicedRequest {
   notAfter?: number;
   /** Told when a deferral ends, before waiting for it. */
   onDeferred?: (until: number) => void;
+  /** The send to ask with: the journey's own (a local activity in journeyWorkflowV4), the send activity otherwise. */
+  via?: (input: SendInput) => Promise<SendResult>;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function sendWhenAllowed(state: JourneyState, request: PolicedReque
   for (let tries = 0; ; tries++) {
     const input = request.input();
     // The first try wrote the journey's beginning; a later one has nothing to begin.
-    const r = await send(tries === 0 ? input : { ...input, begin: undefined });
+    const r = await (request.via ?? send)(tries === 0 ? input : { ...input, begin: undefined });
     if (r.outcome !== 'deferred' || !r.deferred) {
       state.deferred = undefined;
       return r;

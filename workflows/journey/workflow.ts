@@ -5,12 +5,13 @@ import { JOURNEY_QUIET_HOURS_PATCH } from './deferral';
 import { consentSteps, localConsentSteps } from './run';
 
 /*
- * The journey has three workflow types. Every new journey starts as journeyWorkflowV3, whose code
+ * The journey has four workflow types. Every new journey starts as journeyWorkflowV4, whose code
  * takes each newer branch outright: a patch check records a marker and a TemporalChangeVersion
  * search-attribute upsert in every new run (two history events and a visibility write each), 8 of a
- * confirmed journey's 36 events for four patches. journeyWorkflowV2 (store steps around the
- * confirmation) and journeyWorkflow (asking `patched` as before) stay registered for runs started
- * before; drop each once none is open (docs/architecture.md#changing-workflow-code).
+ * confirmed journey's 36 events for four patches. journeyWorkflowV3 (its sends as activities),
+ * journeyWorkflowV2 (store steps around the confirmation) and journeyWorkflow (asking `patched` as
+ * before) stay registered for runs started before; drop each once none is open
+ * (docs/architecture.md#changing-workflow-code).
  */
 
 /** A failed delivery or an unanswered call reported before its send returned still ends the step. */
@@ -22,12 +23,16 @@ export const EARLY_PROVIDER_REPORTS_PATCH = 'journey-early-provider-reports';
  */
 export const LEAN_JOURNEY_START_PATCH = 'journey-lean-start';
 
+export async function journeyWorkflowV4(input: JourneyInput): Promise<JourneyState> {
+  return runJourney(input, { keepEarlyReports: true, leanStart: true, policed: true, storeSteps: localConsentSteps, oneStepConfirm: true, sendsInTask: true });
+}
+
 export async function journeyWorkflowV3(input: JourneyInput): Promise<JourneyState> {
-  return runJourney(input, { keepEarlyReports: true, leanStart: true, policed: true, storeSteps: localConsentSteps, oneStepConfirm: true });
+  return runJourney(input, { keepEarlyReports: true, leanStart: true, policed: true, storeSteps: localConsentSteps, oneStepConfirm: true, sendsInTask: false });
 }
 
 export async function journeyWorkflowV2(input: JourneyInput): Promise<JourneyState> {
-  return runJourney(input, { keepEarlyReports: true, leanStart: true, policed: true, storeSteps: localConsentSteps, oneStepConfirm: false });
+  return runJourney(input, { keepEarlyReports: true, leanStart: true, policed: true, storeSteps: localConsentSteps, oneStepConfirm: false, sendsInTask: false });
 }
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState> {
@@ -35,5 +40,5 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   const keepEarlyReports = patched(EARLY_PROVIDER_REPORTS_PATCH);
   const leanStart = patched(LEAN_JOURNEY_START_PATCH);
   const policed = patched(JOURNEY_QUIET_HOURS_PATCH);
-  return runJourney(input, { keepEarlyReports, leanStart, policed, storeSteps: consentSteps, oneStepConfirm: false });
+  return runJourney(input, { keepEarlyReports, leanStart, policed, storeSteps: consentSteps, oneStepConfirm: false, sendsInTask: false });
 }
