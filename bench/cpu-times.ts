@@ -70,3 +70,27 @@ export function cpuTable(passes: Array<{ name: string; cpu: CpuReading }>, units
   lines.push(`${'total'.padEnd(24)}${passes.map((p) => cell(total(p.cpu))).join('')}`);
   return lines;
 }
+
+export interface CpuPhase {
+  name: string;
+  /** CPU seconds each group used in the phase. */
+  cpu: CpuReading;
+  seconds: number;
+}
+
+/**
+ * CPU seconds by process in each phase of a run, and how many cores the phase kept busy (all CPU
+ * seconds over its wall seconds): near the machine's core count, the phase waited for CPU.
+ */
+export function cpuPhaseTable(phases: CpuPhase[], cores: number): string[] {
+  const names = [...new Set(phases.flatMap((p) => [...p.cpu.keys()]))];
+  const cell = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits)).padStart(16);
+  const total = (cpu: CpuReading) => [...cpu.values()].filter((v) => !Number.isNaN(v)).reduce((s, v) => s + v, 0);
+  const lines = [`CPU seconds by process in each phase (the kernel's accounting), and the cores each phase kept busy (this machine has ${cores})`];
+  lines.push(`${''.padEnd(24)}${phases.map((p) => p.name.padStart(16)).join('')}`);
+  for (const name of names) lines.push(`${name.padEnd(24)}${phases.map((p) => cell(p.cpu.get(name))).join('')}`);
+  lines.push(`${'total'.padEnd(24)}${phases.map((p) => cell(total(p.cpu))).join('')}`);
+  lines.push(`${'wall seconds'.padEnd(24)}${phases.map((p) => cell(p.seconds)).join('')}`);
+  lines.push(`${'cores busy'.padEnd(24)}${phases.map((p) => cell(total(p.cpu) / p.seconds, 2)).join('')}`);
+  return lines;
+}

@@ -28,7 +28,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let runtimeInstalled = false;
 
-export async function runBareOptOuts(client: Client, o: { temporalAddress: string; taskQueue: string; count: number; rate: number; timeoutMs: number }): Promise<BareOptOutFigures> {
+export async function runBareOptOuts(
+  client: Client,
+  o: { temporalAddress: string; taskQueue: string; count: number; rate: number; timeoutMs: number; onSignalsStart?: () => void },
+): Promise<BareOptOutFigures> {
   const steps: Record<BareStep, Map<string, number>> = { requested: new Map(), recorded: new Map(), confirmed: new Map() };
   // The SDK's default logger prints every worker state change into the benchmark's report.
   if (!runtimeInstalled) {
@@ -53,6 +56,7 @@ export async function runBareOptOuts(client: Client, o: { temporalAddress: strin
 
     const sentAt = new Map<string, number>();
     const ackAt = new Map<string, number>();
+    o.onSignalsStart?.();
     const started = Date.now();
     const inFlight: Promise<void>[] = [];
     for (let i = 0; i < ids.length; i++) {
