@@ -7,6 +7,7 @@ import { currentProfile, profilesOption, reportSummary, runProfiles } from './pr
 import { printActionCounts, printWhereTimeWent } from './optout-histories';
 import { cpuPer, cpuPhaseTable, readCpu, type CpuPhase, type CpuReading } from './cpu-times';
 import { positiveInt } from './helpers';
+import { describeCommandsPer, readCommandCounts } from './store-commands';
 import { reportOptOuts, type ContactRun } from './optout-report';
 import { startBenchStack, type BenchStack } from './stack';
 
@@ -107,6 +108,7 @@ async function run(stack: BenchStack, o: Options, phases: CpuPhase[]): Promise<O
 
   phase('journeys start', journeysPhase);
   const stopsPhase = { cpu: readCpu(groups), at: Date.now() };
+  const commandsBefore = await readCommandCounts(stack.storeMetricsUrl);
   const stopsStarted = Date.now();
   const interval = 1000 / o.rate;
   const inFlight: Promise<void>[] = [];
@@ -145,12 +147,14 @@ async function run(stack: BenchStack, o: Options, phases: CpuPhase[]): Promise<O
     await sleep(500);
   }
   phase('STOPs', stopsPhase);
+  const commandsDuring = describeCommandsPer(commandsBefore, await readCommandCounts(stack.storeMetricsUrl), o.count);
   // Longer than the gap between reminders: a journey still running after its opt-out would have sent by now.
   await sleep(every * 1000 + 1000);
   refreshOutbound();
 
   const { ack, ledger, ended, confirmation, afterOptOut, duplicateConfirmations } = await reportOptOuts(stack, contacts, outbound, isConfirmation, `opt-out bench: ${o.count} STOPs at ${o.rate}/s through the signed webhook while ${o.count} journeys run`);
 
+  console.log(`store commands per STOP from the first STOP to the last confirmation (API, worker, the running journeys' reminders included): ${commandsDuring}`);
   await printWhereTimeWent(stack, new Map(contacts.filter((c) => c.stopAt).map((c) => [c.contactId, c.stopAt!])));
   await printActionCounts(stack);
 
