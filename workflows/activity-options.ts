@@ -1,4 +1,4 @@
-import { patched, proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, TimeoutFailure, type ActivityOptions, type LocalActivityOptions, type TemporalFailure } from '@temporalio/workflow';
 
 /** The send activity's last attempt gives up on an unresolved ambiguous send instead of failing. */
 export const SEND_MAX_ATTEMPTS = 10;
@@ -13,9 +13,9 @@ export const SEND_ACTIVITY_OPTIONS: ActivityOptions = {
 };
 
 /**
- * A journey's own sends as local activities (journeyWorkflowV4): the same attempts as an activity, the
- * activity's attempt number included (the last attempt gives up on an ambiguous send), retried by the
- * worker and with timers once the wait passes 10 s.
+ * A journey's own sends and its one-step confirmation as local activities (journeyWorkflowV4): the
+ * same attempts as an activity, the attempt number included (the last attempt gives up on an
+ * ambiguous send), retried by the worker and with timers once the wait passes 10 s.
  */
 export const LOCAL_SEND_ACTIVITY_OPTIONS: LocalActivityOptions = {
   startToCloseTimeout: '30s',
@@ -53,4 +53,13 @@ export function proxyStoreSteps<A extends object>(): () => A {
 /** The store steps as local activities only: for workflow code no history ever ran them as activities. */
 export function proxyLocalStoreSteps<A extends object>(): A {
   return proxyLocalActivities<A>(LOCAL_STORE_ACTIVITY_OPTIONS) as A;
+}
+
+/**
+ * Whether a step gave up (its attempts spent, or a failure it called final): an activity's failure
+ * arrives wrapped in an ActivityFailure, a local activity's as its cause itself (ApplicationFailure,
+ * TimeoutFailure). A cancellation is none of these and goes on up.
+ */
+export function stepGaveUp(err: unknown): err is TemporalFailure {
+  return err instanceof ActivityFailure || err instanceof ApplicationFailure || err instanceof TimeoutFailure;
 }

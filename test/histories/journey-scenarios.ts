@@ -56,9 +56,9 @@ export const journeys: Record<string, Recorder> = {
     return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
   },
   /** Journeys as they start now: journeyWorkflowV4, the journey's own sends as local activities. */
-  'journeyv4-sms-confirmed': smsConfirmed('+14155550627'),
+  'journeyv4-sms-confirmed': smsConfirmed('+14155550638'),
   'journeyv4-sms-expired-reminders': async (stack) => {
-    const phone = '+14155550628';
+    const phone = '+14155550639';
     return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
   },
   /** E-mail link; the form POST narrows the categories (an update in the history). */

@@ -93,8 +93,10 @@ export const others: Record<string, Scenario> = {
   'optoutv3-sms-stop-ends-journey': stopEndsJourney('optoutv3-sms-stop-ends-journey', '+14155550629'),
   /** The same, as optOutWorkflowV4 ran: the journey's end beside one activity that honours and confirms. */
   'optoutv4-sms-stop-ends-journey': stopEndsJourney('optoutv4-sms-stop-ends-journey', '+14155550627'),
-  /** The same, as opt-outs start now (optOutWorkflowV5): one activity tells the journey, honours and confirms. */
+  /** The same, as optOutWorkflowV5 ran: one activity tells the journey, honours and confirms. */
   'optoutv5-sms-stop-ends-journey': stopEndsJourney('optoutv5-sms-stop-ends-journey', '+14155550637'),
+  /** The same, as opt-outs start now (optOutWorkflowV6): that one step as a local activity, one workflow task. */
+  'optoutv6-sms-stop-ends-journey': stopEndsJourney('optoutv6-sms-stop-ends-journey', '+14155550641'),
   /** YES by SMS, handed to the contact's running journey. */
   'inbound-yes-to-journey': {
     async record(stack) {

@@ -21,7 +21,7 @@ import { journeyScenario, type Recording, type Scenario } from './scenario';
  *   npx tsx test/histories/record.ts optoutv3-sms-stop-ends-journey campaign-sms-completed
  *
  * A journey file is named after its scenario; every other file starts with its workflow type
- * (journeyv2-, journeyv3-, journeyv4-, optout-, optoutv2-, optoutv3-, optoutv4-, optoutv5-, inbound-, inthread-, campaign-, tier-, direct-, events-), and
+ * (journeyv2-, journeyv3-, journeyv4-, optout-, optoutv2-, optoutv3-, optoutv4-, optoutv5-, optoutv6-, inbound-, inthread-, campaign-, tier-, direct-, events-), and
  * replay.test.ts checks the prefix against the type in the history. Unprefixed journey files and
  * optout- and optoutv2- files were recorded before journeys and opt-outs started as their current
  * types: recorded now, those scenarios would be runs of the current type under the wrong name, which

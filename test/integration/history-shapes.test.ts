@@ -54,14 +54,15 @@ test('a journeyWorkflowV3 run records, confirms and ends a confirmed answer in o
   expect(events.filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
 });
 
-test('a journeyWorkflowV4 run sends in its own workflow tasks: a reminder is one workflow task, where journeyWorkflowV3 took two', () => {
+test('a journeyWorkflowV4 run sends and confirms in its own workflow tasks: a reminder or a YES is one workflow task, where journeyWorkflowV3 took two', () => {
   const history = (id: string) => recorded.find((h) => h.workflowId === id)!.json.events;
   const localActivities = (id: string) => history(id).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
   const tasks = (id: string) => history(id).filter((e) => e.workflowTaskCompletedEventAttributes).length;
   const activities = (id: string) => history(id).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes.activityType.name);
-  // The request, the clarification and the confirmation's one activity, as in V3.
-  expect(activities('journeyv4-sms-confirmed')).toEqual(['confirmJourney']);
-  expect(localActivities('journeyv4-sms-confirmed')).toHaveLength(2);
+  // The request, the clarification and the confirmed answer's one step (confirmJourney), each in its own task.
+  expect(activities('journeyv4-sms-confirmed')).toEqual([]);
+  expect(localActivities('journeyv4-sms-confirmed')).toHaveLength(3);
+  expect(tasks('journeyv4-sms-confirmed')).toBe(tasks('journeyv3-sms-confirmed') - 3);
   // The request and two reminders, then the deadline's store step.
   expect(activities('journeyv4-sms-expired-reminders')).toEqual([]);
   expect(activities('journeyv3-sms-expired-reminders')).toEqual(['send', 'send', 'send']);
@@ -85,6 +86,15 @@ test('an optOutWorkflowV5 run schedules one activity in its first workflow task 
   expect(events.filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
 });
 
+test('an optOutWorkflowV6 run is one workflow task: its one step is a local activity, and nothing is scheduled on the task queue', () => {
+  const events = recorded.find((h) => h.workflowId === 'optoutv6-sms-stop-ends-journey')!.json.events;
+  expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+  const markers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  expect(markers.map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes.details.data.payloads[0].data, 'base64').toString('utf8')).activity_type)).toEqual(['honourAndConfirm']);
+  expect(events.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+  expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+});
+
 test('a journey recorded after journey-quiet-hours was held back by quiet hours, slept until they ended and asked again', () => {
   const events = recorded.find((h) => h.workflowId === 'sms-deferred-quiet-hours')!.json.events;
   const decode = (p: any) => JSON.parse(Buffer.from(p.payloads[0].data, 'base64').toString('utf8'));
@@ -97,10 +107,10 @@ test('a journey recorded after journey-quiet-hours was held back by quiet hours,
 });
 
 test('a journey or an opt-out of the patch-free types records no patch marker and no TemporalChangeVersion upsert', () => {
-  const current = recorded.filter((h) => ['journeyWorkflowV2', 'journeyWorkflowV3', 'journeyWorkflowV4', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5'].includes(h.workflowType));
+  const current = recorded.filter((h) => ['journeyWorkflowV2', 'journeyWorkflowV3', 'journeyWorkflowV4', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5', 'optOutWorkflowV6'].includes(h.workflowType));
   const changeVersionUpserts = (h: (typeof recorded)[number]) =>
     h.json.events.filter((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).includes('TemporalChangeVersion')).length;
-  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'journeyv3-sms-confirmed', 'journeyv3-sms-expired-reminders', 'journeyv4-sms-confirmed', 'journeyv4-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey', 'optoutv4-sms-stop-ends-journey', 'optoutv5-sms-stop-ends-journey']);
+  expect(current.map((h) => h.workflowId)).toEqual(['journeyv2-sms-confirmed', 'journeyv2-sms-expired-reminders', 'journeyv3-sms-confirmed', 'journeyv3-sms-expired-reminders', 'journeyv4-sms-confirmed', 'journeyv4-sms-expired-reminders', 'optoutv2-sms-stop-ends-journey', 'optoutv3-sms-stop-ends-journey', 'optoutv4-sms-stop-ends-journey', 'optoutv5-sms-stop-ends-journey', 'optoutv6-sms-stop-ends-journey']);
   expect(current.map((h) => [h.workflowId, patchesIn(h), changeVersionUpserts(h)])).toEqual(current.map((h) => [h.workflowId, [], 0]));
   // The older type's runs do record them, so the check above can fail.
   expect(changeVersionUpserts(recorded.find((h) => h.workflowId === 'sms-confirmed-lean-start')!)).toBeGreaterThan(0);

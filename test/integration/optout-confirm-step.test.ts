@@ -48,12 +48,19 @@ type History = Awaited<ReturnType<typeof stopDuringJourney>>['history'];
 const scheduled = (h: History) => (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
 const optedOutSignals = (h: History) => (h.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'optedOut').length;
 const signalsSent = (h: History) => (h.events ?? []).filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length;
-const localSteps = (h: History) => (h.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+/** The activity type of each local-activity marker, in order (its `data` detail, JSON of the SDK core). */
+const localSteps = (h: History) =>
+  (h.events ?? [])
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+    .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details!.data!.payloads![0].data!).toString('utf8')).activity_type);
+const tasks = (h: History) => (h.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
 
-test('a STOP is honoured and confirmed in one activity that also tells the journey to end', async () => {
+test('a STOP is honoured and confirmed in one step that also tells the journey to end, in one workflow task', async () => {
   const { result, history, journeyHistory, events, confirmations } = await withWorker(undefined, () => stopDuringJourney('+14155550183'));
-  expect(scheduled(history)).toEqual(['honourAndConfirm']);
-  expect(localSteps(history)).toBe(0);
+  // optOutWorkflowV6: the one step is a local activity, nothing goes through the task queue.
+  expect(scheduled(history)).toEqual([]);
+  expect(localSteps(history)).toEqual(['honourAndConfirm']);
+  expect(tasks(history)).toBe(1);
   expect(signalsSent(history)).toBe(0);
   // The acknowledgement and the activity both sent it, with one request id: the journey got it once.
   expect(optedOutSignals(journeyHistory)).toBe(1);
@@ -64,7 +71,7 @@ test('a STOP is honoured and confirmed in one activity that also tells the journ
   expect(confirmations).toHaveLength(1);
 });
 
-test('when the one activity gives up after honouring and confirming, the separate steps send no second confirmation', async () => {
+test('when the one step gives up after honouring and confirming, the separate steps send no second confirmation', async () => {
   const real = realActivities(stack);
   let attempts = 0;
   const givesUp = async (input: HonourAndConfirmInput) => {
@@ -76,8 +83,8 @@ test('when the one activity gives up after honouring and confirming, the separat
   const before = await withWorker(undefined, () => stopDuringJourney('+14155550184'));
   const { result, history, events, confirmations } = await withWorker(givesUp, () => stopDuringJourney('+14155550185'));
   expect(attempts).toBe(1);
-  expect(scheduled(history)).toEqual(['honourAndConfirm', 'send']);
-  expect(localSteps(history)).toBe(1);
+  expect(scheduled(history)).toEqual(['send']);
+  expect(localSteps(history)).toEqual(['honourAndConfirm', 'honourOptOut']);
   // The journey is told from the workflow too (the acknowledgement may have ended it already).
   expect(signalsSent(history)).toBe(1);
   expect(result).toMatchObject({ allCategories: true, confirmation: { outcome: 'sent' } });

@@ -29,6 +29,7 @@ const PREFIXES: Record<string, string> = {
   'optoutv3-': 'optOutWorkflowV3',
   'optoutv4-': 'optOutWorkflowV4',
   'optoutv5-': 'optOutWorkflowV5',
+  'optoutv6-': 'optOutWorkflowV6',
   'inbound-': 'inboundMessageWorkflow',
   'inthread-': 'categoryChoiceWorkflow',
   'campaign-': 'campaignWorkflow',
@@ -133,7 +134,7 @@ test('every recorded journey replays against the current workflow code', async (
 
 test('every workflow type the worker registers has a recorded history', async () => {
   const registered = Object.keys(await import('../../workflows')).sort();
-  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'journeyWorkflowV3', 'journeyWorkflowV4', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5', 'whatsappTierWorkflow']);
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'journeyWorkflowV3', 'journeyWorkflowV4', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5', 'optOutWorkflowV6', 'whatsappTierWorkflow']);
   expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
 });
 

@@ -13,7 +13,7 @@ const typed: [
   Matches<typeof workflows.journeyWorkflowV4, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflowV2, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflow, typeof journeyWorkflowRef>,
-  Matches<typeof workflows.optOutWorkflowV5, typeof optOutWorkflowRef>,
+  Matches<typeof workflows.optOutWorkflowV6, typeof optOutWorkflowRef>,
   Matches<typeof workflows.optOutWorkflowV4, typeof optOutWorkflowRef>,
   Matches<typeof workflows.optOutWorkflowV3, typeof optOutWorkflowRef>,
   Matches<typeof workflows.optOutWorkflow, typeof optOutWorkflowRef>,
@@ -25,7 +25,7 @@ const typed: [
 
 test.each([
   [journeyWorkflowRef, workflows.journeyWorkflowV4],
-  [optOutWorkflowRef, workflows.optOutWorkflowV5],
+  [optOutWorkflowRef, workflows.optOutWorkflowV6],
   [inboundWorkflowRef, workflows.inboundMessageWorkflow],
   [campaignWorkflowRef, workflows.campaignWorkflow],
   [whatsappTierWorkflowRef, workflows.whatsappTierWorkflow],

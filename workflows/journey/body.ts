@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, log, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities, SendInput, SendResult } from '../../activities/channel';
-import type { ConsentActivities, RequestProof } from '../../activities/consent';
+import type { RequestProof } from '../../activities/consent';
+import type { JourneyCode } from './code';
 import { OptinChannel } from '../search-attributes';
 import { FAILED_DELIVERY_STATUSES, ivrNoAnswerSignal, submitFormUpdate, type ContactAnswer, type FormSubmission, type JourneyInput, type JourneyState } from './contract';
 import { LOCAL_SEND_ACTIVITY_OPTIONS, SEND_ACTIVITY_OPTIONS } from '../activity-options';
@@ -13,29 +14,6 @@ const { send: sendActivity } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_
 const { send: sendInTask } = proxyLocalActivities<ChannelActivities>(LOCAL_SEND_ACTIVITY_OPTIONS);
 
 const FAILED_DELIVERY = FAILED_DELIVERY_STATUSES;
-
-/**
- * Which code a journey run follows where the journey changed while runs were open (./workflow.ts):
- * the newest type takes every newer branch; journeyWorkflow asks `patched` for each.
- */
-export interface JourneyCode {
-  /** A failed delivery or an unanswered call reported before its send returned still ends the step. */
-  keepEarlyReports: boolean;
-  /** The journey begins inside its first send, not in a beginJourney step of its own. */
-  leanStart: boolean;
-  /** Opt-in requests wait for quiet hours and the frequency cap (./deferral.ts). */
-  policed: boolean;
-  /** The store steps: local activities, or activities for a run whose history scheduled them so. */
-  storeSteps: () => ConsentActivities;
-  /** A confirmed answer is recorded, confirmed and the end stored in one activity (./confirm.ts). */
-  oneStepConfirm: boolean;
-  /**
-   * The journey's own sends (requests, reminders, the clarification) run as local activities in the
-   * workflow task that decides them: a reminder costs one workflow task instead of two and no
-   * activity task. Each send is idempotent by its key, so a task retried after a crash sends nothing twice.
-   */
-  sendsInTask: boolean;
-}
 
 /** A journey: asks, waits for the answer (reminding and escalating), then records it and confirms. */
 export async function runJourney(input: JourneyInput, code: JourneyCode): Promise<JourneyState> {
@@ -189,7 +167,9 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
     }
     lastRequest = { channel: step.channel, shown: request.shown, providerId: request.providerId, mode: request.mode, requestedAt: request.at };
 
-    const stepStart = Date.now();
+    // The wait counts from the request's send. A local activity's result comes in the workflow task
+    // it began in, whose clock stands at the task's start: the send's own time says when it went.
+    const stepStart = code.sendsInTask ? Math.max(Date.now(), Date.parse(request.at) || 0) : Date.now();
     const deadline = stepStart + step.waitForMs;
     const reminders = [...step.remindAfterMs].filter((ms) => ms < step.waitForMs).sort((a, b) => a - b);
     let nextReminder = 0;
@@ -254,7 +234,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
     const request = lastRequest ?? { channel: answer.channel, requestedAt: input.requestedAt };
     const origin = { source: input.source, campaignId: input.campaignId, actor: input.actor };
     const recordInput = { journeyId, workflowId, runId, businessId: input.businessId, contactId: input.contactId, phone: input.contact.phone, categories: input.categories, answer, request, origin };
-    if (answer.decision === 'confirm') return recordConfirmed(state, baseSend(), recordInput, storeSteps, oneStepConfirm);
+    if (answer.decision === 'confirm') return recordConfirmed(state, baseSend(), recordInput, storeSteps, oneStepConfirm ? (code.sendsInTask ? 'local' : 'activity') : 'separate');
     await storeSteps().recordDecline(recordInput);
     return { status: 'declined' };
   });

@@ -34,7 +34,7 @@ export interface OptOutResult {
   categories: string[];
   allCategories: boolean;
   /**
-   * Whether the contact's journey was running when the opt-out told it to end. optOutWorkflowV5 asks
+   * Whether the contact's journey was running when the opt-out told it to end. optOutWorkflowV5 and V6 ask
    * from its activity, after the acknowledgement's own signal: a journey that signal has already ended
    * reads false there (the journey's history holds the one signal either way).
    */
@@ -53,7 +53,7 @@ export interface ContactBlocked {
 
 export const optOutResultQuery = defineQuery<OptOutResult | undefined>('optOutResult');
 /** The type every new opt-out starts as (./workflow.ts: runs started before it keep their older types). */
-export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflowV5';
+export const OPTOUT_WORKFLOW_TYPE = 'optOutWorkflowV6';
 export const optOutWorkflowRef = defineWorkflowRef<OptOutInput, OptOutResult>(OPTOUT_WORKFLOW_TYPE);
 
 export function optOutWorkflowId(origin: string): string {

@@ -1,20 +1,31 @@
-import { ActivityFailure, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import type { HonourAndConfirmActivities } from '../../activities/optout-confirm';
 import { journeyWorkflowId, optedOutSignal } from '../journey/contract';
 import { optOutResultQuery, type ContactBlocked, type OptOutInput, type OptOutResult } from './contract';
-import { proxyLocalStoreSteps, proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
+import { LOCAL_SEND_ACTIVITY_OPTIONS, stepGaveUp, proxyLocalStoreSteps, proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
 /** Activities for runs whose history scheduled them so, local activities otherwise (patched). */
 const patchedSteps = proxyStoreSteps<OptOutActivities>();
 const localSteps = proxyLocalStoreSteps<OptOutActivities>();
 const { send } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
-const { honourAndConfirm } = proxyActivities<HonourAndConfirmActivities>(SEND_ACTIVITY_OPTIONS);
+const asActivity = proxyActivities<HonourAndConfirmActivities>(SEND_ACTIVITY_OPTIONS);
+const inTask = proxyLocalActivities<HonourAndConfirmActivities>(LOCAL_SEND_ACTIVITY_OPTIONS);
 
 /**
- * One opt-out request, keyed by its origin, as every new opt-out starts. Its first workflow task
- * schedules one activity that tells the journey to end (the acknowledgement has usually told it
+ * One opt-out request, keyed by its origin, as every new opt-out starts: optOutWorkflowV5's one step
+ * (honourAndConfirm) as a local activity in the first workflow task, so the run is that one workflow
+ * task, with no activity task, where V5 took two. The step is idempotent (by origin for the ledger,
+ * by key for the confirmation), so a task retried after a worker died does nothing twice; should it
+ * give up, the same fallback as V5 runs.
+ */
+export async function optOutWorkflowV6(input: OptOutInput): Promise<OptOutResult> {
+  return honourAndEnd(input, inTask);
+}
+
+/**
+ * The type opt-outs started before optOutWorkflowV6 run as. Its first workflow task schedules one activity that tells the journey to end (the acknowledgement has usually told it
  * already, with the same request id, so the journey gets one signal), blocks the contact, writes the
  * ledger events (the acknowledgement has usually done both, so this mostly reads) and sends the one
  * confirmation: two workflow tasks in all. The journey may end before the block: it stops its own
@@ -24,11 +35,15 @@ const { honourAndConfirm } = proxyActivities<HonourAndConfirmActivities>(SEND_AC
  * here; an opt-out with no confirmation runs as optOutWorkflowV3.
  */
 export async function optOutWorkflowV5(input: OptOutInput): Promise<OptOutResult> {
+  return honourAndEnd(input, asActivity);
+}
+
+async function honourAndEnd(input: OptOutInput, step: HonourAndConfirmActivities): Promise<OptOutResult> {
   if (!input.confirmOn) return optOutWorkflowV3(input);
   const optOutId = workflowInfo().workflowId;
   let result: OptOutResult | undefined = undefined;
   setHandler(optOutResultQuery, () => result);
-  const { honoured, confirmation, journeyEnded } = await honourThenConfirm(input, optOutId, input.confirmOn, true);
+  const { honoured, confirmation, journeyEnded } = await honourThenConfirm(input, optOutId, input.confirmOn, step);
   result = { categories: honoured.categories, allCategories: honoured.allCategories, journeyEnded: journeyEnded ?? (await endJourney(input, optOutId)), confirmation };
   log.info('opt-out honoured', { categories: honoured.categories.length, journeyEnded: result.journeyEnded });
   return result;
@@ -44,7 +59,7 @@ export async function optOutWorkflowV4(input: OptOutInput): Promise<OptOutResult
   const optOutId = workflowInfo().workflowId;
   let result: OptOutResult | undefined = undefined;
   setHandler(optOutResultQuery, () => result);
-  const [journeyEnded, { honoured, confirmation }] = await Promise.all([endJourney(input, optOutId), honourThenConfirm(input, optOutId, confirmOn, false)]);
+  const [journeyEnded, { honoured, confirmation }] = await Promise.all([endJourney(input, optOutId), honourThenConfirm(input, optOutId, confirmOn, asActivity, false)]);
   result = { categories: honoured.categories, allCategories: honoured.allCategories, journeyEnded, confirmation };
   log.info('opt-out honoured', { categories: honoured.categories.length, journeyEnded });
   return result;
@@ -57,12 +72,12 @@ interface HonouredAndConfirmed {
   journeyEnded?: boolean;
 }
 
-async function honourThenConfirm(input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp', tellJourney: boolean): Promise<HonouredAndConfirmed> {
+async function honourThenConfirm(input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp', step: HonourAndConfirmActivities, tellJourney = true): Promise<HonouredAndConfirmed> {
   try {
-    const r = await honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: confirmationOf(input, optOutId, channel), ...(tellJourney ? { endJourney: true } : {}) });
+    const r = await step.honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: confirmationOf(input, optOutId, channel), ...(tellJourney ? { endJourney: true } : {}) });
     return { honoured: r.honoured, confirmation: { outcome: r.confirmation.outcome, providerId: r.confirmation.providerId }, journeyEnded: r.journeyEnded };
   } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
+    if (!stepGaveUp(err)) throw err;
     log.warn('honouring and confirming in one step failed; one step at a time', { error: err.cause?.message ?? err.message });
   }
   const honoured = await localSteps.honourOptOut({ ...input, optOutId });
