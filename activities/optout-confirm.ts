@@ -8,7 +8,7 @@ export interface HonourAndConfirmInput {
   optOut: OptOutInput & { optOutId: string };
   /** The opt-out confirmation; its categories become the ones the opt-out covers. */
   confirmation: Omit<SendInput, 'categories'>;
-  /** Tell the contact's journey to end first (optOutWorkflowV5); optOutWorkflowV4 signals it from the workflow. */
+  /** Tell the contact's journey to end first (optOutWorkflowV5 and V6); optOutWorkflowV4 signals it from the workflow. */
   endJourney?: boolean;
 }
 
@@ -22,12 +22,12 @@ export interface HonourAndConfirmResult {
 type Steps = Pick<OptOutActivities, 'honourOptOut'> & Pick<ChannelActivities, 'send'>;
 
 /**
- * An opt-out's steps in one activity: the journey's end (optOutWorkflowV5; the acknowledgement has
- * usually told it already, and the server takes the same signal once), the block and the ledger events
- * (which the acknowledgement has usually written, so this mostly reads), then the one confirmation,
- * which waits for any send still at the provider itself. As a local activity before the send, the
- * store step held the workflow task open, and the journey's end waited for it; signalled from the
- * workflow, the journey's end cost the opt-out a workflow task of its own.
+ * An opt-out's steps in one activity: the journey's end (the acknowledgement has usually told it
+ * already, and the server takes the same signal once), the block and the ledger events (which the
+ * acknowledgement has usually written, so this mostly reads), then the one confirmation, which waits
+ * for any send still at the provider itself. optOutWorkflowV6 runs it as a local activity in its one
+ * workflow task, optOutWorkflowV5 as an activity; the journey's end comes first in either, so it never
+ * waits for the store.
  */
 export function createHonourAndConfirmActivity(steps: Steps) {
   async function honourAndConfirm(input: HonourAndConfirmInput): Promise<HonourAndConfirmResult> {
