@@ -164,7 +164,8 @@ test('a confirmed journey, a STOP, an ambiguous send and a carrier refusal move 
   const sdk = await scrape(sdkMetricsUrl);
   expect(sdk.status).toBe(200);
   expect(sdk.samples.some((x) => x.name.startsWith('temporal_workflow_task_schedule_to_start_latency_seconds'))).toBe(true);
-  expect(sdk.samples.some((x) => x.name.startsWith('temporal_activity_execution_latency_seconds'))).toBe(true);
+  // A journey's sends and confirmation and an opt-out's step run as local activities (journeyWorkflowV4, optOutWorkflowV6).
+  expect(sdk.samples.some((x) => x.name.startsWith('temporal_local_activity_execution_latency_seconds'))).toBe(true);
   expectNoPersonalData(sdk.text);
 });
 
