@@ -79,7 +79,7 @@ export interface UnitCost {
 const bump = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
 
 /** The local activity a core_local_activity marker records, from the marker's JSON data. */
-function localActivityType(e: HistoryEvent): string {
+export function localActivityType(e: HistoryEvent): string {
   try {
     const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
     return data ? String(JSON.parse(Buffer.from(data).toString('utf8')).activity_type ?? '?') : '?';

@@ -78,6 +78,13 @@ export interface CpuPhase {
   seconds: number;
 }
 
+/** Starts a phase: reads each group's CPU and the clock now; `end` gives the phase up to then. */
+export function startPhase(groups: ProcessGroups): { end: (name: string) => CpuPhase } {
+  const cpu = readCpu(groups);
+  const at = Date.now();
+  return { end: (name) => ({ name, cpu: cpuPer(cpu, readCpu(groups), 1, 1), seconds: (Date.now() - at) / 1000 }) };
+}
+
 /**
  * CPU seconds by process in each phase of a run, and how many cores the phase kept busy (all CPU
  * seconds over its wall seconds): near the machine's core count, the phase waited for CPU.

@@ -5,7 +5,7 @@ import { contactIdOf } from '../store/models';
 import { compareWithBare, runBareOptOuts } from './optout-bare';
 import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
 import { printActionCounts, printWhereTimeWent } from './optout-histories';
-import { cpuPer, cpuPhaseTable, readCpu, type CpuPhase, type CpuReading } from './cpu-times';
+import { cpuPhaseTable, startPhase, type CpuPhase } from './cpu-times';
 import { positiveInt } from './helpers';
 import { describeCommandsPer, readCommandCounts } from './store-commands';
 import { reportOptOuts, type ContactRun } from './optout-report';
@@ -74,8 +74,7 @@ export interface OptOutFigures {
 
 async function run(stack: BenchStack, o: Options, phases: CpuPhase[]): Promise<OptOutFigures> {
   const groups = stack.processGroups();
-  const phase = (name: string, from: { cpu: CpuReading; at: number }) => phases.push({ name, cpu: cpuPer(from.cpu, readCpu(groups), 1, 1), seconds: (Date.now() - from.at) / 1000 });
-  const journeysPhase = { cpu: readCpu(groups), at: Date.now() };
+  const journeysPhase = startPhase(groups);
   const contacts: ContactRun[] = Array.from({ length: o.count }, (_, i) => ({ phone: phoneOf(i), contactId: contactIdOf('acme', phoneOf(i)) }));
   const outbound = new Map<string, CarrierMessage[]>();
   const refreshOutbound = () => {
@@ -106,8 +105,8 @@ async function run(stack: BenchStack, o: Options, phases: CpuPhase[]): Promise<O
     console.log(`${asked()} requests at the carrier ${((Date.now() - journeysStarted) / 1000).toFixed(1)} s after the first start; the STOPs go out now`);
   }
 
-  phase('journeys start', journeysPhase);
-  const stopsPhase = { cpu: readCpu(groups), at: Date.now() };
+  phases.push(journeysPhase.end('journeys start'));
+  const stopsPhase = startPhase(groups);
   const commandsBefore = await readCommandCounts(stack.storeMetricsUrl);
   const stopsStarted = Date.now();
   const interval = 1000 / o.rate;
@@ -146,7 +145,7 @@ async function run(stack: BenchStack, o: Options, phases: CpuPhase[]): Promise<O
     }
     await sleep(500);
   }
-  phase('STOPs', stopsPhase);
+  phases.push(stopsPhase.end('STOPs'));
   const commandsDuring = describeCommandsPer(commandsBefore, await readCommandCounts(stack.storeMetricsUrl), o.count);
   // Longer than the gap between reminders: a journey still running after its opt-out would have sent by now.
   await sleep(every * 1000 + 1000);
@@ -179,10 +178,10 @@ async function main(): Promise<void> {
     ok = figures.ok;
     console.log(`\nthe bare baseline on the same server: ${o.count} bare journeys, one signal each at ${o.rate}/s`);
     const groups = stack.processGroups();
-    let barePhase = { cpu: readCpu(groups), at: Date.now() };
-    const onSignalsStart = () => void (barePhase = { cpu: readCpu(groups), at: Date.now() });
+    let barePhase = startPhase(groups);
+    const onSignalsStart = () => void (barePhase = startPhase(groups));
     const bare = await runBareOptOuts(stack.client, { temporalAddress: stack.temporalAddress, taskQueue: `${stack.taskQueue}-bare`, count: o.count, rate: o.rate, timeoutMs: o.timeout * 1000, onSignalsStart });
-    phases.push({ name: 'bare signals', cpu: cpuPer(barePhase.cpu, readCpu(groups), 1, 1), seconds: (Date.now() - barePhase.at) / 1000 });
+    phases.push(barePhase.end('bare signals'));
     console.log('');
     for (const line of cpuPhaseTable(phases, availableParallelism())) console.log(line);
     console.log('(journeys start: from the first start to every request at the carrier; STOPs: from the first STOP to the last confirmation at the carrier, reminders included; bare signals: the bare pass from its first signal to its last message step, its worker in the bench process)');

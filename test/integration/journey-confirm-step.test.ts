@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ConfirmJourneyInput } from '../../activities/confirm-journey';
+import { localActivityType } from '../../bench/actions';
 import { contactIdOf } from '../../store/models';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import { realActivities, withActivityWorker } from '../harness/activity-worker';
@@ -42,11 +43,9 @@ async function confirmedJourney(phone: string) {
 
 const scheduled = (history: Awaited<ReturnType<typeof confirmedJourney>>['history']) =>
   (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
-/** The activity type each local-activity marker records, in order (its `data` detail, JSON of the SDK core). */
+/** The activity type of each local-activity marker, in order. */
 const localActivityTypes = (history: Awaited<ReturnType<typeof confirmedJourney>>['history']) =>
-  (history.events ?? [])
-    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
-    .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details!.data!.payloads![0].data!).toString('utf8')).activity_type);
+  (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').map(localActivityType);
 const typesOf = (events: Array<{ type: string; category: string }>) => events.map((e) => `${e.type}:${e.category}`).sort();
 
 test('a confirmed journey is recorded, confirmed and ended in one activity, and the store holds the state the workflow ended with', async () => {

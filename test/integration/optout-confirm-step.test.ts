@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
+import { localActivityType } from '../../bench/actions';
 import { contactIdOf } from '../../store/models';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
@@ -48,11 +49,8 @@ type History = Awaited<ReturnType<typeof stopDuringJourney>>['history'];
 const scheduled = (h: History) => (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
 const optedOutSignals = (h: History) => (h.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'optedOut').length;
 const signalsSent = (h: History) => (h.events ?? []).filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length;
-/** The activity type of each local-activity marker, in order (its `data` detail, JSON of the SDK core). */
-const localSteps = (h: History) =>
-  (h.events ?? [])
-    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
-    .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details!.data!.payloads![0].data!).toString('utf8')).activity_type);
+/** The activity type of each local-activity marker, in order. */
+const localSteps = (h: History) => (h.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').map(localActivityType);
 const tasks = (h: History) => (h.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
 
 test('a STOP is honoured and confirmed in one step that also tells the journey to end, in one workflow task', async () => {
