@@ -2,7 +2,7 @@ import { activityInfo, getClient, log } from '@temporalio/activity';
 import { contactActor } from '../domain/access';
 import type { Business, BusinessRegistry } from '../domain/business';
 import type { Locale } from '../domain/messages';
-import { blockMessaging, liftBlock } from '../store/blocks';
+import { blockMessaging, liftBlock, readBlockState, type BlockState } from '../store/blocks';
 import { recordInboundMessage } from '../store/inbound';
 import { closeJourneyForOptOut } from '../store/journeys';
 import type { Store } from '../store/models';
@@ -72,6 +72,11 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
    * from then on) and outlasts any send already past the gate. A subset opt-out blocks nothing.
    */
   async function blockContact(input: OptOutInput & { optOutId: string }): Promise<ContactBlocked> {
+    return blockWith(input);
+  }
+
+  /** blockContact, given the contact's block state when the caller has read it already. */
+  async function blockWith(input: OptOutInput & { optOutId: string }, known?: Promise<BlockState>): Promise<ContactBlocked> {
     const business = requireBusiness(businesses, input.businessId);
     const { categories, allCategories } = optOutScope(business, input.categories);
     if (!allCategories) {
@@ -82,7 +87,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     // person's act is proof the moment it is known, and a send left registered by a crash (its mark
     // expires on its own) must not hold the record back. recordOptOut then finds them written.
     const [block] = await Promise.all([
-      blockMessaging(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, BLOCK_WAIT_MS),
+      blockMessaging(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, BLOCK_WAIT_MS, { known }),
       recordOptOutEvents(store, business, input, { lookFirst: true }),
     ]);
     if (block.inFlight > 0) log.warn('sends still at the provider after the block', { inFlight: block.inFlight });
@@ -96,7 +101,9 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
    * them, the record of the journey it ends is closed, which the acknowledgement has usually done.
    */
   async function honourOptOut(input: OptOutInput & { optOutId: string }): Promise<ContactBlocked> {
-    const [done] = await Promise.all([blockContact(input), closeJourneyForOptOut(store, input)]);
+    // One read of the contact serves both: the block's "already blocked?" and the journey to close.
+    const known = readBlockState(store, input.contactId);
+    const [done] = await Promise.all([blockWith(input, known), closeJourneyForOptOut(store, input, known.then((k) => k.contact))]);
     if (!done.allCategories) await recordOptOut(input);
     return done;
   }

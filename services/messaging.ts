@@ -59,14 +59,14 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
     const optOutId = optOutWorkflowId(request.origin);
     // Whether an earlier delivery of this STOP is in the ledger, asked beside the block read: one round trip before the answer instead of two.
     const first = firstDelivery(deps, { ...request, optOutId }, Date.now() + OPTOUT_BLOCK_WAIT_MS);
-    const standing = await blockStanding(deps, contactId);
-    if (standing === 'blocked') {
+    const read = await blockStanding(deps, contactId);
+    if (read.standing === 'blocked') {
       // A STOP from someone already opted out changes nothing: kept as an inbound message, no second opt-out or confirmation.
       const input: InboundMessageInput = { messageSid: m.messageSid, businessId: m.business.id, contactId, phone: m.phone, channel: m.channel, text: m.body ?? m.buttonText, buttonPayload: m.buttonPayload, intent: 'opt_out', receivedAt, ...(await inboundPayload(deps, inboundWorkflowId(m.messageSid), m.payload)) };
       await recordInboundMessage(deps.store, input, 'already_opted_out');
       return { optOut: { optOutId, started: false, progress: 'already_done' } };
     }
-    const optOut = await requestOptOut(deps, request, undefined, { unblockedJustNow: standing === 'unblocked', firstDelivery: first });
+    const optOut = await requestOptOut(deps, request, undefined, { unblockedJustNow: read.standing === 'unblocked', firstDelivery: first, ...(read.standing === 'unknown' ? {} : { currentJourneyId: read.currentJourneyId }) });
     return { optOut };
   }
   const input: InboundMessageInput = {
@@ -92,10 +92,15 @@ const ALREADY_OPTED_OUT_WAIT_MS = 1_000;
  * Whether the contact is blocked already. 'unknown' when the store did not answer at once: the
  * opt-out then takes its durable path, and the block reads for itself.
  */
-async function blockStanding(deps: ServiceDeps, contactId: string): Promise<'blocked' | 'unblocked' | 'unknown'> {
+type Standing = { standing: 'blocked' | 'unblocked'; currentJourneyId: string | null } | { standing: 'unknown' };
+
+async function blockStanding(deps: ServiceDeps, contactId: string): Promise<Standing> {
   let timer: NodeJS.Timeout | undefined;
-  const read = readContactAndBlock(deps.store, contactId).then(({ blocked }) => (blocked ? ('blocked' as const) : ('unblocked' as const)), () => 'unknown' as const);
-  const late = new Promise<'unknown'>((resolve) => (timer = setTimeout(() => resolve('unknown'), ALREADY_OPTED_OUT_WAIT_MS)));
+  const read = readContactAndBlock(deps.store, contactId).then(
+    ({ contact, blocked }): Standing => ({ standing: blocked ? 'blocked' : 'unblocked', currentJourneyId: contact?.currentJourneyId ?? null }),
+    (): Standing => ({ standing: 'unknown' }),
+  );
+  const late = new Promise<Standing>((resolve) => (timer = setTimeout(() => resolve({ standing: 'unknown' }), ALREADY_OPTED_OUT_WAIT_MS)));
   try {
     return await Promise.race([read, late]);
   } finally {

@@ -95,6 +95,8 @@ export async function requestOptOut(deps: ServiceDeps, request: OptOutInput, wai
 export interface RequestOptions {
   /** The caller read the contact and its block document just now and found neither set (one STOP's webhook). */
   unblockedJustNow?: boolean;
+  /** The contact's latest journey, read by the caller just now (null: none); the journey's record is closed without reading the contact again. */
+  currentJourneyId?: string | null;
   /** The caller already asked whether this is the opt-out's first delivery (services/optout-steps.ts firstDelivery), before anything was written. */
   firstDelivery?: Promise<boolean | undefined>;
 }
@@ -143,7 +145,8 @@ async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> 
   // which tells the journey itself.
   if (a.input.confirmOn) void signalJourneyOptedOut(deps.client, { businessId: a.input.businessId, contactId: a.input.contactId, optOutId: a.optOutId, at: a.input.receivedAt }).catch(() => undefined);
   // The journey's record closes now too; the opt-out's store step does it again should this fail.
-  void closeJourneyForOptOut(deps.store, { contactId: a.input.contactId, optOutId: a.optOutId, receivedAt: a.input.receivedAt }).catch(() => undefined);
+  const contactRead = a.opts.currentJourneyId === undefined ? undefined : Promise.resolve({ currentJourneyId: a.opts.currentJourneyId });
+  void closeJourneyForOptOut(deps.store, { contactId: a.input.contactId, optOutId: a.optOutId, receivedAt: a.input.receivedAt }, contactRead).catch(() => undefined);
   const blocking = a.everything ? blockWithin(deps, a.input, a.deadline, a.opts) : undefined;
   const [blocked, recorded] = await Promise.all([blocking, a.recording]);
   const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting, OPTOUT_START_GRACE_MS);

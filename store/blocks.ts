@@ -66,9 +66,20 @@ export async function readBlocked(store: Store, contactId: string): Promise<bool
 }
 
 /** The contact and whether it is blocked, both records read at once: one round trip, for a caller that needs the contact anyway. */
+/** The contact and whether its block document exists, read side by side by `_id`. */
+export interface BlockState {
+  contact: ContactDoc | null;
+  blockDoc: boolean;
+}
+
+export async function readBlockState(store: Store, contactId: string): Promise<BlockState> {
+  const [contact, blockDoc] = await Promise.all([store.contacts.findById(contactId).lean(), blocksOf(store).findOne({ _id: contactId }, { projection: { _id: 1 } })]);
+  return { contact, blockDoc: blockDoc !== null };
+}
+
 export async function readContactAndBlock(store: Store, contactId: string): Promise<{ contact: ContactDoc | null; blocked: boolean }> {
-  const [contact, blockDoc] = await Promise.all([store.contacts.findById(contactId).lean(), blocksOf(store).findOne({ _id: contactId })]);
-  return { contact, blocked: contact?.messaging === 'opted_out' || blockDoc !== null };
+  const { contact, blockDoc } = await readBlockState(store, contactId);
+  return { contact, blocked: contact?.messaging === 'opted_out' || blockDoc };
 }
 
 /** The blocked contacts among many (a campaign upload), by the same rule as isBlocked. */
@@ -118,13 +129,14 @@ export async function leaveSendFence(store: Store, _contactId: string, idempoten
  * `inFlight` counts the sends still registered when the wait ended (0 unless the provider is slower
  * than waitMs). A block older than the contact's last START (a late retry) changes nothing.
  * `unblockedJustNow`: the caller has just read the contact and its block document and found neither
- * set, so the reads that only spare the writes are skipped.
+ * set, so the reads that only spare the writes are skipped. `known`: those reads, made already by a
+ * caller that needs the contact for something else too (the journey it closes).
  */
 export async function blockMessaging(
   store: Store,
   c: { businessId: string; contactId: string; phone: string; at: Date },
   waitMs = IN_FLIGHT_WAIT_MS,
-  { unblockedJustNow = false } = {},
+  { unblockedJustNow = false, known }: { unblockedJustNow?: boolean; known?: Promise<BlockState> } = {},
 ): Promise<{ blocked: boolean; inFlight: number }> {
   // The wait counts from the call, so a slow store before it cannot push the caller past its own deadline.
   const until = Date.now() + waitMs;
@@ -136,8 +148,8 @@ export async function blockMessaging(
     );
   // Blocked already (the webhook blocks before answering; the workflow's first step repeats it for
   // durability): two reads instead of two writes, which matters on a single-writer store.
-  const [known, blockDoc] = unblockedJustNow ? [undefined, null] : await Promise.all([store.contacts.findById(c.contactId).lean(), blocksOf(store).findOne({ _id: c.contactId })]);
-  if (!(known?.messaging === 'opted_out' && blockDoc)) {
+  const state = unblockedJustNow ? undefined : await (known ?? readBlockState(store, c.contactId));
+  if (!(state?.contact?.messaging === 'opted_out' && state.blockDoc)) {
     // One write for a known contact. No match means no document yet (someone who never heard from us
     // is blocked too) or a later START; once the document surely exists, a second try tells which.
     let r = await block();

@@ -60,13 +60,19 @@ function startDocument(store: Store, input: JourneyBegin): Promise<void> {
  */
 export async function recordJourneyEnd(store: Store, state: JourneyState): Promise<boolean> {
   const endedAt = new Date();
-  const r = await store.journeys.updateOne({ _id: state.journeyId, status: 'active' }, { $set: { status: state.status, state, endedAt } });
-  if (r.modifiedCount === 1) return true;
-  const closed = await store.journeys.updateOne(
-    { _id: state.journeyId, status: 'opted_out', endedBy: { $exists: true }, state: { $exists: false } },
-    { $set: { status: state.status, state, ...(state.status === 'opted_out' ? {} : { endedAt }) } },
-  );
-  return closed.modifiedCount === 1;
+  const active = async () => (await store.journeys.updateOne({ _id: state.journeyId, status: 'active' }, { $set: { status: state.status, state, endedAt } })).modifiedCount === 1;
+  const closed = async () =>
+    (
+      await store.journeys.updateOne(
+        { _id: state.journeyId, status: 'opted_out', endedBy: { $exists: true }, state: { $exists: false } },
+        { $set: { status: state.status, state, ...(state.status === 'opted_out' ? {} : { endedAt }) } },
+      )
+    ).modifiedCount === 1;
+  if (state.status !== 'opted_out') return (await active()) || (await closed());
+  // An opted-out journey's record was almost always closed by its opt-out already: that update first
+  // saves one per opt-out. Closed-then-active can miss a close landing between the two, so a record
+  // neither matched is tried as closed once more.
+  return (await closed()) || (await active()) || (await closed());
 }
 
 /**
@@ -74,10 +80,12 @@ export async function recordJourneyEnd(store: Store, state: JourneyState): Promi
  * in its workflow's store step: lists, reports and campaign counts show the journey opted out from
  * then on, while the journey's workflow takes its own time (a busy task queue) to end and record its
  * state. Only a journey begun before the opt-out and still active; by _id, through the contact's
- * latest journey (FerretDB finds by _id only). True when this call closed it.
+ * latest journey (FerretDB finds by _id only), from `contactRead` when the caller has read the
+ * contact already. True when this call closed it.
  */
-export async function closeJourneyForOptOut(store: Store, o: { contactId: string; optOutId: string; receivedAt: string }): Promise<boolean> {
-  const contact = await store.contacts.findById(o.contactId, { currentJourneyId: 1 }).lean<{ currentJourneyId?: string }>();
+export async function closeJourneyForOptOut(store: Store, o: { contactId: string; optOutId: string; receivedAt: string }, contactRead?: Promise<{ currentJourneyId?: string | null } | null>): Promise<boolean> {
+  // A caller that has just read the contact passes that read: one round trip fewer per opt-out.
+  const contact = await (contactRead ?? store.contacts.findById(o.contactId, { currentJourneyId: 1 }).lean<{ currentJourneyId?: string }>());
   if (!contact?.currentJourneyId) return false;
   const r = await store.journeys.updateOne(
     { _id: contact.currentJourneyId, status: 'active', startedAt: { $lte: new Date(o.receivedAt) } },

@@ -71,9 +71,11 @@ export async function recordOptOutEvents(store: Store, business: Business, input
   // When each category's event was first written: the consents follow that, not this delivery.
   const firstAt = new Map<string, Date>();
   const readFirstAt = async (categories: string[]) => {
-    const found = await Promise.all(categories.map((c) => store.consentEvents.findById(eventIdOf(c)).lean()));
+    if (categories.length === 0) return;
+    // One round trip for all categories: `_id: { $in }` is an index lookup on MongoDB (and on the embedded FerretDB, patched).
+    const found = await store.consentEvents.find({ _id: { $in: categories.map(eventIdOf) } }, { category: 1, at: 1, seq: 1 }).lean();
     // Written but never linked (by the previous version, cut short): appended again below, which links it.
-    found.forEach((e, i) => e && typeof e.seq === 'number' && firstAt.set(categories[i], e.at));
+    for (const e of found) if (typeof e.seq === 'number' && categories.includes(e.category)) firstAt.set(e.category, e.at);
   };
   if (lookFirst) await readFirstAt(scope.categories);
   const missing = scope.categories.filter((c) => !firstAt.has(c));
