@@ -38,6 +38,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS entry points Node loads as they are (the worker's workflow thread): require and module are theirs.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['workflows/**/*.ts', 'domain/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', workflowImportRules],

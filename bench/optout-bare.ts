@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { waitUntil } from '../dev/processes';
 import { sandboxPreloads, workflowStackTracesOn } from '../workers/bundle-options';
+import { workerClassFor, workflowGuardOf } from '../workers/workflow-guard';
 import { createBareActivities } from './bare/activities';
 import { bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './bare/contract';
 import type { OptOutFigures } from './optout';
@@ -39,7 +40,8 @@ export async function runBareOptOuts(
     runtimeInstalled = true;
   }
   const connection = await NativeConnection.connect({ address: o.temporalAddress });
-  const worker = await Worker.create({
+  // The same workflow guard as Optinflow's worker (WORKER_WORKFLOW_GUARD), so the two designs compare.
+  const worker = await workerClassFor(workflowGuardOf()).create({
     connection,
     namespace: client.options.namespace,
     taskQueue: o.taskQueue,

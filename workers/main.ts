@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     stickyQueueTimeoutMs: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
     nonStickyPollRatio: config.WORKER_NONSTICKY_POLL_RATIO,
     workflowThreads: config.WORKER_WORKFLOW_THREADS,
+    workflowGuard: config.WORKER_WORKFLOW_GUARD,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
     shutdownForceTime: config.WORKER_SHUTDOWN_FORCE_SECONDS * 1000,

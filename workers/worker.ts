@@ -1,5 +1,5 @@
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createCampaignActivities } from '../activities/campaign';
 import { createChannelActivities, type ChannelDeps } from '../activities/channel';
 import { createConfirmJourneyActivity } from '../activities/confirm-journey';
@@ -12,6 +12,7 @@ import { createHonourAndConfirmActivity } from '../activities/optout-confirm';
 import { startEventWake } from '../services/event-wake';
 import { sandboxPreloads } from './bundle-options';
 import { instrumentActivities, type WorkerMetrics } from './metrics';
+import { workerClassFor, type StuckWorkflowThread, type WorkflowGuard } from './workflow-guard';
 
 /** What every activity factory needs; the channel activities need the most. */
 export type ActivityDeps = ChannelDeps & EventDeliveryDeps;
@@ -53,6 +54,10 @@ export interface OptinflowWorkerOptions {
   nonStickyPollRatio?: number;
   /** Threads that run workflow code (the SDK's default 1). */
   workflowThreads?: number;
+  /** How a workflow stuck in a loop is stopped (workers/workflow-guard.ts); 'activation' by default. */
+  workflowGuard?: WorkflowGuard;
+  /** Told when the guard stops a stuck workflow thread (the worker then shuts down). */
+  onStuckWorkflow?: (s: StuckWorkflowThread) => void;
   /** When given, the activities report what they did (sends by outcome, journeys ended, opt-outs recorded). */
   metrics?: WorkerMetrics;
   /** How long a stopping worker lets in-flight sends finish before cancelling them (ms). */
@@ -66,7 +71,7 @@ export interface OptinflowWorkerOptions {
  * this process signals the endpoints' delivery workflows after its appends (services/event-wake.ts).
  */
 export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promise<Worker> {
-  const worker = await Worker.create({
+  const worker = await workerClassFor(opts.workflowGuard ?? 'activation', opts.onStuckWorkflow).create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,

@@ -1,8 +1,9 @@
-import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../lib/logger';
 import { temporalConnectionOptions } from '../../lib/temporal';
 import { sandboxPreloads } from '../../workers/bundle-options';
+import { workerClassFor } from '../../workers/workflow-guard';
 import { createBareActivities } from './activities';
 import { BARE_NOTE_PREFIX, BARE_READY_LINE } from './contract';
 
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
   });
 
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
-  const worker = await Worker.create({
+  // The same workflow guard as Optinflow's worker (WORKER_WORKFLOW_GUARD), for the same reason.
+  const worker = await workerClassFor(config.WORKER_WORKFLOW_GUARD).create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,

@@ -24,3 +24,10 @@ test('workflow threads: one by default, whole numbers from 1 to 8', () => {
   expect(loadConfig({ ...base, WORKER_WORKFLOW_THREADS: '2' }).WORKER_WORKFLOW_THREADS).toBe(2);
   for (const value of ['0', '9', '1.5', 'two']) expect(() => loadConfig({ ...base, WORKER_WORKFLOW_THREADS: value })).toThrow(/WORKER_WORKFLOW_THREADS/);
 });
+
+/** How a workflow stuck in a loop is stopped (WORKER_WORKFLOW_GUARD): the worker's own bound by default, the SDK's when asked. */
+test('workflow guard: activation by default, per-call when asked, nothing else', () => {
+  expect(loadConfig(base).WORKER_WORKFLOW_GUARD).toBe('activation');
+  expect(loadConfig({ ...base, WORKER_WORKFLOW_GUARD: 'per-call' }).WORKER_WORKFLOW_GUARD).toBe('per-call');
+  for (const value of ['none', 'PER-CALL', 'off']) expect(() => loadConfig({ ...base, WORKER_WORKFLOW_GUARD: value })).toThrow(/WORKER_WORKFLOW_GUARD/);
+});
