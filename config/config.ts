@@ -41,11 +41,11 @@ export const configShape = {
   /** Threads that run workflow code, each with its own V8 context and its share of the cache (the SDK's default 1). */
   WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(8).default(1),
   /**
-   * How a workflow stuck in a synchronous loop is stopped (workers/workflow-guard.ts): 'activation'
-   * stops the workflow thread and with it the worker, read once a second; 'per-call' is the SDK's
-   * watchdog thread per call into a workflow, which fails only that workflow's task, at a CPU cost.
+   * How a workflow stuck in a synchronous loop is stopped (workers/workflow-guard.ts): 'per-call' is
+   * the SDK's watchdog thread per call into a workflow, which fails only that workflow's task;
+   * 'activation' reads the thread's running call once a second and stops the thread (and the worker).
    */
-  WORKER_WORKFLOW_GUARD: z.enum(['activation', 'per-call']).default('activation'),
+  WORKER_WORKFLOW_GUARD: z.enum(['activation', 'per-call']).default('per-call'),
   /** 'on': workflows keep stack frames (the stack-trace query, workflow errors), at some CPU; see workflows/stack-trace-limit.ts. */
   WORKER_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   /** Event endpoints at loopback/private/link-local addresses: refused unless set (the embedded stack sets it; receivers there are local). */

@@ -54,7 +54,7 @@ export interface OptinflowWorkerOptions {
   nonStickyPollRatio?: number;
   /** Threads that run workflow code (the SDK's default 1). */
   workflowThreads?: number;
-  /** How a workflow stuck in a loop is stopped (workers/workflow-guard.ts); 'activation' by default. */
+  /** How a workflow stuck in a loop is stopped (workers/workflow-guard.ts); the SDK's 'per-call' by default. */
   workflowGuard?: WorkflowGuard;
   /** Told when the guard stops a stuck workflow thread (the worker then shuts down). */
   onStuckWorkflow?: (s: StuckWorkflowThread) => void;
@@ -71,7 +71,7 @@ export interface OptinflowWorkerOptions {
  * this process signals the endpoints' delivery workflows after its appends (services/event-wake.ts).
  */
 export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promise<Worker> {
-  const worker = await workerClassFor(opts.workflowGuard ?? 'activation', opts.onStuckWorkflow).create({
+  const worker = await workerClassFor(opts.workflowGuard ?? 'per-call', opts.onStuckWorkflow).create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,

@@ -9,18 +9,19 @@ import { ThreadedVMWorkflowCreator, WorkerThreadClient } from '@temporalio/worke
 
 /**
  * How the worker bounds a workflow's synchronous run (a workflow stuck in a loop):
- * - `activation` (the default): the workflow thread publishes when its current call into a
+ * - `activation`: the workflow thread publishes when its current call into a
  *   workflow's sandbox began (workers/workflow-thread.cjs); this thread reads it once a second and,
  *   past `isolateExecutionTimeout` (5 s), stops the workflow thread, which makes the SDK shut the
  *   worker down for its supervisor to restart.
- * - `per-call`: the SDK's own bound, a Node watchdog thread started and joined for every call into
- *   the sandbox, which fails only the stuck workflow's task but costs the worker about a quarter of
- *   its CPU under load (docs/performance.md).
+ * - `per-call` (the default): the SDK's own bound, a Node watchdog thread started and joined for
+ *   every call into the sandbox, which fails only the stuck workflow's task. The threads cost CPU
+ *   (0.1 ms a call idle, 0.5 ms on a saturated machine), which made the bare baseline much faster
+ *   without them but Optinflow's passes no faster within this machine's spread (docs/performance.md).
  */
 export type WorkflowGuard = 'activation' | 'per-call';
 
 /** The guard WORKER_WORKFLOW_GUARD names, for a worker that does not load the whole config (a benchmark's bare worker). */
-export const workflowGuardOf = (env: NodeJS.ProcessEnv = process.env): WorkflowGuard => (env.WORKER_WORKFLOW_GUARD === 'per-call' ? 'per-call' : 'activation');
+export const workflowGuardOf = (env: NodeJS.ProcessEnv = process.env): WorkflowGuard => (env.WORKER_WORKFLOW_GUARD === 'activation' ? 'activation' : 'per-call');
 
 const THREAD_ENTRY = path.join(__dirname, 'workflow-thread.cjs');
 const CHECK_EVERY_MS = 1_000;

@@ -25,9 +25,9 @@ test('workflow threads: one by default, whole numbers from 1 to 8', () => {
   for (const value of ['0', '9', '1.5', 'two']) expect(() => loadConfig({ ...base, WORKER_WORKFLOW_THREADS: value })).toThrow(/WORKER_WORKFLOW_THREADS/);
 });
 
-/** How a workflow stuck in a loop is stopped (WORKER_WORKFLOW_GUARD): the worker's own bound by default, the SDK's when asked. */
-test('workflow guard: activation by default, per-call when asked, nothing else', () => {
-  expect(loadConfig(base).WORKER_WORKFLOW_GUARD).toBe('activation');
-  expect(loadConfig({ ...base, WORKER_WORKFLOW_GUARD: 'per-call' }).WORKER_WORKFLOW_GUARD).toBe('per-call');
+/** How a workflow stuck in a loop is stopped (WORKER_WORKFLOW_GUARD): the SDK's bound by default, the worker's own when asked. */
+test('workflow guard: per-call by default, activation when asked, nothing else', () => {
+  expect(loadConfig(base).WORKER_WORKFLOW_GUARD).toBe('per-call');
+  expect(loadConfig({ ...base, WORKER_WORKFLOW_GUARD: 'activation' }).WORKER_WORKFLOW_GUARD).toBe('activation');
   for (const value of ['none', 'PER-CALL', 'off']) expect(() => loadConfig({ ...base, WORKER_WORKFLOW_GUARD: value })).toThrow(/WORKER_WORKFLOW_GUARD/);
 });
