@@ -65,18 +65,19 @@ export async function readBlocked(store: Store, contactId: string): Promise<bool
   return isBlocked(store, contactId, await store.contacts.findById(contactId).lean());
 }
 
-/** The contact and whether it is blocked, both records read at once: one round trip, for a caller that needs the contact anyway. */
 /** The contact and whether its block document exists, read side by side by `_id`. */
 export interface BlockState {
   contact: ContactDoc | null;
   blockDoc: boolean;
 }
 
+/** Both records read at once (one round trip): blockMessaging's check, and a caller's that needs the contact too. */
 export async function readBlockState(store: Store, contactId: string): Promise<BlockState> {
   const [contact, blockDoc] = await Promise.all([store.contacts.findById(contactId).lean(), blocksOf(store).findOne({ _id: contactId }, { projection: { _id: 1 } })]);
   return { contact, blockDoc: blockDoc !== null };
 }
 
+/** The contact and whether it is blocked, both records read at once: one round trip, for a caller that needs the contact anyway. */
 export async function readContactAndBlock(store: Store, contactId: string): Promise<{ contact: ContactDoc | null; blocked: boolean }> {
   const { contact, blockDoc } = await readBlockState(store, contactId);
   return { contact, blocked: contact?.messaging === 'opted_out' || blockDoc };
