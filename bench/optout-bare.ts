@@ -1,8 +1,9 @@
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadSandboxSettings } from '../config/config';
 import { waitUntil } from '../dev/processes';
-import { sandboxPreloads, workflowStackTracesOn } from '../workers/bundle-options';
-import { workerClassFor, workflowGuardOf } from '../workers/workflow-guard';
+import { sandboxPreloads } from '../workers/bundle-options';
+import { workerClassFor } from '../workers/workflow-guard';
 import { createBareActivities } from './bare/activities';
 import { bareJourneyWorkflowId, bareJourneyWorkflowRef, bareReplySignal, type BareStep } from './bare/contract';
 import type { OptOutFigures } from './optout';
@@ -41,12 +42,13 @@ export async function runBareOptOuts(
   }
   const connection = await NativeConnection.connect({ address: o.temporalAddress });
   // The same workflow guard as Optinflow's worker (WORKER_WORKFLOW_GUARD), so the two designs compare.
-  const worker = await workerClassFor(workflowGuardOf()).create({
+  const sandbox = loadSandboxSettings();
+  const worker = await workerClassFor(sandbox.WORKER_WORKFLOW_GUARD).create({
     connection,
     namespace: client.options.namespace,
     taskQueue: o.taskQueue,
     workflowsPath: require.resolve('./bare/workflow'),
-    bundlerOptions: { preloadModules: sandboxPreloads(workflowStackTracesOn()) },
+    bundlerOptions: { preloadModules: sandboxPreloads(sandbox.WORKER_WORKFLOW_STACK_TRACES === 'on') },
     activities: createBareActivities({ note: (step, workflowId) => steps[step].set(workflowId, Date.now()) }),
   });
   const running = worker.run();

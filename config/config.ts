@@ -124,12 +124,28 @@ export type Config = z.infer<typeof configSchema>;
 export class ConfigError extends Error {}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  return parseSettings(configSchema, env);
+}
+
+const sandboxSchema = z.object({ WORKER_WORKFLOW_GUARD: configShape.WORKER_WORKFLOW_GUARD, WORKER_WORKFLOW_STACK_TRACES: configShape.WORKER_WORKFLOW_STACK_TRACES });
+export type SandboxSettings = z.infer<typeof sandboxSchema>;
+
+/**
+ * Only the workflow sandbox's settings, checked as loadConfig checks them: for what builds or runs
+ * workflows without the rest of the config (the bundle script, a benchmark's in-process bare worker).
+ */
+export function loadSandboxSettings(env: Record<string, string | undefined> = process.env): SandboxSettings {
+  return parseSettings(sandboxSchema, env);
+}
+
+function parseSettings<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {
+  // An empty variable counts as unset, so `FOO= npm start` means the default.
   const picked: Record<string, string> = {};
   for (const key of Object.keys(configShape)) {
     const v = env[key];
     if (v !== undefined && v !== '') picked[key] = v;
   }
-  const parsed = configSchema.safeParse(picked);
+  const parsed = schema.safeParse(picked);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? '?');

@@ -75,7 +75,7 @@ export async function recordOptOutEvents(store: Store, business: Business, input
     // One round trip for all categories: `_id: { $in }` is an index lookup on MongoDB (and on the embedded FerretDB, patched).
     const found = await store.consentEvents.find({ _id: { $in: categories.map(eventIdOf) } }, { category: 1, at: 1, seq: 1 }).lean();
     // Written but never linked (by the previous version, cut short): appended again below, which links it.
-    for (const e of found) if (typeof e.seq === 'number' && categories.includes(e.category)) firstAt.set(e.category, e.at);
+    for (const e of found) if (typeof e.seq === 'number') firstAt.set(e.category, e.at);
   };
   if (lookFirst) await readFirstAt(scope.categories);
   const missing = scope.categories.filter((c) => !firstAt.has(c));

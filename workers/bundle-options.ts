@@ -6,6 +6,3 @@
 export function sandboxPreloads(stackTraces: boolean): string[] {
   return stackTraces ? [] : [require.resolve('../workflows/stack-trace-limit')];
 }
-
-/** WORKER_WORKFLOW_STACK_TRACES: 'on' keeps the frames; anything else (the default 'off') drops them. */
-export const workflowStackTracesOn = (env: NodeJS.ProcessEnv = process.env) => env.WORKER_WORKFLOW_STACK_TRACES === 'on';

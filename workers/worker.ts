@@ -12,7 +12,7 @@ import { createHonourAndConfirmActivity } from '../activities/optout-confirm';
 import { startEventWake } from '../services/event-wake';
 import { sandboxPreloads } from './bundle-options';
 import { instrumentActivities, type WorkerMetrics } from './metrics';
-import { workerClassFor, type StuckWorkflowThread, type WorkflowGuard } from './workflow-guard';
+import { workerClassFor, type WorkflowGuard } from './workflow-guard';
 
 /** What every activity factory needs; the channel activities need the most. */
 export type ActivityDeps = ChannelDeps & EventDeliveryDeps;
@@ -56,8 +56,6 @@ export interface OptinflowWorkerOptions {
   workflowThreads?: number;
   /** How a workflow stuck in a loop is stopped (workers/workflow-guard.ts); the SDK's 'per-call' by default. */
   workflowGuard?: WorkflowGuard;
-  /** Told when the guard stops a stuck workflow thread (the worker then shuts down). */
-  onStuckWorkflow?: (s: StuckWorkflowThread) => void;
   /** When given, the activities report what they did (sends by outcome, journeys ended, opt-outs recorded). */
   metrics?: WorkerMetrics;
   /** How long a stopping worker lets in-flight sends finish before cancelling them (ms). */
@@ -71,7 +69,7 @@ export interface OptinflowWorkerOptions {
  * this process signals the endpoints' delivery workflows after its appends (services/event-wake.ts).
  */
 export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promise<Worker> {
-  const worker = await workerClassFor(opts.workflowGuard ?? 'per-call', opts.onStuckWorkflow).create({
+  const worker = await workerClassFor(opts.workflowGuard ?? 'per-call').create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,

@@ -20,9 +20,6 @@ import { ThreadedVMWorkflowCreator, WorkerThreadClient } from '@temporalio/worke
  */
 export type WorkflowGuard = 'activation' | 'per-call';
 
-/** The guard WORKER_WORKFLOW_GUARD names, for a worker that does not load the whole config (a benchmark's bare worker). */
-export const workflowGuardOf = (env: NodeJS.ProcessEnv = process.env): WorkflowGuard => (env.WORKER_WORKFLOW_GUARD === 'activation' ? 'activation' : 'per-call');
-
 const THREAD_ENTRY = path.join(__dirname, 'workflow-thread.cjs');
 const CHECK_EVERY_MS = 1_000;
 

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../config/config';
+import { loadConfig, loadSandboxSettings } from '../../config/config';
 
 /** The worker settings that tune workflow tasks, read from the environment and refused, naming the variable, when out of range. */
 const base = { TWILIO_ACCOUNT_SID: 'AC' + 'ab'.repeat(16), TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123456789', PAGE_TOKEN_SECRET: 'x'.repeat(32), API_KEYS: 'k'.repeat(16) };
@@ -30,4 +30,12 @@ test('workflow guard: per-call by default, activation when asked, nothing else',
   expect(loadConfig(base).WORKER_WORKFLOW_GUARD).toBe('per-call');
   expect(loadConfig({ ...base, WORKER_WORKFLOW_GUARD: 'activation' }).WORKER_WORKFLOW_GUARD).toBe('activation');
   for (const value of ['none', 'PER-CALL', 'off']) expect(() => loadConfig({ ...base, WORKER_WORKFLOW_GUARD: value })).toThrow(/WORKER_WORKFLOW_GUARD/);
+});
+
+/** The sandbox settings alone (the bundle script, a benchmark's bare worker): the same values and refusals, with no secrets needed. */
+test('sandbox settings read alone: defaults without the rest of the config, bad values refused by name', () => {
+  expect(loadSandboxSettings({})).toEqual({ WORKER_WORKFLOW_GUARD: 'per-call', WORKER_WORKFLOW_STACK_TRACES: 'off' });
+  expect(loadSandboxSettings({ WORKER_WORKFLOW_GUARD: 'activation', WORKER_WORKFLOW_STACK_TRACES: 'on', API_KEYS: '' })).toEqual({ WORKER_WORKFLOW_GUARD: 'activation', WORKER_WORKFLOW_STACK_TRACES: 'on' });
+  expect(() => loadSandboxSettings({ WORKER_WORKFLOW_GUARD: 'Activation' })).toThrow(/WORKER_WORKFLOW_GUARD \(invalid\)/);
+  expect(() => loadSandboxSettings({ WORKER_WORKFLOW_STACK_TRACES: 'yes' })).toThrow(/WORKER_WORKFLOW_STACK_TRACES \(invalid\)/);
 });
