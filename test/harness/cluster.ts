@@ -1,5 +1,6 @@
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
+import type { ManagedProcess } from '../../dev/processes';
 import { startTemporalCluster, type TemporalCluster } from '../../dev/cluster/cluster';
 import { clusterToolPaths } from '../../dev/cluster/tools';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
@@ -22,7 +23,7 @@ export function testClusterInfo(): TestClusterInfo | undefined {
   return raw ? (JSON.parse(raw) as TestClusterInfo) : undefined;
 }
 
-export async function startTestCluster(workDir: string, repoRoot: string, namespaces: readonly string[]): Promise<TemporalCluster> {
+export async function startTestCluster(workDir: string, repoRoot: string, namespaces: readonly string[], onSpawn?: (p: ManagedProcess) => void): Promise<TemporalCluster> {
   // PostgreSQL runs as an unprivileged user, who must reach its data directory inside this one.
   chmodSync(workDir, 0o755);
   const tools = clusterToolPaths(repoRoot);
@@ -32,6 +33,7 @@ export async function startTestCluster(workDir: string, repoRoot: string, namesp
     logDir: path.join(workDir, 'logs'),
     namespaces,
     searchAttributes: searchAttributeDefinitions,
+    onSpawn,
   });
   const info: TestClusterInfo = {
     serverBin: tools.serverBin,

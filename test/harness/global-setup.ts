@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { findFreePort } from '../../dev/free-port';
+import type { ManagedProcess } from '../../dev/processes';
+import { startWatchdog, type Watchdog } from '../../dev/watchdog';
 import { startFerretDb, startTemporalDevServer, type FerretDbServer, type TemporalDevServer } from '../../dev/servers';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes';
 import { startTestCluster } from './cluster';
@@ -21,6 +23,10 @@ export interface HarnessState {
   /** The dev server, or the cluster profile's processes (`pids`: every server process, for RSS figures). */
   temporal: { address: string; namespace: string; pids: number[]; stop(): Promise<void> } | undefined;
   ferret: FerretDbServer | undefined;
+  /** Stops the servers should Jest die without its teardown (killed, or its terminal closed): they run detached. */
+  watchdog: Watchdog;
+  /** The process groups it watches. */
+  watched: number[];
 }
 
 declare global {
@@ -47,15 +53,36 @@ function tool(envVar: string, name: string): string {
 }
 
 export default async function globalSetup(): Promise<void> {
+  const state = await startHarness();
+  if (existsSync(path.join(repoRoot, 'workflows', 'index.ts'))) {
+    try {
+      const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), preloadModules: sandboxPreloads(false), logger: new DefaultLogger('WARN') });
+      const bundlePath = path.join(state.workDir, 'workflow-bundle.js');
+      writeFileSync(bundlePath, bundle.code);
+      process.env.OPTINFLOW_TEST_WORKFLOW_BUNDLE = bundlePath;
+    } catch (err) {
+      await stopHarness(state);
+      throw err;
+    }
+  }
+}
+
+/** The servers, watched, in a new temporary directory; their addresses in the OPTINFLOW_TEST_* variables. */
+export async function startHarness(): Promise<HarnessState> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'optinflow-test-'));
-  const state: HarnessState = { workDir, temporal: undefined, ferret: undefined };
+  const state: HarnessState = { workDir, temporal: undefined, ferret: undefined, watchdog: startWatchdog(5_000), watched: [] };
   globalThis.__optinflowHarness = state;
+  const watch = (p: ManagedProcess) => {
+    if (p.child.pid === undefined) return;
+    state.watchdog.watch(p.child.pid);
+    state.watched.push(p.child.pid);
+  };
 
   const namespaces = onCluster ? CLUSTER_NAMESPACES : TEST_NAMESPACES;
   const temporalStart = process.env.TEMPORAL_ADDRESS
     ? undefined
     : onCluster
-      ? startTestCluster(workDir, repoRoot, namespaces).then((c) => ({ address: c.address, namespace: c.namespace, pids: [...c.processes.values()].map((p) => p.child.pid!), stop: c.stop }))
+      ? startTestCluster(workDir, repoRoot, namespaces, watch).then((c) => ({ address: c.address, namespace: c.namespace, pids: [...c.processes.values()].map((p) => p.child.pid!), stop: c.stop }))
       : findFreePort().then((port) =>
         startTemporalDevServer({
           bin: tool('TEMPORAL_CLI_PATH', 'temporal'),
@@ -64,12 +91,13 @@ export default async function globalSetup(): Promise<void> {
           extraNamespaces: TEST_NAMESPACES,
           searchAttributes: searchAttributeDefinitions,
           logFile: path.join(workDir, 'temporal.log'),
+          onSpawn: watch,
         }).then((server: TemporalDevServer) => ({ address: server.address, namespace: server.namespace, pids: [server.child.pid!], stop: server.stop })),
       );
   const ferretStart = process.env.MONGODB_URI
     ? undefined
     : findFreePort().then((port) =>
-        startFerretDb({ bin: tool('FERRETDB_PATH', 'ferretdb'), port, dataDir: path.join(workDir, 'ferretdb'), logFile: path.join(workDir, 'ferretdb.log') }),
+        startFerretDb({ bin: tool('FERRETDB_PATH', 'ferretdb'), port, dataDir: path.join(workDir, 'ferretdb'), logFile: path.join(workDir, 'ferretdb.log'), onSpawn: watch }),
       );
   const [temporal, ferret] = await Promise.allSettled([temporalStart, ferretStart]);
   if (temporal.status === 'fulfilled') state.temporal = temporal.value;
@@ -88,22 +116,14 @@ export default async function globalSetup(): Promise<void> {
     process.env.OPTINFLOW_TEST_LOCK_DIR = workDir;
   }
   process.env.OPTINFLOW_TEST_MONGODB_URI = state.ferret?.uri ?? withDatabase(process.env.MONGODB_URI!, '');
-
-  if (existsSync(path.join(repoRoot, 'workflows', 'index.ts'))) {
-    try {
-      const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), preloadModules: sandboxPreloads(false), logger: new DefaultLogger('WARN') });
-      const bundlePath = path.join(workDir, 'workflow-bundle.js');
-      writeFileSync(bundlePath, bundle.code);
-      process.env.OPTINFLOW_TEST_WORKFLOW_BUNDLE = bundlePath;
-    } catch (err) {
-      await stopHarness(state);
-      throw err;
-    }
-  }
+  return state;
 }
 
-async function stopHarness(state: HarnessState): Promise<void> {
+/** Stops the servers, then the watchdog, which would otherwise stop them itself once released. */
+export async function stopHarness(state: HarnessState): Promise<void> {
   await Promise.all([state.temporal?.stop(), state.ferret?.stop()]);
   state.temporal = undefined;
   state.ferret = undefined;
+  for (const pgid of state.watched.splice(0)) state.watchdog.forget(pgid);
+  state.watchdog.release();
 }
