@@ -1,4 +1,4 @@
-import { activityInfo, getClient, heartbeat, log } from '@temporalio/activity';
+import { activityInfo, getClient, heartbeat, log, sleep } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { TemporalAccess } from '../services/temporal';
 import { grantWhatsappTier, releaseWhatsappTier } from '../services/whatsapp-tier';
@@ -13,6 +13,19 @@ import type { CampaignDeps, RowStartResult, StartableRow, StartBatchInput } from
 const CLOCK_SKEW_MARGIN_MS = 10 * 60_000;
 /** Wait this long before asking again when the tier workflow gave no instant (it always should). */
 const TIER_FALLBACK_WAIT_MS = 60_000;
+
+/** The rows in groups of these sizes, in order; rows beyond them (or all, without sizes) in one more. */
+function groupsOf(rows: StartableRow[], sizes: readonly number[] | undefined): StartableRow[][] {
+  const groups: StartableRow[][] = [];
+  let from = 0;
+  for (const size of sizes ?? []) {
+    if (from >= rows.length) break;
+    groups.push(rows.slice(from, from + size));
+    from += size;
+  }
+  if (from < rows.length) groups.push(rows.slice(from));
+  return groups;
+}
 
 export function createCampaignStartActivities({ store, businesses, client, taskQueue }: CampaignDeps) {
   /**
@@ -117,16 +130,25 @@ export function createCampaignStartActivities({ store, businesses, client, taskQ
       if (held.length) log.info('WhatsApp tier used up', { campaignId: input.campaignId, businessId: input.businessId, limit: grant.limit, used: grant.used, granted: grant.granted, until: new Date(heldUntil).toISOString() });
     }
     let done = 0;
-    const results = await Promise.all(
-      rows.map(async (row) => {
+    const startGroup = (group: StartableRow[], launchedAt: number) =>
+      group.map(async (row): Promise<RowStartResult> => {
         try {
-          return await startRowJourney(t, input, row, requestedAt);
+          return { ...(await startRowJourney(t, input, row, requestedAt)), launchedAt };
         } finally {
           done++;
           if (!info.isLocal) heartbeat({ done });
         }
-      }),
-    );
+      });
+    const begun = Date.now();
+    const started: Array<Promise<RowStartResult>> = [];
+    for (const [i, group] of groupsOf(rows, input.pace?.groups).entries()) {
+      // Each group waits for its window, not for the starts before it: those run on meanwhile.
+      const due = begun + i * (input.pace?.everyMs ?? 0);
+      // A timer may fire a millisecond early; a group must never begin inside the window before it.
+      for (let wait = due - Date.now(); wait > 0; wait = due - Date.now()) await sleep(wait);
+      started.push(...startGroup(group, Date.now()));
+    }
+    const results = await Promise.all(started);
     const unused = results.filter((r) => !r.journeyId).length;
     if (input.tier && unused > 0) await releaseWhatsappTier(t, input.businessId, input.tier.requestId, unused);
     return [...results, ...held];

@@ -55,6 +55,8 @@ export interface RowStartResult {
   at: number;
   /** Not started: the business's WhatsApp tier is used up until then. The row stays pending. */
   heldUntil?: number;
+  /** When the row's group of a paced batch began (epoch ms), for the campaign's pacer. */
+  launchedAt?: number;
 }
 
 export interface StartBatchInput {
@@ -67,6 +69,11 @@ export interface StartBatchInput {
   tier?: { requestId: string; limit: number };
   /** The campaign's createdAt (epoch ms), to rule out cheaply that an older journey is one of ours. */
   campaignCreatedAt?: number;
+  /**
+   * Start the rows in groups of these sizes, in order, the first at once and each next one `everyMs`
+   * after the one before (the business's sending windows). Without it every row starts at once.
+   */
+  pace?: { groups: number[]; everyMs: number };
 }
 
 export function createCampaignActivities(deps: CampaignDeps) {

@@ -70,6 +70,40 @@ export function consume(state: PacerState, limits: PacingLimits, now: number, n:
   return next;
 }
 
+/**
+ * How far ahead one batch may plan its windows: its activity then runs about this long plus its
+ * starts, and a pause or cancel takes effect once it returns.
+ */
+export const BATCH_SPAN_MS = 2_000;
+
+/**
+ * The groups of a batch that spans sending windows: the first starts at once, each next one a window
+ * after the one before, each as large as its window allows and the day's tier leaves. A batch per
+ * window spent the window's time on its own round trip (the activity, then the workflow's turn), so
+ * the starts fell behind the rate; a batch over several windows pays that once. A window partly used
+ * already, or one longer than the span, gives a batch of that window alone.
+ */
+export function batchGroups(state: PacerState, limits: PacingLimits, now: number): { groups: number[]; everyMs: number } {
+  const { windowMs, perWindow } = pacingWindow(limits);
+  const slot = allowance(state, limits, now);
+  if (slot.allowed < perWindow || windowMs > BATCH_SPAN_MS) return { groups: slot.allowed > 0 ? [slot.allowed] : [], everyMs: windowMs };
+  const inDay = now < state.dayStartedAt + DAY_MS ? state.startedInDay : 0;
+  let left = limits.dailyNewContacts === undefined ? Number.POSITIVE_INFINITY : limits.dailyNewContacts - inDay;
+  const groups: number[] = [];
+  const windows = Math.floor(BATCH_SPAN_MS / windowMs) + 1;
+  while (groups.length < windows && left > 0) {
+    const n = Math.min(perWindow, left);
+    groups.push(n);
+    left -= n;
+  }
+  return { groups, everyMs: windowMs };
+}
+
+/** Counts a batch's starts at the times their groups began, in order; returns the new state. */
+export function consumeLaunches(state: PacerState, limits: PacingLimits, launches: ReadonlyArray<{ at: number; n: number }>): PacerState {
+  return [...launches].sort((a, b) => a.at - b.at).reduce((s, l) => consume(s, limits, l.at, l.n), state);
+}
+
 /** Rows read per page: about ten seconds of sending, so a page never outlives its quiet-hours check by much. */
 export function rowPageSize(limits: PacingLimits): number {
   return Math.min(500, Math.max(20, Math.ceil(limits.perSecond * 10)));

@@ -174,6 +174,19 @@ export const others: Record<string, Scenario> = {
     },
   },
   /**
+   * Twelve SMS rows at the business's 10 a second (campaign-batch-spans-windows): one batch starts ten
+   * at once and two a window later. Before the patch a batch started one window's ten, and a second
+   * batch the other two.
+   */
+  'campaign-sms-paced': {
+    businessesFile: tierBusinesses,
+    async record(stack) {
+      const contacts = Array.from({ length: 12 }, (_, i) => ({ phone: `+141555506${60 + i}` }));
+      const campaignId = await startCampaign(stack, { name: 'recorded paced sms', plan: [{ channel: 'sms', waitFor: '30s' }], contacts });
+      return [{ file: 'campaign-sms-paced', workflowId: `campaign.${campaignId}`, until: 'closed' }];
+    },
+  },
+  /**
    * Four WhatsApp rows (campaign-shared-whatsapp-tier): the batch takes grants from the business's tier
    * workflow, one contact already has a journey running, so its grant is given back. The tier workflow
    * lives on (24-hour window) and is recorded as it stands; before the patch there was none.

@@ -1,4 +1,7 @@
 import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createCampaignActivities, type RowStartResult } from '../../activities/campaign';
+import { contactIdOf } from '../../store/models';
 import { phoneBlock } from '../harness/contact';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { waitForCampaign } from '../harness/stack-queries';
@@ -57,8 +60,32 @@ test('journeys start no faster than the business rate', async () => {
   expect(done.startedPerSecond).toBeLessThanOrEqual(RATE * 1.5);
 });
 
+test('a paced batch begins each group a window after the one before, while the earlier starts run on', async () => {
+  const activities = createCampaignActivities({ store: stack.store, businesses: stack.businesses, client: stack.client, taskQueue: stack.taskQueue });
+  const list = phoneBlock(65, 6);
+  const results: RowStartResult[] = await new MockActivityEnvironment().run(activities.startCampaignJourneys, {
+    campaignId: 'cmp_00000000000e7e11',
+    businessId: 'paced',
+    categories: ['offers'],
+    plan: [{ channel: 'sms' as const, waitForMs: 30_000, remindAfterMs: [] }],
+    rows: list.map((phone, index) => ({ index, contactId: contactIdOf('paced', phone), contact: { phone } })),
+    pace: { groups: [3, 2, 1], everyMs: 1000 },
+  });
+  expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
+  expect(results.every((r) => r.journeyId)).toBe(true);
+  const launches = [...new Set(results.map((r) => r.launchedAt!))].sort((a, b) => a - b);
+  expect(results.map((r) => launches.indexOf(r.launchedAt!))).toEqual([0, 0, 0, 1, 1, 2]);
+  expect(launches[1] - launches[0]).toBeGreaterThanOrEqual(1000);
+  expect(launches[2] - launches[0]).toBeGreaterThanOrEqual(2000);
+  await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 15_000);
+  const requestedAt = (phone: string) => Date.parse(stack.carrier.messages({ to: phone })[0].createdAt);
+  // At the carrier, the last group's request comes at least its two windows after the first group's began.
+  expect(requestedAt(list[5]) - launches[0]).toBeGreaterThanOrEqual(2000);
+});
+
 test('pause stops starting journeys; resume continues where it stopped', async () => {
-  const list = phoneBlock(61, 24);
+  // Twelve seconds of rows: a pause lands once the batch under way (three windows) has returned.
+  const list = phoneBlock(61, 48);
   const campaignId = await startCampaign(list);
   await stack.carrier.waitFor(() => requestsTo(list).length >= 5, 20_000);
 

@@ -103,6 +103,11 @@ const PATCHES: Record<string, { before: string[]; after: string[]; unguarded?: s
     before: ['campaign-whatsapp-over-tier.before-campaign-shared-whatsapp-tier'],
     after: ['campaign-whatsapp-shared-tier', 'campaign-whatsapp-over-tier'],
   },
+  'campaign-batch-spans-windows': {
+    // Twelve rows at ten a second: one batch per window before (and a timer between), one batch of two groups after.
+    before: ['campaign-sms-paced.before-campaign-batch-spans-windows'],
+    after: ['campaign-sms-paced'],
+  },
 };
 
 /** The patch ids the workflow code calls patched() with, string literals or constants of workflows/. */

@@ -1,5 +1,5 @@
 import { optInRate, startedPerSecond } from '../../domain/campaign';
-import { allowance, consume, newPacer, pacingLimitsFor, pacingWindow, rowPageSize, type PacingLimits, type PacerState } from '../../domain/campaign-pacing';
+import { allowance, batchGroups, consume, consumeLaunches, newPacer, pacingLimitsFor, pacingWindow, rowPageSize, type PacingLimits, type PacerState } from '../../domain/campaign-pacing';
 import { parseBusinesses } from '../../domain/business';
 import demo from '../../config/businesses.demo.json';
 
@@ -80,6 +80,76 @@ describe('pacing', () => {
     expect(rowPageSize({ perSecond: 1 })).toBe(20);
     expect(rowPageSize({ perSecond: 10 })).toBe(100);
     expect(rowPageSize({ perSecond: 80 })).toBe(500);
+  });
+});
+
+/**
+ * Drives the pacer as the campaign workflow does with batches over several windows: each batch's
+ * activity begins `dispatchMs` after the workflow planned it, starts its groups a window apart, and
+ * returns `startMs` after its last group began. Returns the groups' start times, one per row.
+ */
+function simulateBatches(limits: PacingLimits, rows: number, dispatchMs: number, startMs: number, startAt = 1_700_000_000_000): number[] {
+  let state: PacerState = newPacer();
+  let now = startAt;
+  const starts: number[] = [];
+  while (starts.length < rows) {
+    const plan = batchGroups(state, limits, now);
+    if (plan.groups.length === 0) {
+      now += allowance(state, limits, now).waitMs;
+      continue;
+    }
+    const launches: Array<{ at: number; n: number }> = [];
+    const begun = now + dispatchMs;
+    plan.groups.forEach((size, i) => {
+      const n = Math.min(size, rows - starts.length);
+      if (n <= 0) return;
+      const at = begun + i * plan.everyMs;
+      for (let k = 0; k < n; k++) starts.push(at);
+      launches.push({ at, n });
+    });
+    state = consumeLaunches(state, limits, launches);
+    now = launches[launches.length - 1].at + startMs;
+  }
+  return starts;
+}
+
+describe('batches over several windows', () => {
+  test('20/s with starts that take 1.7 s: never more than 20 within a second, and near the rate', () => {
+    const starts = simulateBatches({ perSecond: 20 }, 1000, 50, 1_700);
+    expect(busiest(starts, 999)).toBe(20);
+    const perSecond = 1000 / ((starts[999] - starts[0]) / 1000);
+    // One batch per window managed 20 per 1.75 s here (11.4/s); three windows per batch, 60 per 3.75 s.
+    expect(perSecond).toBeGreaterThan(15.5);
+    expect(perSecond).toBeLessThanOrEqual(20);
+  });
+
+  test('a fresh window plans the span: three groups of a window each, a window apart', () => {
+    expect(batchGroups(newPacer(), { perSecond: 20 }, 1_700_000_000_000)).toEqual({ groups: [20, 20, 20], everyMs: 1000 });
+    expect(batchGroups(newPacer(), { perSecond: 2.5 }, 1_700_000_000_000)).toEqual({ groups: [2, 2, 2], everyMs: 1000 });
+    expect(batchGroups(newPacer(), { perSecond: 0.5 }, 1_700_000_000_000)).toEqual({ groups: [1, 1], everyMs: 2000 });
+  });
+
+  test('a window partly used, or longer than the span, gives one group; the day tier caps the span', () => {
+    const now = 1_700_000_000_000;
+    expect(batchGroups(consume(newPacer(), { perSecond: 20 }, now - 300, 5), { perSecond: 20 }, now)).toEqual({ groups: [15], everyMs: 1000 });
+    expect(batchGroups(consume(newPacer(), { perSecond: 20 }, now - 300, 20), { perSecond: 20 }, now)).toEqual({ groups: [], everyMs: 1000 });
+    expect(batchGroups(newPacer(), { perSecond: 0.1 }, now)).toEqual({ groups: [1], everyMs: 10_000 });
+    expect(batchGroups(newPacer(), { perSecond: 0.4 }, now)).toEqual({ groups: [1], everyMs: 2_500 });
+    expect(batchGroups(newPacer(), { perSecond: 20, dailyNewContacts: 45 }, now)).toEqual({ groups: [20, 20, 5], everyMs: 1000 });
+    const dayUsed = consume(newPacer(), { perSecond: 20, dailyNewContacts: 45 }, now - 5_000, 40);
+    expect(batchGroups(dayUsed, { perSecond: 20, dailyNewContacts: 45 }, now)).toEqual({ groups: [5], everyMs: 1000 });
+  });
+
+  test('the day tier holds across batches: 30 a day at 20/s starts 30, then waits for the next day', () => {
+    const starts = simulateBatches({ perSecond: 20, dailyNewContacts: 30 }, 40, 50, 1_700);
+    expect(starts.slice(0, 30).every((t) => t - starts[0] < 2_000)).toBe(true);
+    expect(starts[30] - starts[0]).toBeGreaterThanOrEqual(86_400_000);
+  });
+
+  test('launches are counted in order of time, whatever order they come in', () => {
+    const now = 1_700_000_000_000;
+    const state = consumeLaunches(newPacer(), { perSecond: 20 }, [{ at: now + 2000, n: 7 }, { at: now, n: 20 }, { at: now + 1000, n: 20 }]);
+    expect(state).toMatchObject({ windowStartedAt: now + 2000, startedInWindow: 7, startedInDay: 47, dayStartedAt: now });
   });
 });
 

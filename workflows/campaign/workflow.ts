@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities, RowStartResult, StartableRow } from '../../activities/campaign';
 import { isFinalCampaignStatus } from '../../domain/campaign';
-import { allowance, consume, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
+import { allowance, batchGroups, consume, consumeLaunches, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
 import {
   campaignProgressQuery,
   cancelCampaignUpdate,
@@ -39,15 +39,25 @@ const campaign = {
 
 const DEFAULT_MAX_STARTS_PER_RUN = 2000;
 export const SHARED_WHATSAPP_TIER_PATCH = 'campaign-shared-whatsapp-tier';
+/** Before it, a batch started one window's rows and the next batch waited for its round trip (docs/campaigns.md). */
+export const BATCH_SPANS_WINDOWS_PATCH = 'campaign-batch-spans-windows';
 /** Started rows are written to the store at least this often, so GET /v1/campaigns/:id stays current. */
 const RECORD_EVERY_MS = 2000;
 const RECORD_EVERY_ROWS = 200;
+
+/** The journeys a paced batch started, by when their group began. */
+function launchesOf(results: RowStartResult[]): Array<{ at: number; n: number }> {
+  const byAt = new Map<number, number>();
+  for (const r of results) if (r.journeyId && r.launchedAt !== undefined) byAt.set(r.launchedAt, (byAt.get(r.launchedAt) ?? 0) + 1);
+  return [...byAt].map(([at, n]) => ({ at, n }));
+}
 
 /**
  * Starts one opt-in journey per accepted row of a campaign, at the business's sending rate and
  * outside each contact's quiet hours. Rows stay in MongoDB; the workflow only holds a page of them
  * and the counters, and continues as new every few thousand starts so history stays small.
- * Journeys are started by an activity, one batch per pacing window, as independent workflows (not
+ * Journeys are started by an activity, one batch per few pacing windows (its groups a window apart,
+ * domain/campaign-pacing.ts batchGroups), as independent workflows (not
  * children: Temporal serialises a parent's child starts, which capped a campaign near 20/s on the
  * dev server). Their id is the contact's journey id, so a contact with a journey already running is
  * skipped, never asked twice; a retried batch finds the journeys it started and starts nothing new.
@@ -170,10 +180,12 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       await condition(interrupted, slot.waitMs);
       continue;
     }
-    const batch = page.splice(0, Math.min(slot.allowed, maxStartsPerRun - startsThisRun));
+    const pace = patched(BATCH_SPANS_WINDOWS_PATCH) ? batchGroups(p.pacer, pacing, Date.now()) : undefined;
+    const planned = pace ? pace.groups.reduce((sum, n) => sum + n, 0) : slot.allowed;
+    const batch = page.splice(0, Math.min(planned, maxStartsPerRun - startsThisRun));
     const at = Date.now();
     const tier = sharedTier ? { requestId: `${p.campaignId}.${uuid4()}`, limit: settings.limits.dailyNewContacts! } : undefined;
-    const answered = await campaign.startCampaignJourneys({ campaignId: p.campaignId, businessId: settings.businessId, categories: settings.categories, plan: settings.plan, rows: batch, tier, campaignCreatedAt: settings.createdAt });
+    const answered = await campaign.startCampaignJourneys({ campaignId: p.campaignId, businessId: settings.businessId, categories: settings.categories, plan: settings.plan, rows: batch, tier, campaignCreatedAt: settings.createdAt, ...(pace ? { pace } : {}) });
     const held = answered.filter((r) => r.heldUntil !== undefined);
     const results = answered.filter((r) => r.heldUntil === undefined);
     if (held.length) {
@@ -182,7 +194,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       p.tierWaitUntil = Math.min(...held.map((r) => r.heldUntil!));
     }
     const started = results.filter((r) => r.journeyId).length;
-    p.pacer = consume(p.pacer, pacing, at, started);
+    p.pacer = pace ? consumeLaunches(p.pacer, pacing, launchesOf(results)) : consume(p.pacer, pacing, at, started);
     for (const r of results) {
       if (r.journeyId) {
         p.started++;
