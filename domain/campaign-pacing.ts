@@ -39,13 +39,18 @@ export function pacingWindow(limits: PacingLimits): { windowMs: number; perWindo
   return { windowMs: Math.ceil(1000 / limits.perSecond), perWindow: 1 };
 }
 
+/** What the WhatsApp tier leaves of the current 24-hour window at `now` (unbounded without a tier). */
+function leftInDay(state: PacerState, limits: PacingLimits, now: number): number {
+  const inDay = now < state.dayStartedAt + DAY_MS ? state.startedInDay : 0;
+  return limits.dailyNewContacts === undefined ? Number.POSITIVE_INFINITY : limits.dailyNewContacts - inDay;
+}
+
 /** How many journeys may start at `now`, or how long to wait before the next one may. */
 export function allowance(state: PacerState, limits: PacingLimits, now: number): { allowed: number; waitMs: number } {
   const { windowMs, perWindow } = pacingWindow(limits);
   const inWindow = now < state.windowStartedAt + windowMs ? state.startedInWindow : 0;
-  const inDay = now < state.dayStartedAt + DAY_MS ? state.startedInDay : 0;
   const byRate = perWindow - inWindow;
-  const byDay = limits.dailyNewContacts === undefined ? Number.POSITIVE_INFINITY : limits.dailyNewContacts - inDay;
+  const byDay = leftInDay(state, limits, now);
   const allowed = Math.max(0, Math.min(byRate, byDay));
   if (allowed > 0) return { allowed, waitMs: 0 };
   const rateWait = byRate > 0 ? 0 : state.windowStartedAt + windowMs - now;
@@ -87,8 +92,7 @@ export function batchGroups(state: PacerState, limits: PacingLimits, now: number
   const { windowMs, perWindow } = pacingWindow(limits);
   const slot = allowance(state, limits, now);
   if (slot.allowed < perWindow || windowMs > BATCH_SPAN_MS) return { groups: slot.allowed > 0 ? [slot.allowed] : [], everyMs: windowMs };
-  const inDay = now < state.dayStartedAt + DAY_MS ? state.startedInDay : 0;
-  let left = limits.dailyNewContacts === undefined ? Number.POSITIVE_INFINITY : limits.dailyNewContacts - inDay;
+  let left = leftInDay(state, limits, now);
   const groups: number[] = [];
   const windows = Math.floor(BATCH_SPAN_MS / windowMs) + 1;
   while (groups.length < windows && left > 0) {
