@@ -110,7 +110,8 @@ test('pause stops starting journeys; resume continues where it stopped', async (
 });
 
 test('cancel with journeys=cancel: no new journeys, running ones end as cancelled, the rest is skipped', async () => {
-  const list = phoneBlock(62, 24);
+  // Twelve seconds of rows, as for pause: a cancel lands once the batch under way has returned.
+  const list = phoneBlock(62, 48);
   const campaignId = await startCampaign(list, '60s');
   await stack.carrier.waitFor(() => requestsTo(list).length >= 4, 20_000);
 
@@ -131,7 +132,8 @@ test('cancel with journeys=cancel: no new journeys, running ones end as cancelle
 });
 
 test('cancel with journeys=finish: no new journeys, running ones carry on', async () => {
-  const list = phoneBlock(63, 24);
+  // Twelve seconds of rows, as for pause: a cancel lands once the batch under way has returned.
+  const list = phoneBlock(63, 48);
   const campaignId = await startCampaign(list, '60s');
   await stack.carrier.waitFor(() => requestsTo(list).length >= 4, 20_000);
   const cancel = await stack.request('POST', `/v1/campaigns/${campaignId}/cancel`, { journeys: 'finish' });
