@@ -139,7 +139,9 @@ export function createCampaignStartActivities({ store, businesses, client, taskQ
           if (!info.isLocal) heartbeat({ done });
         }
       });
-    const begun = Date.now();
+    // The workflow's clock is not this one (it stands at its task's start, or moves with its local
+    // activities' results), so the first group's earliest start comes as a time to wait for here.
+    const begun = Math.max(Date.now(), input.pace?.startAt ?? 0);
     const started: Array<Promise<RowStartResult>> = [];
     for (const [i, group] of groupsOf(rows, input.pace?.groups).entries()) {
       // Each group waits for its window, not for the starts before it: those run on meanwhile.

@@ -70,10 +70,11 @@ export interface StartBatchInput {
   /** The campaign's createdAt (epoch ms), to rule out cheaply that an older journey is one of ours. */
   campaignCreatedAt?: number;
   /**
-   * Start the rows in groups of these sizes, in order, the first at once and each next one `everyMs`
-   * after the one before (the business's sending windows). Without it every row starts at once.
+   * Start the rows in groups of these sizes, in order, the first at once (not before `startAt`, epoch
+   * ms, when given) and each next one `everyMs` after the one before (the business's sending
+   * windows). Without it every row starts at once.
    */
-  pace?: { groups: number[]; everyMs: number };
+  pace?: { groups: number[]; everyMs: number; startAt?: number };
 }
 
 export function createCampaignActivities(deps: CampaignDeps) {

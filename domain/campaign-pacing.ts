@@ -103,6 +103,14 @@ export function batchGroups(state: PacerState, limits: PacingLimits, now: number
   return { groups, everyMs: windowMs };
 }
 
+/**
+ * A wait for the next sending window this short is the batch's own: its activity is scheduled at once
+ * and holds its first group until the window opens. Longer waits are a timer that ends this long
+ * before the window. The workflow task a timer takes cost about a third of a second per batch under
+ * load, and the window opens on the activity's clock, which is the one the groups' starts are counted by.
+ */
+export const BATCH_LEAD_MS = 500;
+
 /** Counts a batch's starts at the times their groups began, in order; returns the new state. */
 export function consumeLaunches(state: PacerState, limits: PacingLimits, launches: ReadonlyArray<{ at: number; n: number }>): PacerState {
   return [...launches].sort((a, b) => a.at - b.at).reduce((s, l) => consume(s, limits, l.at, l.n), state);

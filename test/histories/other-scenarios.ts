@@ -187,6 +187,19 @@ export const others: Record<string, Scenario> = {
     },
   },
   /**
+   * Thirty-two SMS rows at the business's 10 a second (campaign-batch-waits-for-window): a batch of
+   * three windows, then a short timer and a batch that holds its first group until its window opens.
+   * Before the patch the wait between the two batches was one timer to the window.
+   */
+  'campaign-sms-paced-batches': {
+    businessesFile: tierBusinesses,
+    async record(stack) {
+      const contacts = Array.from({ length: 32 }, (_, i) => ({ phone: `+14155550${700 + i}` }));
+      const campaignId = await startCampaign(stack, { name: 'recorded paced batches', plan: [{ channel: 'sms', waitFor: '30s' }], contacts });
+      return [{ file: 'campaign-sms-paced-batches', workflowId: `campaign.${campaignId}`, until: 'closed' }];
+    },
+  },
+  /**
    * Four WhatsApp rows (campaign-shared-whatsapp-tier): the batch takes grants from the business's tier
    * workflow, one contact already has a journey running, so its grant is given back. The tier workflow
    * lives on (24-hour window) and is recorded as it stands; before the patch there was none.

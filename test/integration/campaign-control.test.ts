@@ -83,6 +83,28 @@ test('a paced batch begins each group a window after the one before, while the e
   expect(requestedAt(list[5]) - launches[0]).toBeGreaterThanOrEqual(2000);
 });
 
+test('a paced batch given the time its window opens holds its first group until then', async () => {
+  const activities = createCampaignActivities({ store: stack.store, businesses: stack.businesses, client: stack.client, taskQueue: stack.taskQueue });
+  const list = phoneBlock(66, 3);
+  const startAt = Date.now() + 800;
+  const results: RowStartResult[] = await new MockActivityEnvironment().run(activities.startCampaignJourneys, {
+    campaignId: 'cmp_00000000000e7e12',
+    businessId: 'paced',
+    categories: ['offers'],
+    plan: [{ channel: 'sms' as const, waitForMs: 30_000, remindAfterMs: [] }],
+    rows: list.map((phone, index) => ({ index, contactId: contactIdOf('paced', phone), contact: { phone } })),
+    pace: { groups: [2, 1], everyMs: 1000, startAt },
+  });
+  expect(results.every((r) => r.journeyId)).toBe(true);
+  const launches = [...new Set(results.map((r) => r.launchedAt!))].sort((a, b) => a - b);
+  expect(launches).toHaveLength(2);
+  expect(launches[0]).toBeGreaterThanOrEqual(startAt);
+  expect(launches[1] - launches[0]).toBeGreaterThanOrEqual(1000);
+  await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 15_000);
+  const firstRequest = Math.min(...requestsTo(list).map((m) => Date.parse(m.createdAt)));
+  expect(firstRequest).toBeGreaterThanOrEqual(startAt);
+});
+
 test('pause stops starting journeys; resume continues where it stopped', async () => {
   // Twelve seconds of rows: a pause lands once the batch under way (three windows) has returned.
   const list = phoneBlock(61, 48);

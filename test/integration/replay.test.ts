@@ -108,6 +108,11 @@ const PATCHES: Record<string, { before: string[]; after: string[]; unguarded?: s
     before: ['campaign-sms-paced.before-campaign-batch-spans-windows'],
     after: ['campaign-sms-paced'],
   },
+  'campaign-batch-waits-for-window': {
+    // Thirty-two rows at ten a second: a timer to the next window before; after, a shorter timer and a batch that waits out the rest.
+    before: ['campaign-sms-paced-batches.before-campaign-batch-waits-for-window', 'campaign-sms-paced'],
+    after: ['campaign-sms-paced-batches'],
+  },
 };
 
 /** The patch ids the workflow code calls patched() with, string literals or constants of workflows/. */

@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities, RowStartResult, StartableRow } from '../../activities/campaign';
 import { isFinalCampaignStatus } from '../../domain/campaign';
-import { allowance, batchGroups, consume, consumeLaunches, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
+import { allowance, BATCH_LEAD_MS, batchGroups, consume, consumeLaunches, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
 import {
   campaignProgressQuery,
   cancelCampaignUpdate,
@@ -41,6 +41,8 @@ const DEFAULT_MAX_STARTS_PER_RUN = 2000;
 export const SHARED_WHATSAPP_TIER_PATCH = 'campaign-shared-whatsapp-tier';
 /** Before it, a batch started one window's rows and the next batch waited for its round trip (docs/campaigns.md). */
 export const BATCH_SPANS_WINDOWS_PATCH = 'campaign-batch-spans-windows';
+/** Before it, every wait for a window was a timer, and a batch began when the workflow's clock said so (docs/campaigns.md). */
+export const BATCH_WAITS_FOR_WINDOW_PATCH = 'campaign-batch-waits-for-window';
 /** Started rows are written to the store at least this often, so GET /v1/campaigns/:id stays current. */
 const RECORD_EVERY_MS = 2000;
 const RECORD_EVERY_ROWS = 200;
@@ -174,13 +176,17 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       }
       p.tierWaitUntil = undefined;
     }
+    const spans = patched(BATCH_SPANS_WINDOWS_PATCH);
+    const leadMs = spans && patched(BATCH_WAITS_FOR_WINDOW_PATCH) ? BATCH_LEAD_MS : 0;
     const slot = allowance(p.pacer, pacing, Date.now());
-    if (slot.allowed === 0) {
+    if (slot.allowed === 0 && slot.waitMs > leadMs) {
       if (unrecorded.length && Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
-      await condition(interrupted, slot.waitMs);
+      await condition(interrupted, slot.waitMs - leadMs);
       continue;
     }
-    const pace = patched(BATCH_SPANS_WINDOWS_PATCH) ? batchGroups(p.pacer, pacing, Date.now()) : undefined;
+    // waitMs is 0 when a start is allowed now; else the window opens then, on the clock of the launches counted.
+    const startAt = Date.now() + slot.waitMs;
+    const pace = spans ? { ...batchGroups(p.pacer, pacing, startAt), ...(leadMs ? { startAt } : {}) } : undefined;
     const planned = pace ? pace.groups.reduce((sum, n) => sum + n, 0) : slot.allowed;
     const batch = page.splice(0, Math.min(planned, maxStartsPerRun - startsThisRun));
     const at = Date.now();
