@@ -141,14 +141,18 @@ export function createCampaignStartActivities({ store, businesses, client, taskQ
       });
     // The workflow's clock is not this one (it stands at its task's start, or moves with its local
     // activities' results), so the first group's earliest start comes as a time to wait for here.
-    const begun = Math.max(Date.now(), input.pace?.startAt ?? 0);
+    let due = Math.max(Date.now(), input.pace?.startAt ?? 0);
     const started: Array<Promise<RowStartResult>> = [];
-    for (const [i, group] of groupsOf(rows, input.pace?.groups).entries()) {
-      // Each group waits for its window, not for the starts before it: those run on meanwhile.
-      const due = begun + i * (input.pace?.everyMs ?? 0);
+    for (const group of groupsOf(rows, input.pace?.groups)) {
       // A timer may fire a millisecond early; a group must never begin inside the window before it.
       for (let wait = due - Date.now(); wait > 0; wait = due - Date.now()) await sleep(wait);
-      started.push(...startGroup(group, Date.now()));
+      const launchedAt = Date.now();
+      // Each group waits for its window, not for the starts before it: those run on meanwhile. The
+      // window is counted from when this group began, so a late wake-up moves the next one on too:
+      // counted from the plan, a group woken 10 ms late had the next begin inside its window, and
+      // the pacer then counted both in one window and let the following batch in early.
+      due = launchedAt + (input.pace?.everyMs ?? 0);
+      started.push(...startGroup(group, launchedAt));
     }
     const results = await Promise.all(started);
     const unused = results.filter((r) => !r.journeyId).length;

@@ -9,6 +9,7 @@ import { findFreePort } from '../dev/free-port';
 import { httpOk, startNodeProcess, waitUntil, type ManagedProcess } from '../dev/processes';
 import { startFerretDb, startTemporalDevServer } from '../dev/servers';
 import { withWorkerHeapLimit } from '../dev/worker-heap';
+import { busiestWindow } from './helpers';
 import { parseBusinesses } from '../domain/business';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
 
@@ -214,6 +215,7 @@ async function main(): Promise<void> {
     const perContact = new Map<string, number>();
     for (const m of carrier.messages({ channel: 'sms', direction: 'outbound-api' })) perContact.set(m.contact, (perContact.get(m.contact) ?? 0) + 1);
     const duplicates = [...perContact.values()].filter((n) => n > 1).length;
+    const requestTimes = carrier.messages({ channel: 'sms', direction: 'outbound-api' }).filter((m) => indexOf.has(m.contact)).map((m) => Date.parse(m.createdAt));
     const figures = {
       rows,
       accepted: start.rows.accepted,
@@ -225,6 +227,7 @@ async function main(): Promise<void> {
       optInRate: campaign.optInRate,
       requestsSent: perContact.size,
       contactsWithDuplicateRequests: duplicates,
+      busiestSecondOfRequests: busiestWindow(requestTimes, 1000),
       responder: responder.stats(),
       peakRss: { worker: mb(peakRssKb(worker.child.pid)), api: mb(peakRssKb(api.child.pid)), temporal: mb(peakRssKb(temporal?.child.pid)), ferretdb: mb(peakRssKb(ferret?.process.child.pid)), bench: mb(peakRssKb(process.pid)) },
     };
@@ -235,6 +238,7 @@ async function main(): Promise<void> {
         `  journeys started/s ${figures.startedPerSecond} (all started within ${figures.startWindowSeconds} s; business rate ${rate}/s)`,
         `  outcomes: confirmed ${campaign.counts.confirmed}, declined ${campaign.counts.declined}, expired ${campaign.counts.expired}, opted out ${campaign.counts.opted_out}, cancelled ${campaign.counts.cancelled}, active ${campaign.counts.active}, pending ${campaign.counts.pending}; opt-in rate ${(campaign.optInRate * 100).toFixed(1)}%`,
         `  requests sent ${figures.requestsSent}; contacts with more than one request: ${duplicates} (must be 0)`,
+        `  busiest second at the carrier: ${figures.busiestSecondOfRequests} requests (business rate ${rate}/s; a journey sends its request a little after its start, so some jitter)`,
         `  peak RSS: worker ${figures.peakRss.worker}, API ${figures.peakRss.api}, Temporal ${figures.peakRss.temporal}, FerretDB ${figures.peakRss.ferretdb}, bench+carrier ${figures.peakRss.bench}`,
         '',
         JSON.stringify(figures),

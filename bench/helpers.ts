@@ -29,3 +29,14 @@ export function positiveInt(name: string): (value: string) => number {
     return n;
   };
 }
+
+/** The most events in any window of `windowMs` (a window begins at an event), for times in epoch ms. */
+export function busiestWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let first = 0, last = 0; first < sorted.length; first++) {
+    while (last < sorted.length && sorted[last] < sorted[first] + windowMs) last++;
+    most = Math.max(most, last - first);
+  }
+  return most;
+}

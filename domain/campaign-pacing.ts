@@ -80,6 +80,12 @@ export function consume(state: PacerState, limits: PacingLimits, now: number, n:
  * starts, and a pause or cancel takes effect once it returns.
  */
 export const BATCH_SPAN_MS = 2_000;
+/**
+ * The span of a batch whose activity waits for its own first window (BATCH_LEAD_MS): four windows.
+ * What a batch boundary still costs (the last group's starts, the workflow's turn) is paid once per
+ * four windows instead of three; a pause or cancel lands about a second later.
+ */
+export const WAITING_BATCH_SPAN_MS = 3_000;
 
 /**
  * The groups of a batch that spans sending windows: the first starts at once, each next one a window
@@ -88,13 +94,13 @@ export const BATCH_SPAN_MS = 2_000;
  * the starts fell behind the rate; a batch over several windows pays that once. A window partly used
  * already, or one longer than the span, gives a batch of that window alone.
  */
-export function batchGroups(state: PacerState, limits: PacingLimits, now: number): { groups: number[]; everyMs: number } {
+export function batchGroups(state: PacerState, limits: PacingLimits, now: number, spanMs = BATCH_SPAN_MS): { groups: number[]; everyMs: number } {
   const { windowMs, perWindow } = pacingWindow(limits);
   const slot = allowance(state, limits, now);
-  if (slot.allowed < perWindow || windowMs > BATCH_SPAN_MS) return { groups: slot.allowed > 0 ? [slot.allowed] : [], everyMs: windowMs };
+  if (slot.allowed < perWindow || windowMs > spanMs) return { groups: slot.allowed > 0 ? [slot.allowed] : [], everyMs: windowMs };
   let left = leftInDay(state, limits, now);
   const groups: number[] = [];
-  const windows = Math.floor(BATCH_SPAN_MS / windowMs) + 1;
+  const windows = Math.floor(spanMs / windowMs) + 1;
   while (groups.length < windows && left > 0) {
     const n = Math.min(perWindow, left);
     groups.push(n);

@@ -187,14 +187,15 @@ export const others: Record<string, Scenario> = {
     },
   },
   /**
-   * Thirty-two SMS rows at the business's 10 a second (campaign-batch-waits-for-window): a batch of
-   * three windows, then a short timer and a batch that holds its first group until its window opens.
-   * Before the patch the wait between the two batches was one timer to the window.
+   * Fifty-two SMS rows at the business's 10 a second (campaign-batch-waits-for-window): a batch of
+   * four windows, then a short timer and a batch that holds its first group until its window opens,
+   * the first batch's rows written meanwhile. Before the patch a batch spanned three windows, and
+   * each wait between batches was one timer to the window, after the rows were written.
    */
   'campaign-sms-paced-batches': {
     businessesFile: tierBusinesses,
     async record(stack) {
-      const contacts = Array.from({ length: 32 }, (_, i) => ({ phone: `+14155550${700 + i}` }));
+      const contacts = Array.from({ length: 52 }, (_, i) => ({ phone: `+14155550${700 + i}` }));
       const campaignId = await startCampaign(stack, { name: 'recorded paced batches', plan: [{ channel: 'sms', waitFor: '30s' }], contacts });
       return [{ file: 'campaign-sms-paced-batches', workflowId: `campaign.${campaignId}`, until: 'closed' }];
     },
