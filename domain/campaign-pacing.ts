@@ -122,7 +122,11 @@ export function consumeLaunches(state: PacerState, limits: PacingLimits, launche
   return [...launches].sort((a, b) => a.at - b.at).reduce((s, l) => consume(s, limits, l.at, l.n), state);
 }
 
-/** Rows read per page: about ten seconds of sending, so a page never outlives its quiet-hours check by much. */
+/**
+ * Rows read per page: twelve seconds of sending, so a page never outlives its quiet-hours check by
+ * much, and splits into whole batches of three or four windows (a page's short last batch cost a
+ * batch boundary of its own before the next page's read).
+ */
 export function rowPageSize(limits: PacingLimits): number {
-  return Math.min(500, Math.max(20, Math.ceil(limits.perSecond * 10)));
+  return Math.min(500, Math.max(20, Math.ceil(limits.perSecond * 12)));
 }

@@ -78,7 +78,9 @@ describe('pacing', () => {
 
   test('a page of rows holds about ten seconds of sending', () => {
     expect(rowPageSize({ perSecond: 1 })).toBe(20);
-    expect(rowPageSize({ perSecond: 10 })).toBe(100);
+    // Twelve windows: three batches of four, or four of three.
+    expect(rowPageSize({ perSecond: 10 })).toBe(120);
+    expect(rowPageSize({ perSecond: 20 })).toBe(240);
     expect(rowPageSize({ perSecond: 80 })).toBe(500);
   });
 });

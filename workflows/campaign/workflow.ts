@@ -125,6 +125,10 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   let page: StartableRow[] = [];
   let pageValidUntil: number | undefined;
   let startsThisRun = 0;
+  // The latest time the starts reported (epoch ms, the activity's clock). After a batch the
+  // workflow's own clock can stand before the batch's last launch, and a wait counted from it
+  // overshot the window by that much.
+  let seen = 0;
   let statusRecorded = p.status;
 
   for (;;) {
@@ -185,14 +189,15 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     const spans = patched(BATCH_SPANS_WINDOWS_PATCH);
     const waits = spans && patched(BATCH_WAITS_FOR_WINDOW_PATCH);
     const leadMs = waits ? BATCH_LEAD_MS : 0;
-    const slot = allowance(p.pacer, pacing, Date.now());
+    const now = waits ? Math.max(Date.now(), seen) : Date.now();
+    const slot = allowance(p.pacer, pacing, now);
     if (slot.allowed === 0 && slot.waitMs > leadMs) {
       if (unrecorded.length && Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
       await condition(interrupted, slot.waitMs - leadMs);
       continue;
     }
     // waitMs is 0 when a start is allowed now; else the window opens then, on the clock of the launches counted.
-    const startAt = Date.now() + slot.waitMs;
+    const startAt = now + slot.waitMs;
     const pace = spans ? { ...batchGroups(p.pacer, pacing, startAt, waits ? WAITING_BATCH_SPAN_MS : undefined), ...(waits ? { startAt } : {}) } : undefined;
     const planned = pace ? pace.groups.reduce((sum, n) => sum + n, 0) : slot.allowed;
     const batch = page.splice(0, Math.min(planned, maxStartsPerRun - startsThisRun));
@@ -201,6 +206,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     const answered = await campaign.startCampaignJourneys({ campaignId: p.campaignId, businessId: settings.businessId, categories: settings.categories, plan: settings.plan, rows: batch, tier, campaignCreatedAt: settings.createdAt, ...(pace ? { pace } : {}) });
     const held = answered.filter((r) => r.heldUntil !== undefined);
     const results = answered.filter((r) => r.heldUntil === undefined);
+    for (const r of answered) seen = Math.max(seen, r.at);
     if (held.length) {
       const heldRows = new Set(held.map((r) => r.index));
       page.unshift(...batch.filter((row) => heldRows.has(row.index)));
