@@ -96,18 +96,21 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   const interrupted = () => p.status === 'paused' || p.cancel !== undefined;
 
   setHandler(campaignProgressQuery, () => p);
+  // An update's answer leaves with the workflow task, which can run on through batches first: answer
+  // with the progress as the update left it, not the object the batches go on changing.
+  const asNow = (): CampaignProgress => JSON.parse(JSON.stringify(p));
   setHandler(pauseCampaignUpdate, () => {
     if (p.status === 'running') p.status = 'paused';
-    return p;
+    return asNow();
   }, { validator: () => { if (ended() || p.cancel) throw new Error(`campaign is ${p.status}`); } });
   setHandler(resumeCampaignUpdate, () => {
     if (p.status === 'paused') p.status = 'running';
-    return p;
+    return asNow();
   }, { validator: () => { if (ended() || p.cancel) throw new Error(`campaign is ${p.status}`); } });
   setHandler(cancelCampaignUpdate, (req: CancelCampaignRequest) => {
     p.cancel = req;
     p.status = 'cancelling';
-    return p;
+    return asNow();
   }, { validator: (_req: CancelCampaignRequest) => { if (ended() || p.cancel) throw new Error(`campaign is already ${p.status}`); } });
 
   let unrecorded: RowStartResult[] = [];
