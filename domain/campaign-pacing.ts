@@ -80,12 +80,6 @@ export function consume(state: PacerState, limits: PacingLimits, now: number, n:
  * starts, and a pause or cancel takes effect once it returns.
  */
 export const BATCH_SPAN_MS = 2_000;
-/**
- * The span of a batch whose activity waits for its own first window (BATCH_LEAD_MS): four windows.
- * What a batch boundary still costs (the last group's starts, the workflow's turn) is paid once per
- * four windows instead of three; a pause or cancel lands about a second later.
- */
-export const WAITING_BATCH_SPAN_MS = 3_000;
 
 /**
  * The groups of a batch that spans sending windows: the first starts at once, each next one a window
@@ -94,13 +88,13 @@ export const WAITING_BATCH_SPAN_MS = 3_000;
  * the starts fell behind the rate; a batch over several windows pays that once. A window partly used
  * already, or one longer than the span, gives a batch of that window alone.
  */
-export function batchGroups(state: PacerState, limits: PacingLimits, now: number, spanMs = BATCH_SPAN_MS): { groups: number[]; everyMs: number } {
+export function batchGroups(state: PacerState, limits: PacingLimits, now: number): { groups: number[]; everyMs: number } {
   const { windowMs, perWindow } = pacingWindow(limits);
   const slot = allowance(state, limits, now);
-  if (slot.allowed < perWindow || windowMs > spanMs) return { groups: slot.allowed > 0 ? [slot.allowed] : [], everyMs: windowMs };
+  if (slot.allowed < perWindow || windowMs > BATCH_SPAN_MS) return { groups: slot.allowed > 0 ? [slot.allowed] : [], everyMs: windowMs };
   let left = leftInDay(state, limits, now);
   const groups: number[] = [];
-  const windows = Math.floor(spanMs / windowMs) + 1;
+  const windows = Math.floor(BATCH_SPAN_MS / windowMs) + 1;
   while (groups.length < windows && left > 0) {
     const n = Math.min(perWindow, left);
     groups.push(n);
@@ -125,11 +119,7 @@ export function consumeLaunches(state: PacerState, limits: PacingLimits, launche
   return [...launches].sort((a, b) => a.at - b.at).reduce((s, l) => consume(s, limits, l.at, l.n), state);
 }
 
-/**
- * Rows read per page: twelve seconds of sending, so a page never outlives its quiet-hours check by
- * much, and splits into whole batches of three or four windows (a page's short last batch cost a
- * batch boundary of its own before the next page's read).
- */
+/** Rows read per page: about ten seconds of sending, so a page never outlives its quiet-hours check by much. */
 export function rowPageSize(limits: PacingLimits): number {
-  return Math.min(500, Math.max(20, Math.ceil(limits.perSecond * 12)));
+  return Math.min(500, Math.max(20, Math.ceil(limits.perSecond * 10)));
 }

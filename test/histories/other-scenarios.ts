@@ -188,9 +188,9 @@ export const others: Record<string, Scenario> = {
   },
   /**
    * Fifty-two SMS rows at the business's 10 a second (campaign-batch-waits-for-window): a batch of
-   * four windows, then a short timer and a batch that holds its first group until its window opens,
-   * the first batch's rows written meanwhile. Before the patch a batch spanned three windows, and
-   * each wait between batches was one timer to the window, after the rows were written.
+   * three windows, then a timer that ends half a second before the next window and a batch that
+   * holds its first group until the window opens. Before the patch the wait between the two batches
+   * was one timer to the window.
    */
   'campaign-sms-paced-batches': {
     businessesFile: tierBusinesses,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createCampaignActivities, type RowStartResult } from '../../activities/campaign';
+import { createCampaignActivities, type RowStartResult, type StartBatchInput } from '../../activities/campaign';
 import { contactIdOf } from '../../store/models';
 import { phoneBlock } from '../harness/contact';
 import { startTestStack, type TestStack } from '../harness/stack';
@@ -45,6 +45,19 @@ async function campaign(campaignId: string) {
 
 const requestsTo = (list: string[]) => list.flatMap((phone) => stack.carrier.messages({ to: phone }));
 
+/** One paced batch of the campaign activity, run as the workflow runs it, for the 'paced' business. */
+function startBatch(campaignId: string, list: string[], pace: StartBatchInput['pace']): Promise<RowStartResult[]> {
+  const activities = createCampaignActivities({ store: stack.store, businesses: stack.businesses, client: stack.client, taskQueue: stack.taskQueue });
+  return new MockActivityEnvironment().run(activities.startCampaignJourneys, {
+    campaignId,
+    businessId: 'paced',
+    categories: ['offers'],
+    plan: [{ channel: 'sms' as const, waitForMs: 30_000, remindAfterMs: [] }],
+    rows: list.map((phone, index) => ({ index, contactId: contactIdOf('paced', phone), contact: { phone } })),
+    pace,
+  });
+}
+
 test('journeys start no faster than the business rate', async () => {
   const list = phoneBlock(60, 16);
   const campaignId = await startCampaign(list);
@@ -61,16 +74,8 @@ test('journeys start no faster than the business rate', async () => {
 });
 
 test('a paced batch begins each group a window after the one before, while the earlier starts run on', async () => {
-  const activities = createCampaignActivities({ store: stack.store, businesses: stack.businesses, client: stack.client, taskQueue: stack.taskQueue });
   const list = phoneBlock(65, 6);
-  const results: RowStartResult[] = await new MockActivityEnvironment().run(activities.startCampaignJourneys, {
-    campaignId: 'cmp_00000000000e7e11',
-    businessId: 'paced',
-    categories: ['offers'],
-    plan: [{ channel: 'sms' as const, waitForMs: 30_000, remindAfterMs: [] }],
-    rows: list.map((phone, index) => ({ index, contactId: contactIdOf('paced', phone), contact: { phone } })),
-    pace: { groups: [3, 2, 1], everyMs: 1000 },
-  });
+  const results = await startBatch('cmp_00000000000e7e11', list, { groups: [3, 2, 1], everyMs: 1000 });
   expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
   expect(results.every((r) => r.journeyId)).toBe(true);
   const launches = [...new Set(results.map((r) => r.launchedAt!))].sort((a, b) => a - b);
@@ -85,17 +90,9 @@ test('a paced batch begins each group a window after the one before, while the e
 });
 
 test('a paced batch given the time its window opens holds its first group until then', async () => {
-  const activities = createCampaignActivities({ store: stack.store, businesses: stack.businesses, client: stack.client, taskQueue: stack.taskQueue });
   const list = phoneBlock(66, 3);
   const startAt = Date.now() + 800;
-  const results: RowStartResult[] = await new MockActivityEnvironment().run(activities.startCampaignJourneys, {
-    campaignId: 'cmp_00000000000e7e12',
-    businessId: 'paced',
-    categories: ['offers'],
-    plan: [{ channel: 'sms' as const, waitForMs: 30_000, remindAfterMs: [] }],
-    rows: list.map((phone, index) => ({ index, contactId: contactIdOf('paced', phone), contact: { phone } })),
-    pace: { groups: [2, 1], everyMs: 1000, startAt },
-  });
+  const results = await startBatch('cmp_00000000000e7e12', list, { groups: [2, 1], everyMs: 1000, startAt });
   expect(results.every((r) => r.journeyId)).toBe(true);
   const launches = [...new Set(results.map((r) => r.launchedAt!))].sort((a, b) => a - b);
   expect(launches).toHaveLength(2);

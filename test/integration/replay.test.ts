@@ -109,7 +109,7 @@ const PATCHES: Record<string, { before: string[]; after: string[]; unguarded?: s
     after: ['campaign-sms-paced'],
   },
   'campaign-batch-waits-for-window': {
-    // Fifty-two rows at ten a second: three-window batches with a timer to each next window before; after, four-window batches, a shorter timer, and a batch that waits out the rest.
+    // Fifty-two rows at ten a second: a timer to the next window before; after, a shorter timer and a batch that waits out the rest.
     before: ['campaign-sms-paced-batches.before-campaign-batch-waits-for-window', 'campaign-sms-paced'],
     after: ['campaign-sms-paced-batches'],
   },

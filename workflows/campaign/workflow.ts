@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities, RowStartResult, StartableRow } from '../../activities/campaign';
 import { isFinalCampaignStatus } from '../../domain/campaign';
-import { allowance, BATCH_LEAD_MS, batchGroups, consume, consumeLaunches, newPacer, WAITING_BATCH_SPAN_MS, type PacingLimits } from '../../domain/campaign-pacing';
+import { allowance, BATCH_LEAD_MS, batchGroups, consume, consumeLaunches, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
 import {
   campaignProgressQuery,
   cancelCampaignUpdate,
@@ -41,10 +41,7 @@ const DEFAULT_MAX_STARTS_PER_RUN = 2000;
 export const SHARED_WHATSAPP_TIER_PATCH = 'campaign-shared-whatsapp-tier';
 /** Before it, a batch started one window's rows and the next batch waited for its round trip (docs/campaigns.md). */
 export const BATCH_SPANS_WINDOWS_PATCH = 'campaign-batch-spans-windows';
-/**
- * Before it, every wait for a window was a timer, a batch began when the workflow's clock said so and
- * spanned three windows, and the started rows were written before the next batch (docs/campaigns.md).
- */
+/** Before it, every wait for a window was a timer, and a batch began when the workflow's clock said so (docs/campaigns.md). */
 export const BATCH_WAITS_FOR_WINDOW_PATCH = 'campaign-batch-waits-for-window';
 /** Started rows are written to the store at least this often, so GET /v1/campaigns/:id stays current. */
 const RECORD_EVERY_MS = 2000;
@@ -115,14 +112,11 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
 
   let unrecorded: RowStartResult[] = [];
   let lastRecordAt = Date.now();
-  // Writes of started rows run one after another, in order; the next batch need not wait for one.
-  let recording: Promise<void> = Promise.resolve();
-  const record = (): Promise<void> => {
-    const write = { campaignId: p.campaignId, results: unrecorded, progress: { ...p } };
+  const record = async () => {
+    const results = unrecorded;
     unrecorded = [];
     lastRecordAt = Date.now();
-    recording = recording.then(() => campaign.recordCampaignStarts(write));
-    return recording;
+    await campaign.recordCampaignStarts({ campaignId: p.campaignId, results, progress: { ...p } });
   };
 
   let page: StartableRow[] = [];
@@ -201,7 +195,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
     // waitMs is 0 when a start is allowed now; else the window opens then, on the clock of the launches counted.
     const startAt = now + slot.waitMs;
-    const pace = spans ? { ...batchGroups(p.pacer, pacing, startAt, waits ? WAITING_BATCH_SPAN_MS : undefined), ...(waits ? { startAt } : {}) } : undefined;
+    const pace = spans ? { ...batchGroups(p.pacer, pacing, startAt), ...(waits ? { startAt } : {}) } : undefined;
     const planned = pace ? pace.groups.reduce((sum, n) => sum + n, 0) : slot.allowed;
     const batch = page.splice(0, Math.min(planned, maxStartsPerRun - startsThisRun));
     const at = Date.now();
@@ -228,18 +222,12 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
     startsThisRun += results.length;
     unrecorded.push(...results);
-    if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - lastRecordAt >= RECORD_EVERY_MS) {
-      // Awaited by the next record() or the run's end; marked handled so a failure surfaces there, once.
-      if (waits) record().catch(() => undefined);
-      else await record();
-    }
+    if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
   }
 
   if (p.cancel) {
     if (page.length) p.pass.next = page[0].index;
     if (unrecorded.length) await record();
-    // The sweeps below rewrite rows too: a write still running goes first.
-    await recording;
     const skipped = await campaign.skipPendingRows({ campaignId: p.campaignId, reason: 'campaign_cancelled', detail: p.cancel.reason ?? 'the campaign was cancelled before this row was started' });
     if (skipped) p.skippedAtStart.campaign_cancelled = (p.skippedAtStart.campaign_cancelled ?? 0) + skipped;
     if (p.cancel.journeys === 'cancel') await campaign.cancelCampaignJourneys({ campaignId: p.campaignId, reason: p.cancel.reason });
