@@ -106,13 +106,22 @@ export function batchGroups(state: PacerState, limits: PacingLimits, now: number
 /**
  * A wait for the next sending window this short is the batch's own: its activity is scheduled at once
  * and holds its first group until the window opens. Longer waits are a timer that ends this long
- * before the window: the timer's workflow task, queued behind the journeys' tasks, cost a batch 0.3
- * to 0.7 s under load. Not longer: batch after batch with no timer between them runs in one workflow
- * task, and a pause or resume is answered only when that task completes (the worker completes it at
- * 80 % of its 10 s timeout), which held a resume's answer until the campaign had finished. The window
- * opens on the activity's clock, the one launches are counted by.
+ * before the window. Campaign runs from before patch campaign-batches-chain wait so, and every run
+ * waits so once an update came in, because the timer lets the workflow task go and the update's
+ * answer leaves with it. The window opens on the activity's clock, the one launches are counted by.
  */
 export const BATCH_LEAD_MS = 500;
+
+/**
+ * With chained batches (patch campaign-batches-chain) a wait for the next window this short is the
+ * batch's own, so at a rate of one window a second or faster the workflow never leaves its task
+ * between batches: the next batch's local activity is scheduled as the last one returns, in the same
+ * task, and holds its first group until the window opens. A timer between batches cost 0.2 to 0.5 s
+ * each under load, its workflow task queued behind the journeys' tasks in the worker. The worker
+ * renews a task held open so at 80 % of the campaign's task timeout (services/workflow-starts.ts
+ * CAMPAIGN_TASK_TIMEOUT); a pause, resume or cancel arrives with a renewal.
+ */
+export const BATCH_CHAIN_LEAD_MS = 1_000;
 
 /** Counts a batch's starts at the times their groups began, in order; returns the new state. */
 export function consumeLaunches(state: PacerState, limits: PacingLimits, launches: ReadonlyArray<{ at: number; n: number }>): PacerState {

@@ -52,6 +52,13 @@ export function startInboundWorkflow(t: TemporalAccess, input: InboundMessageInp
 }
 
 /**
+ * A campaign's batches chain in one workflow task (domain/campaign-pacing.ts BATCH_CHAIN_LEAD_MS),
+ * which the worker renews at 80 % of this timeout; a pause, resume or cancel reaches the workflow
+ * with a renewal. Ten seconds (the default) let a pause wait up to 8 s while batches went on.
+ */
+export const CAMPAIGN_TASK_TIMEOUT = '4s';
+
+/**
  * The campaign's workflow; its id is the campaign's. `cancelJourneysOnly` runs it again after it
  * completed, to cancel the journeys it started.
  */
@@ -59,6 +66,7 @@ export function startCampaignWorkflow(t: TemporalAccess, input: CampaignWorkflow
   const { businessId, ...args } = input;
   const again = args.cancelJourneysOnly !== undefined;
   return startOnce(t, campaignWorkflowRef, campaignWorkflowId(input.campaignId), args, {
+    workflowTaskTimeout: CAMPAIGN_TASK_TIMEOUT,
     workflowIdConflictPolicy: again ? 'USE_EXISTING' : 'FAIL',
     workflowIdReusePolicy: again ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
     typedSearchAttributes: new TypedSearchAttributes([

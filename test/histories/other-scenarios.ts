@@ -1,13 +1,8 @@
-/** The other workflows' scenarios: event delivery, opt-outs, inbound messages, direct consent, campaigns and the WhatsApp tier. */
+/** The other workflows' scenarios: event delivery, opt-outs, inbound messages and direct consent (campaigns: campaign-scenarios.ts). */
 import { createServer } from 'node:http';
-import path from 'node:path';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { eventDeliveryWorkflowId } from '../../workflows/event-delivery/contract';
 import type { TestStack } from '../harness/stack';
 import { ACME, start, type Recording, type Scenario } from './scenario';
-
-/** 'tiered': a WhatsApp tier of 6 new contacts a day and no quiet hours, so a campaign runs whatever the hour. */
-const tierBusinesses = path.join(__dirname, '..', 'fixtures', 'businesses.tier.json');
 
 const sms = (stack: TestStack, from: string, body: string) => stack.carrier.sendInbound({ from, to: ACME.sms, body });
 const whatsapp = (stack: TestStack, from: string, body: string) => stack.carrier.sendInbound({ from: `whatsapp:${from}`, to: `whatsapp:${ACME.whatsapp}`, body });
@@ -45,12 +40,6 @@ function stopEndsJourney(file: string, phone: string): Scenario {
       return [{ file, workflowId: await stopBySms(stack, phone), until: 'closed' }];
     },
   };
-}
-
-async function startCampaign(stack: TestStack, body: Record<string, unknown>): Promise<string> {
-  const r = await stack.request('POST', '/v1/campaigns', { businessId: 'tiered', categories: ['offers'], ...body });
-  if (r.status !== 202) throw new Error(`campaign was not accepted: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body.campaignId;
 }
 
 export const others: Record<string, Scenario> = {
@@ -163,82 +152,6 @@ export const others: Record<string, Scenario> = {
       });
       if (r.status !== 202) throw new Error(`offline consent answered ${r.status} ${JSON.stringify(r.body)}`);
       return [{ file: 'direct-offline-consent', workflowId: r.body.directConsentId, until: 'closed' }];
-    },
-  },
-  /** Three SMS rows, started and completed. */
-  'campaign-sms-completed': {
-    businessesFile: tierBusinesses,
-    async record(stack) {
-      const campaignId = await startCampaign(stack, { name: 'recorded sms', plan: [{ channel: 'sms', waitFor: '30s' }], contacts: ['+14155550621', '+14155550622', '+14155550623'].map((phone) => ({ phone })) });
-      return [{ file: 'campaign-sms-completed', workflowId: `campaign.${campaignId}`, until: 'closed' }];
-    },
-  },
-  /**
-   * Twelve SMS rows at the business's 10 a second (campaign-batch-spans-windows): one batch starts ten
-   * at once and two a window later. Before the patch a batch started one window's ten, and a second
-   * batch the other two.
-   */
-  'campaign-sms-paced': {
-    businessesFile: tierBusinesses,
-    async record(stack) {
-      const contacts = Array.from({ length: 12 }, (_, i) => ({ phone: `+141555506${60 + i}` }));
-      const campaignId = await startCampaign(stack, { name: 'recorded paced sms', plan: [{ channel: 'sms', waitFor: '30s' }], contacts });
-      return [{ file: 'campaign-sms-paced', workflowId: `campaign.${campaignId}`, until: 'closed' }];
-    },
-  },
-  /**
-   * Fifty-two SMS rows at the business's 10 a second (campaign-batch-waits-for-window): a batch of
-   * three windows, then a timer that ends half a second before the next window and a batch that
-   * holds its first group until the window opens. Before the patch the wait between the two batches
-   * was one timer to the window.
-   */
-  'campaign-sms-paced-batches': {
-    businessesFile: tierBusinesses,
-    async record(stack) {
-      const contacts = Array.from({ length: 52 }, (_, i) => ({ phone: `+14155550${700 + i}` }));
-      const campaignId = await startCampaign(stack, { name: 'recorded paced batches', plan: [{ channel: 'sms', waitFor: '30s' }], contacts });
-      return [{ file: 'campaign-sms-paced-batches', workflowId: `campaign.${campaignId}`, until: 'closed' }];
-    },
-  },
-  /**
-   * Four WhatsApp rows (campaign-shared-whatsapp-tier): the batch takes grants from the business's tier
-   * workflow, one contact already has a journey running, so its grant is given back. The tier workflow
-   * lives on (24-hour window) and is recorded as it stands; before the patch there was none.
-   */
-  'campaign-whatsapp-shared-tier': {
-    businessesFile: tierBusinesses,
-    async record(stack) {
-      const busy = '+14155550631';
-      const r = await stack.request('POST', '/v1/journeys', { businessId: 'tiered', contact: { phone: busy }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
-      if (r.status !== 202) throw new Error(`journey did not start: ${r.status} ${JSON.stringify(r.body)}`);
-      await stack.carrier.waitFor(() => stack.carrier.messages({ to: busy })[0], 10_000);
-      const campaignId = await startCampaign(stack, { name: 'recorded whatsapp', plan: [{ channel: 'whatsapp', waitFor: '30s' }], contacts: [busy, '+14155550632', '+14155550633', '+14155550634'].map((phone) => ({ phone })) });
-      await stack.client.workflow.getHandle(`campaign.${campaignId}`).result();
-      const campaign: Recording = { file: 'campaign-whatsapp-shared-tier', workflowId: `campaign.${campaignId}`, until: 'closed' };
-      const tier = await stack.client.workflow.getHandle('whatsapp-tier.tiered').describe().then(
-        () => true,
-        (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)),
-      );
-      return tier ? [campaign, { file: 'tier-after-whatsapp-campaign', workflowId: 'whatsapp-tier.tiered', until: 'open' }] : [campaign];
-    },
-  },
-  /**
-   * Eight WhatsApp rows for a tier of six: six start, two wait for the window (a day) to free up, so
-   * the campaign is recorded while it waits. Before campaign-shared-whatsapp-tier the campaign's own
-   * pacer counted the tier and slept; now the tier workflow holds the rows back. Only a history
-   * that ran into the tier tells those two branches apart.
-   */
-  'campaign-whatsapp-over-tier': {
-    businessesFile: tierBusinesses,
-    async record(stack) {
-      const contacts = Array.from({ length: 8 }, (_, i) => ({ phone: `+1415555064${i}` }));
-      const campaignId = await startCampaign(stack, { name: 'recorded over the tier', plan: [{ channel: 'whatsapp', waitFor: '30s' }], contacts });
-      const progress = async () => (await stack.request('GET', `/v1/campaigns/${campaignId}`)).body;
-      await stack.carrier.waitFor(async () => {
-        const p = await progress();
-        return p.started > 0 && p.counts?.pending > 0 && p.status === 'running' ? p : undefined;
-      }, 20_000);
-      return [{ file: 'campaign-whatsapp-over-tier', workflowId: `campaign.${campaignId}`, until: 'open' }];
     },
   },
 };

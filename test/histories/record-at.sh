@@ -23,7 +23,7 @@ trap 'rm -rf "$old"' EXIT
 git -C "$repo" archive "$(git -C "$repo" rev-parse --verify "$commit^{commit}")" | tar -x -C "$old"
 ln -s "$(readlink -f "$repo/node_modules")" "$old/node_modules"
 ln -s "$(readlink -f "$repo/.tools")" "$old/.tools"
-cp "$here/record.ts" "$here/scenario.ts" "$here/journey-scenarios.ts" "$here/other-scenarios.ts" "$here/history-json.ts" "$old/test/histories/"
+cp "$here/record.ts" "$here/scenario.ts" "$here/journey-scenarios.ts" "$here/other-scenarios.ts" "$here/campaign-scenarios.ts" "$here/history-json.ts" "$old/test/histories/"
 # Scenarios may name a fixture the old tree does not have yet (it only sets limits, no code).
 for f in "$repo"/test/fixtures/businesses.*.json; do
   [ -e "$old/test/fixtures/$(basename "$f")" ] || cp "$f" "$old/test/fixtures/"

@@ -9,6 +9,7 @@ import { startTestStack, type TestStack } from '../harness/stack';
 import { sleep } from '../harness/wait';
 import { historyToJson } from './history-json';
 import { journeys, journeysWithBusinesses } from './journey-scenarios';
+import { campaigns } from './campaign-scenarios';
 import { others } from './other-scenarios';
 import { journeyScenario, type Recording, type Scenario } from './scenario';
 
@@ -38,6 +39,7 @@ const scenarios: Record<string, Scenario> = {
   ...Object.fromEntries(Object.entries(journeys).map(([name, recorder]) => [name, journeyScenario(recorder)])),
   ...journeysWithBusinesses,
   ...others,
+  ...campaigns,
 };
 
 const { EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EVENT_TYPE_WORKFLOW_TASK_STARTED } = temporal.api.enums.v1.EventType;

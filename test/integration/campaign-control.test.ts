@@ -123,8 +123,13 @@ test('pause stops starting journeys; resume continues where it stopped', async (
   const resumed = await stack.request('POST', `/v1/campaigns/${campaignId}/resume`);
   expect(resumed.status).toBe(200);
   expect(resumed.body.status).toBe('running');
+  // Answered as it resumed: not held until the batches after it (which keep the task open) had run.
+  expect(resumed.body.started).toBe(startedAtPause);
   const done = await waitForCampaign(stack, campaignId, (b) => b.status === 'completed');
   expect(done.started).toBe(list.length);
+  // The task the batches chain in is renewed at 80 % of this, and a pause arrives with a renewal.
+  const { raw } = await stack.client.workflow.getHandle(`campaign.${campaignId}`).describe();
+  expect(Number(raw.executionConfig?.defaultWorkflowTaskTimeout?.seconds)).toBe(4);
   await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 10_000);
   for (const phone of list) expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
 });

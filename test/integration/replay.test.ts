@@ -113,6 +113,11 @@ const PATCHES: Record<string, { before: string[]; after: string[]; unguarded?: s
     before: ['campaign-sms-paced-batches.before-campaign-batch-waits-for-window', 'campaign-sms-paced'],
     after: ['campaign-sms-paced-batches'],
   },
+  'campaign-batches-chain': {
+    // A timer between batches before; after, the next batch in the same task, and a 1 ms timer once an update is answered.
+    before: ['campaign-sms-paced-batches.before-campaign-batches-chain', 'campaign-sms-paused-chain.before-campaign-batches-chain'],
+    after: ['campaign-sms-paced-batches', 'campaign-sms-paused-chain'],
+  },
 };
 
 /** The patch ids the workflow code calls patched() with, string literals or constants of workflows/. */

@@ -100,6 +100,19 @@ describe('log lines', () => {
     ]);
   });
 
+  test("core's long-task warning is information for a campaign, whose chained batches hold the task open, and a warning for the rest", () => {
+    const { logger, parsed } = capture();
+    const line = (workflowType: string) => ({ sdkComponent: 'core', workflowType, workflowTaskDuration: 8001 });
+    temporalLogger(logger).warn('[TMPRL1104] 01a2:4:1 Workflow task duration exceeded 5 seconds.', line('campaignWorkflow'));
+    temporalLogger(logger).warn('[TMPRL1104] 01a3:4:1 Workflow task duration exceeded 5 seconds.', line('journeyWorkflowV4'));
+    temporalLogger(logger).warn('Activity failed', line('campaignWorkflow'));
+    expect(parsed().map((l) => [l.level, l.workflowType])).toEqual([
+      [30, 'campaignWorkflow'],
+      [40, 'journeyWorkflowV4'],
+      [40, 'campaignWorkflow'],
+    ]);
+  });
+
   test('Fastify request lines: the URL with its query string, and a failed request', async () => {
     const { logger, text, parsed } = capture();
     const app = Fastify({ loggerInstance: logger });

@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities, RowStartResult, StartableRow } from '../../activities/campaign';
 import { isFinalCampaignStatus } from '../../domain/campaign';
-import { allowance, BATCH_LEAD_MS, batchGroups, consume, consumeLaunches, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
+import { allowance, BATCH_CHAIN_LEAD_MS, BATCH_LEAD_MS, batchGroups, consume, consumeLaunches, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
 import {
   campaignProgressQuery,
   cancelCampaignUpdate,
@@ -43,6 +43,8 @@ export const SHARED_WHATSAPP_TIER_PATCH = 'campaign-shared-whatsapp-tier';
 export const BATCH_SPANS_WINDOWS_PATCH = 'campaign-batch-spans-windows';
 /** Before it, every wait for a window was a timer, and a batch began when the workflow's clock said so (docs/campaigns.md). */
 export const BATCH_WAITS_FOR_WINDOW_PATCH = 'campaign-batch-waits-for-window';
+/** Before it, every wait longer than BATCH_LEAD_MS was a timer, so each batch let the workflow task go (docs/campaigns.md). */
+export const BATCHES_CHAIN_PATCH = 'campaign-batches-chain';
 /** Started rows are written to the store at least this often, so GET /v1/campaigns/:id stays current. */
 const RECORD_EVERY_MS = 2000;
 const RECORD_EVERY_ROWS = 200;
@@ -93,39 +95,48 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   const interrupted = () => p.status === 'paused' || p.cancel !== undefined;
 
   setHandler(campaignProgressQuery, () => p);
-  // An update's answer leaves with the workflow task, which can run on through batches first: answer
-  // with the progress as the update left it, not the object the batches go on changing.
-  const asNow = (): CampaignProgress => JSON.parse(JSON.stringify(p));
+  // An update's answer leaves with the workflow task, and chained batches keep the task open: the
+  // loop's next wait lets it go (letGo below) instead of chaining the next batch on. Answer with the
+  // progress as the update left it, not the object later batches go on changing.
+  let answerPending = false;
+  const answer = (): CampaignProgress => {
+    answerPending = true;
+    return JSON.parse(JSON.stringify(p));
+  };
   setHandler(pauseCampaignUpdate, () => {
     if (p.status === 'running') p.status = 'paused';
-    return asNow();
+    return answer();
   }, { validator: () => { if (ended() || p.cancel) throw new Error(`campaign is ${p.status}`); } });
   setHandler(resumeCampaignUpdate, () => {
     if (p.status === 'paused') p.status = 'running';
-    return asNow();
+    return answer();
   }, { validator: () => { if (ended() || p.cancel) throw new Error(`campaign is ${p.status}`); } });
   setHandler(cancelCampaignUpdate, (req: CancelCampaignRequest) => {
     p.cancel = req;
     p.status = 'cancelling';
-    return asNow();
+    return answer();
   }, { validator: (_req: CancelCampaignRequest) => { if (ended() || p.cancel) throw new Error(`campaign is already ${p.status}`); } });
 
+  // The latest time the starts reported (epoch ms, the activity's clock). After a batch the
+  // workflow's own clock can stand before the batch's last launch, and a wait counted from it
+  // overshot the window by that much. While batches chain, the workflow's clock stands still at the
+  // open task's start: the starts' clock is the one that moves.
+  let seen = 0;
+  let chaining = false;
+  const clock = () => (chaining ? Math.max(Date.now(), seen) : Date.now());
+
   let unrecorded: RowStartResult[] = [];
-  let lastRecordAt = Date.now();
+  let lastRecordAt = clock();
   const record = async () => {
     const results = unrecorded;
     unrecorded = [];
-    lastRecordAt = Date.now();
+    lastRecordAt = clock();
     await campaign.recordCampaignStarts({ campaignId: p.campaignId, results, progress: { ...p } });
   };
 
   let page: StartableRow[] = [];
   let pageValidUntil: number | undefined;
   let startsThisRun = 0;
-  // The latest time the starts reported (epoch ms, the activity's clock). After a batch the
-  // workflow's own clock can stand before the batch's last launch, and a wait counted from it
-  // overshot the window by that much.
-  let seen = 0;
   let statusRecorded = p.status;
 
   for (;;) {
@@ -146,7 +157,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       return continueAsNew<typeof campaignWorkflow>({ campaignId: p.campaignId, carried: p, maxStartsPerRun });
     }
 
-    if (page.length === 0 || (pageValidUntil !== undefined && Date.now() >= pageValidUntil)) {
+    if (page.length === 0 || (pageValidUntil !== undefined && clock() >= pageValidUntil)) {
       if (page.length) p.pass.next = page[0].index;
       page = [];
       if (unrecorded.length) await record();
@@ -185,12 +196,16 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
     const spans = patched(BATCH_SPANS_WINDOWS_PATCH);
     const waits = spans && patched(BATCH_WAITS_FOR_WINDOW_PATCH);
-    const leadMs = waits ? BATCH_LEAD_MS : 0;
+    chaining = waits && patched(BATCHES_CHAIN_PATCH);
+    // An update's answer waits for the task to be let go: this wait lets it go, however short.
+    const letGo = chaining && answerPending;
+    const leadMs = chaining && !letGo ? BATCH_CHAIN_LEAD_MS : waits ? BATCH_LEAD_MS : 0;
     const now = waits ? Math.max(Date.now(), seen) : Date.now();
     const slot = allowance(p.pacer, pacing, now);
-    if (slot.allowed === 0 && slot.waitMs > leadMs) {
-      if (unrecorded.length && Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
-      await condition(interrupted, slot.waitMs - leadMs);
+    if (letGo || (slot.allowed === 0 && slot.waitMs > leadMs)) {
+      answerPending = false;
+      if (unrecorded.length && clock() - lastRecordAt >= RECORD_EVERY_MS) await record();
+      await condition(interrupted, Math.max(1, slot.waitMs - leadMs));
       continue;
     }
     // waitMs is 0 when a start is allowed now; else the window opens then, on the clock of the launches counted.
@@ -222,7 +237,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
     startsThisRun += results.length;
     unrecorded.push(...results);
-    if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - lastRecordAt >= RECORD_EVERY_MS) await record();
+    if (unrecorded.length >= RECORD_EVERY_ROWS || clock() - lastRecordAt >= RECORD_EVERY_MS) await record();
   }
 
   if (p.cancel) {
