@@ -36,10 +36,10 @@ export const campaigns: Record<string, Scenario> = {
     },
   },
   /**
-   * Fifty-two SMS rows at the business's 10 a second (campaign-batch-waits-for-window): a batch of
-   * three windows, then a timer that ends half a second before the next window and a batch that
-   * holds its first group until the window opens. Before the patch the wait between the two batches
-   * was one timer to the window.
+   * Fifty-two SMS rows at the business's 10 a second: a batch of three windows, then one that holds
+   * its first group until its window opens. Before campaign-batch-waits-for-window the wait between
+   * them was one timer to the window; before campaign-batches-chain, a timer that ended half a second
+   * before it; now the second batch follows in the same workflow task.
    */
   'campaign-sms-paced-batches': {
     businessesFile: tierBusinesses,
@@ -91,9 +91,10 @@ export const campaigns: Record<string, Scenario> = {
     },
   },
   /**
-   * A hundred and twenty SMS rows at 10 a second (campaign-batches-chain), paused once ten were asked and resumed a
-   * second later: batches chained in one workflow task, the pause arriving with the task's renewal,
-   * the wait that lets the task go so each answer leaves, and the chain again after the resume.
+   * A hundred and twenty SMS rows at 10 a second (campaign-batches-chain), paused once ten were
+   * asked and resumed a second later: batches chained in one workflow task, the pause arriving with
+   * the task's renewal, the wait that lets the task go so each answer leaves, and the chain again
+   * after the resume.
    */
   'campaign-sms-paused-chain': {
     businessesFile: tierBusinesses,
