@@ -73,6 +73,7 @@ export function createCampaignStartActivities({ store, businesses, client, taskQ
       plan: input.plan,
       source: { kind: 'campaign', reference: input.campaignId },
       campaignId: input.campaignId,
+      campaignRow: row.index,
       requestedAt,
     };
     const started = (runId: string): RowStartResult => ({ index: row.index, journeyId: journeyIdOf(workflowId, runId), at: Date.now() });

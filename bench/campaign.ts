@@ -9,6 +9,7 @@ import { findFreePort } from '../dev/free-port';
 import { httpOk, startNodeProcess, waitUntil, type ManagedProcess } from '../dev/processes';
 import { startFerretDb, startTemporalDevServer } from '../dev/servers';
 import { withWorkerHeapLimit } from '../dev/worker-heap';
+import { cpuPer, readCpu } from './cpu-times';
 import { busiestWindow } from './helpers';
 import { parseBusinesses } from '../domain/business';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
@@ -198,6 +199,9 @@ async function main(): Promise<void> {
 
     const responder = startResponder(carrier, indexOf, acme.senders.sms);
     say(`running: ${rows} rows, ${rate} SMS/s, answers YES ${yesShare * 100}% / NO ${noShare * 100}% / nothing ${Math.round((1 - yesShare - noShare) * 100)}%, journeys wait ${waitFor}`);
+    const cpuGroups = { worker: [worker.child.pid], api: [api.child.pid], temporal: [temporal?.child.pid], ferretdb: [ferret?.process.child.pid] };
+    const pidsOf = (g: Record<string, (number | undefined)[]>) => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v.filter((p): p is number => p !== undefined)]));
+    const cpuBefore = readCpu(pidsOf(cpuGroups));
     const began = Date.now();
     // The CLI under --json keeps stderr empty for scripts, so the bench says how far the campaign got itself.
     const progress = setInterval(() => say(`${Math.round((Date.now() - began) / 1000)} s: ${carrierProgress(carrier, indexOf)}`), 60_000);
@@ -207,6 +211,7 @@ async function main(): Promise<void> {
       OPTINFLOW_API_KEY: DEV_API_KEY,
     });
     const elapsedMs = Date.now() - began;
+    const cpuUsed = cpuPer(cpuBefore, readCpu(pidsOf(cpuGroups)), 1, 1);
     clearInterval(progress);
     responder.stop();
     if (cli.code !== 0) throw new Error(`the CLI exited with ${cli.code}: ${cli.stdout}`);
@@ -229,6 +234,7 @@ async function main(): Promise<void> {
       contactsWithDuplicateRequests: duplicates,
       busiestSecondOfRequests: busiestWindow(requestTimes, 1000),
       responder: responder.stats(),
+      cpuSeconds: Object.fromEntries([...cpuUsed].map(([k, v]) => [k, Math.round(v * 10) / 10])),
       peakRss: { worker: mb(peakRssKb(worker.child.pid)), api: mb(peakRssKb(api.child.pid)), temporal: mb(peakRssKb(temporal?.child.pid)), ferretdb: mb(peakRssKb(ferret?.process.child.pid)), bench: mb(peakRssKb(process.pid)) },
     };
     process.stdout.write(
@@ -239,6 +245,7 @@ async function main(): Promise<void> {
         `  outcomes: confirmed ${campaign.counts.confirmed}, declined ${campaign.counts.declined}, expired ${campaign.counts.expired}, opted out ${campaign.counts.opted_out}, cancelled ${campaign.counts.cancelled}, active ${campaign.counts.active}, pending ${campaign.counts.pending}; opt-in rate ${(campaign.optInRate * 100).toFixed(1)}%`,
         `  requests sent ${figures.requestsSent}; contacts with more than one request: ${duplicates} (must be 0)`,
         `  busiest second at the carrier: ${figures.busiestSecondOfRequests} requests (business rate ${rate}/s; a journey sends its request a little after its start, so some jitter)`,
+        `  CPU seconds over the run: ${[...cpuUsed].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; ${([...cpuUsed.values()].reduce((a, b) => a + b, 0) / (elapsedMs / 1000)).toFixed(2)} of the cores busy on average`,
         `  peak RSS: worker ${figures.peakRss.worker}, API ${figures.peakRss.api}, Temporal ${figures.peakRss.temporal}, FerretDB ${figures.peakRss.ferretdb}, bench+carrier ${figures.peakRss.bench}`,
         '',
         JSON.stringify(figures),

@@ -1,8 +1,9 @@
 import { isFinalCampaignStatus, optInRate, startedPerSecond, type SkipReason } from '../domain/campaign';
-import { journeyCountsOf, readChunk, ROWS_PER_CHUNK, type CampaignDoc, type CampaignRow } from '../store/campaigns';
+import { readChunk, ROWS_PER_CHUNK, type CampaignDoc, type CampaignRow } from '../store/campaigns';
 import { campaignProgressQuery, campaignWorkflowId, type CampaignProgress } from '../workflows/campaign/contract';
 import type { ServiceDeps } from './deps';
 import { numberStateOf } from '../store/whatsapp-numbers';
+import { campaignOutcomeCounts } from '../store/campaign-outcomes';
 
 /** A row as the API shows it: 1-based row numbers, as in a spreadsheet (the CSV header is not a row). */
 export function rowView(r: CampaignRow) {
@@ -57,8 +58,9 @@ export async function campaignView(deps: ServiceDeps, doc: CampaignDoc) {
   const firstStartedAt = live?.firstStartedAt ?? epochOf(doc.progress?.firstStartedAt);
   const lastStartedAt = live?.lastStartedAt ?? epochOf(doc.progress?.lastStartedAt);
   const status = live?.status ?? doc.status;
-  const journeys = await journeyCountsOf(deps.store, doc._id);
-  // A journey is in the journeys collection once its first activity ran; until then it counts as active.
+  const journeys = await campaignOutcomeCounts(deps.store, doc);
+  // A journey is counted once its record is (the journeys collection, or the campaign's outcomes, which
+  // count only ended ones); until then it counts as active.
   const recorded = journeys.active + journeys.confirmed + journeys.declined + journeys.expired + journeys.opted_out + journeys.cancelled;
   const active = journeys.active + Math.max(0, started - recorded);
   const skippedAtStartTotal = Object.values(skippedAtStart).reduce((a, b) => a + (b ?? 0), 0);

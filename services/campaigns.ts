@@ -69,6 +69,7 @@ export async function createCampaign(deps: ServiceDeps, req: CampaignRequest, lo
     rowCount: checked.rows.length,
     chunkCount: Math.ceil(checked.rows.length / ROWS_PER_CHUNK),
     accepted: checked.accepted,
+    outcomesByRow: true,
     skippedAtUpload: checked.skipped,
     progress: { started: 0, skippedAtStart: {} },
     ...(req.createdBy ? { createdBy: req.createdBy } : {}),

@@ -59,6 +59,8 @@ export interface CampaignDoc {
   rowCount: number;
   chunkCount: number;
   accepted: number;
+  /** Its journeys' outcomes are counted by row (store/campaign-outcomes.ts); absent on campaigns created before. */
+  outcomesByRow?: boolean;
   /** Rows skipped when the file arrived, by reason. */
   skippedAtUpload: Partial<Record<SkipReason, number>>;
   /** Written by the campaign workflow as it goes. */
@@ -121,6 +123,7 @@ const campaignSchema = new Schema(
     rowCount: { type: Number, required: true },
     chunkCount: { type: Number, required: true },
     accepted: { type: Number, required: true },
+    outcomesByRow: Boolean,
     skippedAtUpload: Schema.Types.Mixed,
     progress: Schema.Types.Mixed,
     cancel: Schema.Types.Mixed,

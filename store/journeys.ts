@@ -3,6 +3,7 @@ import type { LedgerActor } from '../domain/access';
 import type { JourneyInput, JourneyState } from '../workflows/journey/contract';
 import type { ContactDoc, Store } from './models';
 import { upsertAndReadContact } from './queries';
+import { tallyCampaignOutcome } from './campaign-outcomes';
 
 export interface JourneyStart {
   _id: string;
@@ -11,6 +12,8 @@ export interface JourneyStart {
   businessId: string;
   contactId: string;
   campaignId?: string;
+  /** Its row in the campaign's file (0-based), under which its outcome is counted. */
+  campaignRow?: number;
   categories: string[];
   plan: unknown;
   source?: unknown;
@@ -44,6 +47,7 @@ function startDocument(store: Store, input: JourneyBegin): Promise<void> {
     businessId: input.businessId,
     contactId: input.contactId,
     campaignId: input.campaignId,
+    campaignRow: input.campaignRow,
     categories: input.categories,
     plan: input.plan,
     source: input.source,
@@ -68,11 +72,37 @@ export async function recordJourneyEnd(store: Store, state: JourneyState): Promi
         { $set: { status: state.status, state, ...(state.status === 'opted_out' ? {} : { endedAt }) } },
       )
     ).modifiedCount === 1;
-  if (state.status !== 'opted_out') return (await active()) || (await closed());
+  // The record's step for its campaign's tally: 1 written from active, 2 over an opt-out's close.
+  let step = 0;
+  const tried = async (write: () => Promise<boolean>, written: number) => {
+    const done = await write();
+    if (done) step = written;
+    return done;
+  };
   // An opted-out journey's record was almost always closed by its opt-out already: that update first
   // saves one per opt-out. Closed-then-active can miss a close landing between the two, so a record
   // neither matched is tried as closed once more.
-  return (await closed()) || (await active()) || (await closed());
+  const ended =
+    state.status !== 'opted_out'
+      ? (await tried(active, 1)) || (await tried(closed, 2))
+      : (await tried(closed, 2)) || (await tried(active, 1)) || (await tried(closed, 2));
+  if (state.campaignId && state.campaignRow !== undefined) await tallyJourneyRecord(store, { campaignId: state.campaignId, row: state.campaignRow }, state.journeyId, ended ? { step, status: state.status } : undefined);
+  return ended;
+}
+
+/**
+ * Counts the journey's record in its campaign's outcomes: as just written, or (a step run again after
+ * its write, or a record another step ended) as the store has it.
+ */
+async function tallyJourneyRecord(store: Store, at: { campaignId: string; row: number }, journeyId: string, written: { step: number; status: string } | undefined): Promise<void> {
+  let record = written;
+  if (!record) {
+    const doc = await store.journeys.findById(journeyId, { status: 1, endedBy: 1, 'state.journeyId': 1 }).lean<{ status?: string; endedBy?: string; state?: unknown }>();
+    const step = (doc?.endedBy ? 1 : 0) + (doc?.state ? 1 : 0);
+    if (!doc?.status || step === 0) return;
+    record = { step, status: doc.status };
+  }
+  await tallyCampaignOutcome(store, { ...at, ...record });
 }
 
 /**
@@ -87,11 +117,13 @@ export async function closeJourneyForOptOut(store: Store, o: { contactId: string
   // A caller that has just read the contact passes that read: one round trip fewer per opt-out.
   const contact = await (contactRead ?? store.contacts.findById(o.contactId, { currentJourneyId: 1 }).lean<{ currentJourneyId?: string }>());
   if (!contact?.currentJourneyId) return false;
-  const r = await store.journeys.updateOne(
-    { _id: contact.currentJourneyId, status: 'active', startedAt: { $lte: new Date(o.receivedAt) } },
-    { $set: { status: 'opted_out', endedAt: new Date(), endedBy: o.optOutId } },
-  );
-  return r.modifiedCount === 1;
+  const before = await store.journeys
+    .findOneAndUpdate({ _id: contact.currentJourneyId, status: 'active', startedAt: { $lte: new Date(o.receivedAt) } }, { $set: { status: 'opted_out', endedAt: new Date(), endedBy: o.optOutId } })
+    .lean<{ campaignId?: string; campaignRow?: number }>();
+  if (!before) return false;
+  // Should this fail, the journey's own end counts its record.
+  if (before.campaignId && before.campaignRow !== undefined) await tallyCampaignOutcome(store, { campaignId: before.campaignId, row: before.campaignRow, step: 1, status: 'opted_out' });
+  return true;
 }
 
 export interface InboundMessageRecord {

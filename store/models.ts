@@ -111,6 +111,7 @@ const journeySchema = new Schema(
     businessId: { type: String, required: true },
     contactId: { type: String, required: true },
     campaignId: String,
+    campaignRow: Number,
     categories: [String],
     plan: Schema.Types.Mixed,
     source: Schema.Types.Mixed,

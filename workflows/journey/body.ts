@@ -24,6 +24,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
     businessId: input.businessId,
     contactId: input.contactId,
     campaignId: input.campaignId,
+    ...(input.campaignRow !== undefined ? { campaignRow: input.campaignRow } : {}),
     categories: input.categories,
     status: 'active',
     stepIndex: 0,

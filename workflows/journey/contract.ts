@@ -32,6 +32,8 @@ export interface JourneyInput {
   plan: JourneyStep[];
   source?: { kind: string; reference?: string; evidence?: Record<string, unknown> };
   campaignId?: string;
+  /** The campaign row (0-based) it was started for: its outcome is counted under it (store/campaign-outcomes.ts). */
+  campaignRow?: number;
   requestedAt: string;
   /** The key that asked; runs started before keys had ids have none. */
   actor?: LedgerActor;
@@ -81,6 +83,7 @@ export interface JourneyState {
   businessId: string;
   contactId: string;
   campaignId?: string;
+  campaignRow?: number;
   categories: string[];
   status: JourneyStatus;
   stepIndex: number;
