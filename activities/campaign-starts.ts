@@ -3,6 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { TemporalAccess } from '../services/temporal';
 import { grantWhatsappTier, releaseWhatsappTier } from '../services/whatsapp-tier';
 import { startJourneyWorkflow } from '../services/workflow-starts';
+import { campaignStartsHeld } from '../store/campaign-holds';
 import { numberStateOf } from '../store/whatsapp-numbers';
 import { qualityPacing, type QualityRating } from '../domain/whatsapp-quality';
 import { journeyIdOf, journeyWorkflowId, type JourneyInput } from '../workflows/journey/contract';
@@ -13,6 +14,8 @@ import type { CampaignDeps, RowStartResult, StartableRow, StartBatchInput } from
 const CLOCK_SKEW_MARGIN_MS = 10 * 60_000;
 /** Wait this long before asking again when the tier workflow gave no instant (it always should). */
 const TIER_FALLBACK_WAIT_MS = 60_000;
+/** Rows held back for a pause or cancel not yet taken are tried again after this, should it not come. */
+const HOLD_RETRY_MS = 1_000;
 
 /** The rows in groups of these sizes, in order; rows beyond them (or all, without sizes) in one more. */
 function groupsOf(rows: StartableRow[], sizes: readonly number[] | undefined): StartableRow[][] {
@@ -144,9 +147,19 @@ export function createCampaignStartActivities({ store, businesses, client, taskQ
     // activities' results), so the first group's earliest start comes as a time to wait for here.
     let due = Math.max(Date.now(), input.pace?.startAt ?? 0);
     const started: Array<Promise<RowStartResult>> = [];
-    for (const group of groupsOf(rows, input.pace?.groups)) {
+    const groups = groupsOf(rows, input.pace?.groups);
+    let heldForControl = 0;
+    for (const [k, group] of groups.entries()) {
       // A timer may fire a millisecond early; a group must never begin inside the window before it.
       for (let wait = due - Date.now(); wait > 0; wait = due - Date.now()) await sleep(wait);
+      const holdFor = await campaignStartsHeld(store, input.campaignId);
+      if (holdFor) {
+        const rest = groups.slice(k).flat();
+        heldForControl = rest.length;
+        held = [...rest.map((r) => ({ index: r.index, heldUntil: Date.now() + HOLD_RETRY_MS, at: Date.now() })), ...held];
+        log.info('campaign starts held for a control request', { campaignId: input.campaignId, for: holdFor, rows: rest.length });
+        break;
+      }
       const launchedAt = Date.now();
       // Each group waits for its window, not for the starts before it: those run on meanwhile. The
       // window is counted from when this group began, so a late wake-up moves the next one on too:
@@ -156,7 +169,8 @@ export function createCampaignStartActivities({ store, businesses, client, taskQ
       started.push(...startGroup(group, launchedAt));
     }
     const results = await Promise.all(started);
-    const unused = results.filter((r) => !r.journeyId).length;
+    // Rows held for a pause or cancel had their tier grants too.
+    const unused = results.filter((r) => !r.journeyId).length + heldForControl;
     if (input.tier && unused > 0) await releaseWhatsappTier(t, input.businessId, input.tier.requestId, unused);
     return [...results, ...held];
   }

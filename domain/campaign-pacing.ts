@@ -132,3 +132,10 @@ export function consumeLaunches(state: PacerState, limits: PacingLimits, launche
 export function rowPageSize(limits: PacingLimits): number {
   return Math.min(500, Math.max(20, Math.ceil(limits.perSecond * 10)));
 }
+
+/** The journeys a paced batch started, by when their group began (rows it did not start count nowhere). */
+export function launchesOf(results: ReadonlyArray<{ journeyId?: string; launchedAt?: number }>): Array<{ at: number; n: number }> {
+  const byAt = new Map<number, number>();
+  for (const r of results) if (r.journeyId && r.launchedAt !== undefined) byAt.set(r.launchedAt, (byAt.get(r.launchedAt) ?? 0) + 1);
+  return [...byAt].map(([at, n]) => ({ at, n }));
+}

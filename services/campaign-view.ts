@@ -29,6 +29,8 @@ async function liveProgress(deps: ServiceDeps, doc: CampaignDoc): Promise<Campai
 }
 
 function waitingForTier(live: CampaignProgress | undefined, doc: CampaignDoc): { whatsappTierWaitUntil?: string } {
+  // Rows held back for a pause or cancel wait the same way (a moment), but only a WhatsApp plan has a tier.
+  if (!(doc.plan as { channel: string }[] | undefined)?.some((s) => s.channel === 'whatsapp')) return {};
   const until = live ? live.tierWaitUntil : doc.progress?.whatsappTierWaitUntil ? new Date(doc.progress.whatsappTierWaitUntil).getTime() : undefined;
   return until !== undefined && until > Date.now() ? { whatsappTierWaitUntil: new Date(until).toISOString() } : {};
 }

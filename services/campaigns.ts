@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { KeyActor } from '../domain/access';
 import type { RawRow } from '../domain/campaign-rows';
 import { defaultPlan } from '../domain/plan';
+import { holdCampaignStarts, releaseCampaignStarts, type StartsHeldFor } from '../store/campaign-holds';
 import { campaignStore, insertCampaignRows, ROWS_PER_CHUNK, type CampaignDoc } from '../store/campaigns';
 import { campaignWorkflowId, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate, type CampaignProgress, type CancelCampaignRequest } from '../workflows/campaign/contract';
 import { requireKnownBusiness, requireKnownCategories } from './businesses';
@@ -119,14 +120,29 @@ async function control(doc: CampaignDoc, send: () => Promise<CampaignProgress>):
   }
 }
 
+/**
+ * The batch under way stops at its next group (store/campaign-holds.ts) while the update waits for the
+ * workflow; a request the workflow refuses takes the hold back.
+ */
+async function heldControl(deps: ServiceDeps, doc: CampaignDoc, reason: StartsHeldFor, send: () => Promise<CampaignProgress>): Promise<CampaignProgress> {
+  await holdCampaignStarts(deps.store, doc._id, reason);
+  try {
+    return await control(doc, send);
+  } catch (err) {
+    await releaseCampaignStarts(deps.store, doc._id);
+    throw err;
+  }
+}
+
 export async function pauseCampaign(deps: ServiceDeps, campaignId: string, log: ServiceLog) {
   const doc = await openCampaign(deps, campaignId, log);
-  const p = await control(doc, () => deps.client.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(pauseCampaignUpdate));
+  const p = await heldControl(deps, doc, 'pause', () => deps.client.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(pauseCampaignUpdate));
   return campaignView(deps, { ...doc, status: p.status });
 }
 
 export async function resumeCampaign(deps: ServiceDeps, campaignId: string, log: ServiceLog) {
   const doc = await openCampaign(deps, campaignId, log);
+  await releaseCampaignStarts(deps.store, campaignId);
   const p = await control(doc, () => deps.client.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(resumeCampaignUpdate));
   return campaignView(deps, { ...doc, status: p.status });
 }
@@ -141,7 +157,7 @@ export async function cancelCampaign(deps: ServiceDeps, campaignId: string, req:
     await startCampaignWorkflow(deps, { campaignId, businessId: doc.businessId, cancelJourneysOnly: { reason: req.reason } });
     await campaignStore(deps.store).campaigns.updateOne({ _id: campaignId }, { $set: { cancel: { journeys: 'cancel', reason: req.reason, at: new Date() } } });
   } else {
-    await control(doc, () => deps.client.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(cancelCampaignUpdate, { args: [req] }));
+    await heldControl(deps, doc, 'cancel', () => deps.client.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(cancelCampaignUpdate, { args: [req] }));
   }
   return campaignView(deps, await findCampaign(deps, campaignId));
 }

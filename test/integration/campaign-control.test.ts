@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCampaignActivities, type RowStartResult, type StartBatchInput } from '../../activities/campaign';
+import { holdCampaignStarts, HOLD_FRESH_MS, releaseCampaignStarts } from '../../store/campaign-holds';
 import { contactIdOf } from '../../store/models';
 import { phoneBlock } from '../harness/contact';
 import { startTestStack, type TestStack } from '../harness/stack';
@@ -101,6 +102,41 @@ test('a paced batch given the time its window opens holds its first group until 
   await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 15_000);
   const firstRequest = Math.min(...requestsTo(list).map((m) => Date.parse(m.createdAt)));
   expect(firstRequest).toBeGreaterThanOrEqual(startAt);
+});
+
+test('a batch starts no group once a pause is asked for, and hands its rows back; a hold left behind is ignored', async () => {
+  const list = phoneBlock(67, 3);
+  await holdCampaignStarts(stack.store, 'cmp_0000000000000d1d', 'pause');
+  const held = await startBatch('cmp_0000000000000d1d', list, { groups: [2, 1], everyMs: 1000, startAt: Date.now() });
+  expect(held.map((r) => r.index)).toEqual([0, 1, 2]);
+  expect(held.every((r) => r.heldUntil !== undefined && !r.journeyId)).toBe(true);
+  await sleep(1_000);
+  expect(requestsTo(list)).toHaveLength(0);
+
+  await holdCampaignStarts(stack.store, 'cmp_0000000000000d1d', 'pause', new Date(Date.now() - HOLD_FRESH_MS - 1_000));
+  const started = await startBatch('cmp_0000000000000d1d', list, { groups: [2, 1], everyMs: 1000, startAt: Date.now() });
+  expect(started.every((r) => r.journeyId && r.heldUntil === undefined)).toBe(true);
+  await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 15_000);
+});
+
+test('while a pause waits for the workflow, its campaign starts nothing; every row is started once after', async () => {
+  const list = phoneBlock(68, 24);
+  const campaignId = await startCampaign(list);
+  await stack.carrier.waitFor(() => requestsTo(list).length >= 3, 20_000);
+  // The hold alone, with no update behind it: only the start activity sees it.
+  await holdCampaignStarts(stack.store, campaignId, 'pause');
+  await sleep(2_000);
+  const whileHeld = requestsTo(list).length;
+  expect(whileHeld).toBeLessThan(list.length);
+  await sleep(3_000);
+  expect(requestsTo(list)).toHaveLength(whileHeld);
+  expect((await campaign(campaignId)).status).toBe('running');
+
+  await releaseCampaignStarts(stack.store, campaignId);
+  const done = await waitForCampaign(stack, campaignId, (b) => b.status === 'completed');
+  expect(done.started).toBe(list.length);
+  await stack.carrier.waitFor(() => requestsTo(list).length === list.length, 10_000);
+  for (const phone of list) expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
 });
 
 test('pause stops starting journeys; resume continues where it stopped', async () => {

@@ -1,5 +1,5 @@
 import { optInRate, startedPerSecond } from '../../domain/campaign';
-import { allowance, batchGroups, consume, consumeLaunches, newPacer, pacingLimitsFor, pacingWindow, rowPageSize, type PacingLimits, type PacerState } from '../../domain/campaign-pacing';
+import { allowance, batchGroups, consume, consumeLaunches, launchesOf, newPacer, pacingLimitsFor, pacingWindow, rowPageSize, type PacingLimits, type PacerState } from '../../domain/campaign-pacing';
 import { parseBusinesses } from '../../domain/business';
 import demo from '../../config/businesses.demo.json';
 
@@ -150,6 +150,21 @@ describe('batches over several windows', () => {
     const now = 1_700_000_000_000;
     const state = consumeLaunches(newPacer(), { perSecond: 20 }, [{ at: now + 2000, n: 7 }, { at: now, n: 20 }, { at: now + 1000, n: 20 }]);
     expect(state).toMatchObject({ windowStartedAt: now + 2000, startedInWindow: 7, startedInDay: 47, dayStartedAt: now });
+  });
+
+  test("a batch's launches are its started rows grouped by when their group began", () => {
+    const now = 1_700_000_000_000;
+    const results = [
+      { journeyId: 'a', launchedAt: now },
+      { journeyId: 'b', launchedAt: now },
+      { launchedAt: now, reason: 'journey_already_running' },
+      { journeyId: 'c', launchedAt: now + 1000 },
+      { journeyId: 'd' },
+    ];
+    expect(launchesOf(results)).toEqual([
+      { at: now, n: 2 },
+      { at: now + 1000, n: 1 },
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities, RowStartResult, StartableRow } from '../../activities/campaign';
 import { isFinalCampaignStatus } from '../../domain/campaign';
-import { allowance, BATCH_CHAIN_LEAD_MS, BATCH_LEAD_MS, batchGroups, consume, consumeLaunches, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
+import { allowance, BATCH_CHAIN_LEAD_MS, BATCH_LEAD_MS, batchGroups, consume, consumeLaunches, launchesOf, newPacer, type PacingLimits } from '../../domain/campaign-pacing';
 import {
   campaignProgressQuery,
   cancelCampaignUpdate,
@@ -48,13 +48,6 @@ export const BATCHES_CHAIN_PATCH = 'campaign-batches-chain';
 /** Started rows are written to the store at least this often, so GET /v1/campaigns/:id stays current. */
 const RECORD_EVERY_MS = 2000;
 const RECORD_EVERY_ROWS = 200;
-
-/** The journeys a paced batch started, by when their group began. */
-function launchesOf(results: RowStartResult[]): Array<{ at: number; n: number }> {
-  const byAt = new Map<number, number>();
-  for (const r of results) if (r.journeyId && r.launchedAt !== undefined) byAt.set(r.launchedAt, (byAt.get(r.launchedAt) ?? 0) + 1);
-  return [...byAt].map(([at, n]) => ({ at, n }));
-}
 
 /**
  * Starts one opt-in journey per accepted row of a campaign, at the business's sending rate and
