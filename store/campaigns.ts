@@ -77,6 +77,8 @@ export interface CampaignDoc {
   /** The key that created it: the ledger events of its journeys name the campaign, and so this. */
   createdBy?: LedgerActor;
   createdAt?: Date;
+  /** Last written (mongoose timestamps): when the stored progress was recorded. */
+  updatedAt?: Date;
   finishedAt?: Date;
 }
 

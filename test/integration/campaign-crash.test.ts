@@ -3,7 +3,7 @@ import { startNodeProcess, waitUntil, type ManagedProcess } from '../../dev/proc
 import { campaignStore, insertCampaignRows, readChunk, type CampaignRow } from '../../store/campaigns';
 import { contactIdOf } from '../../store/models';
 import { CAMPAIGN_WORKFLOW_TYPE, campaignWorkflowId, type CampaignProgress, type CampaignWorkflowInput } from '../../workflows/campaign/contract';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_API_KEY, type TestStack } from '../harness/stack';
 import { productionWorkerEnv } from '../harness/stack-env';
 
 /**
@@ -69,6 +69,16 @@ test('a worker killed mid-campaign: every accepted row gets exactly one journey'
   expect(await child.exited).toMatchObject({ signal: 'SIGKILL' });
   const sentBeforeKill = requests().length;
   expect(sentBeforeKill).toBeLessThan(ROWS);
+
+  // No worker runs now: the status page answers with what the workflow recorded, not waiting for one
+  // (a query with no worker waits about 30 s for one; 10 s is a bound on waiting, not a speed).
+  const status = await fetch(`${stack.apiUrl}/v1/campaigns/${campaignId}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` }, signal: AbortSignal.timeout(10_000) });
+  expect(status.status).toBe(200);
+  const body = (await status.json()) as { status: string; started: number; progressAsOf?: string };
+  expect(body.status).toBe('running');
+  const stored = (await campaignStore(stack.store).campaigns.findById(campaignId).lean())!;
+  expect(body.started).toBe(stored.progress.started);
+  expect(body.progressAsOf).toBe(new Date(stored.updatedAt!).toISOString());
 
   await stack.startWorker();
   const result = (await handle.result()) as CampaignProgress;
