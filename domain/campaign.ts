@@ -38,6 +38,8 @@ export interface JourneyCounts {
   cancelled: number;
 }
 
+export const noJourneyCounts = (): JourneyCounts => ({ active: 0, confirmed: 0, declined: 0, expired: 0, opted_out: 0, cancelled: 0 });
+
 /** Opt-in rate over journeys that reached an answer or a deadline; active ones do not count yet. */
 export function optInRate(c: JourneyCounts): number {
   const ended = c.confirmed + c.declined + c.expired + c.opted_out + c.cancelled;

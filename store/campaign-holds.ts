@@ -1,4 +1,4 @@
-import { Schema, type Connection, type Model } from 'mongoose';
+import { Schema, type Model } from 'mongoose';
 import type { Store } from './models';
 
 /**
@@ -29,15 +29,10 @@ interface HoldDoc {
 export const HOLD_FRESH_MS = 60_000;
 
 const holdSchema = new Schema({ _id: { type: String, required: true }, for: { type: String, required: true }, at: { type: Date, required: true } }, { versionKey: false });
-const models = new WeakMap<Connection, Model<HoldDoc>>();
 
+/** The model on the store's connection; mongoose keeps it once registered. */
 function holds(store: Store): Model<HoldDoc> {
-  let model = models.get(store.connection);
-  if (!model) {
-    model = store.connection.models.CampaignHold ?? store.connection.model<HoldDoc>('CampaignHold', holdSchema, 'campaign_holds');
-    models.set(store.connection, model);
-  }
-  return model;
+  return store.connection.models.CampaignHold ?? store.connection.model<HoldDoc>('CampaignHold', holdSchema, 'campaign_holds');
 }
 
 export async function holdCampaignStarts(store: Store, campaignId: string, reason: StartsHeldFor, at = new Date()): Promise<void> {

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import type { JourneyCounts } from '../domain/campaign';
+import { noJourneyCounts, type JourneyCounts } from '../domain/campaign';
 import { journeyCountsOf, type CampaignDoc } from './campaigns';
 import type { Store } from './models';
 
@@ -26,11 +26,8 @@ interface OutcomeDoc {
 
 const outcomeSchema = new Schema({ _id: { type: String, required: true }, s: { type: String, required: true } }, { versionKey: false });
 
-/** What a process has read of a campaign's entries that no later step can change. */
-interface Settled {
-  rows: Set<number>;
-  counts: JourneyCounts;
-}
+/** What a process has read of a campaign's entries that no later step can change: row → status. */
+type Settled = Map<number, keyof JourneyCounts>;
 
 interface OutcomeStore {
   outcomes: Model<OutcomeDoc>;
@@ -53,7 +50,6 @@ function outcomeStore(store: Store): OutcomeStore {
 }
 
 const outcomeIdOf = (campaignId: string, row: number) => `${campaignId}:${row}`;
-const noCounts = (): JourneyCounts => ({ active: 0, confirmed: 0, declined: 0, expired: 0, opted_out: 0, cancelled: 0 });
 
 /** The row's journey record as written at `step` (1 or 2) with `status`; a no-op over an entry of the same or a later step. */
 export async function tallyCampaignOutcome(store: Store, o: { campaignId: string; row: number; step: number; status: string }): Promise<void> {
@@ -75,7 +71,7 @@ function settledOf(o: OutcomeStore, campaignId: string): Settled {
   let s = o.settled.get(campaignId);
   if (!s) {
     if (o.settled.size >= SETTLED_CAMPAIGNS) o.settled.delete(o.settled.keys().next().value!);
-    s = { rows: new Set(), counts: noCounts() };
+    s = new Map();
     o.settled.set(campaignId, s);
   }
   return s;
@@ -86,25 +82,18 @@ export async function campaignOutcomeCounts(store: Store, doc: Pick<CampaignDoc,
   if (!doc.outcomesByRow) return journeyCountsOf(store, doc._id);
   const o = outcomeStore(store);
   const settled = settledOf(o, doc._id);
-  const open = noCounts();
-  const rows = Array.from({ length: doc.rowCount }, (_, i) => i).filter((i) => !settled.rows.has(i));
+  const counts = noJourneyCounts();
+  const rows = Array.from({ length: doc.rowCount }, (_, i) => i).filter((i) => !settled.has(i));
   for (let k = 0; k < rows.length; k += IDS_PER_READ) {
     const ids = rows.slice(k, k + IDS_PER_READ).map((i) => outcomeIdOf(doc._id, i));
     for (const entry of await o.outcomes.find({ _id: { $in: ids } }).lean<OutcomeDoc[]>()) {
       const status = entry.s.slice(1) as keyof JourneyCounts;
-      if (!(status in open) || status === 'active') continue;
+      if (!(status in counts) || status === 'active') continue;
       // Only an opt-out's close is ever written over (by the journey's own end).
-      if (entry.s.startsWith('1') && status === 'opted_out') open[status]++;
-      else {
-        const row = Number(entry._id.slice(doc._id.length + 1));
-        // Another read of this page at the same moment may have settled it already.
-        if (settled.rows.has(row)) continue;
-        settled.rows.add(row);
-        settled.counts[status]++;
-      }
+      if (entry.s.startsWith('1') && status === 'opted_out') counts[status]++;
+      else settled.set(Number(entry._id.slice(doc._id.length + 1)), status);
     }
   }
-  const counts = noCounts();
-  for (const key of Object.keys(counts) as (keyof JourneyCounts)[]) counts[key] = settled.counts[key] + open[key];
+  for (const status of settled.values()) counts[status]++;
   return counts;
 }

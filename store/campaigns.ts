@@ -1,7 +1,7 @@
 import type { LedgerActor } from '../domain/access';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { CampaignStatus, SkipReason } from '../domain/campaign';
-import type { JourneyCounts } from '../domain/campaign';
+import { noJourneyCounts, type JourneyCounts } from '../domain/campaign';
 import type { Store } from './models';
 
 /**
@@ -186,7 +186,7 @@ export async function writeChunkRows(store: Store, campaignId: string, chunk: nu
 /** Journeys per status for one campaign, from the journeys collection. */
 export async function journeyCountsOf(store: Store, campaignId: string): Promise<JourneyCounts> {
   const groups = await store.journeys.aggregate<{ _id: string; n: number }>([{ $match: { campaignId } }, { $group: { _id: '$status', n: { $sum: 1 } } }]);
-  const counts: JourneyCounts = { active: 0, confirmed: 0, declined: 0, expired: 0, opted_out: 0, cancelled: 0 };
+  const counts = noJourneyCounts();
   for (const g of groups) if (g._id in counts) counts[g._id as keyof JourneyCounts] = g.n;
   return counts;
 }
