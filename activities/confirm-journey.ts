@@ -30,7 +30,8 @@ type Steps = Pick<ChannelActivities, 'send'> & Pick<ConsentActivities, 'recordCo
 export function createConfirmJourneyActivity(steps: Steps) {
   async function confirmJourney(input: ConfirmJourneyInput): Promise<ConfirmJourneyResult> {
     const { record } = input;
-    const written = await steps.recordConsent(record);
+    // The ledger's head hint is written once, with the confirmation's events below.
+    const written = await steps.recordConsent(record, { headHint: 'with_next' });
     const confirmation = await steps.send({ ...input.confirmation, categories: written.categories });
     await steps.recordConfirmationSent(confirmationSent(record.journeyId, record, written.categories, confirmation));
     const state = structuredClone(input.state);

@@ -1,6 +1,7 @@
 import { contactActor, type LedgerActor } from '../domain/access';
 import type { BusinessRegistry } from '../domain/business';
 import { categoryLabels } from '../domain/business';
+import type { AppendOptions } from '../store/ledger-append';
 import type { Store } from '../store/models';
 import { appendConsentEvent, appendConsentEvents, consentEvent, recordConfirmationSent as recordConfirmationEvents, setCurrentConsents, type ConfirmationSent } from '../store/queries';
 import { recordJourneyBegin, recordJourneyEnd, type JourneyBegin } from '../store/journeys';
@@ -57,8 +58,11 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
     await recordJourneyBegin(store, input);
   }
 
-  /** Writes one opted_in ledger event and the current consent per confirmed category. */
-  async function recordConsent(input: RecordAnswerInput): Promise<{ eventIds: string[]; categories: string[] }> {
+  /**
+   * Writes one opted_in ledger event and the current consent per confirmed category. `ledger` is for a
+   * caller in this process that appends the confirmation's events straight after (confirmJourney).
+   */
+  async function recordConsent(input: RecordAnswerInput, ledger?: AppendOptions): Promise<{ eventIds: string[]; categories: string[] }> {
     const business = requireBusiness(businesses, input.businessId);
     const confirmed = (input.answer.categories ?? input.categories).filter((c) => input.categories.includes(c));
     const recordedAt = new Date();
@@ -95,7 +99,7 @@ export function createConsentActivities({ store, businesses }: ConsentDeps) {
           runId: input.runId,
         }, contactActor(input.answer.channel, origin?.actor)),
     );
-    await appendConsentEvents(store, events);
+    await appendConsentEvents(store, events, ledger);
     await setCurrentConsents(
       store,
       confirmed.map((category, i) => ({

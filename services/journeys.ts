@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTime
 import type { KeyActor } from '../domain/access';
 import { defaultPlan, type PlanStep } from '../domain/plan';
 import { drawsWhatsappTier } from '../domain/whatsapp-tier';
-import { readContactAndBlock } from '../store/blocks';
+import { hasBlockDocument, readContactAndBlock } from '../store/blocks';
 import { contactIdOf } from '../store/models';
 import {
   cancelJourneyUpdate,
@@ -80,7 +80,9 @@ export async function startJourney(deps: ServiceDeps, req: JourneyRequest): Prom
     throw new InvalidInputError('body', [{ field: 'contact.email', rule: 'is required when the plan uses the email channel' }]);
   }
   const contactId = contactIdOf(business.id, req.contact.phone);
-  const { contact, blocked } = await readContactAndBlock(deps.store, contactId);
+  // The contact's document matters only to a plan that opens on WhatsApp (its service window).
+  const opensOnWhatsapp = plan[0]?.channel === 'whatsapp';
+  const { contact, blocked } = opensOnWhatsapp ? await readContactAndBlock(deps.store, contactId) : { contact: null, blocked: await hasBlockDocument(deps.store, contactId) };
   if (blocked) throw new ContactOptedOutError();
 
   const source = req.source || req.evidence ? { kind: req.source?.kind ?? 'api', reference: req.source?.reference, ...(req.evidence ? { evidence: req.evidence } : {}) } : undefined;

@@ -119,7 +119,7 @@ export interface MessageStatus {
   providerId: string;
   status: string;
   errorCode?: number;
-  /** The recipient, E.164, when the provider said. */
+  /** The recipient, E.164, when the provider said; read only with the carrier's "unsubscribed" error codes. */
   to?: string;
   payload: Record<string, unknown>;
 }

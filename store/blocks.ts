@@ -5,12 +5,13 @@ import { pollUntil } from './poll';
 import { upsertContact } from './queries';
 
 /**
- * Whether a contact may be messaged. An opt-out of everything sets the contact's `messaging` flag first
- * (its conditional update decides whether a later START wins) and inserts a block document after; a
- * check that must not let a send through that gap reads both, flag first (`isBlocked`, `readBlocked`).
+ * Whether a contact may be messaged. An opt-out of everything inserts a block document first, then sets
+ * the contact's `messaging` flag (its conditional update decides whether a later START wins; when one
+ * does, the opt-out takes its block document back). So the block document is there whenever the flag
+ * is, and the flag alone is a shortcut to "blocked" (`isBlocked`, `readBlocked`).
  * Who reads what:
- * - the fence before every provider call (`enterSendFence`), the resend of an ambiguous send, the API
- *   and the pages read both;
+ * - the fence before every provider call (`enterSendFence`) reads the block document alone;
+ * - the resend of an ambiguous send, the API and the pages read the flag, then the block document;
  * - the send gate before the claim reads only the contact's flag, and only under the request policy:
  *   it is an early refusal, and the fence still stands behind it;
  * - `blockMessaging` reads both at once, to learn whether this opt-out is the first.
@@ -60,6 +61,14 @@ export async function isBlocked(store: Store, contactId: string, contact?: { mes
   return (await blocksOf(store).findOne({ _id: contactId })) !== null;
 }
 
+/**
+ * Whether the contact's block document exists: enough to know it is blocked, since an opt-out inserts
+ * it before it sets the contact's flag; for a caller that needs nothing else from the contact.
+ */
+export async function hasBlockDocument(store: Store, contactId: string): Promise<boolean> {
+  return (await blocksOf(store).findOne({ _id: contactId }, { projection: { _id: 1 } })) !== null;
+}
+
 /** isBlocked for a caller that has not read the contact: its document first, the block document only when its flag is not set. */
 export async function readBlocked(store: Store, contactId: string): Promise<boolean> {
   return isBlocked(store, contactId, await store.contacts.findById(contactId).lean());
@@ -99,13 +108,12 @@ export async function liftBlock(store: Store, contactId: string, notAfter: Date)
 const fenceId = (idempotencyKey: string) => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
 
 /**
- * Registers a send as at the provider, then reads the contact's block: a send that finds one takes its
- * mark back and must not send (returns false). The block is written before the opt-out reads the
- * marks, and this mark before this read, so at least one of the two sees the other. Both records are
- * read, at once: the opt-out's first write is the contact's flag, and under load its block document can follow
- * seconds later; a send let through in between would reach the contact just before the acknowledgement.
- * Reading both at once keeps that: a read of either that misses the opt-out came before its first write,
- * which then came after this mark.
+ * Registers a send as at the provider, then reads the contact's block document: a send that finds one
+ * takes its mark back and must not send (returns false). The block document is the opt-out's first
+ * write and comes before it reads the marks, and this mark comes before this read, so at least one of
+ * the two sees the other: a read that misses the block document came before the opt-out's first write,
+ * which then came after this mark. The contact's flag is written after the block document, so reading
+ * it too would find nothing more.
  */
 export async function enterSendFence(store: Store, contactId: string, idempotencyKey: string): Promise<boolean> {
   const _id = fenceId(idempotencyKey);
@@ -115,7 +123,7 @@ export async function enterSendFence(store: Store, contactId: string, idempotenc
     if (!isDuplicateKey(err)) throw err;
     await fenceOf(store).updateOne({ _id }, { $set: { at: new Date() } });
   }
-  if (!(await readContactAndBlock(store, contactId)).blocked) return true;
+  if (!(await hasBlockDocument(store, contactId))) return true;
   await fenceOf(store).deleteOne({ _id });
   return false;
 }
@@ -151,6 +159,12 @@ export async function blockMessaging(
   // durability): two reads instead of two writes, which matters on a single-writer store.
   const state = unblockedJustNow ? undefined : await (known ?? readBlockState(store, c.contactId));
   if (!(state?.contact?.messaging === 'opted_out' && state.blockDoc)) {
+    // The block document first: the send fence reads it alone (enterSendFence).
+    try {
+      await blocksOf(store).insertOne({ _id: c.contactId, at: c.at });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
     // One write for a known contact. No match means no document yet (someone who never heard from us
     // is blocked too) or a later START; once the document surely exists, a second try tells which.
     let r = await block();
@@ -158,11 +172,10 @@ export async function blockMessaging(
       await upsertContact(store, { businessId: c.businessId, contactId: c.contactId, phone: c.phone });
       r = await block();
     }
-    if (r.matchedCount === 0) return { blocked: false, inFlight: 0 };
-    try {
-      await blocksOf(store).insertOne({ _id: c.contactId, at: c.at });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+    if (r.matchedCount === 0) {
+      // A later START wins: the block document of this opt-out goes (a START lifts any block up to its own time).
+      await blocksOf(store).deleteOne({ _id: c.contactId, at: c.at });
+      return { blocked: false, inFlight: 0 };
     }
   }
 

@@ -132,8 +132,12 @@ async function linkStoredEvent(store: Store, eventId: string, head: ChainHead): 
   throw new Error(`could not link ledger event ${eventId}: its contact's chain kept moving`);
 }
 
-/** Moves each moved contact's head hint forward (never back), then remembers it. */
-async function writeHeads(store: Store, states: Map<string, HeadState>, moved: Set<string>): Promise<void> {
+/** Moves each moved contact's head hint forward (never back), then remembers it; `write: false` only remembers it. */
+async function writeHeads(store: Store, states: Map<string, HeadState>, moved: Set<string>, write = true): Promise<void> {
+  if (!write) {
+    for (const [contactId, state] of states) remember(store, contactId, state);
+    return;
+  }
   const update = (contactId: string) => {
     const { head } = states.get(contactId)!;
     return { updateOne: { filter: { _id: contactId, seq: { $lt: head.seq } }, update: { $set: { seq: head.seq, hash: head.hash, eventId: head.eventId } } } };
@@ -154,11 +158,21 @@ async function writeHeads(store: Store, states: Map<string, HeadState>, moved: S
   for (const [contactId, state] of states) remember(store, contactId, { head: state.head, stored: state.stored || moved.has(contactId) });
 }
 
+export interface AppendOptions {
+  /**
+   * 'with_next': the head hint is left for this process's next append to the same contacts, which the
+   * caller makes at once (a confirmed journey's consent, then its confirmation): one write fewer. Until
+   * then another process appending for the contact finds a stale hint, which costs it a refused insert
+   * and a lookup, never a wrong link.
+   */
+  headHint?: 'now' | 'with_next';
+}
+
 /**
  * Appends events, each exactly once, a contact's events in the order given; answers the ids this
  * call wrote (the others were already in the ledger, and keep their first content).
  */
-export async function appendToChains(store: Store, events: NewConsentEvent[]): Promise<Set<string>> {
+export async function appendToChains(store: Store, events: NewConsentEvent[], { headHint = 'now' }: AppendOptions = {}): Promise<Set<string>> {
   const written = new Set<string>();
   if (events.length === 0) return written;
   const recordedAt = new Date();
@@ -196,7 +210,7 @@ export async function appendToChains(store: Store, events: NewConsentEvent[]): P
       state.head = await advanceHead(store, refused.contactId, state.head);
     }
   }
-  await writeHeads(store, states, moved);
+  await writeHeads(store, states, moved, headHint === 'now');
   return written;
 }
 

@@ -2,7 +2,7 @@ import { SYSTEM_ACTOR, type LedgerActor } from '../domain/access';
 import { exportProofOf } from '../domain/consent-export';
 import { withStorableKeys } from '../domain/payload';
 import { publishLedgerAppended } from '../lib/ledger-events';
-import { appendToChains } from './ledger-append';
+import { appendToChains, type AppendOptions } from './ledger-append';
 import { isDuplicateKey } from './errors';
 import type { ConsentEventDoc, ContactDoc, Store } from './models';
 
@@ -89,8 +89,8 @@ export async function appendConsentEvent(store: Store, event: ConsentEventDoc & 
  * Appends several ledger events in one insert (instead of one per event), each contact's in the order
  * given; events already there (a retried activity) are left as they are. Answers the ids it wrote.
  */
-export async function appendConsentEvents(store: Store, events: (ConsentEventDoc & { _id: string })[]): Promise<Set<string>> {
-  const written = await appendToChains(store, events);
+export async function appendConsentEvents(store: Store, events: (ConsentEventDoc & { _id: string })[], opts?: AppendOptions): Promise<Set<string>> {
+  const written = await appendToChains(store, events, opts);
   if (events.length > 0) publishLedgerAppended({ database: store.connection.name, businessIds: [...new Set(events.map((e) => e.businessId))] });
   return written;
 }

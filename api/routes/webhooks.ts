@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { normalizePhone } from '../../domain/phone';
+import { CARRIER_UNSUBSCRIBED_CODES } from '../../domain/provider-codes';
 import { ivrWebhookUrls, optinCallTwiml, sayAndHangUpTwiml } from '../../domain/twiml';
 import { receiveMessage, receiveMessageStatus } from '../../services/messaging';
 import type { OptOutOutcome } from '../../services/optouts';
@@ -48,7 +49,9 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
   app.post('/webhooks/twilio/status', callback, async (request, reply) => {
     const q = parseOr400(statusCallbackQuerySchema, request.query, 'query');
     const body = parseOr400(statusCallbackSchema, request.body, 'body');
-    const to = body.To ? normalizePhone(body.To) : undefined;
+    // The recipient matters only to a carrier's "unsubscribed" (an opt-out); most callbacks are progress.
+    const errorCode = body.ErrorCode ? Number(body.ErrorCode) : undefined;
+    const to = body.To && errorCode !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(errorCode) ? normalizePhone(body.To) : undefined;
     const r = await receiveMessageStatus(deps, {
       workflowId: q.wf,
       runId: q.run,
@@ -57,7 +60,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
       outboxKey: q.o,
       providerId: body.MessageSid ?? body.SmsSid ?? '',
       status: body.MessageStatus,
-      errorCode: body.ErrorCode ? Number(body.ErrorCode) : undefined,
+      errorCode,
       to: to?.ok ? to.e164 : undefined,
       payload: formOf(request),
     });

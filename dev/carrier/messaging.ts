@@ -175,7 +175,9 @@ export class Messaging {
   }
 
   private async progress(message: CarrierMessage, plan: DeliveryPlan, silent: boolean): Promise<void> {
-    const steps: Array<{ status: MessageStatus; errorCode: number | null }> = [{ status: 'queued', errorCode: null }];
+    // A message is created queued, and Twilio sends no status callback for a message's initial
+    // status (docs: "Outbound Message Status in Status Callbacks"): the callbacks start at the next one.
+    const steps: Array<{ status: MessageStatus; errorCode: number | null }> = [];
     if (plan.final !== 'failed') steps.push({ status: 'sent', errorCode: null });
     steps.push({ status: plan.final, errorCode: plan.errorCode });
     for (const step of steps) {
@@ -188,9 +190,7 @@ export class Messaging {
         message.errorCode = step.errorCode;
         message.errorMessage = twilioErrorMessage(step.errorCode);
       }
-      if (step.status !== 'queued') {
-        message.statusHistory.push({ status: step.status, at, errorCode: step.errorCode });
-      }
+      message.statusHistory.push({ status: step.status, at, errorCode: step.errorCode });
       if (message.statusCallback && !silent) {
         const { delivery } = await this.runtime.post('POST', message.statusCallback, this.statusParams(message));
         message.callbacks.push(delivery);

@@ -2,7 +2,7 @@ import { SYSTEM_ACTOR } from '../../domain/access';
 import { contentHashOf, GENESIS_HASH, headsOf, linkHashOf, linkIdOf, linksOf, sealPersonalPart } from '../../store/ledger-chain';
 import { sealLedger, verifyLedger } from '../../store/ledger-verify';
 import { connectStore, contactIdOf, type Store } from '../../store/models';
-import { appendConsentEvent, consentEvent } from '../../store/queries';
+import { appendConsentEvent, appendConsentEvents, consentEvent } from '../../store/queries';
 import { testMongoUri, uniqueName } from '../harness/servers';
 
 /**
@@ -109,6 +109,25 @@ test('a head hint left behind (a process stopped after its insert) is passed by 
   expect(v.broken.filter((x) => x.contactId === contact.contactId)).toEqual([expect.objectContaining({ seq: 4, eventId: chain[3]._id, problem: 'missing_event' })]);
   // Put back as it was, so the other tests' verifications see an unbroken ledger.
   await a.consentEvents.collection.insertOne(chain[3] as never);
+});
+
+test("a head hint left for this process's next append is written once with it, and another process's append in between still links in order", async () => {
+  const contact = contactOf('+14155550805');
+  const eventOf = (i: number) => consentEvent(contact, `journey.n${i}:offers:opted_in`, 'offers', 'opted_in', new Date(Date.UTC(2026, 2, 1, 0, 0, i)), { reply: 'YES' }, SYSTEM_ACTOR);
+  await appendConsentEvents(a, [eventOf(0)], { headHint: 'with_next' });
+  expect(await headsOf(a).findOne({ _id: contact.contactId })).toBeNull();
+  await appendConsentEvents(a, [eventOf(1)]);
+  expect(await headsOf(a).findOne({ _id: contact.contactId })).toMatchObject({ seq: 2, eventId: eventOf(1)._id });
+
+  // Left for the next append, which another process overtakes: b finds the stale hint, a its own memory behind b's event.
+  await appendConsentEvents(a, [eventOf(2)], { headHint: 'with_next' });
+  await appendConsentEvents(b, [eventOf(3)]);
+  await appendConsentEvents(a, [eventOf(4)]);
+  const chain = await a.consentEvents.find({ contactId: contact.contactId }).sort({ seq: 1 }).lean();
+  expect(chain.map((e) => e._id)).toEqual([0, 1, 2, 3, 4].map((i) => eventOf(i)._id));
+  expect(chain.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+  expect(await headsOf(a).findOne({ _id: contact.contactId })).toMatchObject({ seq: 5, eventId: eventOf(4)._id });
+  expect((await verifyLedger(a, 'acme')).broken.filter((x) => x.contactId === contact.contactId)).toEqual([]);
 });
 
 test('events written before the chain are reported as legacy until sealed, then verify', async () => {

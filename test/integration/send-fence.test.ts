@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createChannelActivities, type SendInput, type SendResult } from '../../activities/channel';
 import { createOptOutActivities } from '../../activities/optout';
-import { enterSendFence, leaveSendFence, waitForSendsAtProvider } from '../../store/blocks';
+import { blockMessaging, enterSendFence, leaveSendFence, waitForSendsAtProvider } from '../../store/blocks';
 import { contactIdOf } from '../../store/models';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { sleep } from '../harness/wait';
@@ -99,4 +99,26 @@ test('a send the carrier refuses because the contact unsubscribed there (21610) 
   expect(events.map((e) => e.category).sort()).toEqual(stack.businesses.get('acme')!.categories.map((c) => c.id).sort());
   expect(events[0].proof).toMatchObject({ method: 'provider', channel: 'provider' });
   expect((await stack.store.contacts.findById(contactId).lean())?.messaging).toBe('opted_out');
+});
+
+test("a send that finds the opt-out's block document refuses and takes its mark back, before the contact's flag is written", async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  // The opt-out between its two writes: the block document in, the contact's flag not yet.
+  await stack.store.connection.collection<{ _id: string; at: Date }>('contact_blocks').insertOne({ _id: contactId, at: new Date() });
+  expect(await stack.store.contacts.findById(contactId).lean()).toBeNull();
+  expect(await enterSendFence(stack.store, contactId, keyOf())).toBe(false);
+  expect(await waitForSendsAtProvider(stack.store, contactId, 0)).toBe(0);
+});
+
+test('an opt-out older than the contact\'s START blocks nothing and leaves no block document behind', async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  const resumedAt = new Date();
+  await stack.store.contacts.collection.insertOne({ _id: contactId, businessId: 'acme', phone, messaging: 'allowed', messagingResumedAt: resumedAt } as never);
+  const r = await blockMessaging(stack.store, { businessId: 'acme', contactId, phone, at: new Date(resumedAt.getTime() - 60_000) }, 0);
+  expect(r).toEqual({ blocked: false, inFlight: 0 });
+  expect(await stack.store.connection.collection('contact_blocks').findOne({ _id: contactId } as never)).toBeNull();
+  expect((await stack.store.contacts.findById(contactId).lean())?.messaging).toBe('allowed');
+  expect(await enterSendFence(stack.store, contactId, keyOf())).toBe(true);
 });
