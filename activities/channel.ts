@@ -91,8 +91,8 @@ export function createChannelActivities(deps: ChannelDeps) {
   /**
    * The send gate before the claim: why it refuses this send right now, if it does, and the contact it
    * read (or the journey's begin wrote and answered), which the request policy reuses. Only a send under the request policy reads the contact (an
-   * opt-out flag there refuses at once). Both records of the block are read by the fence right before
-   * the provider call (enterSendFence), which an opt-out cannot slip past; a blocked contact's send is
+   * opt-out flag there refuses at once). The block document is read by the fence right before the
+   * provider call (enterSendFence), which an opt-out cannot slip past; a blocked contact's send is
    * refused there after its claim, with the same outcome and its row marked refused.
    * Always-sent purposes read nothing.
    */

@@ -16,7 +16,7 @@ set -euo pipefail
 TEMPORAL_CLI_VERSION=v1.5.1
 FERRETDB_VERSION=v1.24.2
 # Bumped whenever patch_ferretdb changes, so an installed binary without the patches is rebuilt.
-FERRETDB_PATCH_LEVEL=optinflow.4
+FERRETDB_PATCH_LEVEL=optinflow.5
 # The server docker-compose.yml runs too (temporalio/auto-setup:1.29.1).
 TEMPORAL_SERVER_VERSION=v1.29.1
 # The Temporal UI for the cluster profile: the ui-server version Temporal CLI v1.5.1 embeds (its Go
@@ -128,6 +128,10 @@ install_temporal() {
 #     detector that records every tracked object with its call stack in a pprof profile and a
 #     finalizer, about a tenth of FerretDB's CPU under bench:journeys (`/debug/pprof/profile`), and
 #     whose finalizer panics the whole server on a leak it finds.
+#  7. Its SQLite driver (modernc.org/sqlite, built from a patched copy) keeps statements prepared per
+#     connection instead of parsing and planning each one on every execution, about a seventh of
+#     FerretDB's CPU under bench:journeys (`/debug/pprof/profile`): dev/ferretdb/sqlite-stmt-cache.patch
+#     and dev/ferretdb/sqlite_stmt_cache.go.
 patch_ferretdb() { # src
   local src=$1 f
   f="$src/internal/backends/sqlite/metadata/metadata.go"
@@ -154,6 +158,18 @@ patch_ferretdb() { # src
   f="$src/internal/util/resource/resource.go"
   perl -0pi -e 's/(func (Track|Untrack)\(obj any, token \*Token\) \{\n\tcheckArgs\(obj, token\)\n)/$1\n\tif true {\n\t\treturn\n\t}\n/g' "$f"
   [[ $(grep -c '^		return$' "$f") -ge 2 && $(grep -c '^	if true {$' "$f") == 2 ]] || fail "patching FerretDB: Track and Untrack in $f were not found"
+
+  local sqlite_version sqlite_dir
+  sqlite_version=$(cd "$src" && go list -m -f '{{.Version}}' modernc.org/sqlite) || fail "patching FerretDB: its modernc.org/sqlite version could not be read"
+  [[ "$sqlite_version" == "v1.32.0" ]] || fail "patching FerretDB: dev/ferretdb/sqlite-stmt-cache.patch is for modernc.org/sqlite v1.32.0, FerretDB uses $sqlite_version"
+  sqlite_dir=$(cd "$src" && go mod download -json "modernc.org/sqlite@$sqlite_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [[ -n "$sqlite_dir" && -d "$sqlite_dir" ]] || fail "patching FerretDB: go mod download gave no source directory for modernc.org/sqlite"
+  mkdir -p "$src/optinflow"
+  cp -R "$sqlite_dir" "$src/optinflow/sqlite"
+  chmod -R u+w "$src/optinflow/sqlite"
+  patch --quiet -p1 -d "$src/optinflow/sqlite" <"$ROOT/dev/ferretdb/sqlite-stmt-cache.patch" || fail "patching FerretDB: dev/ferretdb/sqlite-stmt-cache.patch did not apply"
+  cp "$ROOT/dev/ferretdb/sqlite_stmt_cache.go" "$src/optinflow/sqlite/optinflow_stmt_cache.go"
+  (cd "$src" && go mod edit -replace modernc.org/sqlite=./optinflow/sqlite) || fail "patching FerretDB: the replace of modernc.org/sqlite failed"
 }
 
 install_ferretdb() {
