@@ -58,7 +58,7 @@ const blocksOf = (store: Store) => store.connection.collection<BlockDoc>('contac
 /** True when the contact opted out of everything; pass the contact document when it is already at hand. */
 export async function isBlocked(store: Store, contactId: string, contact?: { messaging?: string | null } | null): Promise<boolean> {
   if (contact?.messaging === 'opted_out') return true;
-  return (await blocksOf(store).findOne({ _id: contactId })) !== null;
+  return hasBlockDocument(store, contactId);
 }
 
 /**
