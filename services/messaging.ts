@@ -1,5 +1,6 @@
 import type { Business } from '../domain/business';
 import { classifyButtonPayload, classifyInbound } from '../domain/keywords';
+import { normalizePhone } from '../domain/phone';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { readContactAndBlock } from '../store/blocks';
 import { recordInboundMessage } from '../store/inbound';
@@ -119,7 +120,7 @@ export interface MessageStatus {
   providerId: string;
   status: string;
   errorCode?: number;
-  /** The recipient, E.164, when the provider said; read only with the carrier's "unsubscribed" error codes. */
+  /** The recipient as the provider gave it; normalized only for the carrier's "unsubscribed" error codes, the one case that reads it. */
   to?: string;
   payload: Record<string, unknown>;
 }
@@ -149,11 +150,13 @@ export async function receiveMessageStatus(deps: ServiceDeps, s: MessageStatus):
     await noted;
   }
   if (s.errorCode === undefined || !CARRIER_UNSUBSCRIBED_CODES.has(s.errorCode) || !s.business || !s.contactId || !s.to) return {};
+  const to = normalizePhone(s.to);
+  if (!to.ok) return {};
   const optOut = await requestOptOut(deps, {
     origin: `provider.${s.providerId}`,
     businessId: s.business.id,
     contactId: s.contactId,
-    phone: s.to,
+    phone: to.e164,
     channel: 'provider',
     reason: `carrier reports the recipient unsubscribed (error ${s.errorCode})`,
     source: { kind: 'provider', reference: s.providerId },

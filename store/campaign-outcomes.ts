@@ -1,6 +1,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { noJourneyCounts, type JourneyCounts } from '../domain/campaign';
 import { journeyCountsOf, type CampaignDoc } from './campaigns';
+import { isDuplicateKey } from './errors';
 import type { Store } from './models';
 
 /**
@@ -62,7 +63,7 @@ export async function tallyCampaignOutcome(store: Store, o: { campaignId: string
   } catch (err) {
     // The entry is there, as new or newer (nothing to do), or another write created it at the same
     // moment (try once more on the entry now there).
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
     await outcomes.updateOne(filter, update);
   }
 }

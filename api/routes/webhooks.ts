@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { normalizePhone } from '../../domain/phone';
-import { CARRIER_UNSUBSCRIBED_CODES } from '../../domain/provider-codes';
 import { ivrWebhookUrls, optinCallTwiml, sayAndHangUpTwiml } from '../../domain/twiml';
 import { receiveMessage, receiveMessageStatus } from '../../services/messaging';
 import type { OptOutOutcome } from '../../services/optouts';
@@ -49,9 +48,6 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
   app.post('/webhooks/twilio/status', callback, async (request, reply) => {
     const q = parseOr400(statusCallbackQuerySchema, request.query, 'query');
     const body = parseOr400(statusCallbackSchema, request.body, 'body');
-    // The recipient matters only to a carrier's "unsubscribed" (an opt-out); most callbacks are progress.
-    const errorCode = body.ErrorCode ? Number(body.ErrorCode) : undefined;
-    const to = body.To && errorCode !== undefined && CARRIER_UNSUBSCRIBED_CODES.has(errorCode) ? normalizePhone(body.To) : undefined;
     const r = await receiveMessageStatus(deps, {
       workflowId: q.wf,
       runId: q.run,
@@ -60,8 +56,8 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
       outboxKey: q.o,
       providerId: body.MessageSid ?? body.SmsSid ?? '',
       status: body.MessageStatus,
-      errorCode,
-      to: to?.ok ? to.e164 : undefined,
+      errorCode: body.ErrorCode ? Number(body.ErrorCode) : undefined,
+      to: body.To,
       payload: formOf(request),
     });
     warnIfPending(request, r.optOut);
