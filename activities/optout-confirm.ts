@@ -33,7 +33,7 @@ export function createHonourAndConfirmActivity(steps: Steps) {
   async function honourAndConfirm(input: HonourAndConfirmInput): Promise<HonourAndConfirmResult> {
     const { optOut } = input;
     const journeyEnded = input.endJourney ? await signalJourneyOptedOut(getClient(), { businessId: optOut.businessId, contactId: optOut.contactId, optOutId: optOut.optOutId, at: optOut.receivedAt }) : undefined;
-    const honoured = await steps.honourOptOut(optOut);
+    const honoured = await steps.honourOptOut(optOut, { confirmationFollows: true });
     const confirmation = await steps.send({ ...input.confirmation, categories: honoured.categories });
     return { honoured, confirmation, ...(journeyEnded === undefined ? {} : { journeyEnded }) };
   }

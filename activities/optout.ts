@@ -75,8 +75,11 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     return blockWith(input);
   }
 
-  /** blockContact, given the contact's block state when the caller has read it already. */
-  async function blockWith(input: OptOutInput & { optOutId: string }, known?: Promise<BlockState>): Promise<ContactBlocked> {
+  /**
+   * blockContact, given the contact's block state when the caller has read it already; sendsWait
+   * 'none' when the step after it waits for the sends at the provider itself.
+   */
+  async function blockWith(input: OptOutInput & { optOutId: string }, known?: Promise<BlockState>, sendsWait: number | 'none' = BLOCK_WAIT_MS): Promise<ContactBlocked> {
     const business = requireBusiness(businesses, input.businessId);
     const { categories, allCategories } = optOutScope(business, input.categories);
     if (!allCategories) {
@@ -87,7 +90,7 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
     // person's act is proof the moment it is known, and a send left registered by a crash (its mark
     // expires on its own) must not hold the record back. recordOptOut then finds them written.
     const [block] = await Promise.all([
-      blockMessaging(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, BLOCK_WAIT_MS, { known }),
+      blockMessaging(store, { businessId: input.businessId, contactId: input.contactId, phone: input.phone, at: new Date(input.receivedAt) }, sendsWait, { known }),
       recordOptOutEvents(store, business, input, { lookFirst: true }),
     ]);
     if (block.inFlight > 0) log.warn('sends still at the provider after the block', { inFlight: block.inFlight });
@@ -99,11 +102,13 @@ export function createOptOutActivities({ store, businesses }: OptOutDeps) {
    * The opt-out's one store step (optOutWorkflowV3 on): blockContact, and for an opt-out of some
    * categories the ledger events too (an opt-out of everything writes them beside its block); beside
    * them, the record of the journey it ends is closed, which the acknowledgement has usually done.
+   * `confirmationFollows`: the caller sends the confirmation next, whose own wait for sends at the
+   * provider makes this step's wait a repeat (honourAndConfirm), so it is skipped.
    */
-  async function honourOptOut(input: OptOutInput & { optOutId: string }): Promise<ContactBlocked> {
+  async function honourOptOut(input: OptOutInput & { optOutId: string }, { confirmationFollows = false }: { confirmationFollows?: boolean } = {}): Promise<ContactBlocked> {
     // One read of the contact serves both: the block's "already blocked?" and the journey to close.
     const known = readBlockState(store, input.contactId);
-    const [done] = await Promise.all([blockWith(input, known), closeJourneyForOptOut(store, input, known.then((k) => k.contact))]);
+    const [done] = await Promise.all([blockWith(input, known, confirmationFollows ? 'none' : BLOCK_WAIT_MS), closeJourneyForOptOut(store, input, known.then((k) => k.contact))]);
     if (!done.allCategories) await recordOptOut(input);
     return done;
   }

@@ -139,16 +139,18 @@ export async function leaveSendFence(store: Store, _contactId: string, idempoten
  * than waitMs). A block older than the contact's last START (a late retry) changes nothing.
  * `unblockedJustNow`: the caller has just read the contact and its block document and found neither
  * set, so the reads that only spare the writes are skipped. `known`: those reads, made already by a
- * caller that needs the contact for something else too (the journey it closes).
+ * caller that needs the contact for something else too (the journey it closes). waitMs 'none': the
+ * caller leaves those sends to the step that must come after them (the opt-out's confirmation waits
+ * for them itself), so none are looked for and inFlight is 0.
  */
 export async function blockMessaging(
   store: Store,
   c: { businessId: string; contactId: string; phone: string; at: Date },
-  waitMs = IN_FLIGHT_WAIT_MS,
+  waitMs: number | 'none' = IN_FLIGHT_WAIT_MS,
   { unblockedJustNow = false, known }: { unblockedJustNow?: boolean; known?: Promise<BlockState> } = {},
 ): Promise<{ blocked: boolean; inFlight: number }> {
   // The wait counts from the call, so a slow store before it cannot push the caller past its own deadline.
-  const until = Date.now() + waitMs;
+  const until = waitMs === 'none' ? 0 : Date.now() + waitMs;
   const block = () =>
     store.contacts.updateOne(
       { _id: c.contactId, $or: [{ messagingResumedAt: { $exists: false } }, { messagingResumedAt: { $lt: c.at } }] },
@@ -179,6 +181,7 @@ export async function blockMessaging(
     }
   }
 
+  if (waitMs === 'none') return { blocked: true, inFlight: 0 };
   return { blocked: true, inFlight: await waitForSendsAtProvider(store, c.contactId, Math.max(0, until - Date.now())) };
 }
 

@@ -71,8 +71,8 @@ export function instrumentActivities<A extends Instrumented>(activities: A, metr
       optOutRecorded(input.receivedAt);
       return result;
     },
-    async honourOptOut(input) {
-      const result = await honourOptOut(input);
+    async honourOptOut(input, opts) {
+      const result = await honourOptOut(input, opts);
       optOutRecorded(input.receivedAt);
       return result;
     },

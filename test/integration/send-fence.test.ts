@@ -122,3 +122,16 @@ test('an opt-out older than the contact\'s START blocks nothing and leaves no bl
   expect((await stack.store.contacts.findById(contactId).lean())?.messaging).toBe('allowed');
   expect(await enterSendFence(stack.store, contactId, keyOf())).toBe(true);
 });
+
+test("a block that leaves the sends at the provider to the confirmation ('none') does not look for them; a wait of 0 still counts them", async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  const key = keyOf();
+  // A send past the gate and at the provider: its mark is live.
+  expect(await enterSendFence(stack.store, contactId, key)).toBe(true);
+  const c = { businessId: 'acme', contactId, phone, at: new Date() };
+  expect(await blockMessaging(stack.store, c, 'none')).toEqual({ blocked: true, inFlight: 0 });
+  expect(await blockMessaging(stack.store, c, 0)).toEqual({ blocked: true, inFlight: 1 });
+  await leaveSendFence(stack.store, contactId, key);
+  expect(await waitForSendsAtProvider(stack.store, contactId, 0)).toBe(0);
+});
