@@ -6,6 +6,7 @@ import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
 import { eventSecretsBox } from '../lib/secret-box';
 import { temporalConnectionOptions } from '../lib/temporal';
+import { temporalClientInterceptors } from '../lib/temporal-interceptors';
 import { resealEndpointSecrets } from '../services/event-endpoints';
 import { connectStore } from '../store/models';
 import { buildApp } from './app';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const secrets = await resealEndpointSecrets({ store, eventSecrets });
   if (secrets.sealed + secrets.resealed > 0) logger.info({ sealed: secrets.sealed, resealed: secrets.resealed }, 'event endpoints\' signing secrets now sealed under EVENT_SECRETS_KEY');
   if (secrets.unopenable.length > 0) logger.warn({ endpointIds: secrets.unopenable }, 'event endpoints whose signing secret opens with no key given: their deliveries fail until they are registered again');
-  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const connection = await Connection.connect({ ...temporalConnectionOptions(config), interceptors: temporalClientInterceptors() });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = await buildApp({
     client,

@@ -14,6 +14,7 @@ import { withWorkerHeapLimit } from '../dev/worker-heap';
 import { loadBusinesses } from '../lib/businesses';
 import { connectStore, type Store } from '../store/models';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
+import { temporalClientInterceptors } from '../lib/temporal-interceptors';
 
 /**
  * The whole product for a benchmark: Temporal dev server (the cluster profile with
@@ -106,7 +107,7 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
     const mongoUri = `${mongoBase}bench_${Date.now().toString(36)}`;
     const store = await connectStore(mongoUri);
     stops.push(() => store.connection.close());
-    const connection = await Connection.connect({ address: temporalAddress });
+    const connection = await Connection.connect({ address: temporalAddress, interceptors: temporalClientInterceptors() });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
 

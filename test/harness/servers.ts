@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { temporalClientInterceptors } from '../../lib/temporal-interceptors';
 
 /**
  * What integration tests use to reach the servers test/harness/global-setup.ts started. Each
@@ -75,7 +76,7 @@ export interface TestClient {
 }
 
 export async function connectTestClient(): Promise<TestClient> {
-  const connection = await Connection.connect({ address: testTemporalAddress() });
+  const connection = await Connection.connect({ address: testTemporalAddress(), interceptors: temporalClientInterceptors() });
   const client = new Client({ connection, namespace: testTemporalNamespace() });
   return { client, connection, close: () => connection.close() };
 }

@@ -17,6 +17,7 @@ import { createOptinflowWorker, type ActivityDeps } from '../../workers/worker';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, testWorkflowBundle, uniqueName, withDatabase } from './servers';
 import { readBody } from './http';
 import { boundedStep } from './teardown';
+import { temporalClientInterceptors } from '../../lib/temporal-interceptors';
 
 export const TEST_ACCOUNT_SID = 'AC' + 'ab'.repeat(16);
 export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789';
@@ -72,7 +73,7 @@ export async function startTestStack(opts: { worker?: boolean; prefix?: string; 
   const dbName = uniqueName('db');
   const businesses = loadBusinesses(opts.businessesFile ?? path.join(__dirname, '..', '..', 'config', 'businesses.demo.json'));
   const store = await connectStore(opts.mongoUri ? withDatabase(opts.mongoUri, dbName) : testMongoUri(dbName));
-  const connection = await Connection.connect({ address: temporalAddress });
+  const connection = await Connection.connect({ address: temporalAddress, interceptors: temporalClientInterceptors() });
   const client = new Client({ connection, namespace: temporalNamespace });
   const content = carrierContentFor(businesses.all());
   const meta = carrierMetaFor(businesses.all(), { accessToken: TEST_META.accessToken, appSecret: TEST_META.appSecret });
