@@ -1,5 +1,4 @@
-import type { Interceptor, InterceptingCall, StatusObject } from '@grpc/grpc-js';
-import { InterceptingCall as Call } from '@grpc/grpc-js';
+import { InterceptingCall, type Interceptor, type StatusObject } from '@grpc/grpc-js';
 import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { findFreePort } from '../../dev/free-port';
 import { closedConnectionGuard, temporalClientInterceptors } from '../../lib/temporal-interceptors';
@@ -13,7 +12,7 @@ import { closedConnectionGuard, temporalClientInterceptors } from '../../lib/tem
 /** Reports each attempt's status as it passes between the retry above it and the guard below. */
 function attemptSpy(onStatus: (s: StatusObject) => void): Interceptor {
   return (options, nextCall) =>
-    new Call(nextCall(options), {
+    new InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {
         next(metadata, {
           onReceiveStatus(status, nextStatus) {
@@ -22,7 +21,7 @@ function attemptSpy(onStatus: (s: StatusObject) => void): Interceptor {
           },
         });
       },
-    }) as InterceptingCall;
+    });
 }
 
 test('the connection closed while a call waits to be retried: the call fails with CANCELLED and nothing throws', async () => {
