@@ -3,7 +3,6 @@ import type { KeyActor } from '../domain/access';
 import type { Business } from '../domain/business';
 import { optOutAnswered } from '../lib/metric-events';
 import { readBlocked } from '../store/blocks';
-import { closeJourneyForOptOut } from '../store/journeys';
 import { contactIdOf } from '../store/models';
 import { dropPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
 import { claimRequestId } from '../store/request-ids';
@@ -12,7 +11,7 @@ import { closedWithinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { RequestIdReusedError } from './errors';
 import { blockWithin, firstDelivery, recordWithin, startOrKeep, type BlockStep, type StartResult } from './optout-steps';
-import { signalJourneyOptedOut } from './journey-ending';
+import { carryToJourney, confirmationClaimed } from './optout-carry';
 import { inboundPayload } from './payloads';
 import { runStatus, within } from './temporal';
 import { startOptOutWorkflow } from './workflow-starts';
@@ -37,6 +36,8 @@ export const OPTOUT_START_WAIT_MS = 5_000;
  */
 export const OPTOUT_START_GRACE_MS = 250;
 const PENDING_BATCH = 500;
+/** A journey took the opt-out's step with its signal: as durable as a started workflow. */
+const CARRIED: StartResult = { ok: true, started: true };
 
 /**
  * 'blocked': the send gate refuses the contact and no send that passed it is still at the provider.
@@ -108,7 +109,9 @@ interface Attempt {
   deadline: number;
   waitMs: number;
   recording: Promise<boolean>;
-  starting: Promise<StartResult>;
+  /** The workflow's start, begun at once for an opt-out no journey could carry; else begun when needed. */
+  starting?: Promise<StartResult>;
+  startWorkflow: () => Promise<StartResult>;
   opts: RequestOptions;
 }
 
@@ -119,16 +122,19 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
   const input: OptOutInput = { ...request, ...(await inboundPayload(deps, optOutId, request.payload)) };
   const all = deps.businesses.get(input.businessId)?.categories.map((c) => c.id) ?? [];
   const everything = !input.categories?.length || all.every((c) => input.categories!.includes(c));
-  const starting = startOptOutWorkflow(deps, input).then(
-    (r): StartResult => ({ ok: true, started: r.started }),
-    (err: unknown): StartResult => ({ ok: false, err }),
-  );
+  const startWorkflow = () =>
+    startOptOutWorkflow(deps, input).then(
+      (r): StartResult => ({ ok: true, started: r.started }),
+      (err: unknown): StartResult => ({ ok: false, err }),
+    );
+  // One that confirms may be carried by the contact's journey instead (services/optout-carry.ts).
+  const starting = input.confirmOn ? undefined : startWorkflow();
   // Asked before this call writes any event, so the answer is about earlier deliveries only.
   const first = await (opts.firstDelivery ?? firstDelivery(deps, { ...input, optOutId }, deadline));
   // The ledger write does not wait for Temporal: it is idempotent by origin, and a repeat of an
   // opt-out since undone by START finds its events and moves no consent back (store/optout-ledger.ts).
   const recording = recordWithin(deps, { ...input, optOutId }, deadline);
-  const attempt: Attempt = { optOutId, input, everything, deadline, waitMs, recording, starting, opts };
+  const attempt: Attempt = { optOutId, input, everything, deadline, waitMs, recording, starting, startWorkflow, opts };
   return first ? firstTime(deps, attempt) : repeated(deps, attempt);
 }
 
@@ -139,17 +145,14 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
  * answer as durable as a started workflow.
  */
 async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
-  // A head start for the journey's end, which need not wait for the opt-out's first workflow task: the
-  // opt-out's activity sends the same signal with the same request id, so the journey gets one. Not on
-  // a repeat, which could end a journey begun since. One with no confirmation runs as optOutWorkflowV3,
-  // which tells the journey itself.
-  if (a.input.confirmOn) void signalJourneyOptedOut(deps.client, { businessId: a.input.businessId, contactId: a.input.contactId, optOutId: a.optOutId, at: a.input.receivedAt }).catch(() => undefined);
-  // The journey's record closes now too; the opt-out's store step does it again should this fail.
+  // The journey's record closes now (the opt-out's store step does it again should this fail), and a
+  // journey that carries opt-outs is handed this one's step; one that does not is told to end at once.
   const contactRead = a.opts.currentJourneyId === undefined ? undefined : Promise.resolve({ currentJourneyId: a.opts.currentJourneyId });
-  void closeJourneyForOptOut(deps.store, { contactId: a.input.contactId, optOutId: a.optOutId, receivedAt: a.input.receivedAt }, contactRead).catch(() => undefined);
+  const carrying = carryToJourney(deps, a.input, a.optOutId, contactRead);
+  const starting = a.starting ?? carrying.then((carried) => (carried ? CARRIED : a.startWorkflow()));
   const blocking = a.everything ? blockWithin(deps, a.input, a.deadline, a.opts) : undefined;
   const [blocked, recorded] = await Promise.all([blocking, a.recording]);
-  const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting, OPTOUT_START_GRACE_MS);
+  const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, starting, OPTOUT_START_GRACE_MS);
   const started = start?.ok ? start.started : false;
   if (!blocked) return { optOutId: a.optOutId, started, progress: kept ? 'queued' : 'accepted', recorded };
   return blockOutcome(a, blocked, { started, kept, recorded });
@@ -160,7 +163,9 @@ async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> 
  * answer, since blocking again after the contact's START would undo that START.
  */
 async function repeated(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
-  const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting, Math.min(OPTOUT_START_WAIT_MS, a.waitMs));
+  // One a journey carried has no workflow to ask: its confirmation, claimed after the block, says it is done.
+  if (await confirmationClaimed(deps, a.input, a.optOutId).catch(() => false)) return { optOutId: a.optOutId, started: false, progress: 'already_done' };
+  const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting ?? a.startWorkflow(), Math.min(OPTOUT_START_WAIT_MS, a.waitMs));
   const started = start?.ok ? start.started : false;
   if (a.everything && start?.ok && !start.started) {
     // Only while the first delivery's opt-out still runs: a finished one may since have been undone by START.

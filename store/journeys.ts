@@ -19,6 +19,8 @@ export interface JourneyStart {
   source?: unknown;
   actor?: LedgerActor;
   startedAt: Date;
+  /** Its workflow runs an opt-out's step that comes with the opt-out's signal (journeyWorkflowV5). */
+  carriesOptOuts?: boolean;
 }
 
 /** The journey's document, written once when it begins; a retried first step finds it and changes nothing. */
@@ -28,7 +30,7 @@ export async function recordJourneyStart(store: Store, j: JourneyStart): Promise
 }
 
 /** What a journey writes as it begins: its ids and what it was started with. */
-export type JourneyBegin = JourneyInput & { journeyId: string; workflowId: string; runId: string };
+export type JourneyBegin = JourneyInput & { journeyId: string; workflowId: string; runId: string; carriesOptOuts?: boolean };
 
 /**
  * The contact (created or updated, asked now, its journeys counted) and the journey's document, side
@@ -53,6 +55,7 @@ function startDocument(store: Store, input: JourneyBegin): Promise<void> {
     source: input.source,
     actor: input.actor,
     startedAt: new Date(input.requestedAt),
+    ...(input.carriesOptOuts ? { carriesOptOuts: true } : {}),
   });
 }
 
@@ -114,16 +117,28 @@ async function tallyJourneyRecord(store: Store, at: { campaignId: string; row: n
  * contact already. True when this call closed it.
  */
 export async function closeJourneyForOptOut(store: Store, o: { contactId: string; optOutId: string; receivedAt: string }, contactRead?: Promise<{ currentJourneyId?: string | null } | null>): Promise<boolean> {
+  return (await closeJourneyRecord(store, o, contactRead)) !== undefined;
+}
+
+/** The journey record an opt-out closed: which run to tell, and whether that run carries the opt-out's step itself. */
+export interface ClosedJourney {
+  workflowId: string;
+  runId: string;
+  carriesOptOuts: boolean;
+}
+
+/** closeJourneyForOptOut, answering the record it closed; undefined when it closed none. */
+export async function closeJourneyRecord(store: Store, o: { contactId: string; optOutId: string; receivedAt: string }, contactRead?: Promise<{ currentJourneyId?: string | null } | null>): Promise<ClosedJourney | undefined> {
   // A caller that has just read the contact passes that read: one round trip fewer per opt-out.
   const contact = await (contactRead ?? store.contacts.findById(o.contactId, { currentJourneyId: 1 }).lean<{ currentJourneyId?: string }>());
-  if (!contact?.currentJourneyId) return false;
+  if (!contact?.currentJourneyId) return undefined;
   const before = await store.journeys
     .findOneAndUpdate({ _id: contact.currentJourneyId, status: 'active', startedAt: { $lte: new Date(o.receivedAt) } }, { $set: { status: 'opted_out', endedAt: new Date(), endedBy: o.optOutId } })
-    .lean<{ campaignId?: string; campaignRow?: number }>();
-  if (!before) return false;
+    .lean<{ workflowId: string; runId: string; campaignId?: string; campaignRow?: number; carriesOptOuts?: boolean }>();
+  if (!before) return undefined;
   // Should this fail, the journey's own end counts its record.
   if (before.campaignId && before.campaignRow !== undefined) await tallyCampaignOutcome(store, { campaignId: before.campaignId, row: before.campaignRow, step: 1, status: 'opted_out' });
-  return true;
+  return { workflowId: before.workflowId, runId: before.runId, carriesOptOuts: before.carriesOptOuts === true };
 }
 
 export interface InboundMessageRecord {

@@ -123,6 +123,8 @@ const journeySchema = new Schema(
     endedAt: Date,
     /** The opt-out that closed the record ahead of the journey's own end, which then adds its state. */
     endedBy: String,
+    /** Its workflow carries out an opt-out's step sent with the opt-out's signal (journeyWorkflowV5). */
+    carriesOptOuts: Boolean,
   },
   { timestamps: true, versionKey: false },
 );

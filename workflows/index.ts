@@ -1,4 +1,4 @@
-export { journeyWorkflow, journeyWorkflowV2, journeyWorkflowV3, journeyWorkflowV4 } from './journey/workflow';
+export { journeyWorkflow, journeyWorkflowV2, journeyWorkflowV3, journeyWorkflowV4, journeyWorkflowV5 } from './journey/workflow';
 export { optOutWorkflow, optOutWorkflowV2, optOutWorkflowV3, optOutWorkflowV4, optOutWorkflowV5, optOutWorkflowV6 } from './optout/workflow';
 export { inboundMessageWorkflow } from './inbound/workflow';
 export { campaignWorkflow } from './campaign/workflow';

@@ -61,6 +61,21 @@ export const journeys: Record<string, Recorder> = {
     const phone = '+14155550639';
     return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
   },
+  /** Journeys as they start now: journeyWorkflowV5, which also carries out an opt-out sent with its signal. */
+  'journeyv5-sms-confirmed': smsConfirmed('+14155550661'),
+  'journeyv5-sms-expired-reminders': async (stack) => {
+    const phone = '+14155550662';
+    return start(stack, { contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '3s', remindAfter: ['1s', '2s'] }] });
+  },
+  /** The contact answers STOP: the journey blocks, writes the ledger and confirms in its own task. */
+  'journeyv5-sms-stop-carried': async (stack) => {
+    const phone = '+14155550663';
+    const journeyId = await start(stack, { contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 10_000);
+    await stack.carrier.sendInbound({ from: phone, to: ACME.sms, body: 'STOP' });
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone }).find((m) => m.body.includes('unsubscribed')), 10_000);
+    return journeyId;
+  },
   /** E-mail link; the form POST narrows the categories (an update in the history). */
   'email-confirmed-narrowed': async (stack) => {
     const phone = '+14155550603';

@@ -57,7 +57,8 @@ test("a STOP closes the journey's record at its acknowledgement, while no worker
 
   await withActivityWorker(stack, noFaults, async () => {
     await journey.result();
-    await stack.client.workflow.getHandle(optOutId).result();
+    // The journey carried the opt-out's step (journeyWorkflowV5): the confirmation is its last act.
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone }).find((m) => m.body.includes('you are unsubscribed')), 15_000);
   });
   const ended = await stack.store.journeys.findById(journeyId).lean();
   expect(ended).toMatchObject({ status: 'opted_out', endedBy: optOutId, state: { status: 'opted_out' } });

@@ -24,6 +24,7 @@ const PREFIXES: Record<string, string> = {
   'journeyv2-': 'journeyWorkflowV2',
   'journeyv3-': 'journeyWorkflowV3',
   'journeyv4-': 'journeyWorkflowV4',
+  'journeyv5-': 'journeyWorkflowV5',
   'optout-': 'optOutWorkflow',
   'optoutv2-': 'optOutWorkflowV2',
   'optoutv3-': 'optOutWorkflowV3',
@@ -149,7 +150,7 @@ test('every recorded journey replays against the current workflow code', async (
 
 test('every workflow type the worker registers has a recorded history', async () => {
   const registered = Object.keys(await import('../../workflows')).sort();
-  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'journeyWorkflowV3', 'journeyWorkflowV4', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5', 'optOutWorkflowV6', 'whatsappTierWorkflow']);
+  expect(registered).toEqual(['campaignWorkflow', 'categoryChoiceWorkflow', 'directConsentWorkflow', 'eventDeliveryWorkflow', 'inboundMessageWorkflow', 'journeyWorkflow', 'journeyWorkflowV2', 'journeyWorkflowV3', 'journeyWorkflowV4', 'journeyWorkflowV5', 'optOutWorkflow', 'optOutWorkflowV2', 'optOutWorkflowV3', 'optOutWorkflowV4', 'optOutWorkflowV5', 'optOutWorkflowV6', 'whatsappTierWorkflow']);
   expect([...new Set(recorded.map((h) => h.workflowType))].sort()).toEqual(registered);
 });
 

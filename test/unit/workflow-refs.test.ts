@@ -10,6 +10,7 @@ import type { WorkflowRef } from '../../workflows/workflow-ref';
 /** A ref's input and result types must be the workflow's own: this fails to compile when they drift. */
 type Matches<W, R> = W extends (input: infer I) => Promise<infer O> ? (R extends WorkflowRef<I, O> ? true : false) : false;
 const typed: [
+  Matches<typeof workflows.journeyWorkflowV5, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflowV4, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflowV2, typeof journeyWorkflowRef>,
   Matches<typeof workflows.journeyWorkflow, typeof journeyWorkflowRef>,
@@ -21,10 +22,10 @@ const typed: [
   Matches<typeof workflows.campaignWorkflow, typeof campaignWorkflowRef>,
   Matches<typeof workflows.whatsappTierWorkflow, typeof whatsappTierWorkflowRef>,
   Matches<typeof workflows.directConsentWorkflow, typeof directConsentWorkflowRef>,
-] = [true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 
 test.each([
-  [journeyWorkflowRef, workflows.journeyWorkflowV4],
+  [journeyWorkflowRef, workflows.journeyWorkflowV5],
   [optOutWorkflowRef, workflows.optOutWorkflowV6],
   [inboundWorkflowRef, workflows.inboundMessageWorkflow],
   [campaignWorkflowRef, workflows.campaignWorkflow],

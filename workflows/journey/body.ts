@@ -8,6 +8,7 @@ import { LOCAL_SEND_ACTIVITY_OPTIONS, SEND_ACTIVITY_OPTIONS } from '../activity-
 import { requestWaitsForPolicy } from '../../domain/request-policy';
 import { sendWhenAllowed } from './deferral';
 import { recordConfirmed } from './confirm';
+import { CarriedOptOuts } from './carried-optouts';
 import { currentJourneyRun, handleJourneyEndings, handleJourneyReports, noteSent, settleJourney, type JourneyHooks, type JourneySendBase } from './run';
 
 const { send: sendActivity } = proxyActivities<ChannelActivities>(SEND_ACTIVITY_OPTIONS);
@@ -49,6 +50,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
   const usedFormTokens = new Set<string>();
   const ended = () => state.status !== 'active';
   const decided = () => answer !== undefined || optedOut || cancelled !== undefined;
+  const carried = new CarriedOptOuts();
 
   const hooks: JourneyHooks = {
     ended,
@@ -64,6 +66,9 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
     },
     optedOut: () => {
       optedOut = true;
+    },
+    carried: (step) => {
+      if (code.carriesOptOuts) carried.add(step);
     },
     cancelled: (reason) => {
       cancelled = { reason };
@@ -140,7 +145,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
     clarifyPending = false;
     let clarified = false;
 
-    const begin = first ? { begin: { ...input, journeyId, workflowId, runId } } : {};
+    const begin = first ? { begin: { ...input, journeyId, workflowId, runId, ...(code.carriesOptOuts ? { carriesOptOuts: true } : {}) } } : {};
     const requestInput = () => ({ ...baseSend(), step: i, channel: step.channel, purpose: 'request' as const, idempotencyKey: `${workflowId}/${runId}/step${i}/request`, linksValidUntil, ...begin });
     let request: SendResult;
     if (waitsForPolicy(i, 'request')) {
@@ -229,6 +234,8 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
   }
   state.nextDeadline = undefined;
 
+  // The opt-out's step beside the journey's own end, in the same task; one that comes later still runs.
+  const honouring = carried.run();
   await settleJourney(state, storeSteps, { cancelled, optedOut }, async () => {
     if (!answer) return undefined;
     // An answer with no request on record (every send failed or was ambiguous) still counts: the contact acted.
@@ -240,5 +247,7 @@ export async function runJourney(input: JourneyInput, code: JourneyCode): Promis
     return { status: 'declined' };
   });
   await condition(allHandlersFinished);
+  await honouring;
+  await carried.run();
   return state;
 }

@@ -22,4 +22,10 @@ export interface JourneyCode {
    * task retried after a crash writes and sends nothing twice.
    */
   sendsInTask: boolean;
+  /**
+   * An opt-out's step that comes with its `optedOut` signal is run here, as a local activity in the
+   * journey's own task, and the journey's record says so, which is how the API knows it may send one
+   * (journeyWorkflowV5). Older types ignore the step: the API never sends it to them.
+   */
+  carriesOptOuts: boolean;
 }

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
 import type { LedgerActor } from '../../domain/access';
 import type { Channel } from '../../domain/business';
 import { defineWorkflowRef } from '../workflow-ref';
@@ -114,13 +115,23 @@ export type FormSubmissionResult = { accepted: true; status: JourneyStatus } | {
 export const contactAnsweredSignal = defineSignal<[ContactAnswer]>('contactAnswered');
 export const providerStatusSignal = defineSignal<[ProviderStatusEvent]>('providerStatus');
 export const ivrNoAnswerSignal = defineSignal<[{ callSid: string; at: string }]>('ivrNoAnswer');
-export const optedOutSignal = defineSignal<[{ optOutId: string; at: string }]>('optedOut');
+/**
+ * An opt-out ends the journey. `carried`: the opt-out's own step (block, ledger, its one confirmation),
+ * which a journey of JOURNEY_WORKFLOW_TYPE carries out itself, so the opt-out needs no workflow of its
+ * own; sent only to a journey whose record says it carries opt-outs (services/optout-carry.ts).
+ */
+export interface OptedOutEvent {
+  optOutId: string;
+  at: string;
+  carried?: HonourAndConfirmInput;
+}
+export const optedOutSignal = defineSignal<[OptedOutEvent]>('optedOut');
 export const journeyStateQuery = defineQuery<JourneyState>('journeyState');
 export const cancelJourneyUpdate = defineUpdate<JourneyState, [{ reason?: string }]>('cancelJourney');
 export const submitFormUpdate = defineUpdate<FormSubmissionResult, [FormSubmission]>('submitForm');
 
 /** The type every new journey starts as (./workflow.ts: runs started before it keep their older types). */
-export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflowV4';
+export const JOURNEY_WORKFLOW_TYPE = 'journeyWorkflowV5';
 export const journeyWorkflowRef = defineWorkflowRef<JourneyInput, JourneyState>(JOURNEY_WORKFLOW_TYPE);
 
 /** One running journey per business + contact: the workflow id is that business key. */

@@ -1,6 +1,7 @@
 import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChannelActivities, SendInput } from '../../activities/channel';
 import type { ConsentActivities } from '../../activities/consent';
+import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
 import { proxyLocalStoreSteps, proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 import { OptinStatus } from '../search-attributes';
 import {
@@ -58,6 +59,8 @@ export interface JourneyHooks {
   /** A status of a message, each once. */
   statusReported?(status: ProviderStatusEvent): void;
   optedOut(): void;
+  /** An opt-out's step that came with its signal, whether or not the journey had ended (journeyWorkflowV5). */
+  carried?(step: HonourAndConfirmInput): void;
   cancelled(reason: string | undefined): void;
 }
 
@@ -94,6 +97,7 @@ export function handleJourneyEndings(state: JourneyState, hooks: JourneyHooks): 
   setHandler(optedOutSignal, (e) => {
     state.events.push({ at: e.at, direction: 'received', kind: 'opted_out', detail: e.optOutId });
     if (!hooks.ended()) hooks.optedOut();
+    if (e.carried) hooks.carried?.(e.carried);
   });
 
   setHandler(

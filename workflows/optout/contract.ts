@@ -59,3 +59,18 @@ export const optOutWorkflowRef = defineWorkflowRef<OptOutInput, OptOutResult>(OP
 export function optOutWorkflowId(origin: string): string {
   return `optout.${origin}`;
 }
+
+/**
+ * The opt-out's one confirmation, whichever step sends it (its workflow, or the journey that carries
+ * it, workflows/journey/carried-optouts.ts): the same key either way, so it goes once.
+ */
+export function optOutConfirmation(input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp') {
+  return {
+    idempotencyKey: `${optOutId}/confirmation`,
+    purpose: 'optout_confirmation' as const,
+    channel,
+    businessId: input.businessId,
+    contactId: input.contactId,
+    phone: input.phone,
+  };
+}

@@ -3,7 +3,7 @@ import type { ChannelActivities } from '../../activities/channel';
 import type { OptOutActivities } from '../../activities/optout';
 import type { HonourAndConfirmActivities } from '../../activities/optout-confirm';
 import { journeyWorkflowId, optedOutSignal } from '../journey/contract';
-import { optOutResultQuery, type ContactBlocked, type OptOutInput, type OptOutResult } from './contract';
+import { optOutConfirmation, optOutResultQuery, type ContactBlocked, type OptOutInput, type OptOutResult } from './contract';
 import { LOCAL_SEND_ACTIVITY_OPTIONS, stepGaveUp, proxyLocalStoreSteps, proxyStoreSteps, SEND_ACTIVITY_OPTIONS } from '../activity-options';
 
 /** Activities for runs whose history scheduled them so, local activities otherwise (patched). */
@@ -74,7 +74,7 @@ interface HonouredAndConfirmed {
 
 async function honourThenConfirm(input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp', step: HonourAndConfirmActivities, tellJourney = true): Promise<HonouredAndConfirmed> {
   try {
-    const r = await step.honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: confirmationOf(input, optOutId, channel), ...(tellJourney ? { endJourney: true } : {}) });
+    const r = await step.honourAndConfirm({ optOut: { ...input, optOutId }, confirmation: optOutConfirmation(input, optOutId, channel), ...(tellJourney ? { endJourney: true } : {}) });
     return { honoured: r.honoured, confirmation: { outcome: r.confirmation.outcome, providerId: r.confirmation.providerId }, journeyEnded: r.journeyEnded };
   } catch (err) {
     if (!stepGaveUp(err)) throw err;
@@ -115,18 +115,8 @@ async function endJourney(input: OptOutInput, optOutId: string): Promise<boolean
   }
 }
 
-/** The opt-out's one confirmation, whichever step sends it: the same key either way, so it goes once. */
-const confirmationOf = (input: OptOutInput, optOutId: string, channel: 'sms' | 'whatsapp') => ({
-  idempotencyKey: `${optOutId}/confirmation`,
-  purpose: 'optout_confirmation' as const,
-  channel,
-  businessId: input.businessId,
-  contactId: input.contactId,
-  phone: input.phone,
-});
-
 async function confirm(input: OptOutInput, optOutId: string, categories: string[], channel: 'sms' | 'whatsapp'): Promise<OptOutResult['confirmation']> {
-  const r = await send({ ...confirmationOf(input, optOutId, channel), categories });
+  const r = await send({ ...optOutConfirmation(input, optOutId, channel), categories });
   return { outcome: r.outcome, providerId: r.providerId };
 }
 
