@@ -3,15 +3,11 @@ import { addCounts, emptyCounts, printCosts, summarize, unitCost, type History, 
 import { journeyWorkflowId } from '../workflows/journey/contract';
 import { percentile } from './helpers';
 import type { BenchStack } from './stack';
+import { carriedCost, eventMs } from './optout-carried';
 
 /** What bench:optout reads from the opt-out workflows' histories once its STOPs are done. */
 
-const ms = (t: unknown) => {
-  if (!t) return NaN;
-  const ts = t as { seconds?: { toNumber?: () => number } | number | string; nanos?: number };
-  const seconds = typeof ts.seconds === 'object' && ts.seconds?.toNumber ? ts.seconds.toNumber() : Number(ts.seconds ?? 0);
-  return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
-};
+const ms = eventMs;
 
 /** Whose opt-out a history is (its start input), or undefined when the input cannot be read. */
 function optOutInputOf(history: History): { businessId: string; contactId: string } | undefined {
@@ -88,6 +84,10 @@ export async function printWhereTimeWent(stack: BenchStack, stopAt: Map<string, 
   const p = (xs: number[] | undefined, q: number) => String(Math.round(percentile(xs ?? [], q * 100))).padStart(8);
   const row = (name: string, xs: number[] | undefined) => console.log(`${name.padEnd(34)}${p(xs, 0.5)}${p(xs, 0.99)}${String(xs?.length ?? 0).padStart(8)}`);
   console.log('');
+  if (!ids.length) {
+    console.log('no opt-out ran a workflow of its own (each was carried by its journey, or none was started)');
+    return;
+  }
   console.log(`where the time went, from ${ids.length} opt-out workflow histories (ms; wait = queued for the worker, run = the activity itself):`);
   console.log(`${''.padEnd(34)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'n'.padStart(8)}`);
   for (const step of ['workflow started', 'first workflow task taken', ...[...actWait.keys()].flatMap((t) => [`${t} taken`, `${t} done`]), 'workflow closed']) row(`STOP to ${step}`, fromStop.get(step));
@@ -121,10 +121,11 @@ async function journeySignalFromClient(stack: BenchStack, optOutId: string, optO
 }
 
 /**
- * What an opt-out costs Temporal: its own workflow's history plus the signal that ends the journey
- * (counted where it is sent; the journey's own ending is the journey's cost), over a sample.
+ * What an opt-out costs Temporal, over a sample of each kind: one that ran its own workflow (its
+ * history plus the signal that ends the journey, counted where it is sent; the journey's own ending
+ * is the journey's cost), and one its journey carried (./optout-carried.ts).
  */
-export async function printActionCounts(stack: BenchStack): Promise<void> {
+export async function printActionCounts(stack: BenchStack, carried: Map<string, History>, businessId: string): Promise<void> {
   const ids: string[] = [];
   for await (const w of stack.client.workflow.list({ query: `WorkflowType = '${OPTOUT_WORKFLOW_TYPE}' AND TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Completed'` })) {
     ids.push(w.workflowId);
@@ -141,5 +142,11 @@ export async function printActionCounts(stack: BenchStack): Promise<void> {
     }
     units.push(unit);
   }
-  printCosts('Temporal per opt-out (STOP by SMS while a journey runs), from the opt-out workflows\' histories (mean):', [{ name: 'Optinflow', summary: summarize(units) }]);
+  const carriedUnits = [...carried].slice(0, ACTION_SAMPLE).map(([contactId, history]) => carriedCost(journeyWorkflowId(businessId, contactId), history));
+  const columns = [
+    ...(carriedUnits.length ? [{ name: 'carried by the journey', summary: summarize(carriedUnits) }] : []),
+    ...(units.length ? [{ name: 'its own workflow', summary: summarize(units) }] : []),
+  ];
+  if (!columns.length) return;
+  printCosts('Temporal per opt-out (STOP by SMS while a journey runs), from histories (mean):', columns);
 }

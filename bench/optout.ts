@@ -5,6 +5,7 @@ import { contactIdOf } from '../store/models';
 import { compareWithBare, runBareOptOuts } from './optout-bare';
 import { currentProfile, profilesOption, reportSummary, runProfiles } from './profiles';
 import { printActionCounts, printWhereTimeWent } from './optout-histories';
+import { carryingJourneys, printCarriedTimeline } from './optout-carried';
 import { cpuPhaseTable, startPhase, type CpuPhase } from './cpu-times';
 import { positiveInt } from './helpers';
 import { describeCommandsPer, readCommandCounts } from './store-commands';
@@ -154,8 +155,12 @@ async function run(stack: BenchStack, o: Options, phases: CpuPhase[]): Promise<O
   const { ack, ledger, ended, confirmation, afterOptOut, duplicateConfirmations } = await reportOptOuts(stack, contacts, outbound, isConfirmation, `opt-out bench: ${o.count} STOPs at ${o.rate}/s through the signed webhook while ${o.count} journeys run`);
 
   console.log(`store commands per STOP from the first STOP to the last confirmation (API, worker, the running journeys' reminders included): ${commandsDuring}`);
-  await printWhereTimeWent(stack, new Map(contacts.filter((c) => c.stopAt).map((c) => [c.contactId, c.stopAt!])));
-  await printActionCounts(stack);
+  const stopAt = new Map(contacts.filter((c) => c.stopAt).map((c) => [c.contactId, c.stopAt!]));
+  const carried = await carryingJourneys(stack, 'acme', stopAt.keys());
+  console.log(`\nopt-outs carried by their journey: ${carried.size} of ${stopAt.size}; the rest ran a workflow of their own`);
+  await printWhereTimeWent(stack, stopAt);
+  printCarriedTimeline(carried, stopAt);
+  await printActionCounts(stack, carried, 'acme');
 
   const complete = ack.length === o.count && ledger.length === o.count && ended.length === o.count && confirmation.length === o.count;
   return { ok: complete && afterOptOut === 0 && duplicateConfirmations === 0, ack, ledger, ended, confirmation };

@@ -33,7 +33,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   });
   const optOuts = new Counter({
     name: 'optinflow_optouts_total',
-    help: 'Opt-outs whose workflow was started (each opt-out once), by source (keyword, whatsapp_button, ivr_keypress, unsubscribe_link, preferences_page, provider, api, agent, ...)',
+    help: 'Opt-outs Temporal took up, their workflow started or their journey told to carry them out (each opt-out once), by source (keyword, whatsapp_button, ivr_keypress, unsubscribe_link, preferences_page, provider, api, agent, ...)',
     labelNames: ['source', 'channel'] as const,
     registers: [registry],
   });

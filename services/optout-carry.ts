@@ -1,7 +1,12 @@
+import { optOutStarted } from '../lib/metric-events';
 import { closeJourneyRecord } from '../store/journeys';
 import { optOutConfirmation, type OptOutInput } from '../workflows/optout/contract';
+import { withinMs } from './deadline';
 import type { ServiceDeps } from './deps';
 import { signalJourneyOptedOut } from './journey-ending';
+
+/** How long the journey's record may take to close before the opt-out starts its own workflow instead. */
+const CARRY_CLOSE_WAIT_MS = 1_000;
 
 /**
  * An opt-out that confirms (a STOP by SMS or WhatsApp) and reaches a running journey whose record
@@ -18,11 +23,15 @@ import { signalJourneyOptedOut } from './journey-ending';
  * that did get this signal after all gets one, and the step's keys keep the confirmation to one.
  */
 export async function carryToJourney(deps: ServiceDeps, input: OptOutInput, optOutId: string, contactRead?: Promise<{ currentJourneyId?: string | null } | null>): Promise<boolean> {
-  const record = await closeJourneyRecord(deps.store, { contactId: input.contactId, optOutId, receivedAt: input.receivedAt }, contactRead).catch(() => undefined);
+  const closing = closeJourneyRecord(deps.store, { contactId: input.contactId, optOutId, receivedAt: input.receivedAt }, contactRead).catch(() => undefined);
+  // A store that is slow or down must not hold the opt-out's start: past the wait, the workflow goes as before.
+  const record = await withinMs(closing, CARRY_CLOSE_WAIT_MS);
   const journey = { businessId: input.businessId, contactId: input.contactId, optOutId, at: input.receivedAt };
   if (record?.carriesOptOuts && input.confirmOn) {
     const carried = { optOut: { ...input, optOutId }, confirmation: optOutConfirmation(input, optOutId, input.confirmOn) };
-    return signalJourneyOptedOut(deps.client, { ...journey, runId: record.runId, carried }).catch(() => false);
+    const taken = await signalJourneyOptedOut(deps.client, { ...journey, runId: record.runId, carried }).catch(() => false);
+    if (taken) optOutStarted.publish({ source: input.source.kind, channel: input.channel });
+    return taken;
   }
   // A head start for an older journey's end (or one whose record is not written yet), which need not
   // wait for the opt-out's first workflow task: not on a repeat, which could end a journey begun since.

@@ -1,15 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import type { KeyActor } from '../domain/access';
-import type { Business } from '../domain/business';
 import { optOutAnswered } from '../lib/metric-events';
 import { readBlocked } from '../store/blocks';
-import { contactIdOf } from '../store/models';
 import { dropPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
-import { claimRequestId } from '../store/request-ids';
-import { optOutWorkflowId, type OptOutChannel, type OptOutInput } from '../workflows/optout/contract';
-import { closedWithinMs } from './deadline';
+import { optOutWorkflowId, type OptOutInput } from '../workflows/optout/contract';
+import { closedWithinMs, withinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
-import { RequestIdReusedError } from './errors';
 import { blockWithin, firstDelivery, recordWithin, startOrKeep, type BlockStep, type StartResult } from './optout-steps';
 import { carryToJourney, confirmationClaimed } from './optout-carry';
 import { inboundPayload } from './payloads';
@@ -36,6 +30,8 @@ export const OPTOUT_START_WAIT_MS = 5_000;
  */
 export const OPTOUT_START_GRACE_MS = 250;
 const PENDING_BATCH = 500;
+/** How long a repeated delivery asks whether its confirmation was claimed. */
+const CLAIMED_WAIT_MS = 1_000;
 /** A journey took the opt-out's step with its signal: as durable as a started workflow. */
 const CARRIED: StartResult = { ok: true, started: true };
 
@@ -163,8 +159,14 @@ async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> 
  * answer, since blocking again after the contact's START would undo that START.
  */
 async function repeated(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
-  // One a journey carried has no workflow to ask: its confirmation, claimed after the block, says it is done.
-  if (await confirmationClaimed(deps, a.input, a.optOutId).catch(() => false)) return { optOutId: a.optOutId, started: false, progress: 'already_done' };
+  // One a journey carried has no workflow to ask: its confirmation, claimed after the block, says it is
+  // done, and a workflow started now would block again, undoing a START sent since. Asked briefly, and
+  // not at all once the store has used up the answer's time (then it would not answer this either).
+  const claimed = await withinMs(
+    confirmationClaimed(deps, a.input, a.optOutId).catch(() => false),
+    Math.min(CLAIMED_WAIT_MS, Math.max(0, a.deadline - Date.now())),
+  );
+  if (claimed) return { optOutId: a.optOutId, started: false, progress: 'already_done' };
   const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, a.starting ?? a.startWorkflow(), Math.min(OPTOUT_START_WAIT_MS, a.waitMs));
   const started = start?.ok ? start.started : false;
   if (a.everything && start?.ok && !start.started) {
@@ -185,60 +187,6 @@ function blockOutcome(a: Attempt, { block, err }: BlockStep, s: { started: boole
   if (block.inFlight > 0) return pending(`${block.inFlight} send(s) still at the provider`);
   if (!s.recorded && !s.kept) return pending(`the ledger events were not written within ${a.waitMs} ms; the workflow writes them`);
   return { optOutId: a.optOutId, started: s.started, progress: s.kept ? 'queued' : 'blocked', recorded: s.recorded };
-}
-
-/** An opt-out another system asks for (POST /v1/optouts): an agent's tool, a CRM. */
-export interface CallerOptOut {
-  business: Business;
-  /** Who asked (a hash of the API key used): a request id is the caller's own, within one business. */
-  callerId: string;
-  /** Makes the call repeatable: the same id with the same request is the same opt-out. */
-  requestId?: string;
-  phone: string;
-  categories?: string[];
-  reason: string;
-  source: { kind: OptOutChannel; reference?: string };
-  /** The key that asked, with the agent and ticket where given: recorded in the ledger. */
-  actor?: KeyActor;
-}
-
-/** The parts of a caller's opt-out a repeat must match, each compared on its own so a conflict can name them. */
-function askedFor(r: CallerOptOut): Record<string, unknown> {
-  return { phone: r.phone, categories: r.categories ? [...r.categories].sort() : 'all', reason: r.reason, source: { kind: r.source.kind, reference: r.source.reference ?? null } };
-}
-
-/** Keeps the request under its id; the same id for anything else is refused, naming what differs. */
-async function requireSameRequest(deps: ServiceDeps, key: string, r: CallerOptOut & { requestId: string }): Promise<void> {
-  const asked = askedFor(r);
-  const claim = await claimRequestId(deps.store, key, asked);
-  if (claim.claimed) return;
-  const differing = Object.keys(asked).filter((field) => JSON.stringify(claim.request[field]) !== JSON.stringify(asked[field]));
-  if (differing.length) throw new RequestIdReusedError(r.requestId, r.business.id, differing);
-}
-
-/**
- * A caller's opt-out. Its request id is scoped to the business and the caller, so another business or
- * another caller using the same id asks for an opt-out of its own; the same id for a different
- * request is a conflict, never the earlier request's answer.
- */
-export async function requestCallerOptOut(deps: ServiceDeps, r: CallerOptOut): Promise<OptOutOutcome> {
-  const origin = r.requestId ? `api.${r.business.id}.${r.callerId}.${r.requestId}` : `api.${randomUUID()}`;
-  if (r.requestId) await requireSameRequest(deps, origin, { ...r, requestId: r.requestId });
-  return requestOptOut(deps, {
-    origin,
-    businessId: r.business.id,
-    contactId: contactIdOf(r.business.id, r.phone),
-    phone: r.phone,
-    channel: r.source.kind,
-    categories: r.categories,
-    reason: r.reason,
-    source: r.source,
-    receivedAt: new Date().toISOString(),
-    payload: { reason: r.reason, source: r.source, categories: r.categories ?? 'all' },
-    // An agent relaying what the contact said in a chat confirms there; other sources have no thread to answer in.
-    confirmOn: r.source.kind === 'sms' || r.source.kind === 'whatsapp' ? r.source.kind : undefined,
-    ...(r.actor ? { actor: r.actor } : {}),
-  });
 }
 
 /** True when this origin's earlier opt-out has finished and the contact may be messaged again (an old link used anew). */

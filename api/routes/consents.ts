@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requireKnownBusiness, requireKnownCategories } from '../../services/businesses';
 import { contactConsents } from '../../services/consents';
-import { requestCallerOptOut } from '../../services/optouts';
+import { requestCallerOptOut } from '../../services/caller-optouts';
 import { keyActor } from '../access';
 import type { ApiDeps } from '../app';
 import { parseOr400 } from '../errors';

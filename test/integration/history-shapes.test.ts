@@ -69,6 +69,24 @@ test('a journeyWorkflowV4 run sends and confirms in its own workflow tasks: a re
   expect(tasks('journeyv4-sms-expired-reminders')).toBe(tasks('journeyv3-sms-expired-reminders') - 3);
 });
 
+test('a journeyWorkflowV5 run carries out a STOP sent with its signal: the step and its own end in the one task the signal brings', () => {
+  const history = (id: string) => recorded.find((h) => h.workflowId === id)!.json.events;
+  const decode = (p: { data: string }) => JSON.parse(Buffer.from(p.data, 'base64').toString('utf8'));
+  const events = history('journeyv5-sms-stop-carried');
+  const signalled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'optedOut');
+  const signal = decode(events[signalled].workflowExecutionSignaledEventAttributes.input.payloads[0]);
+  expect(signal.carried).toMatchObject({ optOut: { optOutId: signal.optOutId, confirmOn: 'sms' }, confirmation: { idempotencyKey: `${signal.optOutId}/confirmation` } });
+  const after = events.slice(signalled);
+  expect(after.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+  const steps = after.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').map((e) => decode(e.markerRecordedEventAttributes.details.data.payloads[0]).activity_type);
+  expect(steps.sort()).toEqual(['finishJourney', 'honourAndConfirm']);
+  expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+  // A V5 journey with no opt-out has the shape of a V4 one.
+  const tasks = (id: string) => history(id).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+  expect(tasks('journeyv5-sms-confirmed')).toBe(tasks('journeyv4-sms-confirmed'));
+  expect(history('journeyv5-sms-expired-reminders')).toHaveLength(history('journeyv4-sms-expired-reminders').length);
+});
+
 test('an optOutWorkflowV4 run ends the journey in its first workflow task, beside one activity that honours and confirms', () => {
   const events = recorded.find((h) => h.workflowId === 'optoutv4-sms-stop-ends-journey')!.json.events;
   const firstTaskDone = events.findIndex((e) => e.workflowTaskCompletedEventAttributes);

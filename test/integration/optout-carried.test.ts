@@ -1,13 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
 import { localActivityType } from '../../bench/actions';
+import { readBlocked } from '../../store/blocks';
 import { contactIdOf } from '../../store/models';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
 import { realActivities, withActivityWorker } from '../harness/activity-worker';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, type TestStack } from '../harness/stack';
+import { consentsOf, postAsTwilio } from '../harness/contact';
 import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
+import { eventually, sleep } from '../harness/wait';
 
 /**
  * A STOP that reaches a journey of the current type (journeyWorkflowV5) runs no workflow of its own:
@@ -63,11 +67,10 @@ const stepsAfterSignal = (h: History) => {
     .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
     .map(localActivityType);
 };
-const tasksAfterSignal = (h: History) => {
-  const signalled = events(h).findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'optedOut');
-  return events(h)
-    .slice(signalled)
-    .filter((e) => e.workflowTaskCompletedEventAttributes).length;
+/** Workflow tasks after the opt-out's signal, and other signals after it (a delivery status that lands while that task runs makes the server refuse its completion, and the task runs again). */
+const afterSignal = (h: History) => {
+  const after = events(h).slice(events(h).findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'optedOut') + 1);
+  return { tasks: after.filter((e) => e.workflowTaskCompletedEventAttributes).length, laterSignals: after.filter((e) => e.workflowExecutionSignaledEventAttributes).length };
 };
 
 test('a STOP during a journey is carried out by the journey: no opt-out workflow, one workflow task, one confirmation', async () => {
@@ -77,7 +80,8 @@ test('a STOP during a journey is carried out by the journey: no opt-out workflow
   expect(optedOutSignals(history)).toHaveLength(1);
   // The opt-out's step beside the journey's own end, both in the task the signal brought.
   expect(stepsAfterSignal(history).sort()).toEqual(['finishJourney', 'honourAndConfirm']);
-  expect(tasksAfterSignal(history)).toBe(1);
+  const { tasks, laterSignals } = afterSignal(history);
+  expect(tasks).toBe(1 + laterSignals);
   expect(scheduled(history)).toEqual([]);
   // One event per category of acme's three, written once.
   expect(ledger.map((e) => e.category).sort()).toEqual(['offers', 'order_updates', 'recommendations']);
@@ -100,4 +104,27 @@ test('when the carried step gives up after honouring and confirming, the journey
   expect(scheduled(history)).toEqual(['send']);
   expect(ledger.map((e) => e.category).sort()).toEqual(['offers', 'order_updates', 'recommendations']);
   expect(confirmations).toHaveLength(1);
+});
+
+test('a carried STOP delivered again after the contact sent START changes nothing: no workflow, no block, no second confirmation', async () => {
+  const phone = '+14155550188';
+  const { messageSid } = await withWorker(undefined, async () => {
+    const journeyId = await startJourney(stack, { businessId: 'acme', contact: { phone }, categories: ['offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone })[0], 15_000);
+    const params = { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: TEST_ACCOUNT_SID, From: phone, To: SMS_SENDER, Body: 'STOP' };
+    expect((await postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', params)).status).toBe(200);
+    await waitForJourneyStatus(stack, journeyId, 'opted_out');
+    await stack.carrier.waitFor(() => stack.carrier.messages({ to: phone }).find((m) => isConfirmation(m.body)), 15_000);
+    expect((await stack.carrier.sendInbound({ from: phone, to: SMS_SENDER, body: 'START' })).status).toBe(200);
+    await eventually('messaging resumed', async () => (await consentsOf(stack, phone)).messaging === 'allowed');
+    // The carrier delivers the same STOP again (a retry after a lost answer).
+    expect((await postAsTwilio(stack.apiUrl, '/webhooks/twilio/messaging', params)).status).toBe(200);
+    await sleep(1_000);
+    return { messageSid: params.MessageSid };
+  });
+  expect((await consentsOf(stack, phone)).messaging).toBe('allowed');
+  expect(await readBlocked(stack.store, contactIdOf('acme', phone))).toBe(false);
+  const optOut = await stack.client.workflow.getHandle(optOutWorkflowId(`sms.${messageSid}`)).describe().catch((err: unknown) => err);
+  expect(optOut).toBeInstanceOf(WorkflowNotFoundError);
+  expect(stack.carrier.messages({ to: phone }).filter((m) => isConfirmation(m.body))).toHaveLength(1);
 });
