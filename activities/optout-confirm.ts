@@ -10,6 +10,12 @@ export interface HonourAndConfirmInput {
   confirmation: Omit<SendInput, 'categories'>;
   /** Tell the contact's journey to end first (optOutWorkflowV5 and V6); optOutWorkflowV4 signals it from the workflow. */
   endJourney?: boolean;
+  /**
+   * What the acknowledgement did before handing the step to the contact's journey: the contact
+   * blocked, the ledger written and the journey's record closed, all confirmed by the store. The step
+   * then only confirms, without reading them back (services/optout-carry.ts).
+   */
+  honoured?: ContactBlocked;
 }
 
 export interface HonourAndConfirmResult {
@@ -33,7 +39,7 @@ export function createHonourAndConfirmActivity(steps: Steps) {
   async function honourAndConfirm(input: HonourAndConfirmInput): Promise<HonourAndConfirmResult> {
     const { optOut } = input;
     const journeyEnded = input.endJourney ? await signalJourneyOptedOut(getClient(), { businessId: optOut.businessId, contactId: optOut.contactId, optOutId: optOut.optOutId, at: optOut.receivedAt }) : undefined;
-    const honoured = await steps.honourOptOut(optOut, { confirmationFollows: true });
+    const honoured = input.honoured ?? (await steps.honourOptOut(optOut, { confirmationFollows: true }));
     const confirmation = await steps.send({ ...input.confirmation, categories: honoured.categories });
     return { honoured, confirmation, ...(journeyEnded === undefined ? {} : { journeyEnded }) };
   }

@@ -1,6 +1,6 @@
 import { optOutStarted } from '../lib/metric-events';
 import { closeJourneyRecord } from '../store/journeys';
-import { optOutConfirmation, type OptOutInput } from '../workflows/optout/contract';
+import { optOutConfirmation, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
 import { withinMs } from './deadline';
 import type { ServiceDeps } from './deps';
 import { signalJourneyOptedOut } from './journey-ending';
@@ -22,13 +22,21 @@ const CARRY_CLOSE_WAIT_MS = 1_000;
  * the opt-out's workflow as before, which tells the journey with the same request id, so a journey
  * that did get this signal after all gets one, and the step's keys keep the confirmation to one.
  */
-export async function carryToJourney(deps: ServiceDeps, input: OptOutInput, optOutId: string, contactRead?: Promise<{ currentJourneyId?: string | null } | null>): Promise<boolean> {
+export async function carryToJourney(
+  deps: ServiceDeps,
+  input: OptOutInput,
+  optOutId: string,
+  { contactRead, applied }: { contactRead?: Promise<{ currentJourneyId?: string | null } | null>; applied?: Promise<ContactBlocked | undefined> } = {},
+): Promise<boolean> {
   const closing = closeJourneyRecord(deps.store, { contactId: input.contactId, optOutId, receivedAt: input.receivedAt }, contactRead).catch(() => undefined);
   // A store that is slow or down must not hold the opt-out's start: past the wait, the workflow goes as before.
   const record = await withinMs(closing, CARRY_CLOSE_WAIT_MS);
   const journey = { businessId: input.businessId, contactId: input.contactId, optOutId, at: input.receivedAt };
   if (record?.carriesOptOuts && input.confirmOn) {
-    const carried = { optOut: { ...input, optOutId }, confirmation: optOutConfirmation(input, optOutId, input.confirmOn) };
+    // Sent once the acknowledgement's own block and ledger write are settled: when both went through,
+    // the journey's step need not read them back.
+    const honoured = applied ? await applied : undefined;
+    const carried = { optOut: { ...input, optOutId }, confirmation: optOutConfirmation(input, optOutId, input.confirmOn), ...(honoured ? { honoured } : {}) };
     const taken = await signalJourneyOptedOut(deps.client, { ...journey, runId: record.runId, carried }).catch(() => false);
     if (taken) optOutStarted.publish({ source: input.source.kind, channel: input.channel });
     return taken;

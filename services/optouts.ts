@@ -1,7 +1,8 @@
 import { optOutAnswered } from '../lib/metric-events';
 import { readBlocked } from '../store/blocks';
 import { dropPendingOptOut, listPendingOptOuts } from '../store/pending-optouts';
-import { optOutWorkflowId, type OptOutInput } from '../workflows/optout/contract';
+import { optOutScope } from '../store/optout-ledger';
+import { optOutWorkflowId, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
 import { closedWithinMs, withinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { blockWithin, firstDelivery, recordWithin, startOrKeep, type BlockStep, type StartResult } from './optout-steps';
@@ -144,14 +145,26 @@ async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> 
   // The journey's record closes now (the opt-out's store step does it again should this fail), and a
   // journey that carries opt-outs is handed this one's step; one that does not is told to end at once.
   const contactRead = a.opts.currentJourneyId === undefined ? undefined : Promise.resolve({ currentJourneyId: a.opts.currentJourneyId });
-  const carrying = carryToJourney(deps, a.input, a.optOutId, contactRead);
-  const starting = a.starting ?? carrying.then((carried) => (carried ? CARRIED : a.startWorkflow()));
   const blocking = a.everything ? blockWithin(deps, a.input, a.deadline, a.opts) : undefined;
-  const [blocked, recorded] = await Promise.all([blocking, a.recording]);
+  const settled = Promise.all([blocking, a.recording]);
+  const carrying = carryToJourney(deps, a.input, a.optOutId, { contactRead, applied: settled.then(([blocked, recorded]) => appliedHere(deps, a, blocked, recorded)) });
+  const starting = a.starting ?? carrying.then((carried) => (carried ? CARRIED : a.startWorkflow()));
+  const [blocked, recorded] = await settled;
   const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, starting, OPTOUT_START_GRACE_MS);
   const started = start?.ok ? start.started : false;
   if (!blocked) return { optOutId: a.optOutId, started, progress: kept ? 'queued' : 'accepted', recorded };
   return blockOutcome(a, blocked, { started, kept, recorded });
+}
+
+/**
+ * What this acknowledgement applied itself, when that is all of an opt-out of everything: the
+ * contact blocked (no send of theirs still at the provider) and the ledger written. Undefined when
+ * anything is left for the opt-out's step to do.
+ */
+function appliedHere(deps: ServiceDeps, a: Attempt, blocked: BlockStep | undefined, recorded: boolean): ContactBlocked | undefined {
+  const business = deps.businesses.get(a.input.businessId);
+  if (!business || !a.everything || !recorded || !blocked?.block?.blocked || blocked.block.inFlight > 0) return undefined;
+  return { ...optOutScope(business, a.input.categories), blocked: true, at: new Date().toISOString() };
 }
 
 /**

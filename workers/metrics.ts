@@ -1,6 +1,7 @@
 import { Counter, Histogram } from 'prom-client';
 import type { ChannelActivities } from '../activities/channel';
 import type { ConsentActivities } from '../activities/consent';
+import type { HonourAndConfirmActivities } from '../activities/optout-confirm';
 import type { OptOutActivities } from '../activities/optout';
 import { createMetricsRegistry, type MetricsRegistry } from '../lib/metrics';
 
@@ -77,4 +78,20 @@ export function instrumentActivities<A extends Instrumented>(activities: A, metr
       return result;
     },
   } satisfies Instrumented as A;
+}
+
+/**
+ * An opt-out its journey carried, whose acknowledgement wrote the ledger itself (`honoured`), is
+ * observed from when that write was done, as the step that would have written it reports its own.
+ */
+export function instrumentComposedSteps<A extends Pick<HonourAndConfirmActivities, 'honourAndConfirm'>>(activities: A, metrics: WorkerMetrics): A {
+  const { honourAndConfirm } = activities;
+  return {
+    ...activities,
+    async honourAndConfirm(input) {
+      const result = await honourAndConfirm(input);
+      if (input.honoured) metrics.optOutRecorded.observe(Math.max(0, Date.parse(input.honoured.at) - Date.parse(input.optOut.receivedAt)) / 1000);
+      return result;
+    },
+  } satisfies Pick<HonourAndConfirmActivities, 'honourAndConfirm'> as A;
 }

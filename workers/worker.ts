@@ -11,7 +11,7 @@ import { createOptOutActivities } from '../activities/optout';
 import { createHonourAndConfirmActivity } from '../activities/optout-confirm';
 import { startEventWake } from '../services/event-wake';
 import { sandboxPreloads } from './bundle-options';
-import { instrumentActivities, type WorkerMetrics } from './metrics';
+import { instrumentActivities, instrumentComposedSteps, type WorkerMetrics } from './metrics';
 import { workerClassFor, type WorkflowGuard } from './workflow-guard';
 
 /** What every activity factory needs; the channel activities need the most. */
@@ -76,7 +76,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows'), bundlerOptions: { preloadModules: sandboxPreloads(opts.workflowStackTraces ?? false) } }),
-    activities: withComposedSteps(opts.metrics ? instrumentActivities(createActivities(opts.deps), opts.metrics) : createActivities(opts.deps)),
+    activities: opts.metrics ? instrumentComposedSteps(withComposedSteps(instrumentActivities(createActivities(opts.deps), opts.metrics)), opts.metrics) : withComposedSteps(createActivities(opts.deps)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,

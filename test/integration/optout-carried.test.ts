@@ -78,6 +78,9 @@ test('a STOP during a journey is carried out by the journey: no opt-out workflow
   expect(optOut).toBe('none');
   expect(state.status).toBe('opted_out');
   expect(optedOutSignals(history)).toHaveLength(1);
+  // The acknowledgement blocked and wrote the ledger before handing the step over: the step only confirms.
+  const carried = JSON.parse(Buffer.from(optedOutSignals(history)[0].workflowExecutionSignaledEventAttributes!.input!.payloads![0].data!).toString('utf8')).carried;
+  expect(carried).toMatchObject({ honoured: { blocked: true, allCategories: true, categories: ['order_updates', 'offers', 'recommendations'] }, confirmation: { purpose: 'optout_confirmation' } });
   // The opt-out's step beside the journey's own end, both in the task the signal brought.
   expect(stepsAfterSignal(history).sort()).toEqual(['finishJourney', 'honourAndConfirm']);
   const { tasks, laterSignals } = afterSignal(history);
