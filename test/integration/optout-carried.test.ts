@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
 import { localActivityType } from '../../bench/actions';
 import { readBlocked } from '../../store/blocks';
 import { contactIdOf } from '../../store/models';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
-import { realActivities, withActivityWorker } from '../harness/activity-worker';
+import { honoursThenGivesUp, isOptOutConfirmation, withStepWorker, type StepFault } from '../harness/optout-step';
 import { startTestStack, TEST_ACCOUNT_SID, type TestStack } from '../harness/stack';
 import { consentsOf, postAsTwilio } from '../harness/contact';
 import { startJourney, waitForJourneyStatus } from '../harness/stack-queries';
@@ -32,8 +30,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const withWorker = <T>(fault: ((input: HonourAndConfirmInput) => Promise<unknown>) | undefined, body: () => Promise<T>) => withActivityWorker(stack, fault ? { honourAndConfirm: fault } : {}, body);
-const isConfirmation = (body: string) => body.includes('you are unsubscribed');
+const withWorker = <T>(fault: StepFault | undefined, body: () => Promise<T>) => withStepWorker(stack, fault, body);
+const isConfirmation = isOptOutConfirmation;
 
 async function stopDuringJourney(phone: string) {
   const journeyId = await startJourney(stack, { businessId: 'acme', contact: { phone }, categories: ['order_updates', 'offers'], plan: [{ channel: 'sms', waitFor: '60s' }] });
@@ -92,16 +90,9 @@ test('a STOP during a journey is carried out by the journey: no opt-out workflow
 });
 
 test('when the carried step gives up after honouring and confirming, the journey finishes it with no second confirmation', async () => {
-  const real = realActivities(stack);
-  let attempts = 0;
-  const givesUp = async (input: HonourAndConfirmInput) => {
-    attempts++;
-    const honoured = await real.honourOptOut(input.optOut);
-    await real.send({ ...input.confirmation, categories: honoured.categories });
-    throw ApplicationFailure.create({ type: 'StoreUnavailable', message: 'the worker lost the store after the confirmation', nonRetryable: true });
-  };
+  const { fault: givesUp, attempts } = honoursThenGivesUp(stack);
   const { optOut, history, events: ledger, confirmations } = await withWorker(givesUp, () => stopDuringJourney('+14155550187'));
-  expect(attempts).toBe(1);
+  expect(attempts()).toBe(1);
   expect(optOut).toBe('none');
   expect(stepsAfterSignal(history)).toEqual(expect.arrayContaining(['honourAndConfirm', 'honourOptOut', 'finishJourney']));
   expect(scheduled(history)).toEqual(['send']);

@@ -1,10 +1,8 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import type { HonourAndConfirmInput } from '../../activities/optout-confirm';
 import { localActivityType } from '../../bench/actions';
 import { contactIdOf } from '../../store/models';
 import { journeyIdOf, journeyWorkflowId, parseJourneyId, type JourneyInput } from '../../workflows/journey/contract';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
-import { realActivities, withActivityWorker } from '../harness/activity-worker';
+import { honoursThenGivesUp, isOptOutConfirmation, withStepWorker, type StepFault } from '../harness/optout-step';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { waitForJourneyStatus } from '../harness/stack-queries';
 
@@ -27,9 +25,9 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const withWorker = <T>(fault: ((input: HonourAndConfirmInput) => Promise<unknown>) | undefined, body: () => Promise<T>) => withActivityWorker(stack, fault ? { honourAndConfirm: fault } : {}, body);
+const withWorker = <T>(fault: StepFault | undefined, body: () => Promise<T>) => withStepWorker(stack, fault, body);
 
-const isConfirmation = (body: string) => body.includes('you are unsubscribed');
+const isConfirmation = isOptOutConfirmation;
 
 /**
  * A journey of journeyWorkflowV4, as started before journeys carried opt-outs themselves: a STOP then
@@ -81,17 +79,10 @@ test('a STOP during an older journey is honoured and confirmed in one step that 
 });
 
 test('when the one step gives up after honouring and confirming, the separate steps send no second confirmation', async () => {
-  const real = realActivities(stack);
-  let attempts = 0;
-  const givesUp = async (input: HonourAndConfirmInput) => {
-    attempts++;
-    const honoured = await real.honourOptOut(input.optOut);
-    await real.send({ ...input.confirmation, categories: honoured.categories });
-    throw ApplicationFailure.create({ type: 'StoreUnavailable', message: 'the worker lost the store after the confirmation', nonRetryable: true });
-  };
+  const { fault: givesUp, attempts } = honoursThenGivesUp(stack);
   const before = await withWorker(undefined, () => stopDuringJourney('+14155550184'));
   const { result, history, events, confirmations } = await withWorker(givesUp, () => stopDuringJourney('+14155550185'));
-  expect(attempts).toBe(1);
+  expect(attempts()).toBe(1);
   expect(scheduled(history)).toEqual(['send']);
   expect(localSteps(history)).toEqual(['honourAndConfirm', 'honourOptOut']);
   // The journey is told from the workflow too (the acknowledgement may have ended it already).
