@@ -137,9 +137,10 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
 
 /**
  * The first delivery of an opt-out (no event of it in the ledger): nothing it could undo, so the block
- * goes ahead while Temporal takes the workflow, and the answer waits for the store alone plus at most
- * OPTOUT_START_GRACE_MS for Temporal. Past that the opt-out is kept for the sweep, which makes the
- * answer as durable as a started workflow.
+ * goes ahead while Temporal takes the opt-out (its own workflow, or the contact's journey told to
+ * carry it once the block and the ledger are settled), and the answer waits for the store plus at
+ * most OPTOUT_START_GRACE_MS for Temporal. Past that the opt-out is kept for the sweep, which makes
+ * the answer as durable as a started workflow.
  */
 async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
   // The journey's record closes now (the opt-out's store step does it again should this fail), and a
