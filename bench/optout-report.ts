@@ -87,10 +87,22 @@ export async function reportOptOuts(stack: BenchStack, contacts: ContactRun[], o
   const ackOn = (kind: 'new' | 'reused') => contacts.filter((c) => c.connection === kind && c.ackStatus === 200).map((c) => c.ackAt! - c.stopAt!);
   console.log(row('  on a new connection', ackOn('new')));
   console.log(row('  on a kept-alive one', ackOn('reused')));
+  // The same split for what follows the answer: a STOP the API took late is recorded and confirmed late too.
+  const keptAlive = (at: (c: (typeof contacts)[number]) => number | undefined) =>
+    contacts.flatMap((c) => {
+      const t = c.connection === 'reused' && c.stopAt ? at(c) : undefined;
+      return t === undefined ? [] : [t - c.stopAt!];
+    });
+  const firstConfirmationAt = (c: (typeof contacts)[number]) => {
+    const m = (outbound.get(c.phone) ?? []).find(isConfirmation);
+    return m ? Date.parse(m.createdAt) : undefined;
+  };
   console.log(row('ledger written', ledger));
+  console.log(row('  on a kept-alive one', keptAlive((c) => ledgerAt.get(c.contactId))));
   console.log(row('journey ended', ended));
   console.log(row("  its workflow's own end", ownEnd));
   console.log(row('confirmation sent', confirmation));
+  console.log(row('  on a kept-alive one', keptAlive(firstConfirmationAt)));
   console.log(`messages sent after an opt-out (must be 0): ${afterOptOut}${afterOptOut ? `, ${afterLateAck} of them after answers that gave up waiting for the block (${OPTOUT_BLOCK_WAIT_MS} ms)` : ''}`);
   for (const e of examples) console.log(`  e.g. ${e}`);
   console.log(`second confirmations (must be 0): ${duplicateConfirmations}`);
