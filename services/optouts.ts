@@ -58,13 +58,22 @@ export interface OptOutOutcome {
 }
 
 /**
- * Starts the workflows of opt-outs kept in the store, each on its own and each within the start wait:
- * one that fails or hangs does not hold up the rest.
+ * How old a kept opt-out must be before the scheduled sweep starts its workflow: longer than the
+ * acknowledgement's own start or journey signal, kept in flight when the opt-out was kept (10 s at
+ * most), can take to land and drop it. A sweep sooner would start a workflow for an opt-out its
+ * journey is about to carry: harmless, every step being keyed, but a workflow for nothing.
  */
-export async function startPendingOptOuts(deps: ServiceDeps, log: ServiceLog): Promise<{ started: number; failed: number }> {
+export const PENDING_OPTOUT_MIN_AGE_MS = 15_000;
+
+/**
+ * Starts the workflows of opt-outs kept in the store (with `minAgeMs`, only those kept at least that
+ * long ago), each on its own and each within the start wait: one that fails or hangs does not hold up
+ * the rest.
+ */
+export async function startPendingOptOuts(deps: ServiceDeps, log: ServiceLog, { minAgeMs = 0 }: { minAgeMs?: number } = {}): Promise<{ started: number; failed: number }> {
   let started = 0;
   let failed = 0;
-  for (const doc of await listPendingOptOuts(deps.store, PENDING_BATCH)) {
+  for (const doc of await listPendingOptOuts(deps.store, PENDING_BATCH, minAgeMs > 0 ? new Date(Date.now() - minAgeMs) : undefined)) {
     try {
       await within(deps.client, OPTOUT_START_WAIT_MS, 'Temporal', () => startOptOutWorkflow(deps, doc.input));
       await dropPendingOptOut(deps.store, doc._id);

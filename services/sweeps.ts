@@ -1,7 +1,7 @@
 import { startStuckCampaigns } from './campaigns';
 import type { ServiceDeps, ServiceLog } from './deps';
 import { handOverPendingEvents } from './journey-events';
-import { startPendingOptOuts } from './optouts';
+import { PENDING_OPTOUT_MIN_AGE_MS, startPendingOptOuts } from './optouts';
 import { refreshAllReportDays } from './report-days';
 
 /**
@@ -18,7 +18,7 @@ interface SweepDef {
 }
 
 const SWEEPS: SweepDef[] = [
-  { name: 'pending_optouts', everyMs: 10_000, run: (deps, log) => startPendingOptOuts(deps, log) },
+  { name: 'pending_optouts', everyMs: 10_000, run: (deps, log) => startPendingOptOuts(deps, log, { minAgeMs: PENDING_OPTOUT_MIN_AGE_MS }) },
   { name: 'pending_events', everyMs: 10_000, run: (deps, log) => handOverPendingEvents(deps, log) },
   { name: 'starting_campaigns', everyMs: 60_000, run: async (deps, log) => ({ started: await startStuckCampaigns(deps, log) }) },
   // Reads the open days' documents once a run (a full scan on FerretDB): minutes of lag buy a report in milliseconds.

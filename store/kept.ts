@@ -11,8 +11,10 @@ export function keptCollection<Fields extends Record<string, unknown>>(name: str
     async keep(store: Store, id: string, fields: Fields): Promise<void> {
       await of(store).updateOne({ _id: id } as never, { $setOnInsert: { ...fields, at: new Date() } } as never, { upsert: true });
     },
-    async list(store: Store, limit: number): Promise<Doc[]> {
-      return (await of(store).find({}).sort({ at: 1 }).limit(limit).toArray()) as unknown as Doc[];
+    /** The oldest first; with `keptBefore`, only those kept before it. */
+    async list(store: Store, limit: number, keptBefore?: Date): Promise<Doc[]> {
+      const filter = keptBefore ? { at: { $lt: keptBefore } } : {};
+      return (await of(store).find(filter as never).sort({ at: 1 }).limit(limit).toArray()) as unknown as Doc[];
     },
     async drop(store: Store, id: string): Promise<void> {
       await of(store).deleteOne({ _id: id } as never);

@@ -18,7 +18,7 @@ export async function keepPendingOptOut(store: Store, optOutId: string, input: O
   await kept.keep(store, optOutId, { input: withStorableKeys(input) });
 }
 
-/** The oldest kept opt-outs first. */
-export const listPendingOptOuts = (store: Store, limit: number): Promise<PendingOptOutDoc[]> => kept.list(store, limit);
+/** The oldest kept opt-outs first; with `keptBefore`, only those kept before it. */
+export const listPendingOptOuts = (store: Store, limit: number, keptBefore?: Date): Promise<PendingOptOutDoc[]> => kept.list(store, limit, keptBefore);
 export const dropPendingOptOut = (store: Store, optOutId: string): Promise<void> => kept.drop(store, optOutId);
 export const countPendingOptOuts = (store: Store): Promise<number> => kept.count(store);
