@@ -31,7 +31,7 @@ function carriedSignal(history: History): HistoryEvent | undefined {
   });
 }
 
-/** The histories of the contacts' journeys that carried their opt-out, by contact (each history keeps its workflow id in the map's value). */
+/** The histories of the contacts' journeys that carried their opt-out, by contact id. */
 export async function carryingJourneys(stack: BenchStack, businessId: string, contactIds: Iterable<string>): Promise<Map<string, History>> {
   const found = new Map<string, History>();
   for (const contactId of contactIds) {
