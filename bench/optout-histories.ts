@@ -3,11 +3,9 @@ import { addCounts, emptyCounts, printCosts, summarize, unitCost, type History, 
 import { journeyWorkflowId } from '../workflows/journey/contract';
 import { percentile } from './helpers';
 import type { BenchStack } from './stack';
-import { carriedCost, eventMs } from './optout-carried';
+import { carriedCost, eventMs as ms } from './optout-carried';
 
 /** What bench:optout reads from the opt-out workflows' histories once its STOPs are done. */
-
-const ms = eventMs;
 
 /** Whose opt-out a history is (its start input), or undefined when the input cannot be read. */
 function optOutInputOf(history: History): { businessId: string; contactId: string } | undefined {

@@ -1,5 +1,6 @@
 import { optOutStarted } from '../lib/metric-events';
 import { closeJourneyRecord } from '../store/journeys';
+import { readOutbox } from '../store/outbox';
 import { optOutConfirmation, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
 import { withinMs } from './deadline';
 import type { ServiceDeps } from './deps';
@@ -54,5 +55,5 @@ export async function carryToJourney(
  */
 export async function confirmationClaimed(deps: ServiceDeps, input: OptOutInput, optOutId: string): Promise<boolean> {
   if (!input.confirmOn) return false;
-  return (await deps.store.outbox.exists({ _id: optOutConfirmation(input, optOutId, input.confirmOn).idempotencyKey })) !== null;
+  return (await readOutbox(deps.store, optOutConfirmation(input, optOutId, input.confirmOn).idempotencyKey)) !== null;
 }

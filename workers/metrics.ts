@@ -43,12 +43,17 @@ export function createWorkerMetrics(): WorkerMetrics {
   };
 }
 
+/** From the opt-out's receipt to its ledger events written (now, unless the writer said when). */
+function observeOptOutRecorded(metrics: WorkerMetrics, receivedAt: string, recordedAt = Date.now()): void {
+  metrics.optOutRecorded.observe(Math.max(0, recordedAt - Date.parse(receivedAt)) / 1000);
+}
+
 type Instrumented = Pick<ChannelActivities, 'send'> & Pick<ConsentActivities, 'finishJourney'> & Pick<OptOutActivities, 'recordOptOut' | 'honourOptOut'>;
 
 /** The same activities, each of the instrumented ones reporting its result to the metrics. */
 export function instrumentActivities<A extends Instrumented>(activities: A, metrics: WorkerMetrics): A {
   const { send, finishJourney, recordOptOut, honourOptOut } = activities;
-  const optOutRecorded = (receivedAt: string) => metrics.optOutRecorded.observe(Math.max(0, Date.now() - Date.parse(receivedAt)) / 1000);
+  const optOutRecorded = (receivedAt: string) => observeOptOutRecorded(metrics, receivedAt);
   return {
     ...activities,
     async send(input) {
@@ -90,7 +95,7 @@ export function instrumentComposedSteps<A extends Pick<HonourAndConfirmActivitie
     ...activities,
     async honourAndConfirm(input) {
       const result = await honourAndConfirm(input);
-      if (input.honoured) metrics.optOutRecorded.observe(Math.max(0, Date.parse(input.honoured.at) - Date.parse(input.optOut.receivedAt)) / 1000);
+      if (input.honoured) observeOptOutRecorded(metrics, input.optOut.receivedAt, Date.parse(input.honoured.at));
       return result;
     },
   } satisfies Pick<HonourAndConfirmActivities, 'honourAndConfirm'> as A;
