@@ -25,8 +25,12 @@ export const configShape = {
   TEMPORAL_TLS_CA_PATH: z.string().optional(),
   TEMPORAL_API_KEY: z.string().optional(),
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
-  /** Journeys kept in the worker's memory between events; an evicted one is replayed from its (short) history. */
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
+  /**
+   * Journeys kept in the worker's memory between events (about 0.15 MiB each); an evicted one is
+   * replayed from its (short) history. Enough for a burst's journeys: with 500 of 1,000 cached, each
+   * STOP's task replayed its journey and the answers came ten times later (docs/performance.md).
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
   /**
    * How long a workflow task waits on this worker's own (sticky) queue for a busy worker before the

@@ -79,7 +79,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
     activities: opts.metrics ? instrumentComposedSteps(withComposedSteps(instrumentActivities(createActivities(opts.deps), opts.metrics)), opts.metrics) : withComposedSteps(createActivities(opts.deps)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
-    maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 1500,
     ...(opts.stickyQueueTimeoutMs ? { stickyQueueScheduleToStartTimeout: opts.stickyQueueTimeoutMs } : {}),
     ...(opts.nonStickyPollRatio ? { nonStickyToStickyPollRatio: opts.nonStickyPollRatio } : {}),
     ...(opts.workflowThreads ? { workflowThreadPoolSize: opts.workflowThreads } : {}),
