@@ -33,6 +33,11 @@ export const configShape = {
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
   /**
+   * Workflow tasks one worker runs at once. A task that runs a local activity (a journey's confirmation
+   * or its carried opt-out) keeps its slot until that returns, so the store's round trips hold slots.
+   */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
+  /**
    * How long a workflow task waits on this worker's own (sticky) queue for a busy worker before the
    * server hands it to the task queue with the whole history, to be replayed by whichever worker takes it.
    */

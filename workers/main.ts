@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     workflowThreads: config.WORKER_WORKFLOW_THREADS,
     workflowGuard: config.WORKER_WORKFLOW_GUARD,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000,
     shutdownForceTime: config.WORKER_SHUTDOWN_FORCE_SECONDS * 1000,
     metrics: telemetry.metrics,

@@ -47,6 +47,8 @@ export interface OptinflowWorkerOptions {
   /** Bundling at start: keep workflows' stack frames (workers/bundle-options.ts); a prebuilt bundle decided when it was built. */
   workflowStackTraces?: boolean;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Workflow tasks run at once (the SDK's default 40). */
+  maxConcurrentWorkflowTaskExecutions?: number;
   maxCachedWorkflows?: number;
   /** How long a workflow task waits for this worker on its sticky queue (ms; the SDK's default 10 s). */
   stickyQueueTimeoutMs?: number;
@@ -78,6 +80,7 @@ export async function createOptinflowWorker(opts: OptinflowWorkerOptions): Promi
       : { workflowsPath: require.resolve('../workflows'), bundlerOptions: { preloadModules: sandboxPreloads(opts.workflowStackTraces ?? false) } }),
     activities: opts.metrics ? instrumentComposedSteps(withComposedSteps(instrumentActivities(createActivities(opts.deps), opts.metrics)), opts.metrics) : withComposedSteps(createActivities(opts.deps)),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
+    ...(opts.maxConcurrentWorkflowTaskExecutions ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions } : {}),
     // The SDK sizes its cache from the heap limit (thousands of workflows on a large machine); bounded, memory stays flat under campaigns.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 1500,
     ...(opts.stickyQueueTimeoutMs ? { stickyQueueScheduleToStartTimeout: opts.stickyQueueTimeoutMs } : {}),

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     bundlerOptions: { preloadModules: sandboxPreloads(config.WORKER_WORKFLOW_STACK_TRACES === 'on') },
     activities: createBareActivities({ note: (step, workflowId) => process.stdout.write(`${BARE_NOTE_PREFIX}${step} ${workflowId} ${Date.now()}\n`) }),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
     nonStickyToStickyPollRatio: config.WORKER_NONSTICKY_POLL_RATIO,
