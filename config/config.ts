@@ -28,7 +28,7 @@ export const configShape = {
   /**
    * Journeys kept in the worker's memory between events (about 0.15 MiB each); an evicted one is
    * replayed from its (short) history. Enough for a burst's journeys: with 500 of 1,000 cached, each
-   * STOP's task replayed its journey and the answers came ten times later (docs/performance.md).
+   * STOP's task replayed its journey and the answers came far later (docs/performance.md).
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1500),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
