@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import mongoose from 'mongoose';
 import { canConnect } from './free-port';
+import { goServerEnv } from './go-env';
 import { spawnManaged, waitUntil, type ManagedProcess } from './processes';
 
 /** The embedded stack's two servers, Temporal's dev server and FerretDB, started and checked the same way by `npm start`, the tests and the benches. */
@@ -95,23 +96,6 @@ async function temporalNamespaceReady(address: string, namespace: string, search
   } finally {
     await connection.close();
   }
-}
-
-/**
- * The Go garbage collector's target (GOGC) for the two embedded servers: EMBEDDED_GOGC, else a GOGC
- * already in the environment, else 200. Against Go's default of 100, 200 cut FerretDB's CPU under
- * `bench:journeys` by about 13 % and the dev server's by about 5 %, for about 120 MiB more at the dev
- * server's peak (docs/performance.md).
- */
-export function embeddedGoGc(env: NodeJS.ProcessEnv): string {
-  if (env.EMBEDDED_GOGC === undefined || env.EMBEDDED_GOGC === '') return env.GOGC || '200';
-  const v = env.EMBEDDED_GOGC;
-  if (!/^\d+$/.test(v) || Number(v) < 50 || Number(v) > 1000) throw new Error(`EMBEDDED_GOGC must be a whole number from 50 to 1000 (got "${v}")`);
-  return v;
-}
-
-function goServerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...env, GOGC: embeddedGoGc(env) };
 }
 
 export interface FerretDbOptions {

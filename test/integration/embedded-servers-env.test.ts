@@ -4,16 +4,19 @@ import path from 'node:path';
 import { findFreePort } from '../../dev/free-port';
 import { startFerretDb, startTemporalDevServer, type FerretDbServer, type TemporalDevServer } from '../../dev/servers';
 
-/** The embedded Go servers start with the garbage-collector target EMBEDDED_GOGC asks for (200 by default). */
+/**
+ * The embedded Go servers start with the garbage-collector target EMBEDDED_GOGC asks for (200 by
+ * default) and the thread count EMBEDDED_GOMAXPROCS asks for (half the cores by default).
+ */
 
 jest.setTimeout(120_000);
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const bin = (name: string, envVar: string) => process.env[envVar] || path.join(repoRoot, '.tools', 'bin', name);
 
-function goGcOf(pid: number): string | undefined {
+function envOf(pid: number, name: string): string | undefined {
   const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-  return entries.find((e) => e.startsWith('GOGC='))?.slice('GOGC='.length);
+  return entries.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
 }
 
 let dir: string;
@@ -33,16 +36,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('FerretDB and the Temporal dev server run with EMBEDDED_GOGC, and with 200 when it is unset', async () => {
+test('FerretDB and the Temporal dev server run with EMBEDDED_GOGC and EMBEDDED_GOMAXPROCS, and with 200 and half the cores when they are unset', async () => {
   const env = { ...process.env };
-  delete env.GOGC;
-  delete env.EMBEDDED_GOGC;
+  for (const name of ['GOGC', 'EMBEDDED_GOGC', 'GOMAXPROCS', 'EMBEDDED_GOMAXPROCS']) delete env[name];
   const [ferretDefault, ferretSet, temporalSet] = await Promise.all([
     findFreePort().then((port) => startFerretDb({ bin: bin('ferretdb', 'FERRETDB_PATH'), port, dataDir: path.join(dir, 'a'), env }).then(kept)),
-    findFreePort().then((port) => startFerretDb({ bin: bin('ferretdb', 'FERRETDB_PATH'), port, dataDir: path.join(dir, 'b'), env: { ...env, EMBEDDED_GOGC: '300' } }).then(kept)),
-    findFreePort().then((port) => startTemporalDevServer({ bin: bin('temporal', 'TEMPORAL_CLI_PATH'), port, uiPort: 'headless', env: { ...env, EMBEDDED_GOGC: '300' } }).then(kept)),
+    findFreePort().then((port) => startFerretDb({ bin: bin('ferretdb', 'FERRETDB_PATH'), port, dataDir: path.join(dir, 'b'), env: { ...env, EMBEDDED_GOGC: '300', EMBEDDED_GOMAXPROCS: '3' } }).then(kept)),
+    findFreePort().then((port) => startTemporalDevServer({ bin: bin('temporal', 'TEMPORAL_CLI_PATH'), port, uiPort: 'headless', env: { ...env, EMBEDDED_GOGC: '300', EMBEDDED_GOMAXPROCS: '3' } }).then(kept)),
   ]);
-  expect(goGcOf(ferretDefault.child.pid!)).toBe('200');
-  expect(goGcOf(ferretSet.child.pid!)).toBe('300');
-  expect(goGcOf(temporalSet.child.pid!)).toBe('300');
+  const half = String(Math.max(1, Math.floor(os.availableParallelism() / 2)));
+  expect([envOf(ferretDefault.child.pid!, 'GOGC'), envOf(ferretDefault.child.pid!, 'GOMAXPROCS')]).toEqual(['200', half]);
+  expect([envOf(ferretSet.child.pid!, 'GOGC'), envOf(ferretSet.child.pid!, 'GOMAXPROCS')]).toEqual(['300', '3']);
+  expect([envOf(temporalSet.child.pid!, 'GOGC'), envOf(temporalSet.child.pid!, 'GOMAXPROCS')]).toEqual(['300', '3']);
 });
