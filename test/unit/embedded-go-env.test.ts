@@ -25,7 +25,7 @@ test('half the cores, at least one, unless EMBEDDED_GOMAXPROCS or GOMAXPROCS say
   expect(embeddedGoMaxProcs({ GOMAXPROCS: '3', EMBEDDED_GOMAXPROCS: '2' }, 2)).toBe('2');
 });
 
-test('an EMBEDDED_GOMAXPROCS that is not a whole number from 1 is refused by name', () => {
+test('an EMBEDDED_GOMAXPROCS that is not a whole number from 1 to 9999 is refused by name', () => {
   for (const v of ['0', '-1', '1.5', 'all', ' 2', '01', '10000']) expect(() => embeddedGoMaxProcs({ EMBEDDED_GOMAXPROCS: v }, 2)).toThrow(/EMBEDDED_GOMAXPROCS must be a whole number from 1 to 9999/);
   expect(embeddedGoMaxProcs({ EMBEDDED_GOMAXPROCS: '9999' }, 2)).toBe('9999');
 });
