@@ -78,7 +78,9 @@ test('STOPs behind more connections than a default backlog, sent while the API i
 
   for (const phone of phones) {
     const contactId = contactIdOf('acme', phone);
-    await eventually(`the STOP of ${contactId} to block it`, () => readBlocked(stack.store, contactId), 30_000);
+    // The block and the ledger are written side by side, and no answer told the client when both were done.
+    const ledgered = async () => (await stack.store.consentEvents.countDocuments({ contactId, type: 'opted_out' })) >= 3;
+    await eventually(`the STOP of ${contactId} to block it and reach the ledger`, async () => (await readBlocked(stack.store, contactId)) && (await ledgered()), 30_000);
     expect(await stack.store.consentEvents.countDocuments({ contactId, type: 'opted_out' })).toBe(3);
   }
 });
