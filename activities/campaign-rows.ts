@@ -38,8 +38,11 @@ export function createCampaignRowActivities({ store, businesses }: CampaignDeps)
   /**
    * The next pending rows in [from, to) that may be asked now. Rows in their quiet hours stay
    * pending and are reported as deferred, with the instant the earliest of them may be asked.
+   * Rows marked `by` this read's run and pass come back too: reads move forward, so the run meets
+   * its own rows again only when it does a lost attempt's steps again, whose starts it must count
+   * (the start finds their journeys; quiet hours have nothing left to hold back).
    */
-  async function nextCampaignRows(input: { campaignId: string; from: number; to: number; limit: number; quietHours: QuietHours }): Promise<RowPage> {
+  async function nextCampaignRows(input: { campaignId: string; from: number; to: number; limit: number; quietHours: QuietHours; by?: string }): Promise<RowPage> {
     const now = Date.now();
     const rows: StartableRow[] = [];
     let validUntil: number | undefined;
@@ -56,16 +59,17 @@ export function createCampaignRowActivities({ store, businesses }: CampaignDeps)
         if (row.i < next || row.i >= input.to) continue;
         if (rows.length >= input.limit) break;
         next = row.i + 1;
-        if (row.state !== 'pending' || !row.contactId || !row.phone) continue;
+        const ours = input.by !== undefined && row.by === input.by && row.state !== 'pending';
+        if ((row.state !== 'pending' && !ours) || !row.contactId || !row.phone) continue;
         const zones = row.zones?.length ? row.zones : ['UTC'];
-        if (isQuiet(now, zones, input.quietHours)) {
+        if (!ours && isQuiet(now, zones, input.quietHours)) {
           const wakeAt = quietEndsAt(now, zones, input.quietHours) ?? now + 3_600_000;
           deferred = deferred
             ? { from: Math.min(deferred.from, row.i), to: Math.max(deferred.to, row.i + 1), wakeAt: Math.min(deferred.wakeAt, wakeAt), count: deferred.count + 1 }
             : { from: row.i, to: row.i + 1, wakeAt, count: 1 };
           continue;
         }
-        const quietFrom = quietStartsAt(now, zones, input.quietHours);
+        const quietFrom = ours ? undefined : quietStartsAt(now, zones, input.quietHours);
         if (quietFrom !== undefined) validUntil = Math.min(validUntil ?? quietFrom, quietFrom);
         rows.push({
           index: row.i,
@@ -95,7 +99,7 @@ export function createCampaignRowActivities({ store, businesses }: CampaignDeps)
   }
 
   /** Writes what happened to started rows and the campaign's counters; repeating it changes nothing. */
-  async function recordCampaignStarts(input: { campaignId: string; results: RowStartResult[]; progress: CampaignProgress }): Promise<void> {
+  async function recordCampaignStarts(input: { campaignId: string; results: RowStartResult[]; progress: CampaignProgress; by?: string }): Promise<void> {
     const byChunk = new Map<number, RowStartResult[]>();
     for (const r of input.results) {
       if (r.heldUntil !== undefined) continue;
@@ -109,9 +113,10 @@ export function createCampaignRowActivities({ store, businesses }: CampaignDeps)
       const rows: CampaignRow[] = doc.rows.map((row) => {
         const r = byIndex.get(row.i);
         if (!r) return row;
+        const by = input.by === undefined ? {} : { by: input.by };
         return r.journeyId
-          ? { ...row, state: 'started', journeyId: r.journeyId, startedAt: new Date(r.at) }
-          : { ...row, state: 'skipped', reason: r.reason, detail: r.detail };
+          ? { ...row, state: 'started', journeyId: r.journeyId, startedAt: new Date(r.at), ...by }
+          : { ...row, state: 'skipped', reason: r.reason, detail: r.detail, ...by };
       });
       await writeChunkRows(store, input.campaignId, chunk, rows);
     }

@@ -40,6 +40,12 @@ export interface CampaignRow {
   journeyId?: string;
   startedAt?: Date;
   deferredUntil?: Date;
+  /**
+   * The campaign run and pass that started or skipped it (`<runId>/<pass>`). The campaign's steps
+   * are local activities: a worker lost before its workflow task completed takes their results with
+   * it, and the run does them again; its row read must then find the rows its lost attempt wrote.
+   */
+  by?: string;
 }
 
 export interface CampaignChunkDoc {
@@ -100,6 +106,7 @@ const rowSchema = new Schema(
     journeyId: String,
     startedAt: Date,
     deferredUntil: Date,
+    by: String,
   },
   { _id: false },
 );

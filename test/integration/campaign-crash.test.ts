@@ -82,8 +82,8 @@ test('a worker killed mid-campaign: every accepted row gets exactly one journey'
 
   await stack.startWorker();
   const result = (await handle.result()) as CampaignProgress;
-  expect(result.status).toBe('completed');
-  expect(result.started).toBe(ROWS);
+  // The reasons are in the comparison, so a short count says which rows went where.
+  expect({ status: result.status, started: result.started, skippedAtStart: result.skippedAtStart }).toEqual({ status: 'completed', started: ROWS, skippedAtStart: {} });
   expect(result.runs).toBeGreaterThanOrEqual(ROWS / 5);
 
   const chunk = await readChunk(stack.store, campaignId, 0);

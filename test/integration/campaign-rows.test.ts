@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCampaignActivities, type RowStartResult } from '../../activities/campaign';
+import { insertCampaignRows, readChunk } from '../../store/campaigns';
 import { contactIdOf } from '../../store/models';
+import type { CampaignProgress } from '../../workflows/campaign/contract';
 import { parseJourneyId } from '../../workflows/journey/contract';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { waitForCampaign } from '../harness/stack-queries';
@@ -200,4 +202,27 @@ test('a retried batch of starts (same campaign rows) starts no second journey, e
   const other: RowStartResult[] = await new MockActivityEnvironment().run(activities.startCampaignJourneys, { ...batch, campaignId: 'cmp_00000000000e7e02' });
   expect(other.every((r, i) => r.journeyId && r.journeyId !== first[i].journeyId)).toBe(true);
   await stack.carrier.waitFor(() => list.every((p) => stack.carrier.messages({ to: p }).length === 2), 15_000);
+});
+
+test('a run doing its lost attempt\'s steps again reads back the rows that attempt recorded; no other run or pass does', async () => {
+  const activities = createCampaignActivities({ store: stack.store, businesses: stack.businesses, client: stack.client, taskQueue: stack.taskQueue });
+  const campaignId = 'cmp_00000000000e7e03';
+  const list = Array.from({ length: 5 }, (_, i) => `+1415555060${i}`);
+  await insertCampaignRows(stack.store, campaignId, list.map((phone, i) => ({ i, input: phone, phone, contactId: contactIdOf('paced', phone), zones: ['UTC'], outcome: 'accepted', state: 'pending' })));
+  const quietHours = { start: '00:00', end: '00:00' };
+  const read = async (by: string) => (await activities.nextCampaignRows({ campaignId, from: 0, to: 5, limit: 5, quietHours, by })).rows.map((r) => r.index);
+  expect(await read('run-a/1')).toEqual([0, 1, 2, 3, 4]);
+
+  const progress = { campaignId, status: 'running', started: 2, skippedAtStart: {}, pass: { number: 1, from: 0, to: 5, next: 3 }, runs: 1 } as CampaignProgress;
+  const results: RowStartResult[] = [
+    { index: 0, journeyId: 'paced.c_x:r0', at: Date.now() },
+    { index: 1, journeyId: 'paced.c_y:r1', at: Date.now() },
+    { index: 2, reason: 'journey_already_running', at: Date.now() },
+  ];
+  await activities.recordCampaignStarts({ campaignId, results, progress, by: 'run-a/1' });
+  expect(await read('run-a/1')).toEqual([0, 1, 2, 3, 4]);
+  expect(await read('run-b/1')).toEqual([3, 4]);
+  expect(await read('run-a/2')).toEqual([3, 4]);
+  const chunk = await readChunk(stack.store, campaignId, 0);
+  expect(chunk!.rows.map((r) => r.state)).toEqual(['started', 'started', 'skipped', 'pending', 'pending']);
 });

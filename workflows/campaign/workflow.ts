@@ -118,13 +118,15 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   let chaining = false;
   const clock = () => (chaining ? Math.max(Date.now(), seen) : Date.now());
 
+  // Rows are recorded before the pass changes, so the results recorded are of the current pass.
+  const rowsBy = () => `${workflowInfo().runId}/${p.pass.number}`;
   let unrecorded: RowStartResult[] = [];
   let lastRecordAt = clock();
   const record = async () => {
     const results = unrecorded;
     unrecorded = [];
     lastRecordAt = clock();
-    await campaign.recordCampaignStarts({ campaignId: p.campaignId, results, progress: { ...p } });
+    await campaign.recordCampaignStarts({ campaignId: p.campaignId, results, progress: { ...p }, by: rowsBy() });
   };
 
   let page: StartableRow[] = [];
@@ -155,7 +157,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       page = [];
       if (unrecorded.length) await record();
       if (p.pass.next < p.pass.to) {
-        const got = await campaign.nextCampaignRows({ campaignId: p.campaignId, from: p.pass.next, to: p.pass.to, limit: settings.pageSize, quietHours: settings.quietHours });
+        const got = await campaign.nextCampaignRows({ campaignId: p.campaignId, from: p.pass.next, to: p.pass.to, limit: settings.pageSize, quietHours: settings.quietHours, by: rowsBy() });
         page = got.rows;
         pageValidUntil = got.validUntil;
         p.pass.next = got.next;
