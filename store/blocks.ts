@@ -160,6 +160,9 @@ export async function blockMessaging(
   // Blocked already (the webhook blocks before answering; the workflow's first step repeats it for
   // durability): two reads instead of two writes, which matters on a single-writer store.
   const state = unblockedJustNow ? undefined : await (known ?? readBlockState(store, c.contactId));
+  // Counts from `until`, so starting it before the contact's write changes nothing but the wait.
+  const sendsAtProvider = () => (waitMs === 'none' ? Promise.resolve(0) : waitForSendsAtProvider(store, c.contactId, Math.max(0, until - Date.now())));
+  let inFlight: Promise<number> | undefined;
   if (!(state?.contact?.messaging === 'opted_out' && state.blockDoc)) {
     // The block document first: the send fence reads it alone (enterSendFence).
     try {
@@ -167,6 +170,10 @@ export async function blockMessaging(
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
+    // A send that registers after this read finds the block document, so the read need not wait for
+    // the contact's flag: sent beside it, a round trip fewer before the answer.
+    inFlight = sendsAtProvider();
+    inFlight.catch(() => undefined);
     // One write for a known contact. No match means no document yet (someone who never heard from us
     // is blocked too) or a later START; once the document surely exists, a second try tells which.
     let r = await block();
@@ -181,8 +188,7 @@ export async function blockMessaging(
     }
   }
 
-  if (waitMs === 'none') return { blocked: true, inFlight: 0 };
-  return { blocked: true, inFlight: await waitForSendsAtProvider(store, c.contactId, Math.max(0, until - Date.now())) };
+  return { blocked: true, inFlight: await (inFlight ?? sendsAtProvider()) };
 }
 
 /**

@@ -166,15 +166,23 @@ export interface AppendOptions {
    * and a lookup, never a wrong link.
    */
   headHint?: 'now' | 'with_next';
+  /**
+   * A write of the caller's that needs only the ids written (the current consents they set), sent
+   * beside the head hint's write instead of after it: one round trip fewer before the caller is done.
+   */
+  beside?: (written: ReadonlySet<string>) => Promise<void>;
 }
 
 /**
  * Appends events, each exactly once, a contact's events in the order given; answers the ids this
  * call wrote (the others were already in the ledger, and keep their first content).
  */
-export async function appendToChains(store: Store, events: NewConsentEvent[], { headHint = 'now' }: AppendOptions = {}): Promise<Set<string>> {
+export async function appendToChains(store: Store, events: NewConsentEvent[], { headHint = 'now', beside }: AppendOptions = {}): Promise<Set<string>> {
   const written = new Set<string>();
-  if (events.length === 0) return written;
+  if (events.length === 0) {
+    await beside?.(written);
+    return written;
+  }
   const recordedAt = new Date();
   let pending = events.map((e) => prepare(store, e, recordedAt));
   const contactIds = [...new Set(pending.map((p) => p.contactId))];
@@ -210,7 +218,7 @@ export async function appendToChains(store: Store, events: NewConsentEvent[], { 
       state.head = await advanceHead(store, refused.contactId, state.head);
     }
   }
-  await writeHeads(store, states, moved, headHint === 'now');
+  await Promise.all([writeHeads(store, states, moved, headHint === 'now'), beside?.(written)]);
   return written;
 }
 

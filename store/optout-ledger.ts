@@ -79,8 +79,20 @@ export async function recordOptOutEvents(store: Store, business: Business, input
   };
   if (lookFirst) await readFirstAt(scope.categories);
   const missing = scope.categories.filter((c) => !firstAt.has(c));
+  const changesNow = () =>
+    scope.categories.map((category): CurrentConsentChange => ({
+      businessId: input.businessId,
+      contactId: input.contactId,
+      phone: input.phone,
+      category,
+      status: 'opted_out',
+      since: new Date(firstAt.get(category) ?? at),
+      eventId: eventIdOf(category),
+      proof: exportFields,
+    }));
   if (missing.length > 0) {
     const [inbound, recordedAt] = [await inboundProof(store, input), new Date().toISOString()];
+    let consentsSet = false;
     const written = await appendConsentEvents(
       store,
       missing.map((category) =>
@@ -96,20 +108,22 @@ export async function recordOptOutEvents(store: Store, business: Business, input
           inboundRef: input.payloadRef,
         }, input.actor ?? optOutActorOf(input.channel)),
       ),
+      {
+        // This call wrote every event it meant to (the usual case): the consents follow from that
+        // alone, and go beside the head hint's write, a round trip fewer before the answer.
+        beside: async (w) => {
+          if (!missing.every((c) => w.has(eventIdOf(c)))) return;
+          for (const c of missing) firstAt.set(c, at);
+          await setCurrentConsents(store, changesNow());
+          consentsSet = true;
+        },
+      },
     );
+    if (consentsSet) return scope;
     for (const c of missing) if (written.has(eventIdOf(c))) firstAt.set(c, at);
     await readFirstAt(missing.filter((c) => !firstAt.has(c)));
   }
-  let changes = scope.categories.map((category): CurrentConsentChange => ({
-      businessId: input.businessId,
-      contactId: input.contactId,
-      phone: input.phone,
-      category,
-      status: 'opted_out',
-      since: new Date(firstAt.get(category) ?? at),
-      eventId: eventIdOf(category),
-      proof: exportFields,
-    }));
+  let changes = changesNow();
   // A caller that usually comes second reads where the consents stand instead of writing them again
   // (on a single-writer store a read waits for no one); only those an earlier writer left behind are written.
   if (lookFirst && missing.length === 0) changes = await notYetSet(store, changes);
