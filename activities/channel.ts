@@ -64,6 +64,11 @@ export interface SendInput {
    * and frequency cap: outside them nothing is sent and the answer is `deferred`. With the contact's own zone.
    */
   requestPolicy?: { timezone?: string };
+  /**
+   * An opt-out confirmation whose opt-out found none of the contact's sends at the provider once its
+   * block document was written: no send can pass the fence after that, so there is none to wait for.
+   */
+  noSendsAtProvider?: boolean;
 }
 
 export interface SendResult {
@@ -136,7 +141,7 @@ export function createChannelActivities(deps: ChannelDeps) {
       throw failure;
     }
 
-    if (input.purpose === 'optout_confirmation') await afterSendsAtProvider(input);
+    if (input.purpose === 'optout_confirmation' && !input.noSendsAtProvider) await afterSendsAtProvider(input);
     const outgoing = await composer.compose(input, business);
     const viaMeta = outgoing.kind === 'meta' ? { provider: 'meta' as const, template: outgoing.template } : {};
     const claim = await claimOutbox(store, { ...row, shown: outgoing.shown, ...viaMeta });

@@ -40,7 +40,8 @@ export function createHonourAndConfirmActivity(steps: Steps) {
     const { optOut } = input;
     const journeyEnded = input.endJourney ? await signalJourneyOptedOut(getClient(), { businessId: optOut.businessId, contactId: optOut.contactId, optOutId: optOut.optOutId, at: optOut.receivedAt }) : undefined;
     const honoured = input.honoured ?? (await steps.honourOptOut(optOut, { confirmationFollows: true }));
-    const confirmation = await steps.send({ ...input.confirmation, categories: honoured.categories });
+    // The acknowledgement's block found no send of the contact's at the provider (services/optouts.ts appliedHere).
+    const confirmation = await steps.send({ ...input.confirmation, categories: honoured.categories, ...(input.honoured?.blocked ? { noSendsAtProvider: true } : {}) });
     return { honoured, confirmation, ...(journeyEnded === undefined ? {} : { journeyEnded }) };
   }
   return { honourAndConfirm };

@@ -87,6 +87,18 @@ test('the opt-out confirmation goes only once the sends registered at the provid
   expect(Date.parse(sent[0].createdAt)).toBeGreaterThanOrEqual(left - 50);
 });
 
+test('a confirmation whose opt-out found no send at the provider after blocking does not look for any', async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  const { send } = createChannelActivities(stack.activityDeps);
+  // A mark left behind would hold the confirmation above; this one says the acknowledgement saw none.
+  expect(await enterSendFence(stack.store, contactId, keyOf())).toBe(true);
+  const confirming = run(send, { ...sendOf(phone, keyOf(), 'optout_confirmation'), noSendsAtProvider: true });
+  const first = await Promise.race([confirming, sleep(6_000).then(() => 'still waiting' as const)]);
+  expect(first).toMatchObject({ outcome: 'sent' });
+  expect(stack.carrier.messages({ to: phone })).toHaveLength(1);
+});
+
 test('a send the carrier refuses because the contact unsubscribed there (21610) returns with the contact blocked and the opt-out in the ledger', async () => {
   const phone = phoneOf();
   const contactId = contactIdOf('acme', phone);
