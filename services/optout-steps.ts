@@ -69,6 +69,22 @@ export function blockWithin(deps: ServiceDeps, input: OptOutInput, deadline: num
 export type StartResult = { ok: true; started: boolean } | { ok: false; err: unknown };
 
 /**
+ * Keeps the opt-out in the store for the sweep beside the acknowledgement's other writes, instead of
+ * after waiting for Temporal; dropped again once `starting` lands. True when kept within the deadline.
+ */
+export function keepBeside(deps: ServiceDeps, optOutId: string, input: OptOutInput, starting: Promise<StartResult>, deadline: number): Promise<boolean> {
+  const written = storeStepUntil(deadline, () => keepPendingOptOut(deps.store, optOutId, input)).then(
+    () => true,
+    () => false,
+  );
+  // After the write, whenever that is: a drop that overtook it would leave the opt-out for the sweep.
+  void Promise.all([written, starting])
+    .then(([kept, start]) => (kept && start.ok ? dropPendingOptOut(deps.store, optOutId) : undefined))
+    .catch(() => undefined);
+  return withinMs(written, untilDeadline(deadline)).then((kept) => kept ?? false);
+}
+
+/**
  * Waits up to waitMs for Temporal to take the opt-out's workflow; past it (or refused) keeps the
  * opt-out in the store, where the sweep finds it, and drops it again if this start lands after all.
  * Answers the start as far as it got, and whether the opt-out was kept.

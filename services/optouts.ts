@@ -5,7 +5,7 @@ import { optOutScope } from '../store/optout-ledger';
 import { optOutWorkflowId, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
 import { closedWithinMs, withinMs } from './deadline';
 import type { ServiceDeps, ServiceLog } from './deps';
-import { blockWithin, firstDelivery, recordWithin, startOrKeep, type BlockStep, type StartResult } from './optout-steps';
+import { blockWithin, firstDelivery, keepBeside, recordWithin, startOrKeep, type BlockStep, type StartResult } from './optout-steps';
 import { carryToJourney, confirmationClaimed } from './optout-carry';
 import { inboundPayload } from './payloads';
 import { runStatus, within } from './temporal';
@@ -37,7 +37,9 @@ const CLAIMED_WAIT_MS = 1_000;
 const CARRIED: StartResult = { ok: true, started: true };
 
 /**
- * 'blocked': the send gate refuses the contact and no send that passed it is still at the provider.
+ * 'blocked': the send gate refuses the contact and no send that passed it is still at the provider;
+ * the opt-out is durable (its workflow started, its journey told, or kept in the store until Temporal
+ * takes it, see firstTime).
  * 'accepted': a subset of categories, recorded by the workflow (nothing is blocked).
  * 'already_done': a repeated request whose opt-out had already finished.
  * 'queued': Temporal did not take the workflow in time; the opt-out is kept in the store (the contact
@@ -147,9 +149,12 @@ async function startAndBlock(deps: ServiceDeps, request: OptOutInput, waitMs: nu
 /**
  * The first delivery of an opt-out (no event of it in the ledger): nothing it could undo, so the block
  * goes ahead while Temporal takes the opt-out (its own workflow, or the contact's journey told to
- * carry it once the block and the ledger are settled), and the answer waits for the store plus at
- * most OPTOUT_START_GRACE_MS for Temporal. Past that the opt-out is kept for the sweep, which makes
- * the answer as durable as a started workflow.
+ * carry it once the block and the ledger are settled). An opt-out a journey may carry is kept in the
+ * store for the sweep beside the block and the ledger, and dropped once Temporal has it: its journey
+ * is told only after those writes, so the answer would otherwise wait for them and then for Temporal.
+ * The answer then waits for the store alone. Any other waits for the store plus at most
+ * OPTOUT_START_GRACE_MS for Temporal, past which it is kept for the sweep: either way the answer is as
+ * durable as a started workflow.
  */
 async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
   // The journey's record closes now (the opt-out's store step does it again should this fail), and a
@@ -159,7 +164,13 @@ async function firstTime(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> 
   const settled = Promise.all([blocking, a.recording]);
   const carrying = carryToJourney(deps, a.input, a.optOutId, { contactRead, applied: settled.then(([blocked, recorded]) => appliedHere(deps, a, blocked, recorded)) });
   const starting = a.starting ?? carrying.then((carried) => (carried ? CARRIED : a.startWorkflow()));
+  const keptAhead = a.starting ? undefined : keepBeside(deps, a.optOutId, a.input, starting, a.deadline);
   const [blocked, recorded] = await settled;
+  if (await keptAhead) {
+    // A first delivery kept for Temporal is as new an opt-out as one whose workflow it started.
+    if (!blocked) return { optOutId: a.optOutId, started: true, progress: 'accepted', recorded };
+    return blockOutcome(a, blocked, { started: true, kept: true, ahead: true, recorded });
+  }
   const { start, kept } = await startOrKeep(deps, a.optOutId, a.input, starting, OPTOUT_START_GRACE_MS);
   const started = start?.ok ? start.started : false;
   if (!blocked) return { optOutId: a.optOutId, started, progress: kept ? 'queued' : 'accepted', recorded };
@@ -202,14 +213,15 @@ async function repeated(deps: ServiceDeps, a: Attempt): Promise<OptOutOutcome> {
   return blockOutcome(a, blocked, { started, kept, recorded });
 }
 
-function blockOutcome(a: Attempt, { block, err }: BlockStep, s: { started: boolean; kept: boolean; recorded: boolean }): OptOutOutcome {
+/** `ahead`: kept beside the acknowledgement's writes, not because Temporal failed to take it in time. */
+function blockOutcome(a: Attempt, { block, err }: BlockStep, s: { started: boolean; kept: boolean; ahead?: boolean; recorded: boolean }): OptOutOutcome {
   const pending = (detail: string): OptOutOutcome => ({ optOutId: a.optOutId, started: s.started, progress: 'pending', recorded: s.recorded, detail });
   if (err) return pending(`could not block in the store: ${err.message}`);
   if (!block) return pending(`the store did not finish the block within ${a.waitMs} ms`);
   if (!block.blocked) return pending('the contact opted back in later');
   if (block.inFlight > 0) return pending(`${block.inFlight} send(s) still at the provider`);
   if (!s.recorded && !s.kept) return pending(`the ledger events were not written within ${a.waitMs} ms; the workflow writes them`);
-  return { optOutId: a.optOutId, started: s.started, progress: s.kept ? 'queued' : 'blocked', recorded: s.recorded };
+  return { optOutId: a.optOutId, started: s.started, progress: s.kept && !s.ahead ? 'queued' : 'blocked', recorded: s.recorded };
 }
 
 /** True when this origin's earlier opt-out has finished and the contact may be messaged again (an old link used anew). */

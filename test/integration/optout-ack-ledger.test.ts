@@ -5,7 +5,7 @@ import { contactIdOf } from '../../store/models';
 import { optOutWorkflowId } from '../../workflows/optout/contract';
 import { freshPhones, postAsTwilio } from '../harness/contact';
 import { startCutOffApi } from '../harness/cut-off-api';
-import { startTestStack, TEST_ACCOUNT_SID, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
+import { startTestStack, TEST_ACCOUNT_SID, TEST_API_KEY, TEST_PAGE_SECRET, type TestStack } from '../harness/stack';
 import { waitForJourneyStatus } from '../harness/stack-queries';
 
 /**
@@ -105,4 +105,33 @@ test('a first STOP while Temporal takes the connection and never answers: blocke
   expect(await startPendingOptOuts(deps, stack.api.log)).toMatchObject({ failed: 0 });
   expect(await pending.countDocuments({ _id: optOutId as never })).toBe(0);
   expect((await stack.client.workflow.getHandle(optOutId).describe()).status.name).toMatch(/RUNNING|COMPLETED/);
+});
+
+test("an opt-out a journey may carry is kept in the store beside the block and the ledger: the answer does not wait for Temporal's start, and says blocked", async () => {
+  const phone = phoneOf();
+  const contactId = contactIdOf('acme', phone);
+  const hanging = await startCutOffApi(stack, { hang: true });
+  let res: Response;
+  try {
+    // An agent relaying a chat's STOP: confirmed in that chat, so its journey would carry it.
+    res = await fetch(`${hanging.url}/v1/optouts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ businessId: 'acme', phone, reason: 'said STOP in the chat', source: { kind: 'sms', reference: 'chat-7' } }),
+    });
+  } finally {
+    await hanging.close();
+  }
+  // Kept only after waiting OPTOUT_START_GRACE_MS for Temporal, it would say 'queued'.
+  expect(res.status).toBe(202);
+  const body = (await res.json()) as { optOutId: string; existing: boolean; progress: string };
+  expect(body).toMatchObject({ existing: false, progress: 'blocked' });
+  expect((await stack.store.contacts.findById(contactId).lean())?.messaging).toBe('opted_out');
+  expect((await optOutEventsOf(contactId)).map((e) => e.category)).toEqual(ALL);
+  const pending = stack.store.connection.collection('optout_pending');
+  expect(await pending.countDocuments({ _id: body.optOutId as never })).toBe(1);
+
+  const deps = { client: stack.client, store: stack.store, businesses: stack.businesses, taskQueue: stack.taskQueue, publicBaseUrl: stack.apiUrl, pageTokenSecret: TEST_PAGE_SECRET };
+  expect(await startPendingOptOuts(deps, stack.api.log)).toMatchObject({ failed: 0 });
+  expect(await pending.countDocuments({ _id: body.optOutId as never })).toBe(0);
 });
