@@ -77,11 +77,15 @@ export function keepBeside(deps: ServiceDeps, optOutId: string, input: OptOutInp
     () => true,
     () => false,
   );
-  // After the write, whenever that is: a drop that overtook it would leave the opt-out for the sweep.
-  void Promise.all([written, starting])
-    .then(([kept, start]) => (kept && start.ok ? dropPendingOptOut(deps.store, optOutId) : undefined))
-    .catch(() => undefined);
+  dropOnceStarted(deps, optOutId, written, starting);
   return withinMs(written, untilDeadline(deadline)).then((kept) => kept ?? false);
+}
+
+/** Drops a kept opt-out once its start lands, after the keep's write: a drop that overtook it would leave it for the sweep. */
+function dropOnceStarted(deps: ServiceDeps, optOutId: string, kept: Promise<boolean>, starting: Promise<StartResult>): void {
+  void Promise.all([kept, starting])
+    .then(([k, start]) => (k && start.ok ? dropPendingOptOut(deps.store, optOutId) : undefined))
+    .catch(() => undefined);
 }
 
 /**
@@ -98,8 +102,6 @@ export async function startOrKeep(deps: ServiceDeps, optOutId: string, input: Op
     if (start && !start.ok) throw start.err;
     throw storeErr;
   }
-  void starting.then(async (late) => {
-    if (late.ok) await dropPendingOptOut(deps.store, optOutId).catch(() => undefined);
-  });
+  dropOnceStarted(deps, optOutId, Promise.resolve(true), starting);
   return { start, kept: true };
 }
