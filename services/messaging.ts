@@ -4,6 +4,7 @@ import { normalizePhone } from '../domain/phone';
 import { CARRIER_UNSUBSCRIBED_CODES } from '../domain/provider-codes';
 import { readContactAndBlock } from '../store/blocks';
 import { recordInboundMessage } from '../store/inbound';
+import { readHeadAhead } from '../store/ledger-heads';
 import { contactIdOf } from '../store/models';
 import { optOutWorkflowId, type OptOutInput } from '../workflows/optout/contract';
 import { noteProviderReport } from '../store/outbox';
@@ -60,6 +61,8 @@ export async function receiveMessage(deps: ServiceDeps, m: InboundMessage, log: 
     const optOutId = optOutWorkflowId(request.origin);
     // Whether an earlier delivery of this STOP is in the ledger, asked beside the block read: one round trip before the answer instead of two.
     const first = firstDelivery(deps, { ...request, optOutId }, Date.now() + OPTOUT_BLOCK_WAIT_MS);
+    // And the contact's ledger head: the opt-out's append before the answer then starts without a read of its own.
+    void readHeadAhead(deps.store, contactId);
     const read = await blockStanding(deps, contactId);
     if (read.standing === 'blocked') {
       // A STOP from someone already opted out changes nothing: kept as an inbound message, no second opt-out or confirmation.

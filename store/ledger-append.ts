@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { EMPTY_CHAIN, headsOf, linkAfter, linkIdOf, linksOf, personalDigestOf, readLinkedHead, sealPersonalPart, type ChainHead } from './ledger-chain';
+import { headsOf, linkAfter, linkIdOf, personalDigestOf, sealPersonalPart, type ChainHead } from './ledger-chain';
+import { readHead, remember, type HeadState } from './ledger-heads';
 import { isDuplicateKey } from './errors';
 import type { ConsentEventDoc, Store } from './models';
 
@@ -17,47 +18,7 @@ import type { ConsentEventDoc, Store } from './models';
 export type NewConsentEvent = ConsentEventDoc & { _id: string };
 type Prepared = Record<string, unknown> & { _id: string; contactId: string };
 
-interface HeadState {
-  head: ChainHead;
-  /** A head document exists for the contact (it is updated, not inserted). */
-  stored: boolean;
-}
-
-/** Heads remembered per store; a stale one only costs a refused insert. */
-const HEADS_KEPT = 10_000;
 const MAX_ROUNDS = 100;
-
-interface ChainMemory {
-  heads: Map<string, HeadState>;
-  /** Whether the store holds the previous version's link documents (asked once: nothing writes them any more). */
-  hasLinks?: Promise<boolean>;
-}
-const memories = new WeakMap<Store, ChainMemory>();
-
-function memoryOf(store: Store): ChainMemory {
-  let m = memories.get(store);
-  if (!m) memories.set(store, (m = { heads: new Map() }));
-  return m;
-}
-
-function remember(store: Store, contactId: string, state: HeadState): void {
-  const { heads } = memoryOf(store);
-  heads.delete(contactId);
-  heads.set(contactId, state);
-  if (heads.size > HEADS_KEPT) heads.delete(heads.keys().next().value as string);
-}
-
-async function readHead(store: Store, contactId: string): Promise<HeadState> {
-  const remembered = memoryOf(store).heads.get(contactId);
-  if (remembered) return { ...remembered };
-  const doc = await headsOf(store).findOne({ _id: contactId });
-  if (doc && typeof doc.hash === 'string' && typeof doc.eventId === 'string') return { head: { seq: doc.seq, hash: doc.hash, eventId: doc.eventId }, stored: true };
-  const memory = memoryOf(store);
-  memory.hasLinks ??= linksOf(store).findOne({}, { projection: { _id: 1 } }).then((l) => l !== null);
-  // A chain the previous version kept in link documents (its head hint has no hash, or none was written).
-  if (doc || (await memory.hasLinks)) return { head: await readLinkedHead(store, contactId, doc?.seq ?? 0), stored: doc !== null };
-  return { head: EMPTY_CHAIN, stored: false };
-}
 
 /**
  * How often, and how far apart, the loser of a position reads the head hint before it looks the

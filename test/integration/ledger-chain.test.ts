@@ -1,5 +1,6 @@
 import { SYSTEM_ACTOR } from '../../domain/access';
 import { contentHashOf, GENESIS_HASH, headsOf, linkHashOf, linkIdOf, linksOf, sealPersonalPart } from '../../store/ledger-chain';
+import { readHeadAhead } from '../../store/ledger-heads';
 import { sealLedger, verifyLedger } from '../../store/ledger-verify';
 import { connectStore, contactIdOf, type Store } from '../../store/models';
 import { appendConsentEvent, appendConsentEvents, consentEvent } from '../../store/queries';
@@ -128,6 +129,32 @@ test("a head hint left for this process's next append is written once with it, a
   expect(chain.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
   expect(await headsOf(a).findOne({ _id: contact.contactId })).toMatchObject({ seq: 5, eventId: eventOf(4)._id });
   expect((await verifyLedger(a, 'acme')).broken.filter((x) => x.contactId === contact.contactId)).toEqual([]);
+});
+
+test('an append starts from the head read ahead for it, and passes one another process moved meanwhile', async () => {
+  // A business of its own: the head hint planted below is not a real one, and no other test verifies this business.
+  const contactFor = (phone: string) => ({ businessId: 'ahead', contactId: contactIdOf('ahead', phone), phone });
+  const eventOf = (c: ReturnType<typeof contactFor>, i: number) => consentEvent(c, `journey.a${c.phone.slice(-2)}${i}:offers:opted_in`, 'offers', 'opted_in', new Date(Date.UTC(2026, 3, 1, 0, 0, i)), { reply: 'YES' }, SYSTEM_ACTOR);
+
+  // Read while the chain is empty; a hint that appears after the read is not seen by the append.
+  const first = contactFor('+14155550806');
+  await readHeadAhead(a, first.contactId);
+  await headsOf(a).insertOne({ _id: first.contactId, seq: 7, hash: 'f'.repeat(64), eventId: 'planted' } as never);
+  await appendConsentEvent(a, eventOf(first, 0));
+  expect(await a.consentEvents.findById(eventOf(first, 0)._id).lean()).toMatchObject({ seq: 1, prevHash: GENESIS_HASH, prevEventId: '' });
+
+  // Read ahead, then overtaken by the other process: the append is refused its position and links after b's event.
+  const second = contactFor('+14155550807');
+  await readHeadAhead(a, second.contactId);
+  await appendConsentEvent(b, eventOf(second, 0));
+  expect(await appendConsentEvent(a, eventOf(second, 1))).toBe('written');
+  const chain = await a.consentEvents.find({ contactId: second.contactId }).sort({ seq: 1 }).lean();
+  expect(chain.map((e) => [e._id, e.seq])).toEqual([
+    [eventOf(second, 0)._id, 1],
+    [eventOf(second, 1)._id, 2],
+  ]);
+  expect(chain[1]).toMatchObject({ prevEventId: chain[0]._id, prevHash: chain[0].hash });
+  expect((await verifyLedger(a, 'ahead')).broken.filter((x) => x.contactId === second.contactId)).toEqual([]);
 });
 
 test('events written before the chain are reported as legacy until sealed, then verify', async () => {
