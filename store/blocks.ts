@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isDuplicateKey } from './errors';
+import { groupCommit, perStore } from './group-commit';
 import type { ContactDoc, Store } from './models';
 import { pollUntil } from './poll';
 import { upsertContact } from './queries';
@@ -128,8 +129,15 @@ export async function enterSendFence(store: Store, contactId: string, idempotenc
   return false;
 }
 
+/** Marks taken back while one is being taken back go in one delete (the send is over; only an opt-out's wait reads them). */
+const fenceReleases = perStore((store: Store) =>
+  groupCommit<string>(async (ids) => {
+    await (ids.length === 1 ? fenceOf(store).deleteOne({ _id: ids[0] }) : fenceOf(store).deleteMany({ _id: { $in: ids } }));
+  }),
+);
+
 export async function leaveSendFence(store: Store, _contactId: string, idempotencyKey: string): Promise<void> {
-  await fenceOf(store).deleteOne({ _id: fenceId(idempotencyKey) });
+  await fenceReleases(store).add(fenceId(idempotencyKey));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { isDuplicateKey } from './errors';
+import { groupCommit, perStore } from './group-commit';
 import type { Store } from './models';
 
 /**
@@ -19,12 +20,35 @@ export interface DeliveryReport {
 
 const reportsOf = (store: Store) => store.connection.collection<DeliveryReport & { _id: string }>('delivery_reports');
 
-export async function keepDeliveryReport(store: Store, r: DeliveryReport): Promise<void> {
+type StoredReport = DeliveryReport & { _id: string };
+
+async function insertOnce(store: Store, doc: StoredReport): Promise<void> {
   try {
-    await reportsOf(store).insertOne({ _id: `${r.providerId}:${r.status}`, ...r });
+    await reportsOf(store).insertOne(doc);
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
   }
+}
+
+/**
+ * Reports that arrive while one is being written go in one insert. A refusal in it (a repeated
+ * callback) sends the batch again one by one: FerretDB 1.24 stops an unordered insert at its first
+ * refusal without trying the documents after it, so which were written is not known from its answer.
+ */
+const reportBatches = perStore((store: Store) =>
+  groupCommit<StoredReport>(async (docs) => {
+    if (docs.length === 1) return insertOnce(store, docs[0]);
+    try {
+      await reportsOf(store).insertMany(docs, { ordered: false });
+    } catch {
+      for (const doc of docs) await insertOnce(store, doc);
+    }
+  }),
+);
+
+/** Keeps a final report; a repeated one changes nothing. Resolves once it is in the store. */
+export async function keepDeliveryReport(store: Store, r: DeliveryReport): Promise<void> {
+  await reportBatches(store).add({ _id: `${r.providerId}:${r.status}`, ...r });
 }
 
 export async function deliveryReportsOf(store: Store, providerId: string): Promise<DeliveryReport[]> {

@@ -1,3 +1,4 @@
+import { groupCommit, perStore } from './group-commit';
 import type { Store } from './models';
 
 /**
@@ -7,6 +8,12 @@ import type { Store } from './models';
 export function keptCollection<Fields extends Record<string, unknown>>(name: string) {
   type Doc = Fields & { _id: string; at: Date };
   const of = (store: Store) => store.connection.collection<Doc>(name);
+  // Drops follow the hand-over and nothing waits on them: those that come while one is written go together.
+  const drops = perStore((store: Store) =>
+    groupCommit<string>(async (ids) => {
+      await (ids.length === 1 ? of(store).deleteOne({ _id: ids[0] } as never) : of(store).deleteMany({ _id: { $in: ids } } as never));
+    }),
+  );
   return {
     async keep(store: Store, id: string, fields: Fields): Promise<void> {
       await of(store).updateOne({ _id: id } as never, { $setOnInsert: { ...fields, at: new Date() } } as never, { upsert: true });
@@ -17,7 +24,7 @@ export function keptCollection<Fields extends Record<string, unknown>>(name: str
       return (await of(store).find(filter as never).sort({ at: 1 }).limit(limit).toArray()) as unknown as Doc[];
     },
     async drop(store: Store, id: string): Promise<void> {
-      await of(store).deleteOne({ _id: id } as never);
+      await drops(store).add(id);
     },
     /** How many wait for the sweep (normally none: a few only while Temporal is slow or down). */
     async count(store: Store): Promise<number> {
