@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isDuplicateKey } from './errors';
-import { groupCommit, perStore } from './group-commit';
+import { batched, groupCommit, perStore } from './group-commit';
 import type { ContactDoc, Store } from './models';
 import { pollUntil } from './poll';
 import { upsertContact } from './queries';
@@ -45,6 +45,24 @@ interface FenceDoc {
 }
 const fenceOf = (store: Store) => store.connection.collection<FenceDoc>('send_fence');
 
+/** A mark written again (a retried attempt) takes the new time. */
+async function enterOnce(store: Store, mark: FenceDoc): Promise<void> {
+  try {
+    await fenceOf(store).insertOne(mark);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    await fenceOf(store).updateOne({ _id: mark._id }, { $set: { at: mark.at } });
+  }
+}
+
+/** Marks written while one is being written go in one insert (a mark written again among them: one by one). */
+const fenceEntries = perStore((store: Store) =>
+  groupCommit<FenceDoc>(
+    (marks) => fenceOf(store).insertMany(marks, { ordered: false }),
+    (mark) => enterOnce(store, mark),
+  ),
+);
+
 /**
  * The block also lives in a document of its own. FerretDB 1.24 applies an update by reading and
  * rewriting the whole document, so a concurrent write to the contact (a journey starting, an inbound
@@ -67,8 +85,17 @@ export async function isBlocked(store: Store, contactId: string, contact?: { mes
  * it before it sets the contact's flag; for a caller that needs nothing else from the contact.
  */
 export async function hasBlockDocument(store: Store, contactId: string): Promise<boolean> {
-  return (await blocksOf(store).findOne({ _id: contactId }, { projection: { _id: 1 } })) !== null;
+  return blockReads(store).add(contactId);
 }
+
+/** Reads by callers that come while one is in flight go as one `_id: { $in }` read (an index lookup, on the embedded FerretDB patched). */
+const blockReads = perStore((store: Store) =>
+  batched<string, boolean>(async (ids) => {
+    if (ids.length === 1) return [{ ok: true, value: (await blocksOf(store).findOne({ _id: ids[0] }, { projection: { _id: 1 } })) !== null }];
+    const found = new Set((await blocksOf(store).find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+    return ids.map((id) => ({ ok: true, value: found.has(id) }));
+  }),
+);
 
 /** isBlocked for a caller that has not read the contact: its document first, the block document only when its flag is not set. */
 export async function readBlocked(store: Store, contactId: string): Promise<boolean> {
@@ -118,12 +145,7 @@ const fenceId = (idempotencyKey: string) => createHash('sha256').update(idempote
  */
 export async function enterSendFence(store: Store, contactId: string, idempotencyKey: string): Promise<boolean> {
   const _id = fenceId(idempotencyKey);
-  try {
-    await fenceOf(store).insertOne({ _id, contactId, at: new Date() });
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    await fenceOf(store).updateOne({ _id }, { $set: { at: new Date() } });
-  }
+  await fenceEntries(store).add({ _id, contactId, at: new Date() });
   if (!(await hasBlockDocument(store, contactId))) return true;
   await fenceOf(store).deleteOne({ _id });
   return false;
@@ -131,9 +153,10 @@ export async function enterSendFence(store: Store, contactId: string, idempotenc
 
 /** Marks taken back while one is being taken back go in one delete (the send is over; only an opt-out's wait reads them). */
 const fenceReleases = perStore((store: Store) =>
-  groupCommit<string>(async (ids) => {
-    await (ids.length === 1 ? fenceOf(store).deleteOne({ _id: ids[0] }) : fenceOf(store).deleteMany({ _id: { $in: ids } }));
-  }),
+  groupCommit<string>(
+    (ids) => fenceOf(store).deleteMany({ _id: { $in: ids } }),
+    (id) => fenceOf(store).deleteOne({ _id: id }),
+  ),
 );
 
 export async function leaveSendFence(store: Store, _contactId: string, idempotencyKey: string): Promise<void> {

@@ -30,20 +30,12 @@ async function insertOnce(store: Store, doc: StoredReport): Promise<void> {
   }
 }
 
-/**
- * Reports that arrive while one is being written go in one insert. A refusal in it (a repeated
- * callback) sends the batch again one by one: FerretDB 1.24 stops an unordered insert at its first
- * refusal without trying the documents after it, so which were written is not known from its answer.
- */
+/** Reports that arrive while one is being written go in one insert (a repeat among them: one by one). */
 const reportBatches = perStore((store: Store) =>
-  groupCommit<StoredReport>(async (docs) => {
-    if (docs.length === 1) return insertOnce(store, docs[0]);
-    try {
-      await reportsOf(store).insertMany(docs, { ordered: false });
-    } catch {
-      for (const doc of docs) await insertOnce(store, doc);
-    }
-  }),
+  groupCommit<StoredReport>(
+    (docs) => reportsOf(store).insertMany(docs, { ordered: false }),
+    (doc) => insertOnce(store, doc),
+  ),
 );
 
 /** Keeps a final report; a repeated one changes nothing. Resolves once it is in the store. */

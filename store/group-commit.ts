@@ -1,56 +1,82 @@
 /**
- * Writes of one kind from many callers, sent as one command while the previous one is in flight
- * (group commit). A write that finds nothing in flight goes at once, so a store that keeps up sees
- * the same commands as before; one that falls behind, and only then, gets fewer and larger ones:
- * each command costs the store, the driver and both processes' loopback far more than the document
- * in it. Only for writes whose callers can wait one round trip longer (what follows a webhook's
- * answer, a mark taken back), never for a chain an acknowledgement waits on.
+ * Store commands of one kind from many callers, sent as one while the previous one is in flight
+ * (group commit, and the same for reads by `_id`). A call that finds nothing in flight goes at once,
+ * so a store that keeps up sees the same commands as before; one that falls behind, and only then,
+ * gets fewer and larger ones: each command costs the store, the driver and both processes' loopback
+ * far more than the document in it. A call never joins a command already sent, so whatever its
+ * caller wrote before the call is in the store before the command that carries it (the send fence
+ * relies on that order). Not for a chain an acknowledgement waits on: a call can wait one command.
  */
-export interface GroupCommit<T> {
-  /** Resolves once the item is written (in whatever batch took it); rejects with that batch's error. */
-  add(item: T): Promise<void>;
+export interface Batched<T, R> {
+  /** Resolves with this item's result once the command that took it is done; rejects with its own error. */
+  add(item: T): Promise<R>;
 }
+
+/** Each item's outcome in a batch, in the items' order. */
+export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; err: unknown };
 
 /** The largest batch: a backlog past it goes out as several commands, one after another. */
 const MAX_BATCH = 500;
 
-export function groupCommit<T>(write: (items: T[]) => Promise<void>, maxBatch = MAX_BATCH): GroupCommit<T> {
-  const queue: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  let writing = false;
+export function batched<T, R>(run: (items: T[]) => Promise<ItemOutcome<R>[]>, maxBatch = MAX_BATCH): Batched<T, R> {
+  const queue: { item: T; resolve: (r: R) => void; reject: (err: unknown) => void }[] = [];
+  let running = false;
 
   async function drain(): Promise<void> {
-    writing = true;
+    running = true;
     try {
       while (queue.length > 0) {
         const batch = queue.splice(0, maxBatch);
         try {
-          await write(batch.map((b) => b.item));
-          for (const b of batch) b.resolve();
+          const outcomes = await run(batch.map((b) => b.item));
+          batch.forEach((b, i) => {
+            const o = outcomes[i];
+            if (o?.ok) b.resolve(o.value);
+            else b.reject(o ? o.err : new Error('a batched store command answered for fewer items than it was given'));
+          });
         } catch (err) {
           for (const b of batch) b.reject(err);
         }
       }
     } finally {
-      writing = false;
+      running = false;
     }
   }
 
   return {
-    add(item: T): Promise<void> {
-      return new Promise<void>((resolve, reject) => {
+    add(item: T): Promise<R> {
+      return new Promise<R>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        if (!writing) void drain();
+        if (!running) void drain();
       });
     },
   };
 }
 
-/** One group commit per store and kind, made on first use. */
-export function perStore<S extends object, T>(make: (store: S) => GroupCommit<T>): (store: S) => GroupCommit<T> {
-  const made = new WeakMap<S, GroupCommit<T>>();
+/**
+ * Writes whose batch either succeeds or is written again one item at a time (each write idempotent):
+ * FerretDB 1.24 stops an unordered batch at its first refusal without saying what it left out.
+ */
+export function groupCommit<T>(writeMany: (items: T[]) => Promise<unknown>, writeOne: (item: T) => Promise<unknown> = (item) => writeMany([item])): Batched<T, void> {
+  return batched<T, void>(async (items) => {
+    try {
+      await (items.length === 1 ? writeOne(items[0]) : writeMany(items));
+      return items.map(() => ({ ok: true, value: undefined }));
+    } catch (err) {
+      if (items.length === 1) return [{ ok: false, err }];
+      const outcomes: ItemOutcome<void>[] = [];
+      for (const item of items) outcomes.push(await writeOne(item).then(() => ({ ok: true as const, value: undefined }), (e: unknown) => ({ ok: false as const, err: e })));
+      return outcomes;
+    }
+  });
+}
+
+/** One batcher per store and kind, made on first use. */
+export function perStore<S extends object, B>(make: (store: S) => B): (store: S) => B {
+  const made = new WeakMap<S, B>();
   return (store) => {
-    let g = made.get(store);
-    if (!g) made.set(store, (g = make(store)));
-    return g;
+    let b = made.get(store);
+    if (!b) made.set(store, (b = make(store)));
+    return b;
   };
 }

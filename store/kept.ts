@@ -10,9 +10,10 @@ export function keptCollection<Fields extends Record<string, unknown>>(name: str
   const of = (store: Store) => store.connection.collection<Doc>(name);
   // Drops follow the hand-over and nothing waits on them: those that come while one is written go together.
   const drops = perStore((store: Store) =>
-    groupCommit<string>(async (ids) => {
-      await (ids.length === 1 ? of(store).deleteOne({ _id: ids[0] } as never) : of(store).deleteMany({ _id: { $in: ids } } as never));
-    }),
+    groupCommit<string>(
+      (ids) => of(store).deleteMany({ _id: { $in: ids } } as never),
+      (id) => of(store).deleteOne({ _id: id } as never),
+    ),
   );
   return {
     async keep(store: Store, id: string, fields: Fields): Promise<void> {

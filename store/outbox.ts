@@ -1,5 +1,6 @@
 import { isDuplicateKey } from './errors';
 import type { OutboxDoc, Store } from './models';
+import { groupCommit, perStore } from './group-commit';
 
 /**
  * The outbox: one row per idempotency key, so a retried send activity calls the provider at most once
@@ -78,8 +79,16 @@ export async function finishOutbox(
   if (result.reason) set.reason = result.reason;
   if (result.shown) set.shown = result.shown;
   if (result.status === 'sent') set.sentAt = new Date();
-  await store.outbox.updateOne({ _id: id }, { $set: set });
+  await outcomeWrites(store).add({ id, set });
 }
+
+/** Outcomes recorded while one is being recorded go in one bulk write (each an idempotent `$set` by `_id`). */
+const outcomeWrites = perStore((store: Store) =>
+  groupCommit<{ id: string; set: Record<string, unknown> }>(
+    (writes) => store.outbox.bulkWrite(writes.map((w) => ({ updateOne: { filter: { _id: w.id }, update: { $set: w.set } } })), { ordered: false }),
+    (w) => store.outbox.updateOne({ _id: w.id }, { $set: w.set }),
+  ),
+);
 
 /**
  * The provider call's outcome is unknown (a 5xx, a timeout). Only a claimed row changes: a status

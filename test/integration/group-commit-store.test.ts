@@ -1,4 +1,5 @@
-import { enterSendFence, leaveSendFence, waitForSendsAtProvider } from '../../store/blocks';
+import { blockMessaging, enterSendFence, hasBlockDocument, leaveSendFence, waitForSendsAtProvider } from '../../store/blocks';
+import { claimOutbox, finishOutbox, readOutbox } from '../../store/outbox';
 import { deliveryReportsOf, keepDeliveryReport } from '../../store/delivery-reports';
 import { countPendingOptOuts, dropPendingOptOut, keepPendingOptOut } from '../../store/pending-optouts';
 import type { OptOutInput } from '../../workflows/optout/contract';
@@ -31,11 +32,31 @@ test('kept opt-outs dropped at once all go', async () => {
   expect(await countPendingOptOuts(store())).toBe(before);
 });
 
-test('send marks taken back at once are all gone, and an opt-out waits for none of them', async () => {
+test('send marks taken at once, one of them again, are each there once; taken back at once, all gone', async () => {
   const contactId = 'c_gcfence';
   const keys = Array.from({ length: 8 }, (_, i) => `journey.gc/${i}/request`);
-  for (const key of keys) expect(await enterSendFence(store(), contactId, key)).toBe(true);
+  // The first goes alone; the rest, a retried attempt's second mark among them, arrive while it is written.
+  expect(await Promise.all([...keys, keys[3]].map((key) => enterSendFence(store(), contactId, key)))).toEqual(Array(keys.length + 1).fill(true));
   expect(await waitForSendsAtProvider(store(), contactId, 0)).toBe(keys.length);
   await Promise.all(keys.map((key) => leaveSendFence(store(), contactId, key)));
   expect(await waitForSendsAtProvider(store(), contactId, 0)).toBe(0);
+});
+
+test('block reads made at once answer each contact for itself, and a mark taken finds a block written before it', async () => {
+  const blocked = ['c_gcb1', 'c_gcb3'];
+  for (const [i, contactId] of blocked.entries()) await blockMessaging(store(), { businessId: 'acme', contactId, phone: `+1415555019${i}`, at: new Date() }, 'none');
+  const asked = ['c_gcb0', 'c_gcb1', 'c_gcb2', 'c_gcb3', 'c_gcb1'];
+  expect(await Promise.all(asked.map((c) => hasBlockDocument(store(), c)))).toEqual(asked.map((c) => blocked.includes(c)));
+  // The gate of sends to a blocked and an unblocked contact at once: only the unblocked one goes.
+  expect(await Promise.all([enterSendFence(store(), 'c_gcb1', 'journey.gcb1/request'), enterSendFence(store(), 'c_gcb2', 'journey.gcb2/request')])).toEqual([false, true]);
+  expect(await waitForSendsAtProvider(store(), 'c_gcb1', 0)).toBe(0);
+});
+
+test('outcomes recorded at once are each on their own row', async () => {
+  const keys = Array.from({ length: 6 }, (_, i) => `journey.gcout/${i}/request`);
+  for (const key of keys) await claimOutbox(store(), { _id: key, businessId: 'acme', contactId: 'c_gcout', journeyId: 'j_gc', channel: 'sms', purpose: 'request', to: '+14155550182' });
+  await Promise.all(keys.map((key, i) => finishOutbox(store(), key, i % 2 ? { status: 'failed', errorCode: 30003, reason: 'unreachable' } : { status: 'sent', providerId: `SMgcout${i}` })));
+  for (const [i, key] of keys.entries()) {
+    expect(await readOutbox(store(), key)).toMatchObject(i % 2 ? { status: 'failed', errorCode: 30003 } : { status: 'sent', providerId: `SMgcout${i}`, sentAt: expect.any(Date) });
+  }
 });

@@ -1,4 +1,4 @@
-import { groupCommit } from '../../store/group-commit';
+import { batched, groupCommit } from '../../store/group-commit';
 
 /** A writer whose commands finish only when the test says so. */
 function heldWriter() {
@@ -37,7 +37,7 @@ test('writes that come while one is in flight go together in the next command, e
   expect(answered).toEqual(['a', 'b', 'c', 'd']);
 });
 
-test("a failed command rejects its own batch only, and the next batch still goes", async () => {
+test('a failed command rejects its own batch only, and the next batch still goes', async () => {
   const w = heldWriter();
   const g = groupCommit(w.write);
   const first = g.add('a');
@@ -53,9 +53,50 @@ test("a failed command rejects its own batch only, and the next batch still goes
   expect(w.calls.map((c) => c.items)).toEqual([['a'], ['b'], ['c']]);
 });
 
+test('a batch the store refuses is written again one item at a time, and only the item that fails again is rejected', async () => {
+  const many: string[][] = [];
+  const one: string[] = [];
+  let hold: (() => void) | undefined;
+  const g = groupCommit(
+    async (items: string[]) => {
+      many.push(items);
+      throw new Error('a duplicate key stopped the batch');
+    },
+    async (item: string) => {
+      one.push(item);
+      if (item === 'a') await new Promise<void>((resolve) => (hold = resolve));
+      if (item === 'c') throw new Error('c refused');
+    },
+  );
+  const a = g.add('a');
+  const rest = ['b', 'c', 'd'].map((x) => g.add(x).then(() => 'ok', (e: Error) => e.message));
+  hold!();
+  await a;
+  // 'a' went alone through the single-item write; the batch b, c, d failed and went again item by item.
+  expect(await Promise.all(rest)).toEqual(['ok', 'c refused', 'ok']);
+  expect(many).toEqual([['b', 'c', 'd']]);
+  expect(one).toEqual(['a', 'b', 'c', 'd']);
+});
+
+test('reads that come while one is in flight go in one, each caller answered its own', async () => {
+  const asked: string[][] = [];
+  let hold: (() => void) | undefined;
+  const reads = batched<string, number>(async (keys) => {
+    asked.push(keys);
+    if (asked.length === 1) await new Promise<void>((resolve) => (hold = resolve));
+    return keys.map((k) => ({ ok: true, value: k.length }));
+  });
+  const first = reads.add('x');
+  const later = ['yy', 'zzz'].map((k) => reads.add(k));
+  hold!();
+  expect(await first).toBe(1);
+  expect(await Promise.all(later)).toEqual([2, 3]);
+  expect(asked).toEqual([['x'], ['yy', 'zzz']]);
+});
+
 test('a backlog past the largest batch goes out as several commands in order', async () => {
   const w = heldWriter();
-  const g = groupCommit(w.write, 2);
+  const g = batched(async (items: string[]) => (await w.write(items), items.map(() => ({ ok: true as const, value: undefined }))), 2);
   const all = ['a', 'b', 'c', 'd', 'e'].map((x) => g.add(x));
   for (let i = 0; i < 3; i++) {
     w.calls[i].finish();
