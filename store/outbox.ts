@@ -1,6 +1,6 @@
 import { isDuplicateKey } from './errors';
 import type { OutboxDoc, Store } from './models';
-import { groupCommit, perStore } from './group-commit';
+import { batched, groupCommit, perStore } from './group-commit';
 
 /**
  * The outbox: one row per idempotency key, so a retried send activity calls the provider at most once
@@ -121,7 +121,7 @@ export async function recordUnsentSend(store: Store, row: OutboxRowInput & { sta
  * row (on FerretDB two concurrent updates of a document can lose one).
  */
 export async function noteProviderReport(store: Store, key: string, providerId: string): Promise<void> {
-  const row = await readOutbox(store, key);
+  const row = await reportedRows(store).add(key);
   if (row?.status === 'ambiguous') await adoptFoundSend(store, row, providerId, { how: 'status_callback', detail: `the provider reported ${providerId}` });
 }
 
@@ -156,6 +156,16 @@ export async function giveUpAmbiguous(store: Store, row: OutboxRow, note: Resolu
 export async function readOutbox(store: Store, id: string): Promise<OutboxRow | null> {
   return (await store.outbox.findById(id).lean()) as OutboxRow | null;
 }
+
+/** The rows of callbacks that come while one is read, read together by `_id: { $in }` (an index lookup, on the embedded FerretDB patched). */
+const reportedRows = perStore((store: Store) =>
+  batched<string, OutboxRow | null>(async (keys) => {
+    if (keys.length === 1) return [{ ok: true, value: await readOutbox(store, keys[0]) }];
+    const rows = (await store.outbox.find({ _id: { $in: keys } }).lean()) as OutboxRow[];
+    const byKey = new Map(rows.map((r) => [r._id, r]));
+    return keys.map((k) => ({ ok: true, value: byKey.get(k) ?? null }));
+  }),
+);
 
 /** Which of these provider ids another outbox row of the contact already holds: they are not this send's. */
 export async function providerIdsTakenByOthers(store: Store, row: OutboxRow, providerIds: string[]): Promise<Set<string>> {

@@ -34,3 +34,16 @@ test('a claimed or sent row is left as it was', async () => {
   await noteProviderReport(store(), 'report/missing', 'SMreported4');
   expect(await readOutbox(store(), 'report/missing')).toBeNull();
 });
+
+test('callbacks that arrive together settle each ambiguous row with its own message and leave the others', async () => {
+  const keys = Array.from({ length: 6 }, (_, i) => `report/together${i}`);
+  for (const [i, key] of keys.entries()) {
+    await claimOutbox(store(), row(key));
+    if (i % 2 === 0) await markAmbiguous(store(), key, 'timeout');
+  }
+  await Promise.all([...keys, 'report/together-missing'].map((key, i) => noteProviderReport(store(), key, `SMtogether${i}`)));
+  for (const [i, key] of keys.entries()) {
+    expect(await readOutbox(store(), key)).toMatchObject(i % 2 === 0 ? { status: 'sent', providerId: `SMtogether${i}`, resolution: { how: 'status_callback' } } : { status: 'claimed' });
+  }
+  expect(await readOutbox(store(), 'report/together-missing')).toBeNull();
+});
