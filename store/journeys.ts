@@ -4,6 +4,7 @@ import type { JourneyInput, JourneyState } from '../workflows/journey/contract';
 import type { ContactDoc, Store } from './models';
 import { upsertAndReadContact } from './queries';
 import { tallyCampaignOutcome } from './campaign-outcomes';
+import { groupCommit, perStore } from './group-commit';
 
 export interface JourneyStart {
   _id: string;
@@ -157,6 +158,21 @@ export interface InboundMessageRecord {
 
 /** Every inbound message is kept once, keyed by the provider's message id; field names the store refuses are made storable. */
 export async function keepInboundMessage(store: Store, m: InboundMessageRecord): Promise<void> {
-  const { _id, ...fields } = m;
-  await store.inbound.updateOne({ _id }, { $setOnInsert: { ...fields, payload: withStorableKeys(fields.payload) } }, { upsert: true });
+  await inboundKeeps(store).add(m);
 }
+
+const keepOnce = (m: InboundMessageRecord) => {
+  const { _id, ...fields } = m;
+  return { filter: { _id }, update: { $setOnInsert: { ...fields, payload: withStorableKeys(fields.payload) } }, upsert: true };
+};
+
+/** Messages kept while one is being kept go in one bulk write: each an upsert that only inserts, so writing one again changes nothing. */
+const inboundKeeps = perStore((store: Store) =>
+  groupCommit<InboundMessageRecord>(
+    (ms) => store.inbound.bulkWrite(ms.map((m) => ({ updateOne: keepOnce(m) })), { ordered: false }),
+    (m) => {
+      const { filter, update, upsert } = keepOnce(m);
+      return store.inbound.updateOne(filter, update, { upsert });
+    },
+  ),
+);

@@ -1,4 +1,5 @@
 import { blockMessaging, enterSendFence, hasBlockDocument, leaveSendFence, waitForSendsAtProvider } from '../../store/blocks';
+import { keepInboundMessage } from '../../store/journeys';
 import { claimOutbox, finishOutbox, readOutbox } from '../../store/outbox';
 import { deliveryReportsOf, keepDeliveryReport } from '../../store/delivery-reports';
 import { countPendingOptOuts, dropPendingOptOut, keepPendingOptOut } from '../../store/pending-optouts';
@@ -59,4 +60,13 @@ test('outcomes recorded at once are each on their own row', async () => {
   for (const [i, key] of keys.entries()) {
     expect(await readOutbox(store(), key)).toMatchObject(i % 2 ? { status: 'failed', errorCode: 30003 } : { status: 'sent', providerId: `SMgcout${i}`, sentAt: expect.any(Date) });
   }
+});
+
+test('inbound messages kept at once are each kept once, with what their first delivery said', async () => {
+  const message = (i: number, routedTo: string) => ({ _id: `SMgcin${i}`, businessId: 'acme', contactId: 'c_gcin', channel: 'sms', from: '+14155550183', intent: 'answer', routedTo, receivedAt: new Date(), payload: { Body: `YES ${i}`, 'odd.key': 'x' } });
+  await keepInboundMessage(store(), message(0, 'journey'));
+  // Repeats of a kept one and of one in the same batch: neither changes what was kept first.
+  await Promise.all([0, 1, 2, 3, 1].map((i, n) => keepInboundMessage(store(), message(i, n === 4 ? 'repeat' : 'journey'))));
+  const kept = await store().inbound.find({ contactId: 'c_gcin' }).sort({ _id: 1 }).lean();
+  expect(kept.map((m) => [m._id, m.routedTo])).toEqual([0, 1, 2, 3].map((i) => [`SMgcin${i}`, 'journey']));
 });
