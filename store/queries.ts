@@ -5,6 +5,7 @@ import { publishLedgerAppended } from '../lib/ledger-events';
 import { appendToChains, type AppendOptions } from './ledger-append';
 import { isDuplicateKey } from './errors';
 import type { ConsentEventDoc, ContactDoc, Store } from './models';
+import { groupCommit, perStore } from './group-commit';
 
 export interface ContactFields {
   businessId: string;
@@ -189,11 +190,21 @@ export async function recordConfirmationSent(store: Store, originId: string, ori
     ),
   );
   if (c.providerId && c.categories.length > 0) {
-    await store.consents.bulkWrite(
-      c.categories.map((category) => ({
-        updateOne: { filter: { _id: `${c.contactId}:${category}`, lastEventId: optedInEventIdOf(category) }, update: { $set: { confirmationMessageId: c.providerId } } },
-      })),
-      { ordered: false },
-    );
+    await confirmationMarks(store).add(c.categories.map((category) => ({ _id: `${c.contactId}:${category}`, lastEventId: optedInEventIdOf(category), providerId: c.providerId! })));
   }
 }
+
+type ConfirmationMark = { _id: string; lastEventId: string; providerId: string };
+const markAll = (store: Store, marks: ConfirmationMark[]) =>
+  store.consents.bulkWrite(
+    marks.map((m) => ({ updateOne: { filter: { _id: m._id, lastEventId: m.lastEventId }, update: { $set: { confirmationMessageId: m.providerId } } } })),
+    { ordered: false },
+  );
+
+/** Confirmations marked while one is being marked go in one bulk write (each a `$set` that only matches its own opt-in). */
+const confirmationMarks = perStore((store: Store) =>
+  groupCommit<ConfirmationMark[]>(
+    (lists) => markAll(store, lists.flat()),
+    (marks) => markAll(store, marks),
+  ),
+);

@@ -1,6 +1,7 @@
 import { blockMessaging, enterSendFence, hasBlockDocument, leaveSendFence, waitForSendsAtProvider } from '../../store/blocks';
 import { keepInboundMessage } from '../../store/journeys';
 import { claimOutbox, finishOutbox, readOutbox } from '../../store/outbox';
+import { recordConfirmationSent, setCurrentConsent } from '../../store/queries';
 import { deliveryReportsOf, keepDeliveryReport } from '../../store/delivery-reports';
 import { countPendingOptOuts, dropPendingOptOut, keepPendingOptOut } from '../../store/pending-optouts';
 import type { OptOutInput } from '../../workflows/optout/contract';
@@ -69,4 +70,25 @@ test('inbound messages kept at once are each kept once, with what their first de
   await Promise.all([0, 1, 2, 3, 1].map((i, n) => keepInboundMessage(store(), message(i, n === 4 ? 'repeat' : 'journey'))));
   const kept = await store().inbound.find({ contactId: 'c_gcin' }).sort({ _id: 1 }).lean();
   expect(kept.map((m) => [m._id, m.routedTo])).toEqual([0, 1, 2, 3].map((i) => [`SMgcin${i}`, 'journey']));
+});
+
+test("confirmations recorded at once put each message id on its own contact's opt-ins, and on no later consent", async () => {
+  const contacts = [0, 1, 2].map((i) => ({ businessId: 'acme', contactId: `c_gcconf${i}`, phone: `+1415555018${4 + i}` }));
+  for (const [i, c] of contacts.entries()) {
+    for (const category of ['offers', 'news']) {
+      // The third contact's news opt-in was since replaced by another consent: its mark must not land there.
+      const eventId = i === 2 && category === 'news' ? 'later:news:opted_out' : `journey.gcconf${i}:${category}:opted_in`;
+      await setCurrentConsent(store(), { ...c, category, status: eventId.endsWith('opted_out') ? 'opted_out' : 'opted_in', since: new Date(), eventId });
+    }
+  }
+  await Promise.all(contacts.map((c, i) => recordConfirmationSent(store(), `journey.gcconf${i}`, { journeyId: `journey.gcconf${i}` }, { ...c, categories: ['offers', 'news'], providerId: `SMgcconf${i}`, outcome: 'sent', at: new Date().toISOString() })));
+  const marks = await store().consents.find({ contactId: { $in: contacts.map((c) => c.contactId) } }).sort({ _id: 1 }).lean();
+  expect(marks.map((m) => [m._id, m.confirmationMessageId ?? null])).toEqual([
+    ['c_gcconf0:news', 'SMgcconf0'],
+    ['c_gcconf0:offers', 'SMgcconf0'],
+    ['c_gcconf1:news', 'SMgcconf1'],
+    ['c_gcconf1:offers', 'SMgcconf1'],
+    ['c_gcconf2:news', null],
+    ['c_gcconf2:offers', 'SMgcconf2'],
+  ]);
 });
