@@ -17,8 +17,22 @@ export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; err: unknown 
 
 /** The largest batch: a backlog past it goes out as several commands, one after another. */
 const MAX_BATCH = 500;
+/**
+ * How long the calls behind a command wait for it. A command that never answers (a connection gone
+ * silent: the driver sets no socket timeout) would otherwise hold every later call of its kind; past
+ * this its batch fails and the next goes. Every batched command is safe to repeat.
+ */
+const COMMAND_WAIT_MS = 30_000;
 
-export function batched<T, R>(run: (items: T[]) => Promise<ItemOutcome<R>[]>, maxBatch = MAX_BATCH): Batched<T, R> {
+function within<V>(promise: Promise<V>, ms: number): Promise<V> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the store did not answer a batched command within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+export function batched<T, R>(run: (items: T[]) => Promise<ItemOutcome<R>[]>, maxBatch = MAX_BATCH, waitMs = COMMAND_WAIT_MS): Batched<T, R> {
   const queue: { item: T; resolve: (r: R) => void; reject: (err: unknown) => void }[] = [];
   let running = false;
 
@@ -28,7 +42,7 @@ export function batched<T, R>(run: (items: T[]) => Promise<ItemOutcome<R>[]>, ma
       while (queue.length > 0) {
         const batch = queue.splice(0, maxBatch);
         try {
-          const outcomes = await run(batch.map((b) => b.item));
+          const outcomes = await within(run(batch.map((b) => b.item)), waitMs);
           batch.forEach((b, i) => {
             const o = outcomes[i];
             if (o?.ok) b.resolve(o.value);

@@ -105,3 +105,28 @@ test('a backlog past the largest batch goes out as several commands in order', a
   await Promise.all(all);
   expect(w.calls.map((c) => c.items)).toEqual([['a'], ['b', 'c'], ['d', 'e']]);
 });
+
+test('a command that never answers fails its batch after the wait, and the calls behind it go on', async () => {
+  jest.useFakeTimers();
+  try {
+    const asked: string[][] = [];
+    const reads = batched<string, string>(
+      (keys) => {
+        asked.push(keys);
+        // The first command hangs for good; the next answers.
+        return asked.length === 1 ? new Promise(() => undefined) : Promise.resolve(keys.map((k) => ({ ok: true as const, value: k.toUpperCase() })));
+      },
+      500,
+      1_000,
+    );
+    const hung = reads.add('a');
+    const behind = reads.add('b');
+    const failed = expect(hung).rejects.toThrow('did not answer a batched command within 1000 ms');
+    await jest.advanceTimersByTimeAsync(1_000);
+    await failed;
+    await expect(behind).resolves.toBe('B');
+    expect(asked).toEqual([['a'], ['b']]);
+  } finally {
+    jest.useRealTimers();
+  }
+});
