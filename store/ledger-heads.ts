@@ -59,9 +59,11 @@ async function readStoredHead(store: Store, contactId: string): Promise<HeadStat
  */
 export function readHeadAhead(store: Store, contactId: string): Promise<void> {
   const m = memoryOf(store);
-  const pending = m.ahead.get(contactId);
   if (m.heads.has(contactId)) return Promise.resolve();
-  if (pending) return pending.reading.then(() => undefined, () => undefined);
+  const pending = m.ahead.get(contactId);
+  // One still fresh serves; an older one (its append never came) is read again.
+  if (pending && Date.now() - pending.at <= AHEAD_FRESH_MS) return pending.reading.then(() => undefined, () => undefined);
+  m.ahead.delete(contactId);
   const reading = readStoredHead(store, contactId);
   m.ahead.set(contactId, { at: Date.now(), reading });
   if (m.ahead.size > AHEAD_KEPT) m.ahead.delete(m.ahead.keys().next().value as string);
