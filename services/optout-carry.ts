@@ -2,7 +2,7 @@ import { optOutStarted } from '../lib/metric-events';
 import { closeJourneyRecord } from '../store/journeys';
 import { readOutbox } from '../store/outbox';
 import { optOutConfirmation, type ContactBlocked, type OptOutInput } from '../workflows/optout/contract';
-import { withinMs } from './deadline';
+import { withinMs } from '../lib/within-ms';
 import type { ServiceDeps } from './deps';
 import { signalJourneyOptedOut } from './journey-ending';
 

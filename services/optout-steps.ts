@@ -2,7 +2,7 @@ import { blockMessaging } from '../store/blocks';
 import { optOutRecordedBefore, recordOptOutEvents } from '../store/optout-ledger';
 import { dropPendingOptOut, keepPendingOptOut } from '../store/pending-optouts';
 import type { OptOutInput } from '../workflows/optout/contract';
-import { withinMs } from './deadline';
+import { withinMs } from '../lib/within-ms';
 import type { ServiceDeps } from './deps';
 
 /** The store steps an opt-out takes before its answer, each bounded by the answer's deadline. */

@@ -1,6 +1,6 @@
 import { boundPayload } from '../domain/payload';
 import { keepPayload } from '../store/payloads';
-import { withinMs } from './deadline';
+import { withinMs } from '../lib/within-ms';
 import type { ServiceDeps } from './deps';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isDuplicateKey } from './errors';
-import { batched, groupCommit, perStore } from './group-commit';
+import { deletesById, groupCommit, perStore, readsById } from './group-commit';
 import type { ContactDoc, Store } from './models';
 import { pollUntil } from './poll';
 import { upsertContact } from './queries';
@@ -85,16 +85,15 @@ export async function isBlocked(store: Store, contactId: string, contact?: { mes
  * it before it sets the contact's flag; for a caller that needs nothing else from the contact.
  */
 export async function hasBlockDocument(store: Store, contactId: string): Promise<boolean> {
-  return blockReads(store).add(contactId);
+  return (await blockReads(store).add(contactId)) !== null;
 }
 
-/** Reads by callers that come while one is in flight go as one `_id: { $in }` read (an index lookup, on the embedded FerretDB patched). */
+/** Reads by callers that come while one is in flight go as one. */
 const blockReads = perStore((store: Store) =>
-  batched<string, boolean>(async (ids) => {
-    if (ids.length === 1) return [{ ok: true, value: (await blocksOf(store).findOne({ _id: ids[0] }, { projection: { _id: 1 } })) !== null }];
-    const found = new Set((await blocksOf(store).find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
-    return ids.map((id) => ({ ok: true, value: found.has(id) }));
-  }),
+  readsById<{ _id: string }>(
+    (id) => blocksOf(store).findOne({ _id: id }, { projection: { _id: 1 } }),
+    (ids) => blocksOf(store).find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray(),
+  ),
 );
 
 /** isBlocked for a caller that has not read the contact: its document first, the block document only when its flag is not set. */
@@ -152,12 +151,7 @@ export async function enterSendFence(store: Store, contactId: string, idempotenc
 }
 
 /** Marks taken back while one is being taken back go in one delete (the send is over; only an opt-out's wait reads them). */
-const fenceReleases = perStore((store: Store) =>
-  groupCommit<string>(
-    (ids) => fenceOf(store).deleteMany({ _id: { $in: ids } }),
-    (id) => fenceOf(store).deleteOne({ _id: id }),
-  ),
-);
+const fenceReleases = perStore((store: Store) => deletesById(fenceOf(store)));
 
 export async function leaveSendFence(store: Store, _contactId: string, idempotencyKey: string): Promise<void> {
   await fenceReleases(store).add(fenceId(idempotencyKey));

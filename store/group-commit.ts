@@ -1,3 +1,5 @@
+import { withinMs } from '../lib/within-ms';
+
 /**
  * Store commands of one kind from many callers, sent as one while the previous one is in flight
  * (group commit, and the same for reads by `_id`). A call that finds nothing in flight goes at once,
@@ -24,14 +26,6 @@ const MAX_BATCH = 500;
  */
 const COMMAND_WAIT_MS = 30_000;
 
-function within<V>(promise: Promise<V>, ms: number): Promise<V> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the store did not answer a batched command within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 export function batched<T, R>(run: (items: T[]) => Promise<ItemOutcome<R>[]>, maxBatch = MAX_BATCH, waitMs = COMMAND_WAIT_MS): Batched<T, R> {
   const queue: { item: T; resolve: (r: R) => void; reject: (err: unknown) => void }[] = [];
   let running = false;
@@ -42,7 +36,8 @@ export function batched<T, R>(run: (items: T[]) => Promise<ItemOutcome<R>[]>, ma
       while (queue.length > 0) {
         const batch = queue.splice(0, maxBatch);
         try {
-          const outcomes = await within(run(batch.map((b) => b.item)), waitMs);
+          const outcomes = await withinMs(run(batch.map((b) => b.item)), waitMs);
+          if (outcomes === undefined) throw new Error(`the store did not answer a batched command within ${waitMs} ms`);
           batch.forEach((b, i) => {
             const o = outcomes[i];
             if (o?.ok) b.resolve(o.value);
@@ -83,6 +78,23 @@ export function groupCommit<T>(writeMany: (items: T[]) => Promise<unknown>, writ
       return outcomes;
     }
   });
+}
+
+/** Documents read by `_id`, those asked for while one read is in flight together by `_id: { $in }` (an index lookup, on the embedded FerretDB patched). */
+export function readsById<D extends { _id: string }>(readOne: (id: string) => Promise<D | null>, readMany: (ids: string[]) => Promise<D[]>): Batched<string, D | null> {
+  return batched<string, D | null>(async (ids) => {
+    if (ids.length === 1) return [{ ok: true, value: await readOne(ids[0]) }];
+    const byId = new Map((await readMany(ids)).map((d) => [d._id, d]));
+    return ids.map((id) => ({ ok: true, value: byId.get(id) ?? null }));
+  });
+}
+
+/** Deletes by `_id`, those asked for while one is in flight together in one `deleteMany`. */
+export function deletesById(collection: { deleteOne(filter: { _id: string }): Promise<unknown>; deleteMany(filter: { _id: { $in: string[] } }): Promise<unknown> }): Batched<string, void> {
+  return groupCommit<string>(
+    (ids) => collection.deleteMany({ _id: { $in: ids } }),
+    (id) => collection.deleteOne({ _id: id }),
+  );
 }
 
 /** One batcher per store and kind, made on first use. */

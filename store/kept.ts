@@ -1,4 +1,4 @@
-import { groupCommit, perStore } from './group-commit';
+import { deletesById, perStore } from './group-commit';
 import type { Store } from './models';
 
 /**
@@ -9,12 +9,7 @@ export function keptCollection<Fields extends Record<string, unknown>>(name: str
   type Doc = Fields & { _id: string; at: Date };
   const of = (store: Store) => store.connection.collection<Doc>(name);
   // Drops follow the hand-over and nothing waits on them: those that come while one is written go together.
-  const drops = perStore((store: Store) =>
-    groupCommit<string>(
-      (ids) => of(store).deleteMany({ _id: { $in: ids } } as never),
-      (id) => of(store).deleteOne({ _id: id } as never),
-    ),
-  );
+  const drops = perStore((store: Store) => deletesById(store.connection.collection<{ _id: string }>(name)));
   return {
     async keep(store: Store, id: string, fields: Fields): Promise<void> {
       await of(store).updateOne({ _id: id } as never, { $setOnInsert: { ...fields, at: new Date() } } as never, { upsert: true });

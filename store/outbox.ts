@@ -1,6 +1,6 @@
 import { isDuplicateKey } from './errors';
 import type { OutboxDoc, Store } from './models';
-import { batched, groupCommit, perStore } from './group-commit';
+import { groupCommit, perStore, readsById } from './group-commit';
 
 /**
  * The outbox: one row per idempotency key, so a retried send activity calls the provider at most once
@@ -157,14 +157,12 @@ export async function readOutbox(store: Store, id: string): Promise<OutboxRow | 
   return (await store.outbox.findById(id).lean()) as OutboxRow | null;
 }
 
-/** The rows of callbacks that come while one is read, read together by `_id: { $in }` (an index lookup, on the embedded FerretDB patched). */
+/** The rows of callbacks that come while one is read are read together. */
 const reportedRows = perStore((store: Store) =>
-  batched<string, OutboxRow | null>(async (keys) => {
-    if (keys.length === 1) return [{ ok: true, value: await readOutbox(store, keys[0]) }];
-    const rows = (await store.outbox.find({ _id: { $in: keys } }).lean()) as OutboxRow[];
-    const byKey = new Map(rows.map((r) => [r._id, r]));
-    return keys.map((k) => ({ ok: true, value: byKey.get(k) ?? null }));
-  }),
+  readsById<OutboxRow>(
+    (key) => readOutbox(store, key),
+    async (keys) => (await store.outbox.find({ _id: { $in: keys } }).lean()) as OutboxRow[],
+  ),
 );
 
 /** Which of these provider ids another outbox row of the contact already holds: they are not this send's. */
