@@ -20,14 +20,30 @@ export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; err: unknown 
 /** The largest batch: a backlog past it goes out as several commands, one after another. */
 const MAX_BATCH = 500;
 /**
- * How long the calls behind a command wait for it. A command that never answers (a connection gone
- * silent: the driver sets no socket timeout) would otherwise hold every later call of its kind; past
- * this its batch fails and the next goes. Every batched command is safe to repeat.
+ * How long the calls behind a command wait for it before their own goes anyway. A command that never
+ * answers (a connection gone silent: the driver sets no socket timeout) would otherwise hold every
+ * later call of its kind. Its own callers still wait for its answer, as each would for a command of
+ * its own: failing them here would report a failure for a write the store may yet make, and reach
+ * callers that had no reason to expect one.
  */
 const COMMAND_WAIT_MS = 30_000;
 
+type Waiting<T, R> = { item: T; resolve: (r: R) => void; reject: (err: unknown) => void };
+
+function settle<T, R>(batch: Waiting<T, R>[], answer: { outcomes: ItemOutcome<R>[] } | { err: unknown }): void {
+  if ('err' in answer) {
+    for (const b of batch) b.reject(answer.err);
+    return;
+  }
+  batch.forEach((b, i) => {
+    const o = answer.outcomes[i];
+    if (o?.ok) b.resolve(o.value);
+    else b.reject(o ? o.err : new Error('a batched store command answered for fewer items than it was given'));
+  });
+}
+
 export function batched<T, R>(run: (items: T[]) => Promise<ItemOutcome<R>[]>, maxBatch = MAX_BATCH, waitMs = COMMAND_WAIT_MS): Batched<T, R> {
-  const queue: { item: T; resolve: (r: R) => void; reject: (err: unknown) => void }[] = [];
+  const queue: Waiting<T, R>[] = [];
   let running = false;
 
   async function drain(): Promise<void> {
@@ -35,17 +51,14 @@ export function batched<T, R>(run: (items: T[]) => Promise<ItemOutcome<R>[]>, ma
     try {
       while (queue.length > 0) {
         const batch = queue.splice(0, maxBatch);
-        try {
-          const outcomes = await withinMs(run(batch.map((b) => b.item)), waitMs);
-          if (outcomes === undefined) throw new Error(`the store did not answer a batched command within ${waitMs} ms`);
-          batch.forEach((b, i) => {
-            const o = outcomes[i];
-            if (o?.ok) b.resolve(o.value);
-            else b.reject(o ? o.err : new Error('a batched store command answered for fewer items than it was given'));
-          });
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
+        const answered = run(batch.map((b) => b.item)).then(
+          (outcomes) => ({ outcomes }),
+          (err: unknown) => ({ err }),
+        );
+        const answer = await withinMs(answered, waitMs);
+        // Past the wait the next command goes; this one's callers are answered whenever it is.
+        if (answer) settle(batch, answer);
+        else void answered.then((late) => settle(batch, late));
       }
     } finally {
       running = false;
