@@ -45,11 +45,27 @@ export function remember(store: Store, contactId: string, state: HeadState): voi
 async function readStoredHead(store: Store, contactId: string): Promise<HeadState> {
   const doc = await headsOf(store).findOne({ _id: contactId });
   if (doc && typeof doc.hash === 'string' && typeof doc.eventId === 'string') return { head: { seq: doc.seq, hash: doc.hash, eventId: doc.eventId }, stored: true };
-  const memory = memoryOf(store);
-  memory.hasLinks ??= linksOf(store).findOne({}, { projection: { _id: 1 } }).then((l) => l !== null);
   // A chain the previous version kept in link documents (its head hint has no hash, or none was written).
-  if (doc || (await memory.hasLinks)) return { head: await readLinkedHead(store, contactId, doc?.seq ?? 0), stored: doc !== null };
+  if (doc || (await holdsLinkDocuments(store))) return { head: await readLinkedHead(store, contactId, doc?.seq ?? 0), stored: doc !== null };
   return { head: EMPTY_CHAIN, stored: false };
+}
+
+/**
+ * Asked once per store while the answer is known; a failed read is not kept, so the next append asks
+ * again instead of failing on the remembered error for as long as the process runs.
+ */
+function holdsLinkDocuments(store: Store): Promise<boolean> {
+  const memory = memoryOf(store);
+  memory.hasLinks ??= linksOf(store)
+    .findOne({}, { projection: { _id: 1 } })
+    .then(
+      (l) => l !== null,
+      (err: unknown) => {
+        memory.hasLinks = undefined;
+        throw err;
+      },
+    );
+  return memory.hasLinks;
 }
 
 /**
