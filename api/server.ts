@@ -5,6 +5,7 @@ import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
 import { eventSecretsBox } from '../lib/secret-box';
+import { outliveUnhandledRejections } from '../lib/unhandled-rejections';
 import { temporalConnectionOptions } from '../lib/temporal';
 import { temporalClientInterceptors } from '../lib/temporal-interceptors';
 import { resealEndpointSecrets } from '../services/event-endpoints';
@@ -14,6 +15,7 @@ import { buildApp } from './app';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger('api', config.LOG_LEVEL);
+  outliveUnhandledRejections(process, logger);
   const businesses = loadBusinesses(config.BUSINESSES_FILE);
   const meta = metaSettings(config, businesses.usesMeta());
   const store = await connectStore(config.MONGODB_URI);

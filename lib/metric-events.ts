@@ -34,3 +34,6 @@ export const optOutStarted = eventChannel<{ source: string; channel: string }>('
 
 /** A webhook, page or API call that asked for an opt-out was answered, with how far the opt-out had got. */
 export const optOutAnswered = eventChannel<{ source: string; progress: string }>('optinflow:optout-answered');
+
+/** A promise rejected with no handler, and the process went on (lib/unhandled-rejections.ts). */
+export const unhandledRejection = eventChannel<Record<string, never>>('optinflow:unhandled-rejection');

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
-import { journeyStarted, optOutAnswered, optOutStarted } from './metric-events';
+import { journeyStarted, optOutAnswered, optOutStarted, unhandledRejection } from './metric-events';
 
 /**
  * What the API and the worker both expose: process metrics and the counters of things that happen
@@ -43,11 +43,17 @@ export function createMetricsRegistry(): MetricsRegistry {
     labelNames: ['source', 'progress'] as const,
     registers: [registry],
   });
+  const unhandled = new Counter({
+    name: 'optinflow_unhandled_rejections_total',
+    help: 'Promises that rejected with no handler; each was logged and the process went on (a bug to report: some caller did not wait for a failure)',
+    registers: [registry],
+  });
 
   const unsubscribes = [
     journeyStarted.subscribe((e) => journeys.inc({ channel: bounded(CHANNELS, e.channel), source: e.campaign ? 'campaign' : bounded(JOURNEY_SOURCES, e.source) })),
     optOutStarted.subscribe((e) => optOuts.inc({ source: bounded(OPTOUT_SOURCES, e.source), channel: bounded(CHANNELS, e.channel) })),
     optOutAnswered.subscribe((e) => answered.inc({ source: bounded(OPTOUT_SOURCES, e.source), progress: bounded(PROGRESS, e.progress) })),
+    unhandledRejection.subscribe(() => unhandled.inc()),
   ];
   return {
     registry,

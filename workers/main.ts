@@ -9,6 +9,7 @@ import { loadBusinesses } from '../lib/businesses';
 import { createLogger } from '../lib/logger';
 import { redactText } from '../lib/redact';
 import { eventSecretsBox } from '../lib/secret-box';
+import { outliveUnhandledRejections } from '../lib/unhandled-rejections';
 import { temporalConnectionOptions } from '../lib/temporal';
 import { connectStore } from '../store/models';
 import { installRuntimeLogger } from './logging';
@@ -18,6 +19,7 @@ import { createOptinflowWorker } from './worker';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger('worker', config.LOG_LEVEL);
+  outliveUnhandledRejections(process, logger);
   const telemetry = await startWorkerTelemetry(config);
   installRuntimeLogger(logger, telemetry.telemetryOptions);
 
