@@ -12,11 +12,9 @@ interface ErrorLog {
  * counted (`optinflow_unhandled_rejections_total`), and the process goes on. It is still a bug to
  * fix. An exception nothing caught still ends the process.
  */
-export function outliveUnhandledRejections(proc: NodeJS.EventEmitter, log: ErrorLog): () => void {
-  const onRejection = (reason: unknown) => {
+export function outliveUnhandledRejections(proc: NodeJS.EventEmitter, log: ErrorLog): void {
+  proc.on('unhandledRejection', (reason: unknown) => {
     log.error({ err: reason }, 'a promise rejected with no handler; the process goes on');
     unhandledRejection.publish({});
-  };
-  proc.on('unhandledRejection', onRejection);
-  return () => void proc.off('unhandledRejection', onRejection);
+  });
 }
