@@ -11,6 +11,7 @@ import { findFreePort } from '../dev/free-port';
 import { httpOk, startNodeProcess, waitUntil, type ManagedProcess } from '../dev/processes';
 import { startFerretDb, startTemporalDevServer } from '../dev/servers';
 import { withWorkerHeapLimit } from '../dev/worker-heap';
+import { workerNice } from '../dev/cpu-priority';
 import { loadBusinesses } from '../lib/businesses';
 import { connectStore, type Store } from '../store/models';
 import { searchAttributeDefinitions } from '../workflows/search-attributes';
@@ -61,6 +62,8 @@ export function peakRssMiB(pid: number): number {
 }
 
 export async function startBenchStack(opts: { businessesFile?: string; workerEnv?: Record<string, string> } = {}): Promise<BenchStack> {
+  // Read first: a bad value fails before any server starts.
+  const nice = workerNice(process.env);
   const work = mkdtempSync(path.join(os.tmpdir(), 'optinflow-bench-'));
   const stops: Array<() => Promise<void>> = [];
   const businessesFile = opts.businessesFile ?? path.join(repoRoot, 'config', 'businesses.demo.json');
@@ -151,12 +154,13 @@ export async function startBenchStack(opts: { businessesFile?: string; workerEnv
       WORKER_SDK_METRICS_PORT: String(await findFreePort()),
       ...opts.workerEnv,
     };
-    const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env: withWorkerHeapLimit(env), cwd: repoRoot, logFile: path.join(work, 'worker.log') });
+    const worker: ManagedProcess = startNodeProcess({ name: 'worker', entry: path.join(repoRoot, 'workers', 'main.ts'), env: withWorkerHeapLimit(env), cwd: repoRoot, logFile: path.join(work, 'worker.log'), nice });
     stops.push(() => worker.stop());
     const api: ManagedProcess = startNodeProcess({ name: 'api', entry: path.join(repoRoot, 'api', 'server.ts'), env, cwd: repoRoot, logFile: path.join(work, 'api.log') });
     stops.push(() => api.stop());
     await waitUntil(() => httpOk(`${apiUrl}/healthz`).catch(() => false), { timeoutMs: 120_000, intervalMs: 500, what: 'the API and the worker to be healthy', process: worker });
 
+    console.log(`the worker runs at nice ${nice} (WORKER_NICE; 0 gives it the same CPU priority as the API and the servers)`);
     const pids = { worker: worker.child.pid!, api: api.child.pid!, temporal: temporalPid };
     // Ctrl-C on a long benchmark must not leave its servers running.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

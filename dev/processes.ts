@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { nicedCommand, setSessionNice } from './cpu-priority';
 
 /**
  * Starting, watching and stopping the processes of the local stack. Shared by the `npm start`
@@ -44,6 +45,8 @@ export interface SpawnOptions {
   /** Run as this user (PostgreSQL refuses to run as root). */
   uid?: number;
   gid?: number;
+  /** A lower CPU priority, 1 to 19 (dev/cpu-priority.ts); 0 or unset: the launcher's own. */
+  nice?: number;
 }
 
 const DEFAULT_GRACE_MS = 5_000;
@@ -59,7 +62,9 @@ export function spawnManaged(options: SpawnOptions): ManagedProcess {
     log = createWriteStream(options.logFile, { flags: 'w' });
   }
 
-  const child = spawn(options.command, options.args, {
+  const nice = options.nice ?? 0;
+  const { command, args } = nicedCommand(options.command, options.args, nice);
+  const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     detached: true,
@@ -67,6 +72,8 @@ export function spawnManaged(options: SpawnOptions): ManagedProcess {
     ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
   });
 
+  // The child leads a session of its own (detached), so its session's scheduling group needs the nice too.
+  if (nice > 0 && child.pid !== undefined) setSessionNice(child.pid, nice);
   const record = (chunk: Buffer) => {
     log?.write(chunk);
     const parts = (partial + chunk.toString('utf8')).split('\n');
@@ -214,6 +221,7 @@ export interface NodeProcessOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   logFile?: string;
+  nice?: number;
 }
 
 /**
@@ -232,6 +240,7 @@ export function startNodeProcess(options: NodeProcessOptions): ManagedProcess {
     env: { ...env, MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2' },
     cwd: options.cwd,
     logFile: options.logFile,
+    nice: options.nice,
   });
 }
 

@@ -14,6 +14,7 @@ import { canConnect } from './free-port';
 import { httpOk, startNodeProcess, waitUntil } from './processes';
 import { startFerretDb, startTemporalDevServer } from './servers';
 import { withWorkerHeapLimit } from './worker-heap';
+import { workerNice } from './cpu-priority';
 import { startWatchdog } from './watchdog';
 import { startCluster } from './start-cluster';
 import { checkPorts, entryFile, requireExecutable } from './start-checks';
@@ -32,6 +33,7 @@ const stack = new Stack(startWatchdog(WATCHDOG_GRACE_MS));
 
 async function main(): Promise<void> {
   const settings = readStackSettings(process.env, repoRoot);
+  const nice = workerNice(process.env);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       // A terminal's Ctrl-C reaches us twice: directly and relayed by the tsx CLI.
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
   const workerEntry = entryFile('workers/main.ts');
   if (workerEntry) {
     say('starting the worker…');
-    stack.watch(startNodeProcess({ name: 'worker', entry: workerEntry, env: withWorkerHeapLimit(childEnv), cwd: repoRoot, logFile: logFile(settings, 'worker') }));
+    stack.watch(startNodeProcess({ name: 'worker', entry: workerEntry, env: withWorkerHeapLimit(childEnv), cwd: repoRoot, logFile: logFile(settings, 'worker'), nice }));
     started.push('worker');
   } else {
     complain('WARNING: workers/main.ts not found: running without the worker');

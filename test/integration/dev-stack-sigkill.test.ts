@@ -9,7 +9,7 @@ import { testWorkflowBundle } from '../harness/servers';
 /**
  * `npm start`'s supervisor with its real components (Temporal dev server, FerretDB, carrier,
  * worker, API) on free ports and its own data directory, killed with SIGKILL: nothing it started
- * may keep running.
+ * may keep running. On the way, the worker runs at the lower priority the launcher gives it.
  */
 
 jest.setTimeout(240_000);
@@ -85,6 +85,7 @@ test('a supervisor killed with SIGKILL takes every component with it', async () 
   // Components of its own, not servers someone else runs.
   for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'CARRIER_INBOUND_URL', 'PUBLIC_BASE_URL', 'API_KEYS', 'TWILIO_API_BASE_URL', 'SMTP_URL']) delete env[name];
 
+  delete env.WORKER_NICE;
   const stack = startNodeProcess({ name: 'supervisor', entry: path.join(repoRoot, 'dev', 'start.ts'), env, cwd: repoRoot });
   supervisor = stack;
   await waitUntil(() => stack.tail(60).some((line) => line.includes('Optinflow is running')), { timeoutMs: 180_000, intervalMs: 500, what: 'the stack to report it is running', process: stack });
@@ -92,6 +93,9 @@ test('a supervisor killed with SIGKILL takes every component with it', async () 
   started = descendantsOf(stack.child.pid!);
   const components = ['temporal', 'ferretdb', 'carrier/main.ts', 'workers/main.ts', 'api/server.ts'];
   for (const component of components) expect(started.map((p) => p.args).join('\n')).toContain(component);
+  // The worker yields the CPU to the API (WORKER_NICE, 10 by default: dev/cpu-priority.ts).
+  const niceOf = (component: string) => Number(execFileSync('ps', ['-o', 'ni=', '-p', String(started.find((p) => p.args.includes(component))!.pid)], { encoding: 'utf8' }).trim());
+  expect([niceOf('workers/main.ts'), niceOf('api/server.ts')]).toEqual([10, 0]);
 
   process.kill(stack.child.pid!, 'SIGKILL');
   expect(await stack.exited).toMatchObject({ signal: 'SIGKILL' });

@@ -25,6 +25,7 @@ interface ComposeService {
   image?: string;
   command?: string[] | string;
   environment?: Record<string, string | number | boolean | null> | string[];
+  cpu_shares?: number;
 }
 
 const compose = parse(readFileSync(path.join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -110,4 +111,10 @@ describe('docker-compose.yml Temporal setup', () => {
 
 test('the worker service starts with the heap limit every other launcher gives the worker', () => {
   expect(environmentOf(compose.services.worker).NODE_OPTIONS).toBe(withWorkerHeapLimit({}).NODE_OPTIONS);
+});
+
+test('the worker has a lower CPU weight than the API, as WORKER_NICE gives it on the local stack', () => {
+  // Docker's default weight is 1024.
+  expect(compose.services.worker.cpu_shares).toBe(256);
+  expect(compose.services.api.cpu_shares ?? 1024).toBe(1024);
 });
