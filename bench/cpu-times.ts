@@ -71,18 +71,48 @@ export function cpuTable(passes: Array<{ name: string; cpu: CpuReading }>, units
   return lines;
 }
 
+/** The seconds a thread has waited ready to run for a core, from the text of /proc/<pid>/task/<tid>/schedstat (on a core, waiting, timeslices; in ns). */
+export function waitSecondsOf(schedstat: string): number {
+  const fields = schedstat.trim().split(/\s+/).map(Number);
+  if (fields.length < 3 || fields.some((f) => !Number.isFinite(f))) throw new Error(`not a schedstat line: ${schedstat.slice(0, 80)}`);
+  return fields[1] / 1e9;
+}
+
+/** How long a process's main thread has waited for a core so far; NaN when it is gone or the kernel keeps no such statistics. */
+export function mainThreadWaitOf(pid: number): number {
+  try {
+    return waitSecondsOf(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8'));
+  } catch {
+    return NaN;
+  }
+}
+
+/** The Node processes, whose main thread is their event loop: a request waits while that thread waits. */
+const EVENT_LOOPS = ['worker', 'api'];
+
+/** The main thread's wait so far of each Node process among the groups, and this process's as "bench". */
+function readWaits(groups: ProcessGroups): CpuReading {
+  const reading: CpuReading = new Map();
+  for (const name of EVENT_LOOPS) if (groups[name]?.length) reading.set(name, mainThreadWaitOf(groups[name][0]));
+  reading.set('bench', mainThreadWaitOf(process.pid));
+  return reading;
+}
+
 export interface CpuPhase {
   name: string;
   /** CPU seconds each group used in the phase. */
   cpu: CpuReading;
+  /** Seconds the Node processes' main threads waited, ready to run, for a core in the phase. */
+  waited?: CpuReading;
   seconds: number;
 }
 
-/** Starts a phase: reads each group's CPU and the clock now; `end` gives the phase up to then. */
+/** Starts a phase: reads each group's CPU, its event loop's wait and the clock now; `end` gives the phase up to then. */
 export function startPhase(groups: ProcessGroups): { end: (name: string) => CpuPhase } {
   const cpu = readCpu(groups);
+  const waits = readWaits(groups);
   const at = Date.now();
-  return { end: (name) => ({ name, cpu: cpuPer(cpu, readCpu(groups), 1, 1), seconds: (Date.now() - at) / 1000 }) };
+  return { end: (name) => ({ name, cpu: cpuPer(cpu, readCpu(groups), 1, 1), waited: cpuPer(waits, readWaits(groups), 1, 1), seconds: (Date.now() - at) / 1000 }) };
 }
 
 /**
@@ -99,5 +129,10 @@ export function cpuPhaseTable(phases: CpuPhase[], cores: number): string[] {
   lines.push(`${'total'.padEnd(24)}${phases.map((p) => cell(total(p.cpu))).join('')}`);
   lines.push(`${'wall seconds'.padEnd(24)}${phases.map((p) => cell(p.seconds)).join('')}`);
   lines.push(`${'cores busy'.padEnd(24)}${phases.map((p) => cell(total(p.cpu) / p.seconds, 2)).join('')}`);
+  const waited = [...new Set(phases.flatMap((p) => [...(p.waited?.keys() ?? [])]))];
+  if (waited.length > 0) {
+    lines.push(`seconds each Node process's main thread (its event loop) waited, ready to run, for a core (the scheduler's statistics)`);
+    for (const name of waited) lines.push(`${name.padEnd(24)}${phases.map((p) => cell(p.waited?.get(name))).join('')}`);
+  }
   return lines;
 }

@@ -1,4 +1,4 @@
-import { cpuPer, cpuSecondsOf, cpuTable, cpuTicksOf, readCpu } from '../../bench/cpu-times';
+import { cpuPer, cpuPhaseTable, cpuSecondsOf, cpuTable, cpuTicksOf, mainThreadWaitOf, readCpu, waitSecondsOf } from '../../bench/cpu-times';
 
 describe('bench CPU times', () => {
   it('reads utime + stime after the command name, whatever the name holds', () => {
@@ -44,5 +44,25 @@ describe('bench CPU times', () => {
     const reading = readCpu({ self: [process.pid, process.pid] });
     expect(reading.get('self')).toBeCloseTo(2 * cpuSecondsOf(process.pid), 1);
     expect(reading.get('bench')).toBeGreaterThan(0);
+  });
+
+  it("reads a thread's wait for a core from its schedstat line, and this process's own", () => {
+    expect(waitSecondsOf('199682010 13689902000 516\n')).toBeCloseTo(13.689902);
+    expect(() => waitSecondsOf('199682010')).toThrow(/not a schedstat line/);
+    expect(() => waitSecondsOf('a b c')).toThrow(/not a schedstat line/);
+    if (process.platform === 'linux') expect(mainThreadWaitOf(process.pid)).toBeGreaterThanOrEqual(0);
+    expect(mainThreadWaitOf(2 ** 30)).toBeNaN();
+  });
+
+  it('prints, under the phases, how long each event loop waited for a core', () => {
+    const lines = cpuPhaseTable([
+      { name: 'journeys start', cpu: new Map([['worker', 14], ['api', 4]]), waited: new Map([['worker', 5.25], ['api', 1]]), seconds: 20 },
+      { name: 'STOPs', cpu: new Map([['worker', 12], ['api', 10]]), waited: new Map([['api', 12.5]]), seconds: 21 },
+    ], 2);
+    const at = lines.findIndex((l) => l.includes('waited, ready to run, for a core'));
+    expect(at).toBeGreaterThan(lines.findIndex((l) => l.startsWith('cores busy')));
+    expect(lines[at + 1]).toMatch(/^worker\s+5\.3\s+-$/);
+    expect(lines[at + 2]).toMatch(/^api\s+1\.0\s+12\.5$/);
+    expect(cpuPhaseTable([{ name: 'a', cpu: new Map([['api', 1]]), seconds: 1 }], 2).some((l) => l.includes('for a core'))).toBe(false);
   });
 });
