@@ -7,8 +7,8 @@ import { writeFileSync } from 'node:fs';
  * have a deadline (seconds). Under a burst of STOPs the worker is the largest consumer of CPU, and on
  * two cores at equal priority the API's event loop spent more time waiting for a core than running
  * (its main thread ran 0.4 s and waited 0.55–0.7 s in every second of the burst): a STOP's answer
- * waited in that queue. With the worker at nice 10 the API ran at once, and the answers' p99 fell
- * from seconds to about 120 ms, the confirmations finishing within 6 s (docs/performance.md).
+ * waited in that queue. With the worker at nice 10 the answers' p99 fell from seconds to 95–257 ms,
+ * the confirmations still out within their 10 s (docs/performance.md, docs/benchmarks.md).
  */
 export const WORKER_NICE_DEFAULT = 10;
 
