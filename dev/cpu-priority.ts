@@ -34,14 +34,13 @@ export function nicedCommand(command: string, args: string[], nice: number, plat
  * Linux with autogroups (most distributions' default) shares the CPU between sessions first and
  * weighs a thread's nice only against threads of its own session. Every component is spawned as
  * the leader of a session of its own, so its nice alone changes nothing against the others: its
- * session's group gets the same value (`/proc/<pid>/autogroup`). False where there is no such file
- * (another system, a kernel without autogroups) or it refused the write.
+ * session's group gets the same value (`/proc/<pid>/autogroup`). Where there is no such file
+ * (another system, a kernel without autogroups) or it refuses the write, the threads' nice is all there is.
  */
-export function setSessionNice(pid: number, nice: number): boolean {
+export function setSessionNice(pid: number, nice: number): void {
   try {
     writeFileSync(`/proc/${pid}/autogroup`, String(nice));
-    return true;
   } catch {
-    return false;
+    // Nothing to set: see above.
   }
 }
